@@ -1,0 +1,213 @@
+"""The data layer: connect to a source, expose Ibis tables, check them against the canonical model.
+
+A source is either a folder of Parquet/CSV files, read through an in-process DuckDB (nothing to
+start), or any Ibis backend URL (``duckdb://``, ``postgres://``, ``pyspark://``...), passed through
+to :func:`ibis.connect`. In a folder, a table is a file ``<table>.parquet`` / ``<table>.csv`` or a
+sub-folder ``<table>/`` of Parquet parts (how the large sample data is written).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+
+from analysis_lib.errors import DataError
+
+# kind of each required column: id / text -> string, ts -> timestamp, date -> date or timestamp,
+# num -> any number.
+CANONICAL: dict[str, dict[str, str]] = {
+    "orders": {
+        "order_id": "id",
+        "user_id": "id",
+        "order_ts": "ts",
+        "gmv": "num",
+        "status": "text",
+    },
+    "order_items": {"order_id": "id", "sku": "id", "quantity": "num", "unit_price": "num"},
+    "events": {"event_ts": "ts", "user_id": "id", "event": "text"},
+    "users": {"user_id": "id", "signup_ts": "ts"},
+    "products": {"sku": "id", "category": "text", "price": "num"},
+    "inventory": {"date": "date", "sku": "id", "on_hand": "num"},
+    "marketing_spend": {"date": "date", "channel": "text", "spend": "num"},
+    "campaigns": {"campaign_id": "id", "name": "text", "start_date": "date", "end_date": "date"},
+    "assignments": {"experiment_id": "id", "unit_id": "id", "variant": "text", "assigned_ts": "ts"},
+    "targets": {"period": "text", "metric": "text", "target_value": "num"},
+    "market": {"period": "text", "brand": "text", "category": "text", "sales": "num"},
+}
+
+_KIND_OK = {
+    "id": lambda t: t.is_string(),
+    "text": lambda t: t.is_string(),
+    "ts": lambda t: t.is_timestamp(),
+    "date": lambda t: t.is_date() or t.is_timestamp(),
+    "num": lambda t: t.is_numeric(),
+}
+_KIND_NAME = {
+    "id": "string",
+    "text": "string",
+    "ts": "timestamp",
+    "date": "date",
+    "num": "number",
+}
+
+
+@dataclass
+class DataSource:
+    """An open data source: ``table(name)`` gives an Ibis table expression."""
+
+    url: str
+    con: object
+    folder: Path | None = None
+    _files: dict[str, Path] = field(default_factory=dict)
+    _cache: dict[str, ibis.Table] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        """Names of the tables this source holds."""
+        if self.folder is not None:
+            return sorted(self._files)
+        return sorted(self.con.list_tables())
+
+    def has(self, name: str) -> bool:
+        """Whether the source holds table ``name``."""
+        return name in self.names()
+
+    def where(self, name: str) -> str:
+        """Where table ``name`` lives, for error messages (a file path or ``url#table``)."""
+        if self.folder is not None and name in self._files:
+            return str(self._files[name])
+        return f"{self.url}#{name}"
+
+    def table(self, name: str) -> ibis.Table:
+        """The Ibis table ``name``; a clear :class:`DataError` when it is missing."""
+        if name in self._cache:
+            return self._cache[name]
+        if not self.has(name):
+            raise DataError(f"{self.url}: table '{name}' not found (have: {', '.join(self.names()) or 'none'})")
+        if self.folder is None:
+            t = self.con.table(name)
+        else:
+            t = _read_file(self.con, self._files[name], name)
+        self._cache[name] = t
+        return t
+
+    def execute(self, expr) -> object:
+        """Run an Ibis expression on this source's backend (pandas result)."""
+        return self.con.execute(expr)
+
+
+def _read_file(con, path: Path, name: str) -> ibis.Table:
+    try:
+        if path.is_dir():
+            return con.read_parquet(str(path / "*.parquet"), table_name=name)
+        if path.suffix == ".parquet":
+            return con.read_parquet(str(path), table_name=name)
+        return con.read_csv(str(path), table_name=name)
+    except Exception as exc:  # duckdb raises many kinds; the message is what matters
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot read table '{name}': {first}") from exc
+
+
+def _scan_folder(folder: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith((".", "_")):
+            continue
+        if p.is_dir() and any(p.glob("*.parquet")):
+            files[p.name] = p
+        elif p.is_file() and p.suffix in (".parquet", ".csv"):
+            files.setdefault(p.stem, p)
+    return files
+
+
+def is_backend_url(url: str) -> bool:
+    """Whether ``url`` names an Ibis backend (``scheme://...``) rather than a local folder."""
+    return "://" in url and not url.startswith("file://")
+
+
+def connect(url: str) -> DataSource:
+    """Open the data source at ``url``: a folder of Parquet/CSV files or an Ibis backend URL."""
+    if is_backend_url(url):
+        try:
+            con = ibis.connect(url)
+        except Exception as exc:
+            raise DataError(f"data.url: cannot connect to {url}: {exc}") from exc
+        return DataSource(url=url, con=con)
+    folder = Path(url.removeprefix("file://")).expanduser()
+    if not folder.exists():
+        raise DataError(f"data.url: folder not found: {folder}")
+    if not folder.is_dir():
+        raise DataError(f"data.url: not a folder: {folder}")
+    con = ibis.duckdb.connect()
+    return DataSource(url=str(folder), con=con, folder=folder, _files=_scan_folder(folder))
+
+
+def check_table(source: DataSource, table: str, columns: list[str] | None = None) -> None:
+    """Check that ``table`` exists and has the required canonical ``columns`` with right types.
+
+    ``columns`` defaults to all required columns of the canonical model for that table; extra
+    columns are allowed and kept.
+    """
+    if not source.has(table):
+        raise DataError(f"{source.url}: table '{table}' not found (needed by this notebook)")
+    t = source.table(table)
+    canon = CANONICAL.get(table, {})
+    wanted = columns if columns is not None else list(canon)
+    schema = t.schema()
+    for col in wanted:
+        if col not in schema:
+            raise DataError(f"{source.where(table)}: table '{table}' is missing required column '{col}'")
+        kind = canon.get(col)
+        if kind and not _KIND_OK[kind](schema[col]):
+            raise DataError(
+                f"{source.where(table)}: column '{table}.{col}' has type {schema[col]}, "
+                f"expected {_KIND_NAME[kind]}"
+            )
+
+
+def check_tables(
+    source: DataSource,
+    required: dict[str, list[str] | None],
+    optional: dict[str, list[str] | None] | None = None,
+) -> None:
+    """Check every table a notebook needs (``required``) and those it uses when present."""
+    for table, cols in required.items():
+        check_table(source, table, cols)
+    for table, cols in (optional or {}).items():
+        if source.has(table):
+            check_table(source, table, cols)
+
+
+def fingerprint(url: str) -> str:
+    """A short fingerprint of the data: for a folder, a hash of each file's name, size and its
+    first and last 64 KiB (cheap on 10^8-row files, changes whenever a file does); for a backend
+    URL, a hash of the URL without credentials."""
+    h = hashlib.sha256()
+    if is_backend_url(url):
+        scheme, _, rest = url.partition("://")
+        h.update((scheme + "://" + rest.split("@")[-1]).encode())
+        return "url:" + h.hexdigest()[:16]
+    folder = Path(url.removeprefix("file://"))
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file() or p.suffix not in (".parquet", ".csv"):
+            continue
+        size = p.stat().st_size
+        h.update(f"{p.relative_to(folder)}:{size}".encode())
+        with p.open("rb") as f:
+            h.update(f.read(65536))
+            if size > 65536:
+                f.seek(max(size - 65536, 65536))
+                h.update(f.read(65536))
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def as_date_bounds(start, end) -> tuple:
+    """Inclusive date period -> half-open timestamp bounds ``[start 00:00, end+1 00:00)``."""
+    import pandas as pd
+
+    lo = pd.Timestamp(start)
+    hi = pd.Timestamp(end) + pd.Timedelta(days=1)
+    return lo.to_pydatetime(), hi.to_pydatetime()
+

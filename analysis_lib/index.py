@@ -1,0 +1,108 @@
+"""``reports/index.html``: every report, its status, when it ran, how long it took, its headline
+figures. Static, escaped, no script: it opens from a file share."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from analysis_lib.report import esc, fmt, fmt_metric
+
+MAX_FIGURES = 6
+
+
+def collect(out: str | Path) -> list[dict]:
+    """One entry per (notebook, params name): its last good run and its latest failed run."""
+    out = Path(out)
+    entries: dict[tuple[str, str], dict] = {}
+    for res in sorted(out.glob("*/*/results.json")):
+        d = res.parent
+        if d.name.startswith("."):
+            continue
+        try:
+            rec = json.loads(res.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        failed = d.name.endswith(".failed")
+        name = d.name.removesuffix(".failed")
+        e = entries.setdefault((d.parent.name, name), {"notebook": d.parent.name, "name": name})
+        e["failed" if failed else "ok"] = rec
+        e["failed_dir" if failed else "ok_dir"] = d
+    rows = []
+    for e in entries.values():
+        ok, bad = e.get("ok"), e.get("failed")
+        latest_failed = bad is not None and (ok is None or bad.get("started_at", "") >= ok.get("started_at", ""))
+        e["status"] = "failed" if latest_failed else "ok"
+        e["latest"] = bad if latest_failed else ok
+        rows.append(e)
+    return sorted(rows, key=lambda e: (e["notebook"], e["name"]))
+
+
+PREFERRED = ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_rate"]
+
+
+def _headline(figs: dict) -> str:
+    parts = []
+    keys = [k for k in PREFERRED if k in figs] + [k for k in figs if k not in PREFERRED]
+    for k in keys:
+        v = figs[k]
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            parts.append(f"{esc(k)}: {esc(fmt_metric(k, v))}")
+        if len(parts) >= MAX_FIGURES:
+            break
+    return " · ".join(parts)
+
+
+def render(out: str | Path) -> str:
+    """The index page's HTML."""
+    out = Path(out)
+    rows = []
+    for e in collect(out):
+        ok, latest = e.get("ok"), e["latest"]
+        title = (ok or latest).get("title", e["name"])
+        if ok:
+            link = f'<a href="{esc(e["notebook"])}/{esc(e["name"])}/report.html">{esc(title)}</a>'
+        else:
+            link = esc(title)
+        status = "ok" if e["status"] == "ok" else "FAILED"
+        note = ""
+        if e["status"] == "failed":
+            note = esc(latest.get("error", ""))
+            if ok:
+                note += f" — last good report: {esc(ok.get('started_at', ''))}"
+        dur = latest.get("duration_s")
+        rows.append(
+            f'<tr class="{"bad" if status == "FAILED" else "good"}"><td>{esc(e["notebook"])}</td><td>{link}</td>'
+            f"<td>{status}</td><td>{esc(latest.get('started_at', ''))}</td>"
+            f"<td>{esc(fmt(dur, 'ratio')) if dur is not None else ''} s</td>"
+            f"<td>{_headline((ok or {}).get('figures', {}))}</td><td>{note}</td></tr>"
+        )
+    body = "".join(rows) or '<tr><td colspan="7">No reports yet.</td></tr>'
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Operations workbook — reports</title>
+<style>
+body {{ font-family: "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 1200px; color: #0f172a; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 0.9rem; }}
+th, td {{ padding: 0.4rem 0.6rem; border-bottom: 1px solid #e2e8f0; text-align: left; vertical-align: top; }}
+tr.bad td {{ background: #fef2f2; }}
+th {{ background: #f1f5f9; }}
+</style></head><body>
+<h1>Operations workbook — reports</h1>
+<table><thead><tr><th>Notebook</th><th>Report</th><th>Status</th><th>Ran at (UTC)</th><th>Duration</th>
+<th>Headline figures</th><th>Note</th></tr></thead><tbody>{body}</tbody></table>
+</body></html>
+"""
+
+
+def write(out: str | Path) -> Path:
+    """Write ``<out>/index.html`` atomically and return its path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "index.html"
+    fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=out)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(render(out))
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,269 @@
+"""KPI monitoring (数据监控看板): KPIs over a period and by grain, against targets and history.
+
+Aggregations run in the engine (Ibis); what comes back is one small row per bucket. The GMV change
+between two periods is split into additive contributions of traffic (UV), conversion
+(buyers / UV), purchase frequency (orders / buyers) and AOV (GMV / orders) with the LMDI method
+(logarithmic mean Divisia index), whose contributions add up exactly to the change.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from analysis_lib import metrics as M
+from analysis_lib.data import DataSource, as_date_bounds
+
+GRAIN_UNIT = {"day": "D", "week": "W", "month": "M"}
+KPI_KEYS = ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_rate"]
+
+
+def _in_period(t: ibis.Table, col: str, start, end) -> ibis.Table:
+    lo, hi = as_date_bounds(start, end)
+    return t.filter((t[col] >= lo) & (t[col] < hi))
+
+
+def kpi_totals(src: DataSource, start: _dt.date, end: _dt.date) -> dict[str, float]:
+    """Every headline KPI for ``[start, end]`` (inclusive): counts from the engine, ratios from
+    :mod:`analysis_lib.metrics`. New buyers are buyers whose first valid order ever falls in the
+    period; returning buyers are the rest."""
+    orders = M.valid_orders(src.table("orders"))
+    events = src.table("events")
+    cur = _in_period(orders, "order_ts", start, end)
+    agg = src.execute(cur.aggregate(**M.order_aggregates(cur))).iloc[0].to_dict()
+    uv = src.execute(_in_period(events, "event_ts", start, end).user_id.nunique())
+    first = orders.group_by("user_id").aggregate(first_ts=orders.order_ts.min())
+    lo, _hi = as_date_bounds(start, end)
+    buyers = cur.select("user_id").distinct()
+    new = buyers.join(first, "user_id").filter(lambda t: t.first_ts >= lo).count()
+    row = {k: float(v) for k, v in agg.items()}
+    row["uv"] = float(uv)
+    row["new_buyers"] = float(src.execute(new))
+    row["returning_buyers"] = row["buyers"] - row["new_buyers"]
+    out = M.add_ratios(pd.DataFrame([row])).iloc[0].to_dict()
+    return {k: float(v) for k, v in out.items()}
+
+
+def kpi_series(src: DataSource, start: _dt.date, end: _dt.date, grain: str) -> pd.DataFrame:
+    """One row per ``grain`` bucket (day, week starting Monday, or month) in the period, with
+    counts and ratios; buckets without activity are present with zeros."""
+    unit = GRAIN_UNIT[grain]
+    orders = M.valid_orders(src.table("orders"))
+    events = src.table("events")
+    cur = _in_period(orders, "order_ts", start, end)
+    cur = cur.mutate(bucket=cur.order_ts.truncate(unit))
+    o = src.execute(cur.group_by("bucket").aggregate(**M.order_aggregates(cur)))
+    ev = _in_period(events, "event_ts", start, end)
+    ev = ev.mutate(bucket=ev.event_ts.truncate(unit))
+    u = src.execute(ev.group_by("bucket").aggregate(uv=ev.user_id.nunique()))
+    first = orders.group_by("user_id").aggregate(first_ts=orders.order_ts.min())
+    first = first.mutate(first_bucket=first.first_ts.truncate(unit))
+    b = cur.select("user_id", "bucket").distinct().join(first, "user_id")
+    nb = src.execute(
+        b.group_by("bucket").aggregate(new_buyers=(b.first_bucket == b.bucket).ifelse(1, 0).sum())
+    )
+    freq = {"day": "D", "week": "W-MON", "month": "MS"}[grain]
+    first_bucket = pd.Timestamp(start).to_period({"day": "D", "week": "W-SUN", "month": "M"}[grain])
+    idx = pd.date_range(first_bucket.start_time, pd.Timestamp(end), freq=freq, name="bucket")
+    df = pd.DataFrame(index=idx)
+    for part in (o, u, nb):
+        part = part.assign(bucket=pd.to_datetime(part["bucket"]).astype("datetime64[ns]"))
+        df = df.join(part.set_index("bucket"), how="left")
+    df = df.fillna(0.0).astype(float)
+    df["returning_buyers"] = df["buyers"] - df["new_buyers"]
+    return M.add_ratios(df).reset_index()
+
+
+def shifted_period(start: _dt.date, end: _dt.date, how: str) -> tuple[_dt.date, _dt.date]:
+    """The comparison period: ``pop`` (环比) the same number of days just before, ``yoy`` (同比)
+    the same dates one year earlier (29 February maps to 28 February)."""
+    if how == "pop":
+        days = (end - start).days + 1
+        return start - _dt.timedelta(days=days), start - _dt.timedelta(days=1)
+    if how == "yoy":
+
+        def back(d: _dt.date) -> _dt.date:
+            try:
+                return d.replace(year=d.year - 1)
+            except ValueError:
+                return d.replace(year=d.year - 1, day=28)
+
+        return back(start), back(end)
+    raise ValueError(f"how must be 'pop' or 'yoy', got {how!r}")
+
+
+def compare(current: dict[str, float], previous: dict[str, float], keys=KPI_KEYS) -> pd.DataFrame:
+    """Current vs previous per KPI: both values, absolute and relative change."""
+    rows = []
+    for k in keys:
+        c, p = current.get(k, np.nan), previous.get(k, np.nan)
+        rows.append({"metric": k, "current": c, "previous": p, "change": c - p,
+                     "change_pct": M.safe_div(c - p, p)})
+    return pd.DataFrame(rows)
+
+
+def _logmean(a: float, b: float) -> float:
+    if a == b:
+        return a
+    return (a - b) / (math.log(a) - math.log(b))
+
+
+DRIVERS = ["uv", "conversion_rate", "orders_per_buyer", "aov"]
+
+
+def gmv_decomposition(current: dict[str, float], previous: dict[str, float]) -> pd.DataFrame:
+    """Split GMV(current) - GMV(previous) into additive contributions of the drivers of
+    GMV = UV x conversion rate x orders per buyer x AOV (LMDI-I). The contributions sum exactly to
+    the change. Needs positive values of every driver in both periods; otherwise NaN rows."""
+    g1, g0 = current["gmv"], previous["gmv"]
+    rows = []
+    ok = all(current.get(k, 0) > 0 and previous.get(k, 0) > 0 for k in DRIVERS) and g1 > 0 and g0 > 0
+    w = _logmean(g1, g0) if ok else np.nan
+    for k in DRIVERS:
+        contrib = w * math.log(current[k] / previous[k]) if ok else np.nan
+        rows.append({"driver": k, "previous": previous.get(k), "current": current.get(k),
+                     "contribution": contrib})
+    df = pd.DataFrame(rows)
+    df["share_of_change"] = df["contribution"] / (g1 - g0) if g1 != g0 else np.nan
+    return df
+
+
+def load_targets(src: DataSource) -> pd.DataFrame:
+    """Total (no dimension) targets from the ``targets`` table: period, metric, target_value;
+    empty when the source has no targets table."""
+    cols = ["period", "metric", "target_value"]
+    if not src.has("targets"):
+        return pd.DataFrame(columns=cols)
+    t = src.table("targets")
+    if "dimension" in t.columns:
+        t = t.filter(t.dimension.isnull())
+    tg = src.execute(t.select(*cols))
+    tg["period"] = tg["period"].astype(str)
+    tg["target_value"] = tg["target_value"].astype(float)
+    return tg
+
+
+def targets_for_period(targets: pd.DataFrame, start: _dt.date, end: _dt.date) -> pd.DataFrame:
+    """Targets for ``[start, end]`` from monthly (``YYYY-MM``) targets: additive metrics (GMV,
+    orders) pro-rated by the days of each month that fall in the period; other metrics as the
+    day-weighted mean of the monthly targets. ``days_covered`` counts the period's days that have
+    a target; metrics with no target in the period are left out."""
+    days = pd.date_range(start, end, freq="D")
+    months = pd.Series(days.to_period("M").astype(str)).value_counts()
+    rows = []
+    for metric, grp in targets.groupby("metric"):
+        vals = grp.groupby("period")["target_value"].sum()
+        covered = months[months.index.isin(vals.index)]
+        if covered.empty:
+            continue
+        m = M.METRICS.get(metric)
+        if m is not None and m.additive:
+            target = sum(vals[p] * covered[p] / pd.Period(p, "M").days_in_month for p in covered.index)
+        else:
+            target = sum(vals[p] * covered[p] for p in covered.index) / covered.sum()
+        rows.append({"metric": metric, "target": float(target), "days_covered": int(covered.sum())})
+    return pd.DataFrame(rows, columns=["metric", "target", "days_covered"])
+
+
+def targets_by_bucket(targets: pd.DataFrame, series: pd.DataFrame, metric: str, grain: str,
+                      start: _dt.date, end: _dt.date) -> pd.Series:
+    """The target of ``metric`` for each bucket of ``series`` (clipped to the period); NaN where
+    no target covers the bucket."""
+    step = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
+    out = []
+    for b in series["bucket"]:
+        b_end = b + step[grain] - pd.Timedelta(days=1) if grain in step else b + pd.offsets.MonthEnd(0)
+        lo, hi = max(b.date(), start), min(b_end.date(), end)
+        tp = targets_for_period(targets, lo, hi)
+        row = tp[(tp["metric"] == metric) & (tp["days_covered"] == (hi - lo).days + 1)]
+        out.append(row["target"].iloc[0] if len(row) else float("nan"))
+    return pd.Series(out, index=series.index, dtype="float64")
+
+
+def target_vs_actual(totals: dict[str, float], targets: pd.DataFrame, period_days: int) -> pd.DataFrame:
+    """Actual against target per metric, with the deviation rate (偏差率 = actual / target - 1);
+    ``complete`` says whether targets cover every day of the period."""
+    if targets.empty:
+        return pd.DataFrame(
+            columns=["metric", "actual", "target", "deviation_rate", "days_covered", "complete"]
+        )
+    out = targets.copy()
+    out["actual"] = out["metric"].map(totals)
+    out["deviation_rate"] = M.deviation_rate(out["actual"], out["target"])
+    out["complete"] = out["days_covered"] == period_days
+    return out[["metric", "actual", "target", "deviation_rate", "days_covered", "complete"]]
+
+
+_PHRASES = {
+    "gmv": {
+        "en": "GMV was {gmv} from {start} to {end}: {pop} against the previous period and {yoy} year on year.",
+        "zh": "{start} 至 {end} GMV 为 {gmv}，环比 {pop}，同比 {yoy}。",
+    },
+    "target_hit": {
+        "en": "{metric} reached {ratio} of its target ({actual} against {target}; deviation {dev}).",
+        "zh": "{metric}完成目标的 {ratio}（实际 {actual}，目标 {target}，偏差率 {dev}）。",
+    },
+    "target_partial": {
+        "en": "Targets cover {days} of the period's {total} days; the comparison above uses the covered days' targets only.",
+        "zh": "目标只覆盖本周期 {total} 天中的 {days} 天，以上对比仅使用已覆盖天数的目标。",
+    },
+    "driver": {
+        "en": "Against the previous period, GMV changed by {change}; the largest contribution came from {driver} ({contrib}), the smallest from {low} ({low_contrib}).",
+        "zh": "与上一周期相比 GMV 变化 {change}；贡献最大的是{driver}（{contrib}），最小的是{low}（{low_contrib}）。",
+    },
+    "conversion": {
+        "en": "Conversion rate was {cr} ({delta} against the previous period) on {uv} visitors.",
+        "zh": "转化率为 {cr}（环比 {delta}），访客数 {uv}。",
+    },
+    "new": {
+        "en": "{share} of the {buyers} buyers bought for the first time.",
+        "zh": "{buyers} 位购买用户中有 {share} 为首次购买。",
+    },
+    "refund": {
+        "en": "Refund rate was {rate} ({delta} against the previous period).",
+        "zh": "退款率为 {rate}（环比 {delta}）。",
+    },
+}
+
+
+def findings(totals: dict[str, float], previous: dict[str, float], last_year: dict[str, float],
+             decomp: pd.DataFrame, tva: pd.DataFrame, start: _dt.date, end: _dt.date,
+             lang: str = "en") -> list[str]:
+    """Plain-language findings generated from the numbers (never typed in)."""
+    from analysis_lib.report import fmt, fmt_metric
+
+    def ph(key: str, **kw) -> str:
+        return _PHRASES[key][lang].format(**kw)
+
+    def rel(a: float, b: float) -> str:
+        r = M.safe_div(a - b, b)
+        return fmt(r, "signed_pct") if not (isinstance(r, float) and math.isnan(r)) else "n/a"
+
+    out = [ph("gmv", gmv=fmt_metric("gmv", totals["gmv"]), start=start, end=end,
+              pop=rel(totals["gmv"], previous["gmv"]), yoy=rel(totals["gmv"], last_year["gmv"]))]
+    for _, r in tva.iterrows():
+        out.append(ph("target_hit", metric=M.label(r["metric"], lang),
+                      ratio=fmt(M.safe_div(r["actual"], r["target"]), "pct"),
+                      actual=fmt_metric(r["metric"], r["actual"]), target=fmt_metric(r["metric"], r["target"]),
+                      dev=fmt(r["deviation_rate"], "signed_pct")))
+        if not r["complete"]:
+            out.append(ph("target_partial", days=int(r["days_covered"]), total=(end - start).days + 1))
+    d = decomp.dropna(subset=["contribution"])
+    if len(d):
+        hi = d.loc[d["contribution"].abs().idxmax()]
+        lo = d.loc[d["contribution"].abs().idxmin()]
+        out.append(ph("driver", change=fmt(totals["gmv"] - previous["gmv"], "money"),
+                      driver=M.label(hi["driver"], lang), contrib=fmt(hi["contribution"], "money"),
+                      low=M.label(lo["driver"], lang), low_contrib=fmt(lo["contribution"], "money")))
+    out.append(ph("conversion", cr=fmt(totals["conversion_rate"], "pct"),
+                  delta=fmt(totals["conversion_rate"] - previous["conversion_rate"], "pp"),
+                  uv=fmt(totals["uv"])))
+    out.append(ph("new", share=fmt(M.safe_div(totals["new_buyers"], totals["buyers"]), "pct"),
+                  buyers=fmt(totals["buyers"])))
+    out.append(ph("refund", rate=fmt(totals["refund_rate"], "pct"),
+                  delta=fmt(totals["refund_rate"] - previous["refund_rate"], "pp")))
+    return out

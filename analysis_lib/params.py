@@ -1,0 +1,150 @@
+"""Params schemas: one pydantic model per notebook, and loading a YAML params file.
+
+Every params file has ``notebook``, ``title``, ``data: {url}``, ``period: {start, end}`` and
+``lang``, then the notebook's own keys. Unknown keys are rejected (a typo must not pass silently),
+dates are parsed, an end before the start is refused. Each schema also names the tables and
+columns its notebook needs, so a run can check the data before anything executes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from analysis_lib.errors import ParamsError
+
+MAX_PARAMS_BYTES = 256 * 1024
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DataSpec(_Strict):
+    """Where the data is: a folder of Parquet/CSV files or an Ibis backend URL."""
+
+    url: str = Field(min_length=1, max_length=2000)
+
+
+class Period(_Strict):
+    """The analysed period, both ends inclusive."""
+
+    start: _dt.date
+    end: _dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def days(self) -> int:
+        """Number of days in the period."""
+        return (self.end - self.start).days + 1
+
+
+class BaseParams(_Strict):
+    """Keys every params file has."""
+
+    notebook: str
+    title: str = Field(min_length=1, max_length=200)
+    data: DataSpec
+    period: Period
+    lang: Literal["en", "zh"] = "en"
+
+    # Tables (and columns; None = all canonical required columns) the notebook needs...
+    required_tables: ClassVar[dict[str, list[str] | None]] = {}
+    # ...and those it uses when present.
+    optional_tables: ClassVar[dict[str, list[str] | None]] = {}
+
+
+class KpiMonitorParams(BaseParams):
+    """kpi_monitor (数据监控看板): KPIs for a period at a grain, against targets and history."""
+
+    notebook: Literal["kpi_monitor"]
+    grain: Literal["day", "week", "month"] = "week"
+
+    required_tables: ClassVar = {"orders": None, "events": ["event_ts", "user_id"]}
+    optional_tables: ClassVar = {"targets": None}
+
+
+SCHEMAS: dict[str, type[BaseParams]] = {
+    "kpi_monitor": KpiMonitorParams,
+}
+
+
+def _loc(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _one_line(path: str, model: type[BaseModel], exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = _loc(err["loc"])
+    if err["type"] == "extra_forbidden":
+        known = list(model.model_fields)
+        near = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else f" (known keys: {', '.join(known)})"
+        return f"{path}: unknown key '{loc}'{hint}"
+    if err["type"] == "missing":
+        return f"{path}: missing key '{loc}'"
+    msg = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    shown = repr(value) if isinstance(value, str | int | float | bool) else type(value).__name__
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{path}: field '{loc}': {msg} (got {shown})"
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a params file as a mapping; one-line :class:`ParamsError` on any problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise ParamsError(f"{p}: params file not found")
+    raw = p.read_bytes()
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise ParamsError(f"{p}: params file is {len(raw)} bytes, larger than {MAX_PARAMS_BYTES}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"{p}: not UTF-8 text (byte {exc.start})") from exc
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ParamsError(f"{p}: invalid YAML{where}: {problem}") from exc
+    except RecursionError as exc:
+        raise ParamsError(f"{p}: YAML nested too deeply") from exc
+    if not isinstance(doc, dict):
+        raise ParamsError(f"{p}: expected a mapping of keys, got {type(doc).__name__}")
+    return doc
+
+
+def validate(doc: dict[str, Any], source: str = "params") -> BaseParams:
+    """Validate a params mapping against its notebook's schema; one-line error naming the field."""
+    name = doc.get("notebook")
+    if name not in SCHEMAS:
+        known = ", ".join(sorted(SCHEMAS))
+        raise ParamsError(f"{source}: field 'notebook': unknown notebook {name!r} (known: {known})")
+    model = SCHEMAS[name]
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise ParamsError(_one_line(source, model, exc)) from None
+
+
+def load(path: str | Path) -> BaseParams:
+    """Read and validate a params file."""
+    return validate(read_yaml(path), str(path))
+
+
+def to_notebook(params: BaseParams) -> dict[str, Any]:
+    """The params as the plain dict injected into the notebook's ``params`` variable."""
+    return params.model_dump(mode="json")

@@ -1,0 +1,188 @@
+"""Report building blocks: number formatting, the summary block, tables, the provenance footer,
+and recording a run's headline figures.
+
+Everything here returns HTML strings (wrapped for display by :func:`show`) and escapes every piece
+of text that comes from params or data, so a campaign named ``<script>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import math
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis_lib import metrics as M
+
+FIGURES_MIME = "application/vnd.workbook.figures+json"
+
+TEXT = {
+    "summary": {"en": "Summary", "zh": "摘要"},
+    "findings": {"en": "Findings", "zh": "主要发现"},
+    "period": {"en": "Period", "zh": "周期"},
+    "provenance": {"en": "Provenance", "zh": "数据来源与运行信息"},
+    "params": {"en": "Params", "zh": "参数"},
+    "data": {"en": "Data", "zh": "数据"},
+    "code_version": {"en": "Code version", "zh": "代码版本"},
+    "generated": {"en": "Generated", "zh": "生成时间"},
+    "fingerprint": {"en": "Data fingerprint", "zh": "数据指纹"},
+}
+
+
+def t(key: str, lang: str) -> str:
+    """A fixed UI phrase in ``lang``."""
+    entry = TEXT.get(key, {})
+    return entry.get(lang) or entry.get("en") or key
+
+
+def fmt(value: Any, kind: str = "count", lang: str = "en") -> str:
+    """Format a number for a manager: money with thousands separators, percentages with one
+    decimal, counts as integers; ``n/a`` for missing values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    v = float(value)
+    if kind == "money":
+        if abs(v) >= 1e6:
+            return f"{v / 1e6:,.2f}M"
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.2f}"
+    if kind == "pct":
+        return f"{v * 100:.1f}%"
+    if kind == "pp":
+        return f"{v * 100:+.1f} pp"
+    if kind == "signed_pct":
+        return f"{v * 100:+.1f}%"
+    if kind == "ratio":
+        return f"{v:,.2f}"
+    return f"{v:,.0f}"
+
+
+def fmt_metric(key: str, value: Any, lang: str = "en") -> str:
+    """Format ``value`` the way metric ``key`` is displayed."""
+    m = M.METRICS.get(key)
+    return fmt(value, m.kind if m else "ratio", lang)
+
+
+def esc(text: Any) -> str:
+    """HTML-escape any text that comes from params or data."""
+    return html.escape(str(text), quote=True)
+
+
+class HTML:
+    """A displayable HTML fragment (renders in Jupyter and in the nbconvert report)."""
+
+    def __init__(self, markup: str):
+        self.markup = markup
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __str__(self) -> str:
+        return self.markup
+
+
+def title_block(title: str, subtitle: str) -> HTML:
+    """The report's title and subtitle (escaped)."""
+    return HTML(f'<div class="wb-title"><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></div>')
+
+
+def summary_block(cards: list[tuple[str, str, str]], findings: list[str], lang: str = "en") -> HTML:
+    """The summary first: headline figure cards (label, value, note) and findings sentences."""
+    card_html = "".join(
+        f'<div class="wb-card"><div class="wb-card-label">{esc(lbl)}</div>'
+        f'<div class="wb-card-value">{esc(val)}</div><div class="wb-card-note">{esc(note)}</div></div>'
+        for lbl, val, note in cards
+    )
+    items = "".join(f"<li>{esc(s)}</li>" for s in findings)
+    return HTML(
+        f'<section class="wb-summary"><h2>{esc(t("summary", lang))}</h2>'
+        f'<div class="wb-cards">{card_html}</div>'
+        f'<h3>{esc(t("findings", lang))}</h3><ul class="wb-findings">{items}</ul></section>'
+    )
+
+
+def table(df: pd.DataFrame, formats: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> HTML:
+    """A small, escaped HTML table; ``formats`` maps a column to a kind for :func:`fmt`."""
+    formats = formats or {}
+    shown = df.copy()
+    for col, kind in formats.items():
+        if col in shown:
+            shown[col] = [fmt(v, kind) for v in shown[col]]
+    if labels:
+        shown = shown.rename(columns=labels)
+    return HTML(shown.to_html(index=False, escape=True, classes="wb-table", border=0, na_rep="n/a"))
+
+
+def section(title: str, note: str = "") -> HTML:
+    """A section heading with an optional one-line note."""
+    p = f'<p class="wb-note">{esc(note)}</p>' if note else ""
+    return HTML(f"<h2>{esc(title)}</h2>{p}")
+
+
+def code_version() -> str:
+    """The code version: the git commit (with ``-dirty`` when files differ), else the package
+    version."""
+    from analysis_lib import __version__
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return f"{__version__}+{rev}{'-dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+def provenance(params: dict, fingerprint: str, lang: str = "en") -> HTML:
+    """The provenance footer: params, data fingerprint, code version and time of the run."""
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    shown = json.dumps(params, ensure_ascii=False, indent=1, default=str)
+    return HTML(
+        f'<footer class="wb-footer"><h3>{esc(t("provenance", lang))}</h3>'
+        f"<p>{esc(t('fingerprint', lang))}: {esc(fingerprint)} · {esc(t('code_version', lang))}: "
+        f"{esc(code_version())} · {esc(t('generated', lang))}: {esc(now)}</p>"
+        f"<details><summary>{esc(t('params', lang))}</summary><pre>{esc(shown)}</pre></details></footer>"
+    )
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, _dt.date | pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+def record_figures(figures: dict[str, Any]) -> dict[str, Any]:
+    """Record the run's headline figures: the runner reads them from the executed notebook into
+    results.json (they are not shown in the report). Returns the JSON-ready figures."""
+    clean = _jsonable(figures)
+    json.dumps(clean)  # fail here, in the notebook, if something is not serialisable
+    try:
+        from IPython.display import display
+
+        display({FIGURES_MIME: clean}, raw=True)
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        pass
+    return clean
+
+
+def show(*parts: HTML) -> None:
+    """Display HTML fragments in the notebook (and so in the report)."""
+    from IPython.display import HTML as _IPyHTML
+    from IPython.display import display
+
+    display(_IPyHTML("".join(str(p) for p in parts)))

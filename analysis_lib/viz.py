@@ -1,0 +1,104 @@
+"""The one chart theme and the standard charts. Functions take small aggregated frames and return
+a matplotlib Figure; they compute nothing that a report would show as a number.
+
+Chinese labels need a CJK font. It comes from the ``mplfonts`` package (Noto Sans CJK SC ships in
+its wheel), registered with matplotlib at :func:`setup`, so ``lang: zh`` charts render on a fresh
+machine with no system fonts.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import pandas as pd
+import seaborn as sns
+from matplotlib import font_manager
+
+from analysis_lib import metrics as M
+from analysis_lib.report import fmt
+
+CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+PALETTE = ["#2563eb", "#f97316", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#ca8a04", "#64748b"]
+
+
+def cjk_font_path() -> Path:
+    """Path of the bundled CJK font file (from the mplfonts package)."""
+    return Path(str(resources.files("mplfonts") / "fonts" / CJK_FONT_FILE))
+
+
+def setup(lang: str = "en") -> str:
+    """Apply the workbook theme and register the CJK font; returns the font family in use."""
+    path = cjk_font_path()
+    font_manager.fontManager.addfont(str(path))
+    family = font_manager.FontProperties(fname=str(path)).get_name()
+    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
+    plt.rcParams.update(
+        {
+            "font.family": "sans-serif",
+            "font.sans-serif": [family, "DejaVu Sans"],
+            "axes.unicode_minus": False,
+            "figure.dpi": 96,
+            "savefig.dpi": 96,
+            "figure.figsize": (9, 4),
+            "axes.titleweight": "bold",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+    return family
+
+
+def kpi_trend(series: pd.DataFrame, keys: list[str], lang: str = "en", ncols: int = 3) -> plt.Figure:
+    """Small multiples: one line per KPI over the buckets of ``series``."""
+    nrows = -(-len(keys) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 2.6 * nrows), squeeze=False)
+    for ax, key in zip(axes.flat, keys, strict=False):
+        sns.lineplot(data=series, x="bucket", y=key, ax=ax, marker="o", markersize=3, color=PALETTE[0])
+        ax.set_title(M.label(key, lang))
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        kind = M.METRICS[key].kind if key in M.METRICS else "ratio"
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p, k=kind: fmt(v, k)))
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def contribution_bars(decomp: pd.DataFrame, lang: str = "en", title: str = "") -> plt.Figure:
+    """Horizontal bars of each driver's contribution to a change (positive green, negative red)."""
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(decomp) + 1.2))
+    labels = [M.label(k, lang) for k in decomp["driver"]]
+    vals = decomp["contribution"].fillna(0).to_numpy()
+    ax.barh(labels, vals, color=["#16a34a" if v >= 0 else "#dc2626" for v in vals])
+    ax.axvline(0, color="#334155", linewidth=0.8)
+    for y, v in enumerate(vals):
+        ax.text(v, y, " " + fmt(v, "money") + " ", va="center", ha="left" if v >= 0 else "right", fontsize=9)
+    ax.invert_yaxis()
+    ax.set_title(title)
+    ax.margins(x=0.25)
+    fig.tight_layout()
+    return fig
+
+
+def actual_vs_target(series: pd.DataFrame, key: str, target_per_bucket: pd.Series | None,
+                     lang: str = "en", title: str = "") -> plt.Figure:
+    """Bars of a metric per bucket, with the target per bucket as a line where given."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    x = series["bucket"].dt.strftime("%Y-%m-%d")
+    ax.bar(x, series[key], color=PALETTE[0], label=M.label(key, lang))
+    if target_per_bucket is not None and target_per_bucket.notna().any():
+        ax.plot(x, target_per_bucket.to_numpy(), color=PALETTE[1], marker="o",
+                label={"en": "Target", "zh": "目标"}[lang])
+        ax.legend(loc="upper left")
+    kind = M.METRICS[key].kind if key in M.METRICS else "ratio"
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: fmt(v, kind)))
+    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
