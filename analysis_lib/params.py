@@ -21,6 +21,17 @@ from analysis_lib.errors import ParamsError
 MAX_PARAMS_BYTES = 256 * 1024
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that leaves dates as text, so pydantic parses them and reports a bad date
+    (2025-02-30) against its field instead of YAML failing on the whole file."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in rs if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -114,7 +125,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ParamsError(f"{p}: not UTF-8 text (byte {exc.start})") from exc
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -1,0 +1,48 @@
+"""Shared fixtures: scale-s sample data generated once per session (and data/sample for the
+notebooks' defaults, which nbval runs as they are)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_SEED = 42
+
+
+def _ensure_sample(path: Path, seed: int) -> Path:
+    from analysis_lib import sample_data
+
+    with FileLock(str(path) + ".lock"):
+        if not (path / "truth.json").exists():
+            sample_data.generate(path, "s", seed)
+    return path
+
+
+def pytest_sessionstart(session):
+    # the notebooks' parameters cells point at ../data/sample
+    _ensure_sample(ROOT / "data" / "sample", SAMPLE_SEED)
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """Scale-s sample data (seed 42) in data/sample."""
+    return _ensure_sample(ROOT / "data" / "sample", SAMPLE_SEED)
+
+
+@pytest.fixture(scope="session")
+def truth(sample_dir) -> dict:
+    import json
+
+    return json.loads((sample_dir / "truth.json").read_text())
+
+
+@pytest.fixture()
+def cli_env() -> dict:
+    """Environment for running the ``workbook`` CLI in a subprocess."""
+    env = dict(os.environ)
+    env.pop("WORKBOOK_NOTEBOOKS", None)
+    return env

@@ -1,0 +1,91 @@
+import pandas as pd
+import pytest
+
+from analysis_lib import data as D
+from analysis_lib.errors import DataError
+
+
+def _orders(**over):
+    df = pd.DataFrame(
+        {
+            "order_id": ["o1"],
+            "user_id": ["u1"],
+            "order_ts": pd.to_datetime(["2025-01-01 10:00"]),
+            "gmv": [10.0],
+            "status": ["paid"],
+        }
+    )
+    for k, v in over.items():
+        if v is None:
+            df = df.drop(columns=k)
+        else:
+            df[k] = v
+    return df
+
+
+def test_folder_of_parquet_and_csv(tmp_path):
+    _orders().to_parquet(tmp_path / "orders.parquet")
+    pd.DataFrame({"event_ts": ["2025-01-01 10:00:00"], "user_id": ["u1"], "event": ["page_view"]}).to_csv(
+        tmp_path / "events.csv", index=False)
+    src = D.connect(str(tmp_path))
+    assert src.names() == ["events", "orders"]
+    D.check_tables(src, {"orders": None, "events": None})
+    assert src.execute(src.table("events").count()) == 1
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DataError, match="data.url: folder not found"):
+        D.connect(str(tmp_path / "nope"))
+
+
+def test_missing_table(tmp_path):
+    _orders().to_parquet(tmp_path / "orders.parquet")
+    src = D.connect(str(tmp_path))
+    with pytest.raises(DataError, match="table 'events' not found"):
+        D.check_tables(src, {"events": None})
+
+
+def test_missing_column_names_file_table_and_column(tmp_path):
+    _orders(gmv=None).to_parquet(tmp_path / "orders.parquet")
+    src = D.connect(str(tmp_path))
+    with pytest.raises(DataError) as exc:
+        D.check_tables(src, {"orders": None})
+    assert str(exc.value) == f"{tmp_path / 'orders.parquet'}: table 'orders' is missing required column 'gmv'"
+
+
+def test_wrong_type(tmp_path):
+    _orders(gmv=["ten"]).to_parquet(tmp_path / "orders.parquet")
+    src = D.connect(str(tmp_path))
+    with pytest.raises(DataError, match=r"column 'orders.gmv' has type .*expected number"):
+        D.check_tables(src, {"orders": None})
+
+
+def test_optional_table_checked_only_when_present(tmp_path):
+    _orders().to_parquet(tmp_path / "orders.parquet")
+    src = D.connect(str(tmp_path))
+    D.check_tables(src, {"orders": None}, {"targets": None})
+    pd.DataFrame({"period": ["2025-01"], "metric": ["gmv"]}).to_parquet(tmp_path / "targets.parquet")
+    src = D.connect(str(tmp_path))
+    with pytest.raises(DataError, match="missing required column 'target_value'"):
+        D.check_tables(src, {"orders": None}, {"targets": None})
+
+
+def test_backend_url_passes_through(tmp_path):
+    import duckdb
+
+    db = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("create table orders as select 'o1' as order_id, 'u1' as user_id, "
+                "timestamp '2025-01-01' as order_ts, 10.0 as gmv, 'paid' as status")
+    con.close()
+    src = D.connect(f"duckdb://{db}")
+    D.check_tables(src, {"orders": None})
+    assert src.execute(src.table("orders").gmv.sum()) == 10.0
+
+
+def test_fingerprint_changes_with_data(tmp_path):
+    _orders().to_parquet(tmp_path / "orders.parquet")
+    a = D.fingerprint(str(tmp_path))
+    assert a == D.fingerprint(str(tmp_path))
+    _orders(gmv=[11.0]).to_parquet(tmp_path / "orders.parquet")
+    assert D.fingerprint(str(tmp_path)) != a

@@ -1,0 +1,65 @@
+import textwrap
+
+import pytest
+
+from analysis_lib import params as P
+from analysis_lib.errors import ParamsError
+
+GOOD = """
+notebook: kpi_monitor
+title: T
+data: {url: data/sample}
+period: {start: 2025-01-01, end: 2025-01-31}
+grain: week
+"""
+
+
+def write(tmp_path, text, name="p.yaml", raw=None):
+    p = tmp_path / name
+    if raw is not None:
+        p.write_bytes(raw)
+    else:
+        p.write_text(textwrap.dedent(text))
+    return p
+
+
+def test_good_params_parse_dates_and_defaults(tmp_path):
+    p = P.load(write(tmp_path, GOOD))
+    assert p.period.days == 31
+    assert p.lang == "en"
+    assert p.grain == "week"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (GOOD.replace("grain: week", "grian: week"), "unknown key 'grian' (did you mean 'grain'?)"),
+        (GOOD.replace("end: 2025-01-31", "end: 2024-12-31"), "field 'period': end 2024-12-31 is before start"),
+        (GOOD.replace("start: 2025-01-01", "start: 2025-02-30"), "field 'period.start'"),
+        (GOOD.replace("grain: week", "grain: year"), "field 'grain'"),
+        (GOOD.replace("title: T\n", ""), "missing key 'title'"),
+        (GOOD.replace("notebook: kpi_monitor", "notebook: nope"), "field 'notebook': unknown notebook 'nope'"),
+        (GOOD + "lang: fr\n", "field 'lang'"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("a: [1, 2\n", "invalid YAML at line"),
+    ],
+)
+def test_bad_params_one_line_naming_file_and_field(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ParamsError) as exc:
+        P.load(path)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert msg.startswith(str(path))
+    assert expected in msg
+
+
+def test_not_utf8(tmp_path):
+    path = write(tmp_path, None, raw=GOOD.replace("title: T", "title: \xe9t\xe9").encode("latin-1"))
+    with pytest.raises(ParamsError, match="not UTF-8"):
+        P.load(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ParamsError, match="params file not found"):
+        P.load(tmp_path / "nope.yaml")

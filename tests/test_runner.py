@@ -1,0 +1,212 @@
+"""End to end through the CLI: a good run, bad inputs that change nothing, a failing notebook
+that keeps the last good report, and run-all in parallel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from tests.test_kpi import pandas_kpis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def workbook(*args, env=None, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "analysis_lib.cli", *map(str, args)], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=600)
+
+
+def params_file(tmp_path, data, name="q4", **over) -> Path:
+    doc = {
+        "notebook": "kpi_monitor",
+        "title": "KPI <script>alert(1)</script> test",
+        "data": {"url": str(data)},
+        "period": {"start": "2025-10-01", "end": "2025-12-31"},
+        "lang": "en",
+        "grain": "week",
+    } | over
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def tree_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        h.update(str(p.relative_to(folder)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory, sample_dir):
+    tmp = tmp_path_factory.mktemp("run")
+    p = params_file(tmp, sample_dir)
+    out = tmp / "reports"
+    r = workbook("run", p, "--out", out)
+    assert r.returncode == 0, r.stderr
+    return out / "kpi_monitor" / "q4", r
+
+
+def test_good_run_writes_report_results_and_index(good_run):
+    d, r = good_run
+    assert {"report.html", "executed.ipynb", "results.json"} <= {p.name for p in d.iterdir()}
+    assert "report.html" in r.stdout
+    index = (d.parent.parent / "index.html").read_text()
+    assert "kpi_monitor/q4/report.html" in index
+    assert "&lt;script&gt;" in index and "<script>alert" not in index
+
+
+def test_results_figures_equal_pandas(good_run, sample_dir):
+    d, _ = good_run
+    res = json.loads((d / "results.json").read_text())
+    assert res["status"] == "ok"
+    assert set(res) >= {"notebook", "name", "status", "started_at", "duration_s", "params", "data",
+                        "code_version", "figures"}
+    assert res["data"]["fingerprint"].startswith("sha256:")
+    import datetime as dt
+
+    want = pandas_kpis(sample_dir, dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+    for k in ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_rate"]:
+        assert res["figures"][k] == pytest.approx(want[k], rel=1e-9), k
+
+
+def test_report_has_no_code_no_script_no_network(good_run):
+    d, _ = good_run
+    html = (d / "report.html").read_text()
+    assert "class=\"jp-InputArea" not in html and "jp-InputPrompt" not in html  # no code cells
+    assert "import " not in html and "kpi.kpi_totals" not in html
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    assert "data:image/png;base64" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the title is escaped
+    assert "u0000" not in html  # no user ids
+    # summary first: the summary block comes before any chart
+    assert html.index("wb-summary") < html.index("data:image/png")
+
+
+def test_injected_params_cell_not_in_report(good_run):
+    d, _ = good_run
+    html = (d / "report.html").read_text()
+    nb = nbformat.read(d / "executed.ipynb", as_version=4)
+    tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+    assert "injected-parameters" in tags
+    assert "Parameters" not in html and "injected" not in html
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("typo", "unknown key 'grian'"),
+        ("missing_folder", "data.url: folder not found"),
+        ("no_gmv", "table 'orders' is missing required column 'gmv'"),
+        ("reversed", "field 'period': end 2025-09-30 is before start 2025-10-01"),
+    ],
+)
+def test_bad_input_one_line_nonzero_exit_reports_untouched(good_run, tmp_path, sample_dir, case, expected):
+    d, _ = good_run
+    out = d.parent.parent
+    before = tree_digest(out)
+    if case == "typo":
+        p = params_file(tmp_path, sample_dir, name="q4")
+        doc = json.loads(p.read_text())
+        doc["grian"] = doc.pop("grain")
+        p.write_text(json.dumps(doc))
+    elif case == "missing_folder":
+        p = params_file(tmp_path, tmp_path / "nowhere", name="q4")
+    elif case == "no_gmv":
+        bad = tmp_path / "bad_data"
+        bad.mkdir()
+        for t in ["events", "targets"]:
+            src = sample_dir / t
+            (bad / t).symlink_to(src if src.exists() else sample_dir / f"{t}.parquet")
+        pd.read_parquet(sample_dir / "orders").drop(columns="gmv").to_parquet(bad / "orders.parquet")
+        p = params_file(tmp_path, bad, name="q4")
+    else:
+        p = params_file(tmp_path, sample_dir, name="q4", period={"start": "2025-10-01", "end": "2025-09-30"})
+    r = workbook("run", p, "--out", out)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert expected in lines[0]
+    assert tree_digest(out) == before
+
+
+def test_validate_checks_without_running(tmp_path, sample_dir):
+    p = params_file(tmp_path, sample_dir)
+    r = workbook("validate", p)
+    assert r.returncode == 0 and r.stdout.startswith("ok:")
+    assert not (tmp_path / "reports").exists()
+
+
+FAILING_NB = textwrap.dedent("""
+    params = {}
+""")
+
+
+def test_failing_notebook_keeps_last_good_report(tmp_path, sample_dir, cli_env):
+    """Run once with the real notebook, then with a notebook that raises: the first report stays,
+    the failed executed notebook is kept beside it, the index shows the failure."""
+    out = tmp_path / "reports"
+    p = params_file(tmp_path, sample_dir, name="keep")
+    assert workbook("run", p, "--out", out).returncode == 0
+    good = out / "kpi_monitor" / "keep"
+    before = tree_digest(good)
+
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell("params = {}")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("raise ValueError('planted failure in cell two')")]
+    nbformat.write(nb, nbdir / "kpi_monitor.ipynb")
+    env = cli_env | {"WORKBOOK_NOTEBOOKS": str(nbdir)}
+    r = workbook("run", p, "--out", out, env=env)
+    assert r.returncode == 4
+    assert "ValueError: planted failure in cell two" in r.stderr.splitlines()[0]
+    assert tree_digest(good) == before
+    failed = out / "kpi_monitor" / "keep.failed"
+    assert (failed / "executed.ipynb").exists() and not (failed / "report.html").exists()
+    assert json.loads((failed / "results.json").read_text())["status"] == "failed"
+    index = (out / "index.html").read_text()
+    assert "FAILED" in index and "kpi_monitor/keep/report.html" in index
+    assert not list((out / "kpi_monitor").glob(".staging-*"))
+
+
+def test_run_all_in_parallel(tmp_path, sample_dir):
+    pdir = tmp_path / "params"
+    pdir.mkdir()
+    for i, grain in enumerate(["day", "week", "month", "week"]):
+        params_file(pdir, sample_dir, name=f"p{i}", grain=grain, lang="zh" if i % 2 else "en")
+    out = tmp_path / "reports"
+    r = workbook("run-all", pdir, "--out", out, "--jobs", "4")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "4 ok, 0 failed" in r.stdout
+    for i in range(4):
+        assert (out / "kpi_monitor" / f"p{i}" / "report.html").exists()
+    # determinism: same params, same data -> same figures
+    f1 = json.loads((out / "kpi_monitor" / "p1" / "results.json").read_text())["figures"]
+    f3 = json.loads((out / "kpi_monitor" / "p3" / "results.json").read_text())["figures"]
+    assert f1 == f3
+
+
+def test_run_all_reports_invalid_files_and_exits_nonzero(tmp_path, sample_dir):
+    pdir = tmp_path / "params"
+    pdir.mkdir()
+    params_file(pdir, sample_dir, name="good")
+    (pdir / "bad.yaml").write_text("notebook: kpi_monitor\n")
+    r = workbook("run-all", pdir, "--out", tmp_path / "reports")
+    assert r.returncode == 1
+    assert "1 ok, 1 failed" in r.stdout
+    assert "missing key 'title'" in r.stdout
