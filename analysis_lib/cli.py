@@ -28,8 +28,10 @@ def cmd_sample_data(a) -> int:
 
     t0 = time.perf_counter()
     truth = sample_data.generate(a.out, a.scale, a.seed)
-    print(f"wrote sample data (scale {a.scale}, seed {a.seed}) to {a.out}: {truth['users']:,} users, "
-          f"{truth['events']:,} events, {truth['orders']:,} orders in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"wrote sample data (scale {a.scale}, seed {a.seed}) to {a.out}: {truth['users']:,} users, "
+        f"{truth['events']:,} events, {truth['orders']:,} orders in {time.perf_counter() - t0:.1f} s"
+    )
     return 0
 
 
@@ -49,8 +51,15 @@ def _run_one(path: str, data: str | None, out: str, timeout: int) -> dict:
         r = runner.run(path, data_url=data, out=out, cell_timeout=timeout)
         return runner.result_dict(r) | {"path": path}
     except WorkbookError as exc:
-        return {"path": path, "status": "invalid", "error": str(exc), "duration_s": 0.0,
-                "notebook": "", "name": Path(path).stem, "report_dir": ""}
+        return {
+            "path": path,
+            "status": "invalid",
+            "error": str(exc),
+            "duration_s": 0.0,
+            "notebook": "",
+            "name": Path(path).stem,
+            "report_dir": "",
+        }
 
 
 def cmd_run(a) -> int:
@@ -60,8 +69,11 @@ def cmd_run(a) -> int:
     idx = index.write(a.out)
     if r.status != "ok":
         _err(r.error or "run failed")
-        print(f"the failed notebook is kept for debugging in {r.report_dir}/executed.ipynb; "
-              f"index: {idx}", file=sys.stderr)
+        print(
+            f"the failed notebook is kept for debugging in {r.report_dir}/executed.ipynb; "
+            f"index: {idx}",
+            file=sys.stderr,
+        )
         return 4
     print(f"ok: {r.notebook}/{r.name} in {r.duration_s:.1f} s -> {r.report_dir}/report.html")
     return 0
@@ -90,7 +102,9 @@ def cmd_run_all(a) -> int:
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futs = [pool.submit(_run_one, str(p), a.data, a.out, a.timeout) for p in files]
-        for f in tqdm(as_completed(futs), total=len(futs), desc="run-all", unit="report", file=sys.stderr):
+        for f in tqdm(
+            as_completed(futs), total=len(futs), desc="run-all", unit="report", file=sys.stderr
+        ):
             results.append(f.result())
     idx = index.write(a.out)
     results.sort(key=lambda r: r["path"])
@@ -101,7 +115,9 @@ def cmd_run_all(a) -> int:
         if r["status"] != "ok":
             print(f"{'':<{width}}  -> {r['error']}")
     bad = sum(r["status"] != "ok" for r in results)
-    print(f"\n{len(results) - bad} ok, {bad} failed in {time.perf_counter() - t0:.1f} s; index: {idx.resolve()}")
+    print(
+        f"\n{len(results) - bad} ok, {bad} failed in {time.perf_counter() - t0:.1f} s; index: {idx.resolve()}"
+    )
     return 1 if bad else 0
 
 
@@ -116,7 +132,9 @@ def cmd_demo(a) -> int:
     """Generate sample data when missing, run every params file, print where the index is."""
     if not (Path(a.data_dir) / "truth.json").exists():
         cmd_sample_data(argparse.Namespace(out=a.data_dir, scale="s", seed=42))
-    rc = cmd_run_all(argparse.Namespace(folder=a.params_dir, data=None, out=a.out, timeout=600, jobs=None))
+    rc = cmd_run_all(
+        argparse.Namespace(folder=a.params_dir, data=None, out=a.out, timeout=600, jobs=None)
+    )
     print(f"\nOpen the reports: file://{(Path(a.out) / 'index.html').resolve()}")
     return rc
 
@@ -142,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="override data.url")
     r.add_argument("--out", default="reports")
     r.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
-    r.add_argument("--wait", type=float, default=0, help="seconds to wait for a concurrent run's lock")
+    r.add_argument(
+        "--wait", type=float, default=0, help="seconds to wait for a concurrent run's lock"
+    )
     r.set_defaults(fn=cmd_run)
 
     ra = sub.add_parser("run-all", help="run every params file in a folder, in parallel")

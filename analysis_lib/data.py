@@ -85,7 +85,9 @@ class DataSource:
         if name in self._cache:
             return self._cache[name]
         if not self.has(name):
-            raise DataError(f"{self.url}: table '{name}' not found (have: {', '.join(self.names()) or 'none'})")
+            raise DataError(
+                f"{self.url}: table '{name}' not found (have: {', '.join(self.names()) or 'none'})"
+            )
         if self.folder is None:
             t = self.con.table(name)
         else:
@@ -158,7 +160,9 @@ def check_table(source: DataSource, table: str, columns: list[str] | None = None
     schema = t.schema()
     for col in wanted:
         if col not in schema:
-            raise DataError(f"{source.where(table)}: table '{table}' is missing required column '{col}'")
+            raise DataError(
+                f"{source.where(table)}: table '{table}' is missing required column '{col}'"
+            )
         kind = canon.get(col)
         if kind and not _KIND_OK[kind](schema[col]):
             raise DataError(
@@ -210,4 +214,3 @@ def as_date_bounds(start, end) -> tuple:
     lo = pd.Timestamp(start)
     hi = pd.Timestamp(end) + pd.Timedelta(days=1)
     return lo.to_pydatetime(), hi.to_pydatetime()
-

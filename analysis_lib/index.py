@@ -33,7 +33,9 @@ def collect(out: str | Path) -> list[dict]:
     rows = []
     for e in entries.values():
         ok, bad = e.get("ok"), e.get("failed")
-        latest_failed = bad is not None and (ok is None or bad.get("started_at", "") >= ok.get("started_at", ""))
+        latest_failed = bad is not None and (
+            ok is None or bad.get("started_at", "") >= ok.get("started_at", "")
+        )
         e["status"] = "failed" if latest_failed else "ok"
         e["latest"] = bad if latest_failed else ok
         rows.append(e)

@@ -101,8 +101,15 @@ def compare(current: dict[str, float], previous: dict[str, float], keys=KPI_KEYS
     rows = []
     for k in keys:
         c, p = current.get(k, np.nan), previous.get(k, np.nan)
-        rows.append({"metric": k, "current": c, "previous": p, "change": c - p,
-                     "change_pct": M.safe_div(c - p, p)})
+        rows.append(
+            {
+                "metric": k,
+                "current": c,
+                "previous": p,
+                "change": c - p,
+                "change_pct": M.safe_div(c - p, p),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -121,12 +128,20 @@ def gmv_decomposition(current: dict[str, float], previous: dict[str, float]) -> 
     the change. Needs positive values of every driver in both periods; otherwise NaN rows."""
     g1, g0 = current["gmv"], previous["gmv"]
     rows = []
-    ok = all(current.get(k, 0) > 0 and previous.get(k, 0) > 0 for k in DRIVERS) and g1 > 0 and g0 > 0
+    ok = (
+        all(current.get(k, 0) > 0 and previous.get(k, 0) > 0 for k in DRIVERS) and g1 > 0 and g0 > 0
+    )
     w = _logmean(g1, g0) if ok else np.nan
     for k in DRIVERS:
         contrib = w * math.log(current[k] / previous[k]) if ok else np.nan
-        rows.append({"driver": k, "previous": previous.get(k), "current": current.get(k),
-                     "contribution": contrib})
+        rows.append(
+            {
+                "driver": k,
+                "previous": previous.get(k),
+                "current": current.get(k),
+                "contribution": contrib,
+            }
+        )
     df = pd.DataFrame(rows)
     df["share_of_change"] = df["contribution"] / (g1 - g0) if g1 != g0 else np.nan
     return df
@@ -162,21 +177,31 @@ def targets_for_period(targets: pd.DataFrame, start: _dt.date, end: _dt.date) ->
             continue
         m = M.METRICS.get(metric)
         if m is not None and m.additive:
-            target = sum(vals[p] * covered[p] / pd.Period(p, "M").days_in_month for p in covered.index)
+            target = sum(
+                vals[p] * covered[p] / pd.Period(p, "M").days_in_month for p in covered.index
+            )
         else:
             target = sum(vals[p] * covered[p] for p in covered.index) / covered.sum()
         rows.append({"metric": metric, "target": float(target), "days_covered": int(covered.sum())})
     return pd.DataFrame(rows, columns=["metric", "target", "days_covered"])
 
 
-def targets_by_bucket(targets: pd.DataFrame, series: pd.DataFrame, metric: str, grain: str,
-                      start: _dt.date, end: _dt.date) -> pd.Series:
+def targets_by_bucket(
+    targets: pd.DataFrame,
+    series: pd.DataFrame,
+    metric: str,
+    grain: str,
+    start: _dt.date,
+    end: _dt.date,
+) -> pd.Series:
     """The target of ``metric`` for each bucket of ``series`` (clipped to the period); NaN where
     no target covers the bucket."""
     step = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
     out = []
     for b in series["bucket"]:
-        b_end = b + step[grain] - pd.Timedelta(days=1) if grain in step else b + pd.offsets.MonthEnd(0)
+        b_end = (
+            b + step[grain] - pd.Timedelta(days=1) if grain in step else b + pd.offsets.MonthEnd(0)
+        )
         lo, hi = max(b.date(), start), min(b_end.date(), end)
         tp = targets_for_period(targets, lo, hi)
         row = tp[(tp["metric"] == metric) & (tp["days_covered"] == (hi - lo).days + 1)]
@@ -184,7 +209,9 @@ def targets_by_bucket(targets: pd.DataFrame, series: pd.DataFrame, metric: str, 
     return pd.Series(out, index=series.index, dtype="float64")
 
 
-def target_vs_actual(totals: dict[str, float], targets: pd.DataFrame, period_days: int) -> pd.DataFrame:
+def target_vs_actual(
+    totals: dict[str, float], targets: pd.DataFrame, period_days: int
+) -> pd.DataFrame:
     """Actual against target per metric, with the deviation rate (偏差率 = actual / target - 1);
     ``complete`` says whether targets cover every day of the period."""
     if targets.empty:
@@ -230,9 +257,16 @@ _PHRASES = {
 }
 
 
-def findings(totals: dict[str, float], previous: dict[str, float], last_year: dict[str, float],
-             decomp: pd.DataFrame, tva: pd.DataFrame, start: _dt.date, end: _dt.date,
-             lang: str = "en") -> list[str]:
+def findings(
+    totals: dict[str, float],
+    previous: dict[str, float],
+    last_year: dict[str, float],
+    decomp: pd.DataFrame,
+    tva: pd.DataFrame,
+    start: _dt.date,
+    end: _dt.date,
+    lang: str = "en",
+) -> list[str]:
     """Plain-language findings generated from the numbers (never typed in)."""
     from analysis_lib.report import fmt, fmt_metric
 
@@ -243,27 +277,65 @@ def findings(totals: dict[str, float], previous: dict[str, float], last_year: di
         r = M.safe_div(a - b, b)
         return fmt(r, "signed_pct") if not (isinstance(r, float) and math.isnan(r)) else "n/a"
 
-    out = [ph("gmv", gmv=fmt_metric("gmv", totals["gmv"]), start=start, end=end,
-              pop=rel(totals["gmv"], previous["gmv"]), yoy=rel(totals["gmv"], last_year["gmv"]))]
+    out = [
+        ph(
+            "gmv",
+            gmv=fmt_metric("gmv", totals["gmv"]),
+            start=start,
+            end=end,
+            pop=rel(totals["gmv"], previous["gmv"]),
+            yoy=rel(totals["gmv"], last_year["gmv"]),
+        )
+    ]
     for _, r in tva.iterrows():
-        out.append(ph("target_hit", metric=M.label(r["metric"], lang),
-                      ratio=fmt(M.safe_div(r["actual"], r["target"]), "pct"),
-                      actual=fmt_metric(r["metric"], r["actual"]), target=fmt_metric(r["metric"], r["target"]),
-                      dev=fmt(r["deviation_rate"], "signed_pct")))
+        out.append(
+            ph(
+                "target_hit",
+                metric=M.label(r["metric"], lang),
+                ratio=fmt(M.safe_div(r["actual"], r["target"]), "pct"),
+                actual=fmt_metric(r["metric"], r["actual"]),
+                target=fmt_metric(r["metric"], r["target"]),
+                dev=fmt(r["deviation_rate"], "signed_pct"),
+            )
+        )
         if not r["complete"]:
-            out.append(ph("target_partial", days=int(r["days_covered"]), total=(end - start).days + 1))
+            out.append(
+                ph("target_partial", days=int(r["days_covered"]), total=(end - start).days + 1)
+            )
     d = decomp.dropna(subset=["contribution"])
     if len(d):
         hi = d.loc[d["contribution"].abs().idxmax()]
         lo = d.loc[d["contribution"].abs().idxmin()]
-        out.append(ph("driver", change=fmt(totals["gmv"] - previous["gmv"], "money"),
-                      driver=M.label(hi["driver"], lang), contrib=fmt(hi["contribution"], "money"),
-                      low=M.label(lo["driver"], lang), low_contrib=fmt(lo["contribution"], "money")))
-    out.append(ph("conversion", cr=fmt(totals["conversion_rate"], "pct"),
-                  delta=fmt(totals["conversion_rate"] - previous["conversion_rate"], "pp"),
-                  uv=fmt(totals["uv"])))
-    out.append(ph("new", share=fmt(M.safe_div(totals["new_buyers"], totals["buyers"]), "pct"),
-                  buyers=fmt(totals["buyers"])))
-    out.append(ph("refund", rate=fmt(totals["refund_rate"], "pct"),
-                  delta=fmt(totals["refund_rate"] - previous["refund_rate"], "pp")))
+        out.append(
+            ph(
+                "driver",
+                change=fmt(totals["gmv"] - previous["gmv"], "money"),
+                driver=M.label(hi["driver"], lang),
+                contrib=fmt(hi["contribution"], "money"),
+                low=M.label(lo["driver"], lang),
+                low_contrib=fmt(lo["contribution"], "money"),
+            )
+        )
+    out.append(
+        ph(
+            "conversion",
+            cr=fmt(totals["conversion_rate"], "pct"),
+            delta=fmt(totals["conversion_rate"] - previous["conversion_rate"], "pp"),
+            uv=fmt(totals["uv"]),
+        )
+    )
+    out.append(
+        ph(
+            "new",
+            share=fmt(M.safe_div(totals["new_buyers"], totals["buyers"]), "pct"),
+            buyers=fmt(totals["buyers"]),
+        )
+    )
+    out.append(
+        ph(
+            "refund",
+            rate=fmt(totals["refund_rate"], "pct"),
+            delta=fmt(totals["refund_rate"] - previous["refund_rate"], "pp"),
+        )
+    )
     return out

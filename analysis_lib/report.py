@@ -106,7 +106,9 @@ def summary_block(cards: list[tuple[str, str, str]], findings: list[str], lang: 
     )
 
 
-def table(df: pd.DataFrame, formats: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> HTML:
+def table(
+    df: pd.DataFrame, formats: dict[str, str] | None = None, labels: dict[str, str] | None = None
+) -> HTML:
     """A small, escaped HTML table; ``formats`` maps a column to a kind for :func:`fmt`."""
     formats = formats or {}
     shown = df.copy()
@@ -131,10 +133,19 @@ def code_version() -> str:
 
     root = Path(__file__).resolve().parent.parent
     try:
-        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return f"{__version__}+{rev}{'-dirty' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
         return __version__

@@ -86,7 +86,9 @@ def resolve_url(url: str, base: Path | None = None) -> str:
     return str(p.resolve())
 
 
-def prepare(params_path: str | Path, data_url: str | None = None) -> tuple[P.BaseParams, D.DataSource]:
+def prepare(
+    params_path: str | Path, data_url: str | None = None
+) -> tuple[P.BaseParams, D.DataSource]:
     """Validate params and data without executing anything (``workbook validate``)."""
     doc = P.read_yaml(params_path)
     if data_url is not None:
@@ -211,14 +213,18 @@ def run(
     try:
         lock.acquire(timeout=lock_wait)
     except Timeout:
-        raise RunError(f"{params_path}: another run of {nb_name}/{name} is in progress; try again later") from None
+        raise RunError(
+            f"{params_path}: another run of {nb_name}/{name} is in progress; try again later"
+        ) from None
     try:
         return _run_locked(params, params_path, notebook, out_root, name, started, t0, cell_timeout)
     finally:
         lock.release()
 
 
-def _run_locked(params, params_path, notebook, out_root, name, started, t0, cell_timeout) -> RunResult:
+def _run_locked(
+    params, params_path, notebook, out_root, name, started, t0, cell_timeout
+) -> RunResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -257,7 +263,9 @@ def _run_locked(params, params_path, notebook, out_root, name, started, t0, cell
             kernel_manager_class="analysis_lib.runner.IsolatedKernelManager",
         )
     except PapermillExecutionError as exc:
-        error = f"{nb_name}/{name}: cell {exc.exec_count} failed: {exc.ename}: {_one_line(exc.evalue)}"
+        error = (
+            f"{nb_name}/{name}: cell {exc.exec_count} failed: {exc.ename}: {_one_line(exc.evalue)}"
+        )
     except Exception as exc:  # kernel death, timeout, missing kernel...
         error = f"{nb_name}/{name}: execution failed: {type(exc).__name__}: {_one_line(exc)}"
 

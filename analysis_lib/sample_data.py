@@ -76,9 +76,25 @@ EXPERIMENT = {
 }
 CAMPAIGNS = [
     # id, name, preheat_start, burst_start, burst_end, end_date, target factor
-    ("C2024_618", "618 Mid-year Sale 2024", "2024-06-01", "2024-06-17", "2024-06-18", "2024-06-20", 0.9),
+    (
+        "C2024_618",
+        "618 Mid-year Sale 2024",
+        "2024-06-01",
+        "2024-06-17",
+        "2024-06-18",
+        "2024-06-20",
+        0.9,
+    ),
     ("C2024_1111", "Double 11 2024", "2024-10-24", "2024-11-10", "2024-11-11", "2024-11-13", 1.0),
-    ("C2025_618", "618 Mid-year Sale 2025", "2025-06-01", "2025-06-17", "2025-06-18", "2025-06-20", 0.95),
+    (
+        "C2025_618",
+        "618 Mid-year Sale 2025",
+        "2025-06-01",
+        "2025-06-17",
+        "2025-06-18",
+        "2025-06-20",
+        0.95,
+    ),
     ("C2025_1111", "Double 11 2025", "2025-10-24", "2025-11-10", "2025-11-11", "2025-11-13", 1.1),
 ]
 CAMPAIGN_EFFECT = {
@@ -107,12 +123,17 @@ def _calendar() -> _Calendar:
     t_years = np.arange(N_DAYS) / 365.25
     trend = 1 + GROWTH_PER_YEAR * t_years
     weekly = np.where(days.dayofweek >= 5, WEEKEND_MULT, 1.0)
-    yearly = 1 + YEARLY_AMPLITUDE * np.cos(2 * np.pi * (days.dayofyear.values - YEARLY_PEAK_DOY) / 365.25)
+    yearly = 1 + YEARLY_AMPLITUDE * np.cos(
+        2 * np.pi * (days.dayofyear.values - YEARLY_PEAK_DOY) / 365.25
+    )
     w = trend * weekly * yearly
     cdf = np.cumsum(w) / w.sum()
     phase = {}
     for cid, _, pre, b0, b1, end, _ in CAMPAIGNS:
-        idx = {k: (pd.Timestamp(v) - START).days for k, v in dict(pre=pre, b0=b0, b1=b1, end=end).items()}
+        idx = {
+            k: (pd.Timestamp(v) - START).days
+            for k, v in dict(pre=pre, b0=b0, b1=b1, end=end).items()
+        }
         phase[cid] = {
             "preheat": (idx["pre"], idx["b0"] - 1),
             "burst": (idx["b0"], idx["b1"]),
@@ -205,10 +226,19 @@ def generate(out: str | Path, scale: str = "s", seed: int = 0) -> dict:
         "gmv_cat_month": np.zeros((24, len(CATEGORIES))),
         "gmv_day": np.zeros(N_DAYS),
         "exp": {"users": [0, 0], "p_conv": [0.0, 0.0], "p_conv_ctrl_cf": 0.0, "buyers": [0, 0]},
-        "camp": {c[0]: {"burst_extra_gmv": 0.0, "return_extra_gmv": 0.0, "discount_loss": 0.0,
-                        "preheat_lost_gmv": 0.0, "post_lost_gmv": 0.0} for c in CAMPAIGNS},
+        "camp": {
+            c[0]: {
+                "burst_extra_gmv": 0.0,
+                "return_extra_gmv": 0.0,
+                "discount_loss": 0.0,
+                "preheat_lost_gmv": 0.0,
+                "post_lost_gmv": 0.0,
+            }
+            for c in CAMPAIGNS
+        },
         "leak": {"before": [0, 0], "after": [0, 0]},
-        "n_events": 0, "n_orders": 0,
+        "n_events": 0,
+        "n_orders": 0,
     }
     n_users = cfg["users"]
     chunk = cfg["chunk"]
@@ -239,24 +269,40 @@ def generate(out: str | Path, scale: str = "s", seed: int = 0) -> dict:
             "yearly_amplitude": YEARLY_AMPLITUDE,
             "yearly_peak_day_of_year": YEARLY_PEAK_DOY,
         },
-        "personas": {k: {"share": v[0], "sessions": v[1], "purchase_mult": v[2], "basket_mult": v[3],
-                         "refund_prob": v[4]} for k, v in PERSONAS.items()},
+        "personas": {
+            k: {
+                "share": v[0],
+                "sessions": v[1],
+                "purchase_mult": v[2],
+                "basket_mult": v[3],
+                "refund_prob": v[4],
+            }
+            for k, v in PERSONAS.items()
+        },
         "funnel": {
             "steps": ["page_view", "product_view", "add_to_cart", "checkout", "purchase"],
-            "session_step_probs": {"page_view->product_view": P_PRODUCT_VIEW,
-                                   "product_view->add_to_cart": P_CART,
-                                   "add_to_cart->checkout": P_CHECKOUT,
-                                   "checkout->purchase": P_PURCHASE},
-            "leak": {**LEAK, "session_rate_before": _rate(acc["leak"]["before"]),
-                     "session_rate_after": _rate(acc["leak"]["after"])},
+            "session_step_probs": {
+                "page_view->product_view": P_PRODUCT_VIEW,
+                "product_view->add_to_cart": P_CART,
+                "add_to_cart->checkout": P_CHECKOUT,
+                "checkout->purchase": P_PURCHASE,
+            },
+            "leak": {
+                **LEAK,
+                "session_rate_before": _rate(acc["leak"]["before"]),
+                "session_rate_after": _rate(acc["leak"]["after"]),
+            },
         },
         "experiment": {
             **EXPERIMENT,
             "users": e["users"],
-            "expected_conversion": {"control": e["p_conv"][0] / max(e["users"][0], 1),
-                                    "treatment": e["p_conv"][1] / max(e["users"][1], 1)},
+            "expected_conversion": {
+                "control": e["p_conv"][0] / max(e["users"][0], 1),
+                "treatment": e["p_conv"][1] / max(e["users"][1], 1),
+            },
             "expected_relative_lift": (e["p_conv"][1] / max(e["users"][1], 1))
-            / (e["p_conv_ctrl_cf"] / max(e["users"][1], 1)) - 1,
+            / (e["p_conv_ctrl_cf"] / max(e["users"][1], 1))
+            - 1,
             "observed_buyers": e["buyers"],
             "metric": "user converts (any purchase event) between start and end, exposed users",
         },
@@ -298,7 +344,9 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
     users = pd.DataFrame(
         {
             "user_id": uid,
-            "signup_ts": START + pd.to_timedelta(signup_day, unit="D") + pd.to_timedelta(signup_sec, unit="s"),
+            "signup_ts": START
+            + pd.to_timedelta(signup_day, unit="D")
+            + pd.to_timedelta(signup_sec, unit="s"),
             "channel": np.array(list(CHANNELS))[channel],
             "age": np.clip(rng.normal(np.where(persona == 0, 36, 30), 9), 16, 75).astype(int),
             "gender": rng.choice(["F", "M"], n, p=[0.58, 0.42]),
@@ -324,7 +372,10 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
     extra_users, extra_days, extra_kind, extra_camp = [], [], [], []
     for k, (cid, *_rest) in enumerate(CAMPAIGNS):
         ph = cal.phase[cid]
-        for kind, key, mult in ((1, "burst", "burst_extra_sessions"), (2, "return", "return_extra_sessions")):
+        for kind, key, mult in (
+            (1, "burst", "burst_extra_sessions"),
+            (2, "return", "return_extra_sessions"),
+        ):
             in_phase = _day_in(s_day, ph[key])
             m = rng.poisson(CAMPAIGN_EFFECT[mult] * in_phase.sum())
             if m == 0:
@@ -344,17 +395,22 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
     order = np.lexsort((s_day, s_user))
     s_user, s_day, s_kind, s_camp = s_user[order], s_day[order], s_kind[order], s_camp[order]
     ns = len(s_user)
-    s_sec = np.where(s_day == signup_day[s_user], signup_sec[s_user],
-                     rng.choice(86400, ns, p=_hour_profile()))
+    s_sec = np.where(
+        s_day == signup_day[s_user], signup_sec[s_user], rng.choice(86400, ns, p=_hour_profile())
+    )
     s_sec = np.minimum(s_sec, 86400 - 900)
-    s_device = np.where(rng.random(ns) < 0.8, device_pref[s_user], rng.integers(0, len(DEVICES), ns))
+    s_device = np.where(
+        rng.random(ns) < 0.8, device_pref[s_user], rng.integers(0, len(DEVICES), ns)
+    )
 
     # funnel
     date_leak = (pd.Timestamp(LEAK["start"]) - START).days
     is_mw = s_device == list(DEVICES).index(LEAK["device"])
     p_purchase = np.full(ns, P_PURCHASE) * p_buy[s_user]
     p_purchase = np.where(is_mw & (s_day >= date_leak), p_purchase * LEAK["mult"], p_purchase)
-    p_purchase = np.where(s_kind > 0, p_purchase * CAMPAIGN_EFFECT["extra_purchase_mult"], p_purchase)
+    p_purchase = np.where(
+        s_kind > 0, p_purchase * CAMPAIGN_EFFECT["extra_purchase_mult"], p_purchase
+    )
     # experiment
     e0 = (pd.Timestamp(EXPERIMENT["start"]) - START).days
     e1 = (pd.Timestamp(EXPERIMENT["end"]) - START).days
@@ -403,7 +459,8 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
                 "experiment_id": EXPERIMENT["experiment_id"],
                 "unit_id": uid[s_user[first_exp_sess]],
                 "variant": np.array(EXPERIMENT["variants"])[arm[s_user[first_exp_sess]]],
-                "assigned_ts": START + pd.to_timedelta(s_day[first_exp_sess], unit="D")
+                "assigned_ts": START
+                + pd.to_timedelta(s_day[first_exp_sess], unit="D")
                 + pd.to_timedelta(s_sec[first_exp_sess], unit="s"),
             }
         )
@@ -424,18 +481,26 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
     so_day = (pd.Timestamp(STOCKOUT_FROM) - START).days
     out_of_stock = (it_sku == stockout_sku) & (it_day >= so_day)
     it_sku = np.where(out_of_stock, _choice_weighted(rng, w_recent, it_order.size), it_sku)
-    it_sku = np.where((it_sku == stockout_sku) & (it_day >= so_day), (stockout_sku + 1) % len(pop), it_sku)
+    it_sku = np.where(
+        (it_sku == stockout_sku) & (it_day >= so_day), (stockout_sku + 1) % len(pop), it_sku
+    )
     it_qty = 1 + rng.poisson(0.2, it_order.size)
     disc_day = np.zeros(N_DAYS, bool)
     for cid, *_r in CAMPAIGNS:
         ph = cal.phase[cid]
-        disc_day[ph["burst"][0]: ph["return"][1] + 1] = True
+        disc_day[ph["burst"][0] : ph["return"][1] + 1] = True
     it_full = price[it_sku]
-    it_price = np.round(np.where(disc_day[it_day], it_full * (1 - CAMPAIGN_EFFECT["discount"]), it_full), 2)
+    it_price = np.round(
+        np.where(disc_day[it_day], it_full * (1 - CAMPAIGN_EFFECT["discount"]), it_full), 2
+    )
     gmv = np.bincount(it_order, it_qty * it_price, minlength=nb)
     full_gmv = np.bincount(it_order, it_qty * it_full, minlength=nb)
     u_status = rng.random(nb)
-    status = np.where(u_status < 0.04, "cancelled", np.where(u_status < 0.04 + p_refund[b_user], "refunded", "paid"))
+    status = np.where(
+        u_status < 0.04,
+        "cancelled",
+        np.where(u_status < 0.04 + p_refund[b_user], "refunded", "paid"),
+    )
     valid = status != "cancelled"
 
     # campaign dips: drop purchases in pre-heat and post windows (those buyers waited or were pulled forward)
@@ -444,12 +509,20 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
         ph = cal.phase[cid]
         c = acc["camp"][cid]
         for key, drop in (("preheat", "preheat_purchase_drop"), ("post", "post_purchase_drop")):
-            sel = _day_in(b_day, ph[key]) & (s_kind[b_idx] == 0) & (rng.random(nb) < CAMPAIGN_EFFECT[drop])
+            sel = (
+                _day_in(b_day, ph[key])
+                & (s_kind[b_idx] == 0)
+                & (rng.random(nb) < CAMPAIGN_EFFECT[drop])
+            )
             keep &= ~sel
             c[f"{key}_lost_gmv"] += float(gmv[sel & valid].sum())
         k = [x[0] for x in CAMPAIGNS].index(cid)
-        c["burst_extra_gmv"] += float(gmv[(s_kind[b_idx] == 1) & (s_camp[b_idx] == k) & valid].sum())
-        c["return_extra_gmv"] += float(gmv[(s_kind[b_idx] == 2) & (s_camp[b_idx] == k) & valid].sum())
+        c["burst_extra_gmv"] += float(
+            gmv[(s_kind[b_idx] == 1) & (s_camp[b_idx] == k) & valid].sum()
+        )
+        c["return_extra_gmv"] += float(
+            gmv[(s_kind[b_idx] == 2) & (s_camp[b_idx] == k) & valid].sum()
+        )
         reg = (s_kind[b_idx] == 0) & valid
         for key in ("burst", "return"):
             sel = reg & _day_in(b_day, ph[key])
@@ -462,16 +535,26 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
     e_sess = np.repeat(np.arange(ns), n_ev)
     pos = np.arange(e_sess.size) - np.repeat(np.cumsum(n_ev) - n_ev, n_ev)
     npv = n_pv[e_sess]
-    step = np.where(pos < npv, 0, pos - npv + 1)  # 0 page_view, 1 product_view, 2 cart, 3 checkout, 4 purchase
-    names = np.array(["page_view", "product_view", "add_to_cart", "checkout", "purchase"], dtype=object)
+    step = np.where(
+        pos < npv, 0, pos - npv + 1
+    )  # 0 page_view, 1 product_view, 2 cart, 3 checkout, 4 purchase
+    names = np.array(
+        ["page_view", "product_view", "add_to_cart", "checkout", "purchase"], dtype=object
+    )
     gap = np.where(pos == 0, 0.0, rng.exponential(40, e_sess.size) + 1.0)
     cum = np.cumsum(gap)
-    offs = cum - np.repeat(cum[np.cumsum(n_ev) - n_ev], n_ev)  # seconds since session start, increasing
-    ts = (START + pd.to_timedelta(s_day[e_sess], unit="D")) + pd.to_timedelta(s_sec[e_sess] + offs, unit="s")
+    offs = cum - np.repeat(
+        cum[np.cumsum(n_ev) - n_ev], n_ev
+    )  # seconds since session start, increasing
+    ts = (START + pd.to_timedelta(s_day[e_sess], unit="D")) + pd.to_timedelta(
+        s_sec[e_sess] + offs, unit="s"
+    )
     view_sku = _choice_weighted(rng, pop, ns)
     e_sku = np.where((step >= 1) & (step <= 2), view_sku[e_sess], -1)
     sku_names = products["sku"].to_numpy(dtype=object)
-    sess_ids = pa.array(np.char.add("s", np.char.mod("%010d", np.arange(ns) + lo * 100)).astype(object))
+    sess_ids = pa.array(
+        np.char.add("s", np.char.mod("%010d", np.arange(ns) + lo * 100)).astype(object)
+    )
     dev_names = np.array(list(DEVICES), dtype=object)
     events = pa.table(
         {
@@ -480,10 +563,15 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
             "event": pa.array(names, pa.string()).take(pa.array(step)),
             "session_id": sess_ids.cast(pa.string()).take(pa.array(e_sess)),
             "channel": pa.array(np.array(list(CHANNELS), dtype=object), pa.string()).take(
-                pa.array(channel[s_user[e_sess]])),
+                pa.array(channel[s_user[e_sess]])
+            ),
             "device": pa.array(dev_names, pa.string()).take(pa.array(s_device[e_sess])),
-            "sku": pa.array(sku_names, pa.string()).take(pa.array(np.where(e_sku < 0, 0, e_sku)),
-                                                          ).to_pandas().where(e_sku >= 0, None),
+            "sku": pa.array(sku_names, pa.string())
+            .take(
+                pa.array(np.where(e_sku < 0, 0, e_sku)),
+            )
+            .to_pandas()
+            .where(e_sku >= 0, None),
         }
     )
     writer.write("events", events, chunked=True)
@@ -493,12 +581,16 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
     kb = np.flatnonzero(keep)
     o_ids = np.char.add("o", np.char.mod("%011d", kb + lo * 1000)).astype(object)
     b_sess = b_idx[kb]
-    o_ts = START + pd.to_timedelta(s_day[b_sess], unit="D") + pd.to_timedelta(s_sec[b_sess] + 880, unit="s")
+    o_ts = (
+        START
+        + pd.to_timedelta(s_day[b_sess], unit="D")
+        + pd.to_timedelta(s_sec[b_sess] + 880, unit="s")
+    )
     o_user = s_user[b_sess]
     camp_of_day = np.full(N_DAYS, None, dtype=object)
     for cid, *_r in CAMPAIGNS:
         ph = cal.phase[cid]
-        camp_of_day[ph["preheat"][0]: ph["return"][1] + 1] = cid
+        camp_of_day[ph["preheat"][0] : ph["return"][1] + 1] = cid
     orders = pd.DataFrame(
         {
             "order_id": o_ids,
@@ -532,7 +624,7 @@ def _chunk(rng, lo, hi, cal, products, pop, slow, stockout_sku, price, writer, a
     v_items = it_keep & valid[it_order]
     np.add.at(acc["sales"], (it_day[v_items], it_sku[v_items]), it_qty[v_items])
     cat_idx = pd.Categorical(products["category"], categories=CATEGORIES).codes
-    month = (START + pd.to_timedelta(it_day[v_items], unit="D"))
+    month = START + pd.to_timedelta(it_day[v_items], unit="D")
     m_idx = (month.year - START.year) * 12 + month.month - 1
     np.add.at(acc["gmv_cat_month"], (m_idx, cat_idx[it_sku[v_items]]), (it_qty * it_price)[v_items])
     ok = keep & valid
@@ -578,11 +670,31 @@ def _write_spend(rng, writer, signups) -> None:
         j = chans.index(ch)
         spend = np.round(signups[:, j] * cac * rng.lognormal(0, 0.1, N_DAYS), 2)
         clicks = np.round(spend / 0.8).astype(int)
-        rows.append(pd.DataFrame({"date": days, "channel": ch, "spend": spend, "campaign_id": None,
-                                  "impressions": clicks * 40, "clicks": clicks}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "date": days,
+                    "channel": ch,
+                    "spend": spend,
+                    "campaign_id": None,
+                    "impressions": clicks * 40,
+                    "clicks": clicks,
+                }
+            )
+        )
     email = np.round(np.full(N_DAYS, 50.0), 2)
-    rows.append(pd.DataFrame({"date": days, "channel": "email", "spend": email, "campaign_id": None,
-                              "impressions": 20000, "clicks": 400}))
+    rows.append(
+        pd.DataFrame(
+            {
+                "date": days,
+                "channel": "email",
+                "spend": email,
+                "campaign_id": None,
+                "impressions": 20000,
+                "clicks": 400,
+            }
+        )
+    )
     writer.write("marketing_spend", pd.concat(rows, ignore_index=True), chunked=False)
 
 
@@ -593,7 +705,7 @@ def _write_campaigns(writer, cal, acc) -> dict:
     for cid, name, pre, b0, b1, end, factor in CAMPAIGNS:
         ph = cal.phase[cid]
         c = acc["camp"][cid]
-        camp_gmv = float(acc["gmv_day"][ph["preheat"][0]: ph["return"][1] + 1].sum())
+        camp_gmv = float(acc["gmv_day"][ph["preheat"][0] : ph["return"][1] + 1].sum())
         target = round(camp_gmv * factor, -2)
         budget = round(0.08 * camp_gmv, -2)
         inc = {
@@ -617,17 +729,33 @@ def _write_campaigns(writer, cal, acc) -> dict:
             "discount_cost": c["discount_loss"],
             "effects": CAMPAIGN_EFFECT,
         }
-        rows.append({"campaign_id": cid, "name": name, "start_date": pd.Timestamp(pre).date(),
-                     "end_date": pd.Timestamp(end).date(), "preheat_start": pd.Timestamp(pre).date(),
-                     "burst_start": pd.Timestamp(b0).date(), "burst_end": pd.Timestamp(b1).date(),
-                     "budget": budget, "target_gmv": target})
+        rows.append(
+            {
+                "campaign_id": cid,
+                "name": name,
+                "start_date": pd.Timestamp(pre).date(),
+                "end_date": pd.Timestamp(end).date(),
+                "preheat_start": pd.Timestamp(pre).date(),
+                "burst_start": pd.Timestamp(b0).date(),
+                "burst_end": pd.Timestamp(b1).date(),
+                "budget": budget,
+                "target_gmv": target,
+            }
+        )
         lo, hi = ph["preheat"][0], ph["return"][1]
         per_day = budget / (hi - lo + 1) / len(PAID_CAC)
         for d in range(lo, hi + 1):
             for ch in PAID_CAC:
-                spend_rows.append({"date": days[d].date(), "channel": ch, "spend": round(per_day, 2),
-                                   "campaign_id": cid, "impressions": int(per_day * 50),
-                                   "clicks": int(per_day)})
+                spend_rows.append(
+                    {
+                        "date": days[d].date(),
+                        "channel": ch,
+                        "spend": round(per_day, 2),
+                        "campaign_id": cid,
+                        "impressions": int(per_day * 50),
+                        "clicks": int(per_day),
+                    }
+                )
     writer.write("campaigns", pd.DataFrame(rows), chunked=False)
     spend = pd.read_parquet(writer.out / "marketing_spend.parquet")
     spend = pd.concat([spend, pd.DataFrame(spend_rows)], ignore_index=True)
@@ -643,8 +771,16 @@ def _write_targets(writer, gmv_day) -> None:
     for per, val in monthly.items():
         if per.year < END.year:
             continue
-        rows.append({"period": str(per), "metric": "gmv", "target_value": round(val * 1.05, -2),
-                     "dimension": None, "dimension_value": None, "owner": "ops"})
+        rows.append(
+            {
+                "period": str(per),
+                "metric": "gmv",
+                "target_value": round(val * 1.05, -2),
+                "dimension": None,
+                "dimension_value": None,
+                "owner": "ops",
+            }
+        )
     writer.write("targets", pd.DataFrame(rows), chunked=False)
 
 
@@ -658,11 +794,30 @@ def _write_market(rng, writer, gmv_cat_month) -> dict:
         for ci, cat in enumerate(CATEGORIES):
             ours = gmv_cat_month[mi, ci]
             total = ours / our_share[ci]
-            rows.append({"period": str(per), "brand": brands[0], "category": cat, "sales": round(ours, 2),
-                         "units": int(ours / CATEGORY_PRICE[ci]), "is_self": True})
+            rows.append(
+                {
+                    "period": str(per),
+                    "brand": brands[0],
+                    "category": cat,
+                    "sales": round(ours, 2),
+                    "units": int(ours / CATEGORY_PRICE[ci]),
+                    "is_self": True,
+                }
+            )
             for bi, b in enumerate(brands[1:]):
                 val = (total - ours) * comp_w[ci, bi] * rng.lognormal(0, 0.05)
-                rows.append({"period": str(per), "brand": b, "category": cat, "sales": round(val, 2),
-                             "units": int(val / CATEGORY_PRICE[ci]), "is_self": False})
+                rows.append(
+                    {
+                        "period": str(per),
+                        "brand": b,
+                        "category": cat,
+                        "sales": round(val, 2),
+                        "units": int(val / CATEGORY_PRICE[ci]),
+                        "is_self": False,
+                    }
+                )
     writer.write("market", pd.DataFrame(rows), chunked=False)
-    return {"our_brand": brands[0], "planted_category_share": dict(zip(CATEGORIES, our_share.round(4).tolist()))}
+    return {
+        "our_brand": brands[0],
+        "planted_category_share": dict(zip(CATEGORIES, our_share.round(4).tolist(), strict=False)),
+    }

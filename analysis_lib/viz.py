@@ -52,19 +52,25 @@ def setup(lang: str = "en") -> str:
     return family
 
 
-def kpi_trend(series: pd.DataFrame, keys: list[str], lang: str = "en", ncols: int = 3) -> plt.Figure:
+def kpi_trend(
+    series: pd.DataFrame, keys: list[str], lang: str = "en", ncols: int = 3
+) -> plt.Figure:
     """Small multiples: one line per KPI over the buckets of ``series``."""
     nrows = -(-len(keys) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 2.6 * nrows), squeeze=False)
     for ax, key in zip(axes.flat, keys, strict=False):
-        sns.lineplot(data=series, x="bucket", y=key, ax=ax, marker="o", markersize=3, color=PALETTE[0])
+        sns.lineplot(
+            data=series, x="bucket", y=key, ax=ax, marker="o", markersize=3, color=PALETTE[0]
+        )
         ax.set_title(M.label(key, lang))
         ax.set_xlabel("")
         ax.set_ylabel("")
         kind = M.METRICS[key].kind if key in M.METRICS else "ratio"
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p, k=kind: fmt(v, k)))
+        ax.yaxis.set_major_formatter(
+            matplotlib.ticker.FuncFormatter(lambda v, _p, k=kind: _tick(v, k))
+        )
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    for ax in list(axes.flat)[len(keys):]:
+    for ax in list(axes.flat)[len(keys) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
@@ -78,7 +84,14 @@ def contribution_bars(decomp: pd.DataFrame, lang: str = "en", title: str = "") -
     ax.barh(labels, vals, color=["#16a34a" if v >= 0 else "#dc2626" for v in vals])
     ax.axvline(0, color="#334155", linewidth=0.8)
     for y, v in enumerate(vals):
-        ax.text(v, y, " " + fmt(v, "money") + " ", va="center", ha="left" if v >= 0 else "right", fontsize=9)
+        ax.text(
+            v,
+            y,
+            " " + fmt(v, "money") + " ",
+            va="center",
+            ha="left" if v >= 0 else "right",
+            fontsize=9,
+        )
     ax.invert_yaxis()
     ax.set_title(title)
     ax.margins(x=0.25)
@@ -86,19 +99,34 @@ def contribution_bars(decomp: pd.DataFrame, lang: str = "en", title: str = "") -
     return fig
 
 
-def actual_vs_target(series: pd.DataFrame, key: str, target_per_bucket: pd.Series | None,
-                     lang: str = "en", title: str = "") -> plt.Figure:
+def actual_vs_target(
+    series: pd.DataFrame,
+    key: str,
+    target_per_bucket: pd.Series | None,
+    lang: str = "en",
+    title: str = "",
+) -> plt.Figure:
     """Bars of a metric per bucket, with the target per bucket as a line where given."""
     fig, ax = plt.subplots(figsize=(9, 3.6))
     x = series["bucket"].dt.strftime("%Y-%m-%d")
     ax.bar(x, series[key], color=PALETTE[0], label=M.label(key, lang))
     if target_per_bucket is not None and target_per_bucket.notna().any():
-        ax.plot(x, target_per_bucket.to_numpy(), color=PALETTE[1], marker="o",
-                label={"en": "Target", "zh": "目标"}[lang])
+        ax.plot(
+            x,
+            target_per_bucket.to_numpy(),
+            color=PALETTE[1],
+            marker="o",
+            label={"en": "Target", "zh": "目标"}[lang],
+        )
         ax.legend(loc="upper left")
     kind = M.METRICS[key].kind if key in M.METRICS else "ratio"
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: fmt(v, kind)))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: _tick(v, kind)))
     ax.tick_params(axis="x", labelrotation=45, labelsize=8)
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def _tick(value: float, kind: str) -> str:
+    """Axis tick label: like :func:`fmt`, without decimals on money axes."""
+    return fmt(value, "count") if kind == "money" and abs(value) >= 10 else fmt(value, kind)

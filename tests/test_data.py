@@ -25,8 +25,9 @@ def _orders(**over):
 
 def test_folder_of_parquet_and_csv(tmp_path):
     _orders().to_parquet(tmp_path / "orders.parquet")
-    pd.DataFrame({"event_ts": ["2025-01-01 10:00:00"], "user_id": ["u1"], "event": ["page_view"]}).to_csv(
-        tmp_path / "events.csv", index=False)
+    pd.DataFrame(
+        {"event_ts": ["2025-01-01 10:00:00"], "user_id": ["u1"], "event": ["page_view"]}
+    ).to_csv(tmp_path / "events.csv", index=False)
     src = D.connect(str(tmp_path))
     assert src.names() == ["events", "orders"]
     D.check_tables(src, {"orders": None, "events": None})
@@ -50,7 +51,10 @@ def test_missing_column_names_file_table_and_column(tmp_path):
     src = D.connect(str(tmp_path))
     with pytest.raises(DataError) as exc:
         D.check_tables(src, {"orders": None})
-    assert str(exc.value) == f"{tmp_path / 'orders.parquet'}: table 'orders' is missing required column 'gmv'"
+    assert (
+        str(exc.value)
+        == f"{tmp_path / 'orders.parquet'}: table 'orders' is missing required column 'gmv'"
+    )
 
 
 def test_wrong_type(tmp_path):
@@ -64,7 +68,9 @@ def test_optional_table_checked_only_when_present(tmp_path):
     _orders().to_parquet(tmp_path / "orders.parquet")
     src = D.connect(str(tmp_path))
     D.check_tables(src, {"orders": None}, {"targets": None})
-    pd.DataFrame({"period": ["2025-01"], "metric": ["gmv"]}).to_parquet(tmp_path / "targets.parquet")
+    pd.DataFrame({"period": ["2025-01"], "metric": ["gmv"]}).to_parquet(
+        tmp_path / "targets.parquet"
+    )
     src = D.connect(str(tmp_path))
     with pytest.raises(DataError, match="missing required column 'target_value'"):
         D.check_tables(src, {"orders": None}, {"targets": None})
@@ -75,8 +81,10 @@ def test_backend_url_passes_through(tmp_path):
 
     db = tmp_path / "shop.duckdb"
     con = duckdb.connect(str(db))
-    con.execute("create table orders as select 'o1' as order_id, 'u1' as user_id, "
-                "timestamp '2025-01-01' as order_ts, 10.0 as gmv, 'paid' as status")
+    con.execute(
+        "create table orders as select 'o1' as order_id, 'u1' as user_id, "
+        "timestamp '2025-01-01' as order_ts, 10.0 as gmv, 'paid' as status"
+    )
     con.close()
     src = D.connect(f"duckdb://{db}")
     D.check_tables(src, {"orders": None})

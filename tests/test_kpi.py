@@ -57,7 +57,9 @@ def test_monthly_series_equals_pandas(sample_dir):
     src = data.connect(str(sample_dir))
     s = kpi.kpi_series(src, START, END, "month").set_index("bucket")
     for month_start in pd.date_range(START, END, freq="MS"):
-        want = pandas_kpis(sample_dir, month_start.date(), (month_start + pd.offsets.MonthEnd(0)).date())
+        want = pandas_kpis(
+            sample_dir, month_start.date(), (month_start + pd.offsets.MonthEnd(0)).date()
+        )
         row = s.loc[month_start]
         for k in ["gmv", "orders", "buyers", "uv", "conversion_rate"]:
             assert row[k] == pytest.approx(want[k]), (month_start, k)
@@ -66,7 +68,9 @@ def test_monthly_series_equals_pandas(sample_dir):
 def test_shifted_periods():
     assert kpi.shifted_period(START, END, "pop") == (dt.date(2025, 7, 1), dt.date(2025, 9, 30))
     assert kpi.shifted_period(dt.date(2024, 2, 29), dt.date(2024, 3, 1), "yoy") == (
-        dt.date(2023, 2, 28), dt.date(2023, 3, 1))
+        dt.date(2023, 2, 28),
+        dt.date(2023, 3, 1),
+    )
 
 
 def test_decomposition_adds_up_exactly():
@@ -74,13 +78,20 @@ def test_decomposition_adds_up_exactly():
     prev = {"gmv": 810.0, "uv": 900, "conversion_rate": 0.05, "orders_per_buyer": 1.0, "aov": 18.0}
     d = kpi.gmv_decomposition(cur, prev).set_index("driver")
     assert d["contribution"].sum() == pytest.approx(390.0)
-    assert d.loc["conversion_rate", "contribution"] == pytest.approx(0.0)  # unchanged driver adds nothing
+    assert d.loc["conversion_rate", "contribution"] == pytest.approx(
+        0.0
+    )  # unchanged driver adds nothing
     assert d.loc["uv", "contribution"] > 0
 
 
 def test_targets_prorated_by_days():
-    tg = pd.DataFrame({"period": ["2025-01", "2025-02"], "metric": ["gmv", "gmv"],
-                       "target_value": [3100.0, 2800.0]})
+    tg = pd.DataFrame(
+        {
+            "period": ["2025-01", "2025-02"],
+            "metric": ["gmv", "gmv"],
+            "target_value": [3100.0, 2800.0],
+        }
+    )
     t = kpi.targets_for_period(tg, dt.date(2025, 1, 30), dt.date(2025, 2, 2))
     # 2 days of January at 100/day + 2 days of February at 100/day
     assert t.iloc[0]["target"] == pytest.approx(400.0)

@@ -31,8 +31,11 @@ def test_order_aggregates_hand_computed(tiny):
 
 
 def test_ratios_hand_computed():
-    df = M.add_ratios(pd.DataFrame({"gmv": [200.0], "orders": [4], "buyers": [3], "refunded_gmv": [50.0],
-                                    "uv": [12]}))
+    df = M.add_ratios(
+        pd.DataFrame(
+            {"gmv": [200.0], "orders": [4], "buyers": [3], "refunded_gmv": [50.0], "uv": [12]}
+        )
+    )
     assert df["aov"][0] == pytest.approx(50.0)
     assert df["conversion_rate"][0] == pytest.approx(0.25)
     assert df["refund_rate"][0] == pytest.approx(0.25)

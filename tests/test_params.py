@@ -34,11 +34,17 @@ def test_good_params_parse_dates_and_defaults(tmp_path):
     "text, expected",
     [
         (GOOD.replace("grain: week", "grian: week"), "unknown key 'grian' (did you mean 'grain'?)"),
-        (GOOD.replace("end: 2025-01-31", "end: 2024-12-31"), "field 'period': end 2024-12-31 is before start"),
+        (
+            GOOD.replace("end: 2025-01-31", "end: 2024-12-31"),
+            "field 'period': end 2024-12-31 is before start",
+        ),
         (GOOD.replace("start: 2025-01-01", "start: 2025-02-30"), "field 'period.start'"),
         (GOOD.replace("grain: week", "grain: year"), "field 'grain'"),
         (GOOD.replace("title: T\n", ""), "missing key 'title'"),
-        (GOOD.replace("notebook: kpi_monitor", "notebook: nope"), "field 'notebook': unknown notebook 'nope'"),
+        (
+            GOOD.replace("notebook: kpi_monitor", "notebook: nope"),
+            "field 'notebook': unknown notebook 'nope'",
+        ),
         (GOOD + "lang: fr\n", "field 'lang'"),
         ("- a\n- b\n", "expected a mapping"),
         ("a: [1, 2\n", "invalid YAML at line"),

@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def workbook(*args, env=None, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "analysis_lib.cli", *map(str, args)], capture_output=True,
-                          text=True, env=env, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis_lib.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 def params_file(tmp_path, data, name="q4", **over) -> Path:
@@ -71,8 +77,17 @@ def test_results_figures_equal_pandas(good_run, sample_dir):
     d, _ = good_run
     res = json.loads((d / "results.json").read_text())
     assert res["status"] == "ok"
-    assert set(res) >= {"notebook", "name", "status", "started_at", "duration_s", "params", "data",
-                        "code_version", "figures"}
+    assert set(res) >= {
+        "notebook",
+        "name",
+        "status",
+        "started_at",
+        "duration_s",
+        "params",
+        "data",
+        "code_version",
+        "figures",
+    }
     assert res["data"]["fingerprint"].startswith("sha256:")
     import datetime as dt
 
@@ -84,7 +99,9 @@ def test_results_figures_equal_pandas(good_run, sample_dir):
 def test_report_has_no_code_no_script_no_network(good_run):
     d, _ = good_run
     html = (d / "report.html").read_text()
-    assert "class=\"jp-InputArea" not in html and "jp-InputPrompt" not in html  # no code cells
+    assert (
+        'class="jp-InputArea' not in html and 'class="jp-InputPrompt' not in html
+    )  # no code cells
     assert "import " not in html and "kpi.kpi_totals" not in html
     assert "<script" not in html.lower()
     assert not re.search(r"""(src|href)=["']https?://""", html)
@@ -113,7 +130,9 @@ def test_injected_params_cell_not_in_report(good_run):
         ("reversed", "field 'period': end 2025-09-30 is before start 2025-10-01"),
     ],
 )
-def test_bad_input_one_line_nonzero_exit_reports_untouched(good_run, tmp_path, sample_dir, case, expected):
+def test_bad_input_one_line_nonzero_exit_reports_untouched(
+    good_run, tmp_path, sample_dir, case, expected
+):
     d, _ = good_run
     out = d.parent.parent
     before = tree_digest(out)
@@ -130,10 +149,14 @@ def test_bad_input_one_line_nonzero_exit_reports_untouched(good_run, tmp_path, s
         for t in ["events", "targets"]:
             src = sample_dir / t
             (bad / t).symlink_to(src if src.exists() else sample_dir / f"{t}.parquet")
-        pd.read_parquet(sample_dir / "orders").drop(columns="gmv").to_parquet(bad / "orders.parquet")
+        pd.read_parquet(sample_dir / "orders").drop(columns="gmv").to_parquet(
+            bad / "orders.parquet"
+        )
         p = params_file(tmp_path, bad, name="q4")
     else:
-        p = params_file(tmp_path, sample_dir, name="q4", period={"start": "2025-10-01", "end": "2025-09-30"})
+        p = params_file(
+            tmp_path, sample_dir, name="q4", period={"start": "2025-10-01", "end": "2025-09-30"}
+        )
     r = workbook("run", p, "--out", out)
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
@@ -166,7 +189,11 @@ def test_failing_notebook_keeps_last_good_report(tmp_path, sample_dir, cli_env):
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     cell = nbformat.v4.new_code_cell("params = {}")
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [cell, nbformat.v4.new_code_cell("raise ValueError('planted failure in cell two')")]

@@ -13,7 +13,9 @@ def test_deterministic_for_a_seed(tmp_path):
     b = sample_data.generate(tmp_path / "b", "s", 3)
     assert a == b
     for table in ["orders", "events", "users"]:
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / table), pd.read_parquet(tmp_path / "b" / table))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "a" / table), pd.read_parquet(tmp_path / "b" / table)
+        )
     c = sample_data.generate(tmp_path / "c", "s", 4)
     assert c["orders"] != a["orders"]
 
@@ -27,7 +29,9 @@ def test_every_canonical_table_written(sample_dir):
 
 
 def test_planted_leak_visible_in_events(sample_dir, truth):
-    e = pd.read_parquet(sample_dir / "events", columns=["event_ts", "event", "session_id", "device"])
+    e = pd.read_parquet(
+        sample_dir / "events", columns=["event_ts", "event", "session_id", "device"]
+    )
     leak = truth["funnel"]["leak"]
     e = e[e.device == leak["device"]]
     start = pd.Timestamp(leak["start"])
@@ -51,7 +55,10 @@ def test_campaign_truth_consistent(truth):
 def test_stockout_and_slow_movers(sample_dir, truth):
     inv = pd.read_parquet(sample_dir / "inventory.parquet")
     p = truth["products"]
-    after = inv[(inv.sku == p["stockout_sku"]) & (pd.to_datetime(inv.date) >= pd.Timestamp(p["stockout_from"]))]
+    after = inv[
+        (inv.sku == p["stockout_sku"])
+        & (pd.to_datetime(inv.date) >= pd.Timestamp(p["stockout_from"]))
+    ]
     assert len(after) > 0 and (after.on_hand == 0).all()
     items = pd.read_parquet(sample_dir / "order_items")
     orders = pd.read_parquet(sample_dir / "orders", columns=["order_id", "order_ts"])
