@@ -49,6 +49,12 @@ METRICS: dict[str, Metric] = {
         Metric("returning_buyers", "Returning buyers", "老购买用户", "count", False),
         Metric("orders_per_buyer", "Orders per buyer", "人均订单数", "ratio", False),
         Metric("deviation_rate", "Deviation rate", "偏差率", "pct", False),
+        Metric("bounce_rate", "Bounce rate", "跳失率", "pct", False),
+        Metric("gmv_per_uv", "GMV per UV", "UV 价值", "money", False),
+        Metric("spend", "Spend", "投放花费", "money", True),
+        Metric("new_customers", "New customers", "新客数", "count", False),
+        Metric("cac", "CAC", "获客成本", "money", False),
+        Metric("roas", "ROAS", "ROAS（广告支出回报）", "ratio", False),
     ]
 }
 
@@ -89,6 +95,21 @@ def refund_rate(refunded_gmv, gmv):
 def orders_per_buyer(orders, buyers):
     """Orders per buyer = orders / buyers."""
     return safe_div(orders, buyers)
+
+
+def cac(spend, new_customers):
+    """CAC (获客成本) = marketing spend / new customers acquired."""
+    return safe_div(spend, new_customers)
+
+
+def roas(gmv, spend):
+    """ROAS = GMV / marketing spend."""
+    return safe_div(gmv, spend)
+
+
+def bounce_rate(bounced_sessions, sessions):
+    """Bounce rate (跳失率) = sessions with a single page_view and nothing else / sessions."""
+    return safe_div(bounced_sessions, sessions)
 
 
 def deviation_rate(actual, target):

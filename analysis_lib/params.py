@@ -85,8 +85,53 @@ class KpiMonitorParams(BaseParams):
     optional_tables: ClassVar = {"targets": None}
 
 
+class DropoffExport(_Strict):
+    """Export the ids of units that reached ``step`` but not the next one, to a CSV for the CRM
+    (outside reports/; the report shows counts only)."""
+
+    step: str
+    path: str = Field(min_length=1, max_length=500, pattern=r"\.csv$")
+
+    @model_validator(mode="after")
+    def _safe_path(self) -> DropoffExport:
+        if ".." in Path(self.path).parts:
+            raise ValueError(f"path must not contain '..': {self.path}")
+        return self
+
+
+class FunnelParams(BaseParams):
+    """funnel (漏斗分析): steps, window, counting unit, breakdowns, a comparison period."""
+
+    notebook: Literal["funnel"]
+    steps: list[str] = Field(
+        default=["page_view", "product_view", "add_to_cart", "checkout", "purchase"],
+        min_length=2,
+        max_length=20,
+    )
+    window_days: float = Field(default=7, gt=0, le=180)
+    mode: Literal["ordered", "strict"] = "ordered"
+    unit: Literal["user", "session"] = "user"
+    exclusions: list[str] = Field(default=[], max_length=20)
+    breakdowns: list[str] = Field(default=["channel", "device", "new_vs_returning"], max_length=10)
+    trend_grain: Literal["day", "week"] = "week"
+    compare_period: Period | None = None
+    export_dropoff: DropoffExport | None = None
+
+    required_tables: ClassVar = {"events": ["event_ts", "user_id", "event"], "orders": None}
+    optional_tables: ClassVar = {"marketing_spend": None, "products": ["sku", "category"]}
+
+    @model_validator(mode="after")
+    def _check_steps(self) -> FunnelParams:
+        if len(set(self.steps)) != len(self.steps):
+            raise ValueError(f"steps must be distinct, got {self.steps}")
+        if self.export_dropoff and self.export_dropoff.step not in self.steps[:-1]:
+            raise ValueError(f"export_dropoff.step must be one of {self.steps[:-1]}")
+        return self
+
+
 SCHEMAS: dict[str, type[BaseParams]] = {
     "kpi_monitor": KpiMonitorParams,
+    "funnel": FunnelParams,
 }
 
 

@@ -191,6 +191,13 @@ def record_figures(figures: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def interactive() -> bool:
+    """Whether the notebook runs for a person (JupyterLab) rather than a scheduled run."""
+    import os
+
+    return os.environ.get("WORKBOOK_BATCH") != "1"
+
+
 def show(*parts: HTML) -> None:
     """Display HTML fragments in the notebook (and so in the report)."""
     from IPython.display import HTML as _IPyHTML

@@ -97,6 +97,9 @@ def prepare(
             doc["data"]["url"] = data_url
     params = P.validate(doc, str(params_path))
     params.data.url = resolve_url(params.data.url)
+    export = getattr(params, "export_dropoff", None)
+    if export is not None:
+        export.path = str(Path(export.path).expanduser().resolve())
     src = D.connect(params.data.url)
     D.check_tables(src, type(params).required_tables, type(params).optional_tables)
     return params, src
@@ -209,6 +212,9 @@ def run(
     if not notebook.is_file():
         raise RunError(f"{params_path}: field 'notebook': notebook file not found: {notebook}")
     out_root = Path(out)
+    export = getattr(params, "export_dropoff", None)
+    if export is not None and Path(export.path).is_relative_to(out_root.resolve()):
+        raise RunError(f"{params_path}: field 'export_dropoff.path': must be outside {out_root}/ (ids never go into reports)")
     lock = FileLock(str(_lock_path(out_root, nb_name, name)))
     try:
         lock.acquire(timeout=lock_wait)
@@ -250,6 +256,7 @@ def _run_locked(
     }
     executed = staging / "executed.ipynb"
     error = None
+    os.environ["WORKBOOK_BATCH"] = "1"  # notebooks skip interactive explorers
     try:
         pm.execute_notebook(
             str(notebook),

@@ -130,3 +130,63 @@ def actual_vs_target(
 def _tick(value: float, kind: str) -> str:
     """Axis tick label: like :func:`fmt`, without decimals on money axes."""
     return fmt(value, "count") if kind == "money" and abs(value) >= 10 else fmt(value, kind)
+
+
+def funnel_bars(table: pd.DataFrame, lang: str = "en", title: str = "") -> plt.Figure:
+    """The funnel: one bar per step (units), labelled with overall and step conversion."""
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(table) + 1.2))
+    ax.barh(table["step"], table["units"], color=PALETTE[0])
+    top = table["units"].max()
+    for y, (n, oc, sc) in enumerate(zip(table["units"], table["overall_conversion"], table["step_conversion"], strict=True)):
+        label = f" {fmt(n)}  ({fmt(oc, 'pct')} {'overall' if lang == 'en' else '总转化'}; {fmt(sc, 'pct')} {'step' if lang == 'en' else '步骤转化'})"
+        ax.text(n, y, label, va="center", fontsize=9)
+    ax.set_xlim(0, top * 1.8)
+    ax.invert_yaxis()
+    ax.set_title(title)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: fmt(v)))
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(table: pd.DataFrame, title: str = "", kind: str = "pct") -> plt.Figure:
+    """A heatmap of a small table of rates (rows: segments, columns: steps)."""
+    fig, ax = plt.subplots(figsize=(1.6 * table.shape[1] + 2.5, 0.5 * table.shape[0] + 1.6))
+    annot = table.map(lambda v: fmt(v, kind))
+    sns.heatmap(table.astype(float), annot=annot, fmt="", cmap="RdYlGn", ax=ax, cbar=False, linewidths=0.5)
+    ax.set_title(title)
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", labelrotation=20)
+    fig.tight_layout()
+    return fig
+
+
+def rate_trend(df: pd.DataFrame, x: str, y: str, title: str = "", kind: str = "pct") -> plt.Figure:
+    """A line of a rate over time."""
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    sns.lineplot(data=df, x=x, y=y, marker="o", ax=ax, color=PALETTE[0])
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: fmt(v, kind)))
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def duration_histogram(hist: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Bars of units per time-to-convert bin (log-spaced upper bounds in seconds)."""
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    labels = [_duration(u) for u in hist["upper_s"]]
+    ax.bar(labels, hist["units"], color=PALETTE[2])
+    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "more"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"≤{seconds / size:.3g}{unit}"
+    return f"≤{seconds:.3g}s"

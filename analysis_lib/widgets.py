@@ -1,0 +1,40 @@
+"""Interactive explorers for analysts in JupyterLab (ipywidgets). Notebooks call them only when
+:func:`analysis_lib.report.interactive` is true, and tag the cell ``explorer`` so that the report
+never shows them; under papermill they do nothing."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+from analysis_lib import funnel as F
+from analysis_lib import viz
+
+
+def funnel_explorer(src, spec: F.FunnelSpec, start, end, breakdowns: list[str], lang: str = "en"):
+    """Choose steps and a breakdown; the funnel and the breakdown heatmap redraw."""
+    import ipywidgets as W
+
+    steps = W.SelectMultiple(options=list(spec.steps), value=list(spec.steps), description="steps", rows=len(spec.steps))
+    by = W.Dropdown(options=["(none)", *breakdowns], value="(none)", description="breakdown")
+    out = W.Output()
+
+    def redraw(*_):
+        chosen = [s for s in spec.steps if s in steps.value]
+        with out:
+            out.clear_output(wait=True)
+            if len(chosen) < 2:
+                print("choose at least two steps")
+                return
+            sub = F.FunnelSpec(tuple(chosen), spec.window_days, spec.mode, spec.unit, spec.exclusions)
+            viz.funnel_bars(F.funnel(src, sub, start, end), lang)
+            if by.value != "(none)":
+                viz.heatmap(F.breakdown_table(src, sub, start, end, by.value).drop(columns="entered"))
+            plt.show()
+
+    steps.observe(redraw, "value")
+    by.observe(redraw, "value")
+    redraw()
+    box = W.VBox([W.HBox([steps, by]), out])
+    display(box)
+    return box
