@@ -59,7 +59,9 @@ def _events(src: DataSource, spec: FunnelSpec, start, end) -> ibis.Table:
     return ev.filter(ev[spec.unit_col].notnull())
 
 
-def unit_steps(src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None = None) -> ibis.Table:
+def unit_steps(
+    src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None = None
+) -> ibis.Table:
     """One row per unit that entered the funnel: ``unit``, ``t1``..``tK`` (time each step was first
     reached, null when not), ``steps_reached`` and, with ``breakdown``, its value ``bd``."""
     ev = _events(src, spec, start, end)
@@ -77,7 +79,9 @@ def unit_steps(src: DataSource, spec: FunnelSpec, start, end, breakdown: str | N
         for i in range(1, k):
             step = ev.filter(ev.event == spec.steps[i]).select(unit=ev[u], ts=ev.event_ts)
             prev = f"t{i}"
-            j = cur.left_join(step, (cur.unit == step.unit) & (step.ts >= cur[prev]) & (step.ts <= cur.t1 + win))
+            j = cur.left_join(
+                step, (cur.unit == step.unit) & (step.ts >= cur[prev]) & (step.ts <= cur.t1 + win)
+            )
             keys = [c for c in cur.columns]
             cur = j.group_by([j[c] for c in keys]).aggregate(**{f"t{i + 1}": j.ts.min()})
     else:
@@ -99,7 +103,9 @@ def _strict(ev: ibis.Table, base: ibis.Table, spec: FunnelSpec, win) -> ibis.Tab
     prefix of the step list that the events from the entry onwards match."""
     u = spec.unit_col
     w = ibis.window(group_by=ev[u], order_by=[ev.event_ts, ev.event])
-    seq = ev.mutate(unit=ev[u], rn=ibis.row_number().over(w)).select("unit", "event", "event_ts", "rn")
+    seq = ev.mutate(unit=ev[u], rn=ibis.row_number().over(w)).select(
+        "unit", "event", "event_ts", "rn"
+    )
     entry = seq.join(base.select("unit", "t1"), "unit").filter(lambda t: t.event_ts == t.t1)
     entry = entry.group_by("unit").aggregate(rn1=entry.rn.min())
     k = len(spec.steps)
@@ -113,7 +119,9 @@ def _strict(ev: ibis.Table, base: ibis.Table, spec: FunnelSpec, win) -> ibis.Tab
         **{f"ts{i}": (j.pos == i).ifelse(j.event_ts, ibis.null()).max() for i in range(k)},
     )
     cur = base.join(first_bad, "unit", how="left")
-    cols = {f"t{i + 1}": (cur.first_bad > i).ifelse(cur[f"ts{i}"], ibis.null()) for i in range(1, k)}
+    cols = {
+        f"t{i + 1}": (cur.first_bad > i).ifelse(cur[f"ts{i}"], ibis.null()) for i in range(1, k)
+    }
     return cur.mutate(**cols).drop("first_bad", *[f"ts{i}" for i in range(k)])
 
 
@@ -141,7 +149,9 @@ def step_table(counts: list[int], steps: list[str], alpha: float = 0.05) -> pd.D
     conversion (from step 1) and the drop-off count."""
     n = np.asarray(counts, dtype=float)
     prev = np.concatenate([[n[0]], n[:-1]])
-    lo, hi = proportion_confint(n.astype(int), np.maximum(prev, 1).astype(int), alpha=alpha, method="wilson")
+    lo, hi = proportion_confint(
+        n.astype(int), np.maximum(prev, 1).astype(int), alpha=alpha, method="wilson"
+    )
     df = pd.DataFrame(
         {
             "step": steps,
@@ -156,7 +166,9 @@ def step_table(counts: list[int], steps: list[str], alpha: float = 0.05) -> pd.D
     return df
 
 
-def counts(src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None = None) -> pd.DataFrame:
+def counts(
+    src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None = None
+) -> pd.DataFrame:
     """Units reaching each step (rows: breakdown values, or one row ``all``; columns: step names)."""
     us = unit_steps(src, spec, start, end, breakdown)
     k = len(spec.steps)
@@ -187,7 +199,9 @@ def breakdown_table(src: DataSource, spec: FunnelSpec, start, end, by: str) -> p
     return out
 
 
-def time_to_convert(src: DataSource, spec: FunnelSpec, start, end, bins: int = 20) -> tuple[pd.DataFrame, pd.DataFrame]:
+def time_to_convert(
+    src: DataSource, spec: FunnelSpec, start, end, bins: int = 20
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seconds from each step to the next among units that made it: per step median and p90, and
     a histogram (log-spaced bins) of the time from entry to the last step."""
     us = unit_steps(src, spec, start, end)
@@ -198,14 +212,21 @@ def time_to_convert(src: DataSource, spec: FunnelSpec, start, end, bins: int = 2
         agg = src.execute(
             d.aggregate(n=secs.count(), median=secs.quantile(0.5), p90=secs.quantile(0.9))
         ).iloc[0]
-        rows.append({"step": f"{spec.steps[i - 1]} → {spec.steps[i]}", "units": int(agg["n"]),
-                     "median_s": float(agg["median"]) if agg["n"] else np.nan,
-                     "p90_s": float(agg["p90"]) if agg["n"] else np.nan})
+        rows.append(
+            {
+                "step": f"{spec.steps[i - 1]} → {spec.steps[i]}",
+                "units": int(agg["n"]),
+                "median_s": float(agg["median"]) if agg["n"] else np.nan,
+                "p90_s": float(agg["p90"]) if agg["n"] else np.nan,
+            }
+        )
     k = len(spec.steps)
     done = us.filter(us[f"t{k}"].notnull())
     tot = (done[f"t{k}"].epoch_seconds() - done.t1.epoch_seconds()).name("s")
     edges = np.unique(np.concatenate([[0], np.geomspace(1, spec.window_days * 86400, bins)]))
-    bucket = ibis.cases(*[(tot < float(e), i) for i, e in enumerate(edges[1:])], else_=len(edges) - 1)
+    bucket = ibis.cases(
+        *[(tot < float(e), i) for i, e in enumerate(edges[1:])], else_=len(edges) - 1
+    )
     m = done.mutate(b=bucket)
     h = src.execute(m.group_by("b").aggregate(units=m.count()))
     hist = pd.DataFrame({"upper_s": np.append(edges[1:], np.inf)})
@@ -219,7 +240,9 @@ def trend(src: DataSource, spec: FunnelSpec, start, end, grain: str = "week") ->
     k = len(spec.steps)
     us = us.mutate(bucket=us.t1.truncate({"day": "D", "week": "W"}[grain]))
     df = src.execute(
-        us.group_by("bucket").aggregate(entered=us.count(), converted=(us.steps_reached >= k).cast("int64").sum())
+        us.group_by("bucket").aggregate(
+            entered=us.count(), converted=(us.steps_reached >= k).cast("int64").sum()
+        )
     ).sort_values("bucket")
     df["conversion"] = df["converted"] / df["entered"]
     return df.reset_index(drop=True)
@@ -237,9 +260,18 @@ def compare_periods(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFra
             z, p = np.nan, np.nan
         c1 = n1 / d1 if d1 else np.nan
         c0 = n0 / d0 if d0 else np.nan
-        rows.append({"step": current["step"][i], "from_step": current["step"][i - 1], "current": c1,
-                     "previous": c0, "change": c1 - c0, "relative_change": c1 / c0 - 1 if c0 else np.nan,
-                     "z": z, "p_value": p})
+        rows.append(
+            {
+                "step": current["step"][i],
+                "from_step": current["step"][i - 1],
+                "current": c1,
+                "previous": c0,
+                "change": c1 - c0,
+                "relative_change": c1 / c0 - 1 if c0 else np.nan,
+                "z": z,
+                "p_value": p,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -251,8 +283,13 @@ def bottleneck(comparison: pd.DataFrame, breakdown: pd.DataFrame | None = None) 
     if c.empty:
         return {}
     row = c.loc[c["z"].idxmin()]
-    out = {"step": row["step"], "from_step": row["from_step"], "change": float(row["change"]),
-           "relative_change": float(row["relative_change"]), "p_value": float(row["p_value"])}
+    out = {
+        "step": row["step"],
+        "from_step": row["from_step"],
+        "change": float(row["change"]),
+        "relative_change": float(row["relative_change"]),
+        "p_value": float(row["p_value"]),
+    }
     if breakdown is not None and len(breakdown) > 1:
         col = f"{row['from_step']} → {row['step']}"
         if col in breakdown:
@@ -311,33 +348,76 @@ _PHRASES = {
 }
 
 
-def findings(table: pd.DataFrame, comparison: pd.DataFrame | None, neck: dict, by: str | None,
-             channels: pd.DataFrame | None, lang: str = "en") -> list[str]:
+def findings(
+    table: pd.DataFrame,
+    comparison: pd.DataFrame | None,
+    neck: dict,
+    by: str | None,
+    channels: pd.DataFrame | None,
+    lang: str = "en",
+) -> list[str]:
     """Plain-language findings generated from the numbers."""
     from analysis_lib.report import fmt
 
     def ph(key, **kw):
         return _PHRASES[key][lang].format(**kw)
 
-    out = [ph("overall", n=fmt(table["units"].iloc[0]), conv=fmt(table["overall_conversion"].iloc[-1], "pct"),
-              last=table["step"].iloc[-1])]
+    out = [
+        ph(
+            "overall",
+            n=fmt(table["units"].iloc[0]),
+            conv=fmt(table["overall_conversion"].iloc[-1], "pct"),
+            last=table["step"].iloc[-1],
+        )
+    ]
     rest = table.iloc[1:]
     if len(rest):
         w = rest.loc[rest["step_conversion"].idxmin()]
         i = int(w.name)
-        out.append(ph("leak", a=table["step"][i - 1], b=w["step"], conv=fmt(w["step_conversion"], "pct"),
-                      drop=fmt(w["drop_off"])))
+        out.append(
+            ph(
+                "leak",
+                a=table["step"][i - 1],
+                b=w["step"],
+                conv=fmt(w["step_conversion"], "pct"),
+                drop=fmt(w["drop_off"]),
+            )
+        )
     if neck:
-        out.append(ph("bottleneck", a=neck["from_step"], b=neck["step"],
-                      cur=fmt(neck["change"] + comparison.set_index("step").loc[neck["step"], "previous"], "pct"),
-                      prev=fmt(comparison.set_index("step").loc[neck["step"], "previous"], "pct"),
-                      rel=fmt(neck["relative_change"], "signed_pct"), p=f"{neck['p_value']:.2g}"))
+        out.append(
+            ph(
+                "bottleneck",
+                a=neck["from_step"],
+                b=neck["step"],
+                cur=fmt(
+                    neck["change"] + comparison.set_index("step").loc[neck["step"], "previous"],
+                    "pct",
+                ),
+                prev=fmt(comparison.set_index("step").loc[neck["step"], "previous"], "pct"),
+                rel=fmt(neck["relative_change"], "signed_pct"),
+                p=f"{neck['p_value']:.2g}",
+            )
+        )
         if "worst_segment" in neck:
-            out.append(ph("segment", seg=neck["worst_segment"], by=by, conv=fmt(neck["worst_segment_conversion"], "pct"),
-                          others=fmt(neck["others_conversion"], "pct")))
+            out.append(
+                ph(
+                    "segment",
+                    seg=neck["worst_segment"],
+                    by=by,
+                    conv=fmt(neck["worst_segment_conversion"], "pct"),
+                    others=fmt(neck["others_conversion"], "pct"),
+                )
+            )
     if channels is not None and len(channels) > 1:
         c = channels.dropna(subset=["conversion_rate"])
         best, worst = c.loc[c["conversion_rate"].idxmax()], c.loc[c["conversion_rate"].idxmin()]
-        out.append(ph("channels", best=best["channel"], bc=fmt(best["conversion_rate"], "pct"),
-                      worst=worst["channel"], wc=fmt(worst["conversion_rate"], "pct")))
+        out.append(
+            ph(
+                "channels",
+                best=best["channel"],
+                bc=fmt(best["conversion_rate"], "pct"),
+                worst=worst["channel"],
+                wc=fmt(worst["conversion_rate"], "pct"),
+            )
+        )
     return out

@@ -191,6 +191,15 @@ def record_figures(figures: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def figure(fig) -> None:
+    """Display a matplotlib figure here, in order with the HTML around it, and close it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+
+
 def interactive() -> bool:
     """Whether the notebook runs for a person (JupyterLab) rather than a scheduled run."""
     import os

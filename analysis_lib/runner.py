@@ -214,7 +214,9 @@ def run(
     out_root = Path(out)
     export = getattr(params, "export_dropoff", None)
     if export is not None and Path(export.path).is_relative_to(out_root.resolve()):
-        raise RunError(f"{params_path}: field 'export_dropoff.path': must be outside {out_root}/ (ids never go into reports)")
+        raise RunError(
+            f"{params_path}: field 'export_dropoff.path': must be outside {out_root}/ (ids never go into reports)"
+        )
     lock = FileLock(str(_lock_path(out_root, nb_name, name)))
     try:
         lock.acquire(timeout=lock_wait)

@@ -37,9 +37,13 @@ def channel_quality(src: DataSource, start, end) -> pd.DataFrame:
         out["bounce_rate"] = M.bounce_rate(out["bounced"], out["sessions"])
     orders = M.valid_orders(src.table("orders"))
     cur = orders.filter((orders.order_ts >= lo) & (orders.order_ts < hi))
-    o = src.execute(cur.group_by("channel").aggregate(**M.order_aggregates(cur))).set_index("channel")
+    o = src.execute(cur.group_by("channel").aggregate(**M.order_aggregates(cur))).set_index(
+        "channel"
+    )
     first = orders.group_by("user_id").aggregate(first_ts=orders.order_ts.min())
-    firsts = orders.join(first, (orders.user_id == first.user_id) & (orders.order_ts == first.first_ts))
+    firsts = orders.join(
+        first, (orders.user_id == first.user_id) & (orders.order_ts == first.first_ts)
+    )
     firsts = firsts.filter((firsts.first_ts >= lo) & (firsts.first_ts < hi))
     nc = src.execute(firsts.group_by("channel").aggregate(new_customers=firsts.user_id.nunique()))
     out = out.join(o, how="outer").join(nc.set_index("channel"), how="outer").fillna(0)
@@ -49,7 +53,9 @@ def channel_quality(src: DataSource, start, end) -> pd.DataFrame:
     if src.has("marketing_spend"):
         ms = src.table("marketing_spend")
         ms = ms.filter((ms.date >= lo.date()) & (ms.date < hi.date()))
-        sp = src.execute(ms.group_by("channel").aggregate(spend=ms.spend.sum())).set_index("channel")
+        sp = src.execute(ms.group_by("channel").aggregate(spend=ms.spend.sum())).set_index(
+            "channel"
+        )
         out = out.join(sp, how="left")
         out["cac"] = M.cac(out["spend"], out["new_customers"])
         out["roas"] = M.roas(out["gmv"], out["spend"])

@@ -137,7 +137,9 @@ def funnel_bars(table: pd.DataFrame, lang: str = "en", title: str = "") -> plt.F
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(table) + 1.2))
     ax.barh(table["step"], table["units"], color=PALETTE[0])
     top = table["units"].max()
-    for y, (n, oc, sc) in enumerate(zip(table["units"], table["overall_conversion"], table["step_conversion"], strict=True)):
+    for y, (n, oc, sc) in enumerate(
+        zip(table["units"], table["overall_conversion"], table["step_conversion"], strict=True)
+    ):
         label = f" {fmt(n)}  ({fmt(oc, 'pct')} {'overall' if lang == 'en' else '总转化'}; {fmt(sc, 'pct')} {'step' if lang == 'en' else '步骤转化'})"
         ax.text(n, y, label, va="center", fontsize=9)
     ax.set_xlim(0, top * 1.8)
@@ -152,7 +154,9 @@ def heatmap(table: pd.DataFrame, title: str = "", kind: str = "pct") -> plt.Figu
     """A heatmap of a small table of rates (rows: segments, columns: steps)."""
     fig, ax = plt.subplots(figsize=(1.6 * table.shape[1] + 2.5, 0.5 * table.shape[0] + 1.6))
     annot = table.map(lambda v: fmt(v, kind))
-    sns.heatmap(table.astype(float), annot=annot, fmt="", cmap="RdYlGn", ax=ax, cbar=False, linewidths=0.5)
+    sns.heatmap(
+        table.astype(float), annot=annot, fmt="", cmap="RdYlGn", ax=ax, cbar=False, linewidths=0.5
+    )
     ax.set_title(title)
     ax.set_ylabel("")
     ax.tick_params(axis="x", labelrotation=20)

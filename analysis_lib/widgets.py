@@ -15,7 +15,9 @@ def funnel_explorer(src, spec: F.FunnelSpec, start, end, breakdowns: list[str], 
     """Choose steps and a breakdown; the funnel and the breakdown heatmap redraw."""
     import ipywidgets as W
 
-    steps = W.SelectMultiple(options=list(spec.steps), value=list(spec.steps), description="steps", rows=len(spec.steps))
+    steps = W.SelectMultiple(
+        options=list(spec.steps), value=list(spec.steps), description="steps", rows=len(spec.steps)
+    )
     by = W.Dropdown(options=["(none)", *breakdowns], value="(none)", description="breakdown")
     out = W.Output()
 
@@ -26,10 +28,14 @@ def funnel_explorer(src, spec: F.FunnelSpec, start, end, breakdowns: list[str], 
             if len(chosen) < 2:
                 print("choose at least two steps")
                 return
-            sub = F.FunnelSpec(tuple(chosen), spec.window_days, spec.mode, spec.unit, spec.exclusions)
+            sub = F.FunnelSpec(
+                tuple(chosen), spec.window_days, spec.mode, spec.unit, spec.exclusions
+            )
             viz.funnel_bars(F.funnel(src, sub, start, end), lang)
             if by.value != "(none)":
-                viz.heatmap(F.breakdown_table(src, sub, start, end, by.value).drop(columns="entered"))
+                viz.heatmap(
+                    F.breakdown_table(src, sub, start, end, by.value).drop(columns="entered")
+                )
             plt.show()
 
     steps.observe(redraw, "value")

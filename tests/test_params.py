@@ -69,3 +69,32 @@ def test_not_utf8(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ParamsError, match="params file not found"):
         P.load(tmp_path / "nope.yaml")
+
+
+FUNNEL = """
+notebook: funnel
+title: F
+data: {url: data/sample}
+period: {start: 2025-12-01, end: 2025-12-31}
+"""
+
+
+def test_funnel_defaults(tmp_path):
+    p = P.load(write(tmp_path, FUNNEL))
+    assert p.steps[0] == "page_view" and p.window_days == 7 and p.mode == "ordered"
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("steps: [page_view]\n", "field 'steps'"),
+        ("steps: [a, a]\n", "steps must be distinct"),
+        ("window_days: 0\n", "field 'window_days'"),
+        ("export_dropoff: {step: checkout, path: ../../etc/x.csv}\n", "must not contain '..'"),
+        ("export_dropoff: {step: purchase, path: x.csv}\n", "export_dropoff.step must be one of"),
+        ("compare_period: {start: 2025-10-31, end: 2025-10-01}\n", "field 'compare_period'"),
+    ],
+)
+def test_funnel_bad_params(tmp_path, extra, expected):
+    with pytest.raises(ParamsError, match=expected):
+        P.load(write(tmp_path, FUNNEL + extra))

@@ -1,0 +1,84 @@
+"""Every example params file under params/ runs on the sample data, and its report is clean:
+no user ids, e-mail addresses or phone numbers, no script, under 2 MB."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.test_runner import ROOT, workbook
+
+PERSONAL = [
+    re.compile(r"\bu\d{8}\b"),  # sample user ids
+    re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),  # e-mail addresses
+    re.compile(r"\b1[3-9]\d{9}\b"),  # mainland China mobile numbers
+]
+
+
+@pytest.fixture(scope="module")
+def all_reports(tmp_path_factory, sample_dir):
+    out = tmp_path_factory.mktemp("examples") / "reports"
+    r = workbook("run-all", ROOT / "params", "--out", out, "--data", sample_dir)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out
+
+
+def test_every_example_ran(all_reports):
+    examples = sorted(p.relative_to(ROOT / "params") for p in (ROOT / "params").rglob("*.yaml"))
+    assert examples
+    for ex in examples:
+        res = all_reports / ex.parent / ex.stem / "results.json"
+        assert json.loads(res.read_text())["status"] == "ok", ex
+
+
+def test_reports_hold_no_personal_data_and_stay_small(all_reports):
+    reports = list(all_reports.glob("*/*/report.html"))
+    assert reports
+    for rep in reports:
+        html = rep.read_text(encoding="utf-8")
+        for pat in PERSONAL:
+            assert not pat.search(html), f"{rep}: {pat.pattern}"
+        assert "<script" not in html.lower()
+        assert rep.stat().st_size < 2 * 1024 * 1024, rep
+
+
+def test_funnel_example_names_planted_bottleneck(all_reports, truth):
+    figs = json.loads(
+        (all_reports / "funnel" / "december_vs_october" / "results.json").read_text()
+    )["figures"]
+    a, b = truth["funnel"]["leak"]["step"].split("->")
+    assert (figs["bottleneck_from_step"], figs["bottleneck_step"]) == (a, b)
+    assert figs["bottleneck_segment"] == truth["funnel"]["leak"]["device"]
+    assert [s["step"] for s in figs["steps"]][0] == "page_view"
+    # ids went to the CRM export, outside reports/
+    assert figs["dropoff_exported"] > 0
+    assert not list(all_reports.rglob("*.csv"))
+
+
+def test_index_links_every_report(all_reports):
+    index = (all_reports / "index.html").read_text(encoding="utf-8")
+    for rep in all_reports.glob("*/*/report.html"):
+        assert f"{rep.parent.parent.name}/{rep.parent.name}/report.html" in index
+
+
+def test_export_inside_reports_is_refused(tmp_path, sample_dir):
+    p = tmp_path / "f.yaml"
+    out = tmp_path / "reports"
+    p.write_text(
+        json.dumps(
+            {
+                "notebook": "funnel",
+                "title": "x",
+                "data": {"url": str(sample_dir)},
+                "period": {"start": "2025-12-01", "end": "2025-12-31"},
+                "export_dropoff": {"step": "checkout", "path": str(out / "ids.csv")},
+            }
+        )
+    )
+    r = workbook("run", p, "--out", out)
+    assert r.returncode != 0
+    assert "export_dropoff.path" in r.stderr and "outside" in r.stderr
+    assert not out.exists()

@@ -1,0 +1,188 @@
+"""Funnel semantics on a hand-built event log, step counts against pandas, the planted leak."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis_lib import data
+from analysis_lib import funnel as F
+
+STEPS = ("page_view", "product_view", "add_to_cart", "checkout", "purchase")
+D0 = dt.date(2025, 1, 1)
+
+
+def log(tmp_path, rows) -> data.DataSource:
+    df = pd.DataFrame(rows, columns=["user_id", "minutes", "event"])
+    df["event_ts"] = pd.Timestamp("2025-01-01 08:00") + pd.to_timedelta(df["minutes"], unit="m")
+    df["session_id"] = df["user_id"] + "-s"
+    df["channel"] = np.where(df["user_id"].str.startswith("a"), "ads", "organic")
+    df[["event_ts", "user_id", "event", "session_id", "channel"]].to_parquet(
+        tmp_path / "events.parquet"
+    )
+    return data.connect(str(tmp_path))
+
+
+def reached(src, spec, end=dt.date(2025, 1, 1)) -> dict[str, int]:
+    us = src.execute(F.unit_steps(src, spec, D0, end).select("unit", "steps_reached"))
+    return dict(zip(us["unit"], us["steps_reached"], strict=True))
+
+
+def test_semantics_on_hand_built_log(tmp_path):
+    day = 24 * 60
+    src = log(
+        tmp_path,
+        [
+            # u_full: every step in order, with other events between
+            ("u_full", 0, "page_view"),
+            ("u_full", 1, "product_view"),
+            ("u_full", 2, "page_view"),
+            ("u_full", 3, "add_to_cart"),
+            ("u_full", 4, "checkout"),
+            ("u_full", 5, "purchase"),
+            # u_order: cart before product view -> cart does not count after the view
+            ("u_order", 0, "page_view"),
+            ("u_order", 1, "add_to_cart"),
+            ("u_order", 2, "product_view"),
+            # u_late: the purchase comes after the 7-day window from the first page_view
+            ("u_late", 0, "page_view"),
+            ("u_late", 1, "product_view"),
+            ("u_late", 2, "add_to_cart"),
+            ("u_late", 3, "checkout"),
+            ("u_late", 8 * day, "purchase"),
+            # u_many: many events per step count once
+            ("u_many", 0, "page_view"),
+            ("u_many", 1, "page_view"),
+            ("u_many", 2, "product_view"),
+            ("u_many", 3, "product_view"),
+            # u_window_not_reset: the window runs from the first page_view, not from later ones
+            ("u_window_not_reset", 0, "page_view"),
+            ("u_window_not_reset", 6 * day, "page_view"),
+            ("u_window_not_reset", 8 * day, "product_view"),
+        ],
+    )
+    spec = F.FunnelSpec(STEPS)
+    got = reached(src, spec)
+    assert got == {"u_full": 5, "u_order": 2, "u_late": 4, "u_many": 2, "u_window_not_reset": 1}
+    c = F.funnel(src, spec, D0, D0)
+    assert c["units"].tolist() == [5, 4, 2, 2, 1]
+
+
+def test_exclusion_removes_the_unit(tmp_path):
+    src = log(
+        tmp_path,
+        [
+            ("u1", 0, "page_view"),
+            ("u1", 1, "product_view"),
+            ("u1", 2, "remove_from_cart"),
+            ("u1", 3, "add_to_cart"),
+            ("u2", 0, "page_view"),
+            ("u2", 1, "product_view"),
+            ("u2", 3, "add_to_cart"),
+            ("u3", 0, "page_view"),
+            ("u3", 5, "remove_from_cart"),  # after its last step: stays
+        ],
+    )
+    spec = F.FunnelSpec(
+        ("page_view", "product_view", "add_to_cart"), exclusions=("remove_from_cart",)
+    )
+    assert reached(src, spec) == {"u2": 3, "u3": 1}
+
+
+def test_strict_mode_rejects_an_event_between(tmp_path):
+    src = log(
+        tmp_path,
+        [
+            ("u1", 0, "page_view"),
+            ("u1", 1, "product_view"),
+            ("u1", 2, "add_to_cart"),
+            ("u2", 0, "page_view"),
+            ("u2", 1, "page_view"),
+            ("u2", 2, "product_view"),
+            ("u2", 3, "add_to_cart"),
+            ("u3", 0, "page_view"),
+            ("u3", 1, "product_view"),
+            ("u3", 2, "checkout"),
+            ("u3", 3, "add_to_cart"),
+        ],
+    )
+    steps = ("page_view", "product_view", "add_to_cart")
+    assert reached(src, F.FunnelSpec(steps, mode="strict")) == {"u1": 3, "u2": 1, "u3": 2}
+    assert reached(src, F.FunnelSpec(steps, mode="ordered")) == {"u1": 3, "u2": 3, "u3": 3}
+
+
+def test_breakdown_takes_entry_value(tmp_path):
+    src = log(tmp_path, [("a1", 0, "page_view"), ("a1", 1, "product_view"), ("o1", 0, "page_view")])
+    bt = F.breakdown_table(src, F.FunnelSpec(("page_view", "product_view")), D0, D0, "channel")
+    assert bt.loc["ads", "page_view → product_view"] == 1.0
+    assert bt.loc["organic", "page_view → product_view"] == 0.0
+
+
+def pandas_funnel(folder, steps, start, end, window_days=7) -> list[int]:
+    """Independent implementation: per user, walk the steps in time order."""
+    e = pd.read_parquet(folder / "events", columns=["user_id", "event_ts", "event"])
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    e = e[
+        (e.event_ts >= lo)
+        & (e.event_ts < hi + pd.Timedelta(days=window_days))
+        & e.event.isin(steps)
+    ]
+    first = e[(e.event == steps[0]) & (e.event_ts < hi)].groupby("user_id").event_ts.min()
+    counts = [len(first)]
+    t_prev = first
+    for s in steps[1:]:
+        ev = e[e.event == s].merge(t_prev.rename("t_prev"), left_on="user_id", right_index=True)
+        ev = ev.merge(first.rename("t1"), left_on="user_id", right_index=True)
+        ev = ev[
+            (ev.event_ts >= ev.t_prev) & (ev.event_ts <= ev.t1 + pd.Timedelta(days=window_days))
+        ]
+        t_prev = ev.groupby("user_id").event_ts.min()
+        counts.append(len(t_prev))
+    return counts
+
+
+def test_step_counts_equal_pandas(sample_dir):
+    src = data.connect(str(sample_dir))
+    start, end = dt.date(2025, 11, 1), dt.date(2025, 12, 15)
+    got = F.funnel(src, F.FunnelSpec(STEPS), start, end)["units"].tolist()
+    assert got == pandas_funnel(sample_dir, STEPS, start, end)
+
+
+def test_planted_leak_is_the_bottleneck(sample_dir, truth):
+    src = data.connect(str(sample_dir))
+    spec = F.FunnelSpec(STEPS)
+    cur = F.funnel(src, spec, dt.date(2025, 12, 1), dt.date(2025, 12, 31))
+    prev = F.funnel(src, spec, dt.date(2025, 10, 1), dt.date(2025, 10, 31))
+    cmp = F.compare_periods(cur, prev)
+    bt = F.breakdown_table(src, spec, dt.date(2025, 12, 1), dt.date(2025, 12, 31), "device")
+    neck = F.bottleneck(cmp, bt)
+    leak = truth["funnel"]["leak"]
+    a, b = leak["step"].split("->")
+    assert (neck["from_step"], neck["step"]) == (a, b)
+    assert neck["p_value"] < 0.01
+    assert neck["worst_segment"] == leak["device"]
+    assert neck["worst_segment_conversion"] / neck["others_conversion"] == pytest.approx(
+        leak["mult"], abs=0.2
+    )
+
+
+def test_wilson_intervals_cover_the_estimate():
+    t = F.step_table([100, 40, 10], ["a", "b", "c"])
+    assert (t["ci_low"] <= t["step_conversion"]).all() and (
+        t["step_conversion"] <= t["ci_high"]
+    ).all()
+    assert t["drop_off"].tolist() == [0, 60, 30]
+
+
+def test_dropoff_export_has_ids_only_outside_report(tmp_path, sample_dir):
+    src = data.connect(str(sample_dir))
+    spec = F.FunnelSpec(STEPS)
+    n = F.export_dropoff(
+        src, spec, dt.date(2025, 12, 1), dt.date(2025, 12, 31), "checkout", str(tmp_path / "x.csv")
+    )
+    df = pd.read_csv(tmp_path / "x.csv")
+    t = F.funnel(src, spec, dt.date(2025, 12, 1), dt.date(2025, 12, 31))
+    assert n == len(df) == t.loc[3, "units"] - t.loc[4, "units"]
