@@ -74,6 +74,10 @@ class BaseParams(_Strict):
     # ...and those it uses when present.
     optional_tables: ClassVar[dict[str, list[str] | None]] = {}
 
+    def check_data(self, src, source: str) -> None:
+        """Checks of params against the data (event names, columns) that need the data source;
+        raise :class:`ParamsError` naming the field. None by default."""
+
 
 class KpiMonitorParams(BaseParams):
     """kpi_monitor (数据监控看板): KPIs for a period at a grain, against targets and history."""
@@ -119,6 +123,27 @@ class FunnelParams(BaseParams):
 
     required_tables: ClassVar = {"events": ["event_ts", "user_id", "event"], "orders": None}
     optional_tables: ClassVar = {"marketing_spend": None, "products": ["sku", "category"]}
+
+    def check_data(self, src, source: str) -> None:
+        """Steps and exclusions must be event names present in ``events``; breakdowns must be
+        columns of ``events`` (or ``new_vs_returning``, or ``category`` with a products table)."""
+        ev = src.table("events")
+        names = set(src.execute(ev.select("event").distinct())["event"].dropna())
+        for field, values in (("steps", self.steps), ("exclusions", self.exclusions)):
+            for v in values:
+                if v not in names:
+                    near = difflib.get_close_matches(v, sorted(names), n=1)
+                    hint = f" (did you mean '{near[0]}'?)" if near else ""
+                    raise ParamsError(f"{source}: field '{field}': unknown event '{v}'{hint}")
+        for b in self.breakdowns:
+            if b == "new_vs_returning":
+                continue
+            if b == "category":
+                if not (src.has("products") and "sku" in ev.columns):
+                    raise ParamsError(f"{source}: field 'breakdowns': 'category' needs a products table and events.sku")
+                continue
+            if b not in ev.columns:
+                raise ParamsError(f"{source}: field 'breakdowns': events has no column '{b}'")
 
     @model_validator(mode="after")
     def _check_steps(self) -> FunnelParams:

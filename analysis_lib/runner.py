@@ -102,6 +102,7 @@ def prepare(
         export.path = str(Path(export.path).expanduser().resolve())
     src = D.connect(params.data.url)
     D.check_tables(src, type(params).required_tables, type(params).optional_tables)
+    params.check_data(src, str(params_path))
     return params, src
 
 

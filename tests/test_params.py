@@ -98,3 +98,20 @@ def test_funnel_defaults(tmp_path):
 def test_funnel_bad_params(tmp_path, extra, expected):
     with pytest.raises(ParamsError, match=expected):
         P.load(write(tmp_path, FUNNEL + extra))
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("steps: [page_view, chekout]\n", "field 'steps': unknown event 'chekout' (did you mean 'checkout'?)"),
+        ("exclusions: [nope]\n", "field 'exclusions': unknown event 'nope'"),
+        ("breakdowns: [browser]\n", "field 'breakdowns': events has no column 'browser'"),
+    ],
+)
+def test_funnel_params_checked_against_data(tmp_path, sample_dir, extra, expected):
+    from analysis_lib import runner
+
+    path = write(tmp_path, FUNNEL.replace("data/sample", str(sample_dir)) + extra)
+    with pytest.raises(ParamsError) as exc:
+        runner.prepare(path)
+    assert str(exc.value) == f"{path}: {expected}"
