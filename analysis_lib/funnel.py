@@ -63,36 +63,51 @@ def unit_steps(
     src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None = None
 ) -> ibis.Table:
     """One row per unit that entered the funnel: ``unit``, ``t1``..``tK`` (time each step was first
-    reached, null when not), ``steps_reached`` and, with ``breakdown``, its value ``bd``."""
-    ev = _events(src, spec, start, end)
+    reached, null when not), ``steps_reached`` and, with ``breakdown``, its value ``bd``.
+
+    The period's step events are read once and cached in the engine (a temp table); each step then
+    joins only the units that reached the previous one."""
+    raw = _events(src, spec, start, end)
     u = spec.unit_col
+    names = list(spec.steps) + list(spec.exclusions)
+    # events as small integers (step index; exclusions after the steps; -1 any other event in
+    # strict mode), read from storage once and cached in the engine
+    code = ibis.cases(*[(raw.event == n, i) for i, n in enumerate(names)], else_=-1).cast("int8")
+    bd_col = "sku" if breakdown == "category" else breakdown
+    extra = [bd_col] if bd_col and bd_col in raw.columns and bd_col != u else []
+    ev = raw.select(unit=raw[u], code=code, event_ts=raw.event_ts, *[raw[c] for c in extra]).cache()
     lo, hi = as_date_bounds(start, end)
     win = ibis.interval(seconds=int(spec.window_days * 86400))
-    s1 = ev.filter((ev.event == spec.steps[0]) & (ev.event_ts >= lo) & (ev.event_ts < hi))
-    entry_cols = {"t1": s1.event_ts.min()}
-    base = s1.group_by(s1[u].name("unit")).aggregate(**entry_cols)
+    s1 = ev.filter((ev.code == 0) & (ev.event_ts >= lo) & (ev.event_ts < hi))
+    aggs = {"t1": s1.event_ts.min()}
+    if extra:
+        aggs["bd"] = s1[extra[0]].argmin(s1.event_ts)
+    base = s1.group_by("unit").aggregate(**aggs)
     if breakdown is not None:
-        base = _attach_breakdown(src, ev, s1, base, breakdown, spec, start)
+        base = _attach_breakdown(src, base, breakdown, spec, start)
     k = len(spec.steps)
     if spec.mode == "ordered":
         cur = base
+        prev = base.select("unit", "t1", t_prev=base.t1)
         for i in range(1, k):
-            step = ev.filter(ev.event == spec.steps[i]).select(unit=ev[u], ts=ev.event_ts)
-            prev = f"t{i}"
-            j = cur.left_join(
-                step, (cur.unit == step.unit) & (step.ts >= cur[prev]) & (step.ts <= cur.t1 + win)
+            step = ev.filter(ev.code == i)
+            step = step.select(unit_s=step.unit, ts=step.event_ts)
+            j = prev.join(
+                step,
+                (prev.unit == step.unit_s) & (step.ts >= prev.t_prev) & (step.ts <= prev.t1 + win),
             )
-            keys = [c for c in cur.columns]
-            cur = j.group_by([j[c] for c in keys]).aggregate(**{f"t{i + 1}": j.ts.min()})
+            prev = j.group_by("unit", "t1").aggregate(t_prev=j.ts.min())
+            reached_i = prev.select(unit_i=prev.unit, **{f"t{i + 1}": prev.t_prev})
+            cur = cur.left_join(reached_i, cur.unit == reached_i.unit_i).drop("unit_i")
     else:
         cur = _strict(ev, base, spec, win)
     reached = sum(cur[f"t{i + 1}"].notnull().cast("int64") for i in range(k))
     cur = cur.mutate(steps_reached=reached)
     if spec.exclusions:
-        ex = ev.filter(ev.event.isin(list(spec.exclusions))).select(unit=ev[u], ex_ts=ev.event_ts)
+        ex = ev.filter(ev.code >= k).select(unit_x=ev.unit, ex_ts=ev.event_ts)
         last = ibis.coalesce(*[cur[f"t{i}"] for i in range(k, 0, -1)])
         cur = cur.mutate(t_last=last)
-        hit = cur.join(ex, (cur.unit == ex.unit) & (ex.ex_ts > cur.t1) & (ex.ex_ts < cur.t_last))
+        hit = cur.join(ex, (cur.unit == ex.unit_x) & (ex.ex_ts > cur.t1) & (ex.ex_ts < cur.t_last))
         bad = hit.select(unit=hit.unit).distinct()
         cur = cur.anti_join(bad, "unit").drop("t_last")
     return cur
@@ -101,19 +116,15 @@ def unit_steps(
 def _strict(ev: ibis.Table, base: ibis.Table, spec: FunnelSpec, win) -> ibis.Table:
     """Strict order: position each event in the unit's sequence; steps reached = the length of the
     prefix of the step list that the events from the entry onwards match."""
-    u = spec.unit_col
-    w = ibis.window(group_by=ev[u], order_by=[ev.event_ts, ev.event])
-    seq = ev.mutate(unit=ev[u], rn=ibis.row_number().over(w)).select(
-        "unit", "event", "event_ts", "rn"
-    )
+    w = ibis.window(group_by=ev.unit, order_by=[ev.event_ts, ev.code])
+    seq = ev.mutate(rn=ibis.row_number().over(w)).select("unit", "code", "event_ts", "rn")
     entry = seq.join(base.select("unit", "t1"), "unit").filter(lambda t: t.event_ts == t.t1)
     entry = entry.group_by("unit").aggregate(rn1=entry.rn.min())
     k = len(spec.steps)
     j = seq.join(entry, "unit")
     j = j.mutate(pos=j.rn - j.rn1).filter(lambda t: (t.pos >= 0) & (t.pos < k))
     j = j.join(base.select("unit", "t1"), "unit")
-    step_at = ibis.cases(*[(j.pos == i, spec.steps[i]) for i in range(k)], else_=None)
-    ok = (j.event == step_at) & (j.event_ts <= j.t1 + win)
+    ok = (j.code == j.pos.cast("int8")) & (j.event_ts <= j.t1 + win)
     first_bad = j.group_by("unit").aggregate(
         first_bad=ok.ifelse(ibis.literal(k, "int64"), j.pos.cast("int64")).min(),
         **{f"ts{i}": (j.pos == i).ifelse(j.event_ts, ibis.null()).max() for i in range(k)},
@@ -125,23 +136,23 @@ def _strict(ev: ibis.Table, base: ibis.Table, spec: FunnelSpec, win) -> ibis.Tab
     return cur.mutate(**cols).drop("first_bad", *[f"ts{i}" for i in range(k)])
 
 
-def _attach_breakdown(src, ev, s1, base, breakdown, spec, start):
+def _attach_breakdown(src, base, breakdown, spec, start):
+    """``bd``: the entry event's value (already in ``base``), the product category of its sku, or
+    new vs returning (new: no event of the unit before the period)."""
     lo, _ = as_date_bounds(start, start)
     if breakdown == "new_vs_returning":
         allev = src.table("events")
         before = allev.filter(allev.event_ts < lo).select(unit=allev[spec.unit_col]).distinct()
         before = before.mutate(seen=ibis.literal(1))
         j = base.left_join(before, "unit")
-        return j.select(*base.columns, bd=j.seen.isnull().ifelse("new", "returning"))
-    col = "sku" if breakdown == "category" else breakdown
-    first = s1.mutate(unit=s1[spec.unit_col]).select("unit", "event_ts", col)
-    j = base.join(first, (base.unit == first.unit) & (base.t1 == first.event_ts))
-    j = j.group_by([j[c] for c in base.columns]).aggregate(bd=j[col].min())
+        return j.select(*[c for c in base.columns], bd=j.seen.isnull().ifelse("new", "returning"))
+    if "bd" not in base.columns:
+        return base.mutate(bd=ibis.literal("(none)"))
     if breakdown == "category":
         p = src.table("products").select("sku", "category")
-        j2 = j.left_join(p, j.bd == p.sku)
-        j = j2.select(*base.columns, bd=j2.category.fill_null("(none)"))
-    return j.mutate(bd=j.bd.cast("string").fill_null("(none)"))
+        j = base.left_join(p, base.bd == p.sku)
+        base = j.select(*[c for c in base.columns if c != "bd"], bd=j.category)
+    return base.mutate(bd=base.bd.cast("string").fill_null("(none)"))
 
 
 def step_table(counts: list[int], steps: list[str], alpha: float = 0.05) -> pd.DataFrame:

@@ -140,7 +140,9 @@ class FunnelParams(BaseParams):
                 continue
             if b == "category":
                 if not (src.has("products") and "sku" in ev.columns):
-                    raise ParamsError(f"{source}: field 'breakdowns': 'category' needs a products table and events.sku")
+                    raise ParamsError(
+                        f"{source}: field 'breakdowns': 'category' needs a products table and events.sku"
+                    )
                 continue
             if b not in ev.columns:
                 raise ParamsError(f"{source}: field 'breakdowns': events has no column '{b}'")

@@ -103,7 +103,10 @@ def test_funnel_bad_params(tmp_path, extra, expected):
 @pytest.mark.parametrize(
     "extra, expected",
     [
-        ("steps: [page_view, chekout]\n", "field 'steps': unknown event 'chekout' (did you mean 'checkout'?)"),
+        (
+            "steps: [page_view, chekout]\n",
+            "field 'steps': unknown event 'chekout' (did you mean 'checkout'?)",
+        ),
         ("exclusions: [nope]\n", "field 'exclusions': unknown event 'nope'"),
         ("breakdowns: [browser]\n", "field 'breakdowns': events has no column 'browser'"),
     ],

@@ -1,0 +1,87 @@
+"""Benchmark: a 5-step funnel with one breakdown on sample events, the engine (Ibis + DuckDB over
+Parquet) against an idiomatic pandas implementation run in the same process.
+
+    python benchmarks/funnel.py --data data/m            # scale m (generate with workbook sample-data --scale m)
+    python benchmarks/funnel.py --data data/l --no-pandas
+
+Both sides start from the Parquet files on disk; the pandas side reads only the columns it needs.
+Prints seconds, peak memory and the ratio pandas / engine; checks both give the same counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import best_of, peak_rss_mb  # noqa: E402
+
+from analysis_lib import data  # noqa: E402
+from analysis_lib import funnel as F  # noqa: E402
+
+STEPS = ("page_view", "product_view", "add_to_cart", "checkout", "purchase")
+
+
+def pandas_funnel(folder: Path, start, end, by: str, window_days: float = 7) -> pd.DataFrame:
+    """Idiomatic pandas: filter, first entry per user, then one merge per step."""
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    # the same pushdown the engine gets: only the needed columns and row groups of the period
+    flt = [("event_ts", ">=", lo), ("event_ts", "<", hi + pd.Timedelta(days=window_days))]
+    e = pd.read_parquet(
+        folder / "events", columns=["user_id", "event_ts", "event", by], filters=flt
+    )
+    e = e[
+        (e.event_ts >= lo)
+        & (e.event_ts < hi + pd.Timedelta(days=window_days))
+        & e.event.isin(STEPS)
+    ]
+    s1 = e[(e.event == STEPS[0]) & (e.event_ts < hi)].sort_values(["user_id", "event_ts"])
+    entry = s1.drop_duplicates("user_id")[["user_id", "event_ts", by]].rename(
+        columns={"event_ts": "t1"}
+    )
+    cur = entry.assign(t_prev=entry.t1)
+    counts = {STEPS[0]: entry.groupby(by).size()}
+    for s in STEPS[1:]:
+        ev = e.loc[e.event == s, ["user_id", "event_ts"]].merge(cur, on="user_id")
+        ev = ev[
+            (ev.event_ts >= ev.t_prev) & (ev.event_ts <= ev.t1 + pd.Timedelta(days=window_days))
+        ]
+        nxt = ev.groupby("user_id", as_index=False).agg(t_prev=("event_ts", "min"))
+        cur = nxt.merge(entry, on="user_id")
+        counts[s] = cur.groupby(by).size()
+    return pd.DataFrame(counts).fillna(0).astype(int).sort_index()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="data/m")
+    ap.add_argument("--start", default="2025-10-01")
+    ap.add_argument("--end", default="2025-12-31")
+    ap.add_argument("--by", default="device")
+    ap.add_argument("--no-pandas", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    folder = Path(a.data)
+    start, end = dt.date.fromisoformat(a.start), dt.date.fromisoformat(a.end)
+    src = data.connect(str(folder))
+    n_events = src.execute(src.table("events").count())
+    print(
+        f"events: {n_events:,} rows in {folder}; funnel {' > '.join(STEPS)} by {a.by}, {start} to {end}"
+    )
+    spec = F.FunnelSpec(STEPS)
+    t_eng, got = best_of(lambda: F.counts(src, spec, start, end, a.by), a.repeat)
+    print(f"engine (Ibis + DuckDB):  {t_eng:8.2f} s   peak RSS {peak_rss_mb():,.0f} MiB")
+    if a.no_pandas:
+        return
+    t_pd, want = best_of(lambda: pandas_funnel(folder, start, end, a.by), a.repeat)
+    print(f"pandas:                  {t_pd:8.2f} s   peak RSS {peak_rss_mb():,.0f} MiB")
+    same = got.equals(want.rename_axis("bd")[list(STEPS)])
+    print(f"ratio pandas / engine:   {t_pd / t_eng:8.1f}x   same counts: {same}")
+
+
+if __name__ == "__main__":
+    main()
