@@ -75,7 +75,7 @@ def unit_steps(
     code = ibis.cases(*[(raw.event == n, i) for i, n in enumerate(names)], else_=-1).cast("int8")
     bd_col = "sku" if breakdown == "category" else breakdown
     extra = [bd_col] if bd_col and bd_col in raw.columns and bd_col != u else []
-    ev = raw.select(unit=raw[u], code=code, event_ts=raw.event_ts, *[raw[c] for c in extra]).cache()
+    ev = raw.select(*[raw[c] for c in extra], unit=raw[u], code=code, event_ts=raw.event_ts).cache()
     lo, hi = as_date_bounds(start, end)
     win = ibis.interval(seconds=int(spec.window_days * 86400))
     s1 = ev.filter((ev.code == 0) & (ev.event_ts >= lo) & (ev.event_ts < hi))
