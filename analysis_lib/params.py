@@ -156,7 +156,144 @@ class FunnelParams(BaseParams):
         return self
 
 
+class AbMetric(_Strict):
+    """One A/B metric; see :class:`analysis_lib.abtest.MetricDef`."""
+
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    kind: Literal["proportion", "mean", "ratio"]
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    winsorize: float | None = Field(default=None, gt=0.5, lt=1)
+    covariate: str | None = None
+    higher_is_better: bool = True
+
+    @model_validator(mode="after")
+    def _ratio_parts(self) -> AbMetric:
+        if self.kind == "ratio" and not (self.numerator and self.denominator):
+            raise ValueError(f"ratio metric '{self.name}' needs numerator and denominator")
+        if self.kind != "ratio" and (self.numerator or self.denominator):
+            raise ValueError(f"only ratio metrics take numerator/denominator ('{self.name}' is {self.kind})")
+        return self
+
+    def columns(self) -> list[str]:
+        """Unit-table columns this metric reads."""
+        cols = [self.numerator, self.denominator] if self.kind == "ratio" else [self.column or self.name]
+        return [c for c in [*cols, self.covariate] if c]
+
+
+class AbGuardrail(_Strict):
+    """A guardrail: a metric (one of ``metrics``) that must not degrade beyond ``tolerance``."""
+
+    metric: str
+    tolerance: float = Field(default=0.02, ge=0, le=1)
+
+
+class UnitTable(_Strict):
+    """Input (b): a unit-level table of the data source."""
+
+    table: str = Field(min_length=1)
+    variant_column: str = "variant"
+
+
+class Planner(_Strict):
+    """Inputs of the sample-size planner."""
+
+    kind: Literal["proportion", "mean"] = "proportion"
+    baseline: float = Field(gt=0)
+    mde: float = Field(gt=0, le=10, description="relative effect wanted, 0.05 = +5%")
+    daily_units: float = Field(gt=0)
+    sd: float | None = Field(default=None, gt=0)
+    power: float = Field(default=0.8, gt=0, lt=1)
+
+
+class AbTestParams(BaseParams):
+    """ab_test (A/B 测试): an experiment from the shop's assignments, or a unit-level table."""
+
+    notebook: Literal["ab_test"]
+    experiment_id: str | None = None
+    unit_table: UnitTable | None = None
+    control: str = "control"
+    planned_split: dict[str, float] | None = None
+    metrics: list[AbMetric] = Field(min_length=1, max_length=30)
+    guardrails: list[AbGuardrail] = []
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    correction: Literal["holm", "bh", "none"] = "holm"
+    srm_threshold: float = Field(default=0.001, gt=0, lt=1)
+    segments: list[str] = Field(default=[], max_length=10)
+    sequential: bool = False
+    sequential_planned_units: int | None = Field(default=None, gt=0)
+    pre_period_days: int = Field(default=28, ge=1, le=365)
+    planner: Planner | None = None
+
+    required_tables: ClassVar = {}
+    optional_tables: ClassVar = {"users": ["user_id", "signup_ts"]}
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AbTestParams:
+        if (self.experiment_id is None) == (self.unit_table is None):
+            raise ValueError("give exactly one of experiment_id (shop assignments) or unit_table")
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names):
+            raise ValueError(f"metric names must be distinct, got {names}")
+        for g in self.guardrails:
+            if g.metric not in names:
+                raise ValueError(f"guardrail metric '{g.metric}' is not one of the metrics {names}")
+        if self.planned_split is not None and (
+            any(v <= 0 for v in self.planned_split.values()) or self.control not in self.planned_split
+        ):
+            raise ValueError("planned_split needs a positive weight for every variant, the control included")
+        return self
+
+    def check_data(self, src, source: str) -> None:
+        """The tables of the chosen input exist with their columns; control and the metric columns
+        are there; at least two variants, none empty."""
+        from analysis_lib import data as D
+
+        if self.experiment_id is not None:
+            D.check_tables(src, {"assignments": None, "orders": None})
+            shop = {"converted", "orders", "revenue", "pre_converted", "pre_orders", "pre_revenue"}
+            for m in self.metrics:
+                for c in m.columns():
+                    if c not in shop:
+                        raise ParamsError(f"{source}: field 'metrics': column '{c}' of metric '{m.name}' is not one "
+                                          f"of the shop metrics {sorted(shop)}")
+            a = src.table("assignments")
+            a = a.filter(a.experiment_id == self.experiment_id)
+            variants = src.execute(a.group_by("variant").aggregate(n=a.count()))
+            where = src.where("assignments")
+        else:
+            if not src.has(self.unit_table.table):
+                raise ParamsError(f"{source}: field 'unit_table.table': table '{self.unit_table.table}' not found in {src.url}")
+            t = src.table(self.unit_table.table)
+            vc = self.unit_table.variant_column
+            if vc not in t.columns:
+                raise ParamsError(f"{source}: field 'unit_table.variant_column': table '{self.unit_table.table}' has no column '{vc}'")
+            for m in self.metrics:
+                for c in m.columns():
+                    if c not in t.columns:
+                        raise ParamsError(f"{source}: field 'metrics': table '{self.unit_table.table}' has no column '{c}' (metric '{m.name}')")
+                    dt = t.schema()[c]
+                    if not (dt.is_numeric() or dt.is_boolean()):
+                        raise ParamsError(f"{source}: field 'metrics': column '{c}' of metric '{m.name}' is {dt}, not numeric")
+            for s in self.segments:
+                if s not in t.columns:
+                    raise ParamsError(f"{source}: field 'segments': table '{self.unit_table.table}' has no column '{s}'")
+            variants = src.execute(t.group_by(t[vc].cast("string").name("variant")).aggregate(n=t.count()))
+            where = src.where(self.unit_table.table)
+        found = {str(v): int(n) for v, n in zip(variants["variant"], variants["n"], strict=True)}
+        if not found:
+            raise ParamsError(f"{source}: field 'experiment_id': no units for experiment '{self.experiment_id}' in {where}")
+        if self.control not in found:
+            raise ParamsError(f"{source}: field 'control': variant '{self.control}' not found (variants: {', '.join(sorted(found))})")
+        if len(found) < 2:
+            raise ParamsError(f"{source}: only one variant ('{self.control}') in {where}: nothing to compare")
+        if self.planned_split is not None and set(self.planned_split) != set(found):
+            raise ParamsError(f"{source}: field 'planned_split': variants {sorted(self.planned_split)} do not match the data's {sorted(found)}")
+
+
 SCHEMAS: dict[str, type[BaseParams]] = {
+    "ab_test": AbTestParams,
     "kpi_monitor": KpiMonitorParams,
     "funnel": FunnelParams,
 }

@@ -1,0 +1,407 @@
+"""A/B test analysis (A/B 测试) on per-variant sufficient statistics.
+
+The engine reduces a unit-level table (one row per unit, a ``variant`` column, metric columns; see
+:mod:`analysis_lib.abtest_units`) to counts, sums, sums of squares and cross products per variant,
+so 10^8 units cost Python no more than 10^3. Statistics then come from those:
+
+- proportion metrics: statsmodels ``test_proportions_2indep`` / ``confint_proportions_2indep``
+  (Wald, difference);
+- mean metrics: Welch's t (scipy ``ttest_ind_from_stats``) with the Welch-Satterthwaite interval;
+  optional winsorization at a percentile computed in the engine;
+- ratio metrics (sum of numerator / sum of denominator per variant, e.g. AOV): the delta method;
+- CUPED: a pre-period covariate with one pooled slope theta = cov(y, x) / var(x); the adjusted
+  difference and its variance follow from the same sums (checked against OLS in the tests);
+- relative differences: delta method on the ratio of the two means;
+- a sample-ratio-mismatch chi-square test (scipy) against the planned split;
+- Holm or Benjamini-Hochberg across variants x metrics (statsmodels ``multipletests``);
+- optionally always-valid intervals and p-values (:mod:`analysis_lib.sequential`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import ibis
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+from analysis_lib import sequential
+
+KINDS = ("proportion", "mean", "ratio")
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """A metric: ``name``, ``kind`` (proportion, mean, ratio), the unit-table ``column`` (or
+    ``numerator`` / ``denominator`` for a ratio), ``winsorize`` (upper percentile, e.g. 0.99),
+    ``covariate`` (a pre-period column for CUPED), ``higher_is_better``."""
+
+    name: str
+    kind: str
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    winsorize: float | None = None
+    covariate: str | None = None
+    higher_is_better: bool = True
+
+    @property
+    def y(self) -> str:
+        """The column of the metric's values (numerator for a ratio)."""
+        return self.numerator if self.kind == "ratio" else (self.column or self.name)
+
+
+def _num(col: ibis.Value) -> ibis.Value:
+    return col.cast("float64")
+
+
+def sufficient_stats(
+    units: ibis.Table, metrics: list[MetricDef], by: list[str] | None = None, execute=None
+) -> pd.DataFrame:
+    """Per group (``variant`` plus ``by``): for each metric ``<m>__n``, ``__sy``, ``__syy`` and,
+    for ratios, ``__sx``, ``__sxx``, ``__sxy`` (x = denominator), for CUPED ``__sc``, ``__scc``,
+    ``__syc`` (c = covariate). Computed in the engine; ``execute`` runs an expression (default:
+    ``expr.execute()``)."""
+    execute = execute or (lambda e: e.execute())
+    t = units
+    caps = {}
+    for m in metrics:
+        if m.winsorize:
+            caps[m.name] = float(execute(_num(t[m.y]).quantile(m.winsorize)))
+    aggs = {}
+    for m in metrics:
+        y = _num(t[m.y])
+        if m.name in caps:
+            y = ibis.least(y, caps[m.name])
+        y = y.fill_null(0)
+        aggs[f"{m.name}__n"] = t.count()
+        aggs[f"{m.name}__sy"] = y.sum()
+        aggs[f"{m.name}__syy"] = (y * y).sum()
+        if m.kind == "ratio":
+            x = _num(t[m.denominator]).fill_null(0)
+            aggs[f"{m.name}__sx"] = x.sum()
+            aggs[f"{m.name}__sxx"] = (x * x).sum()
+            aggs[f"{m.name}__sxy"] = (x * y).sum()
+        if m.covariate:
+            c = _num(t[m.covariate]).fill_null(0)
+            aggs[f"{m.name}__sc"] = c.sum()
+            aggs[f"{m.name}__scc"] = (c * c).sum()
+            aggs[f"{m.name}__syc"] = (y * c).sum()
+    keys = ["variant", *(by or [])]
+    df = execute(t.group_by(keys).aggregate(**aggs))
+    df = df.sort_values(keys).reset_index(drop=True)
+    df.attrs["winsorize_caps"] = caps
+    return df
+
+
+def _moments(row: pd.Series, m: MetricDef, theta: float = 0.0, cbar: float = 0.0) -> tuple[float, float, float]:
+    """(estimate, variance of the estimate, n) of one variant's metric."""
+    n = float(row[f"{m.name}__n"])
+    sy, syy = float(row[f"{m.name}__sy"]), float(row[f"{m.name}__syy"])
+    if n < 2:
+        return float("nan"), float("nan"), n
+    my = sy / n
+    vy = (syy - n * my * my) / (n - 1)
+    if m.kind == "ratio":
+        sx, sxx, sxy = (float(row[f"{m.name}__{k}"]) for k in ("sx", "sxx", "sxy"))
+        mx = sx / n
+        if mx == 0:
+            return float("nan"), float("nan"), n
+        vx = (sxx - n * mx * mx) / (n - 1)
+        cxy = (sxy - n * mx * my) / (n - 1)
+        r = my / mx
+        var = (vy - 2 * r * cxy + r * r * vx) / (n * mx * mx)
+        return r, var, n
+    if m.covariate:
+        sc, scc, syc = (float(row[f"{m.name}__{k}"]) for k in ("sc", "scc", "syc"))
+        mc = sc / n
+        vc = (scc - n * mc * mc) / (n - 1)
+        cyc = (syc - n * my * mc) / (n - 1)
+        est = my - theta * (mc - cbar)
+        var = (vy - 2 * theta * cyc + theta * theta * vc) / n
+        return est, var, n
+    return my, vy / n, n
+
+
+def cuped_theta(ss: pd.DataFrame, m: MetricDef) -> tuple[float, float]:
+    """Pooled CUPED slope theta = cov(y, x) / var(x) over all variants, and the pooled mean of x."""
+    n = ss[f"{m.name}__n"].sum()
+    sy, sc = ss[f"{m.name}__sy"].sum(), ss[f"{m.name}__sc"].sum()
+    scc, syc = ss[f"{m.name}__scc"].sum(), ss[f"{m.name}__syc"].sum()
+    vc = scc - sc * sc / n
+    cyc = syc - sy * sc / n
+    return (cyc / vc if vc > 0 else 0.0), sc / n
+
+
+@dataclass
+class Comparison:
+    """One metric, one treatment variant against control: values, differences, interval, p."""
+
+    metric: str
+    kind: str
+    variant: str
+    control_value: float
+    treatment_value: float
+    abs_diff: float
+    rel_diff: float
+    ci_low: float
+    ci_high: float
+    rel_ci_low: float
+    rel_ci_high: float
+    p_value: float
+    n_control: int
+    n_treatment: int
+    method: str
+    p_value_adjusted: float = float("nan")
+
+
+def _rel(mt: float, vt: float, mc: float, vc: float, z: float) -> tuple[float, float, float]:
+    """Relative difference mt / mc - 1 and its delta-method interval (z-multiplier)."""
+    if mc == 0 or not np.isfinite(mc):
+        return float("nan"), float("nan"), float("nan")
+    rel = mt / mc - 1
+    var = vt / mc**2 + mt**2 * vc / mc**4
+    hw = z * math.sqrt(max(var, 0))
+    return rel, rel - hw, rel + hw
+
+
+def compare(
+    ss: pd.DataFrame,
+    metrics: list[MetricDef],
+    control: str,
+    alpha: float = 0.05,
+    sequential_n: float | None = None,
+) -> list[Comparison]:
+    """Every treatment variant against ``control`` for every metric. ``sequential_n`` (the planned
+    total units) switches to always-valid intervals and p-values."""
+    rows = ss.set_index("variant")
+    out = []
+    zcrit = stats.norm.ppf(1 - alpha / 2)
+    for m in metrics:
+        theta, cbar = cuped_theta(ss, m) if m.covariate else (0.0, 0.0)
+        c = rows.loc[control]
+        mc, vc, nc = _moments(c, m, theta, cbar)
+        for v in rows.index:
+            if v == control:
+                continue
+            mt, vt, nt = _moments(rows.loc[v], m, theta, cbar)
+            diff = mt - mc
+            var = vt + vc
+            method = ""
+            if sequential_n:
+                rho = sequential.rho_for(sequential_n, alpha)
+                hw = float(sequential.halfwidth(var, nt + nc, alpha, rho))
+                lo, hi = diff - hw, diff + hw
+                p = sequential.p_value(diff, var, nt + nc, rho)
+                zrel = hw / math.sqrt(var) if var > 0 else zcrit
+                method = "always-valid confidence sequence"
+            elif m.kind == "proportion" and not m.covariate:
+                ct, cc = float(rows.loc[v][f"{m.name}__sy"]), float(c[f"{m.name}__sy"])
+                _, p = test_proportions_2indep(ct, nt, cc, nc, compare="diff", method="wald")
+                lo, hi = confint_proportions_2indep(ct, nt, cc, nc, compare="diff", method="wald", alpha=alpha)
+                zrel = zcrit
+                method = "two-proportion Wald test (statsmodels)"
+            elif m.kind == "mean" and not m.covariate:
+                sd_t, sd_c = math.sqrt(vt * nt), math.sqrt(vc * nc)
+                res = stats.ttest_ind_from_stats(mt, sd_t, nt, mc, sd_c, nc, equal_var=False)
+                p = float(res.pvalue)
+                dof = var**2 / ((vt**2) / (nt - 1) + (vc**2) / (nc - 1)) if var > 0 else np.inf
+                tcrit = stats.t.ppf(1 - alpha / 2, dof)
+                lo, hi = diff - tcrit * math.sqrt(var), diff + tcrit * math.sqrt(var)
+                zrel = tcrit
+                method = "Welch t-test (scipy)"
+            else:
+                se = math.sqrt(var) if var > 0 else float("nan")
+                p = float(2 * stats.norm.sf(abs(diff / se))) if se and np.isfinite(se) else float("nan")
+                lo, hi = diff - zcrit * se, diff + zcrit * se
+                zrel = zcrit
+                method = "delta method z-test" if m.kind == "ratio" else "CUPED z-test"
+            rel, rlo, rhi = _rel(mt, vt, mc, vc, zrel)
+            out.append(
+                Comparison(m.name, m.kind, str(v), mc, mt, diff, rel, float(lo), float(hi), rlo, rhi,
+                           float(p), int(nc), int(nt), method)
+            )
+    return out
+
+
+def adjust(comparisons: list[Comparison], method: str = "holm") -> list[Comparison]:
+    """Adjust p-values across all comparisons (variants x metrics): ``holm``, ``bh`` or ``none``."""
+    ps = np.array([c.p_value for c in comparisons], dtype=float)
+    ok = np.isfinite(ps)
+    adj = ps.copy()
+    if method != "none" and ok.any():
+        adj[ok] = multipletests(ps[ok], method={"holm": "holm", "bh": "fdr_bh"}[method])[1]
+    for c, a in zip(comparisons, adj, strict=True):
+        c.p_value_adjusted = float(a)
+    return comparisons
+
+
+def to_frame(comparisons: list[Comparison]) -> pd.DataFrame:
+    """Comparisons as a DataFrame (one row per metric and variant)."""
+    return pd.DataFrame([c.__dict__ for c in comparisons])
+
+
+def srm(counts: dict[str, int], planned: dict[str, float] | None = None) -> dict:
+    """Sample-ratio mismatch: chi-square of the observed units per variant against the planned
+    split (equal when not given)."""
+    variants = sorted(counts)
+    obs = np.array([counts[v] for v in variants], dtype=float)
+    w = np.array([(planned or {}).get(v, 1.0) for v in variants], dtype=float)
+    exp = obs.sum() * w / w.sum()
+    chi2, p = stats.chisquare(obs, exp)
+    return {"p_value": float(p), "chi2": float(chi2), "counts": {v: int(c) for v, c in zip(variants, obs, strict=True)},
+            "expected": {v: float(e) for v, e in zip(variants, exp, strict=True)}}
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    """A metric that must not get worse by more than ``tolerance`` (relative)."""
+
+    metric: str
+    tolerance: float
+
+
+def guardrail_status(cmp: pd.DataFrame, guardrails: list[Guardrail], metrics: dict[str, MetricDef]) -> pd.DataFrame:
+    """Per guardrail and variant: ``violated`` when the whole interval of the relative change lies
+    beyond the tolerance in the bad direction, ``at risk`` when the estimate does, else ``ok``."""
+    rows = []
+    for g in guardrails:
+        sign = 1 if metrics[g.metric].higher_is_better else -1
+        for _, r in cmp[cmp.metric == g.metric].iterrows():
+            worst_end = r.rel_ci_high if sign > 0 else -r.rel_ci_low
+            est = sign * r.rel_diff
+            if worst_end < -g.tolerance:
+                status = "violated"
+            elif est < -g.tolerance:
+                status = "at risk"
+            else:
+                status = "ok"
+            rows.append({"metric": g.metric, "variant": r.variant, "rel_diff": r.rel_diff,
+                         "rel_ci_low": r.rel_ci_low, "rel_ci_high": r.rel_ci_high,
+                         "tolerance": g.tolerance, "status": status})
+    return pd.DataFrame(rows, columns=["metric", "variant", "rel_diff", "rel_ci_low", "rel_ci_high", "tolerance", "status"])
+
+
+def verdict(
+    cmp: pd.DataFrame,
+    primary: MetricDef,
+    srm_result: dict,
+    guards: pd.DataFrame,
+    alpha: float,
+    srm_threshold: float,
+    metrics: dict[str, MetricDef] | None = None,
+) -> dict:
+    """Ship, don't ship or inconclusive, with the reason, from the numbers: a sample ratio mismatch
+    blocks; ship when the primary metric improves significantly (adjusted p) and no guardrail is
+    violated; don't ship on a violated guardrail, or on a significant harm to any metric without a
+    significant gain in the primary one; otherwise inconclusive."""
+    if srm_result["p_value"] < srm_threshold:
+        return {"decision": "inconclusive", "variant": None,
+                "reason": f"sample ratio mismatch (p = {srm_result['p_value']:.2g} < {srm_threshold:g}): "
+                          "the assignment is broken, so no effect can be trusted"}
+    sign = 1 if primary.higher_is_better else -1
+    p = cmp[cmp.metric == primary.name]
+    bad_guard = guards[guards.status == "violated"] if len(guards) else guards
+    signs = cmp.metric.map(lambda m: 1 if metrics.get(m, primary).higher_is_better else -1) if metrics else sign
+    harmed = cmp[(cmp.p_value_adjusted < alpha) & (signs * cmp.abs_diff < 0)]
+    better = p[(p.p_value_adjusted < alpha) & (sign * p.abs_diff > 0)]
+    better = better[~better.variant.isin(bad_guard.variant)] if len(bad_guard) else better
+    if len(better):
+        best = better.loc[(sign * better.rel_diff).idxmax()]
+        at_risk = guards[(guards.variant == best.variant) & (guards.status == "at risk")] if len(guards) else guards
+        also = harmed[(harmed.variant == best.variant) & (harmed.metric != primary.name)]
+        note = f"; watch {', '.join(at_risk.metric)} (at risk)" if len(at_risk) else ""
+        if len(also):
+            note += "; but " + ", ".join(f"{r.metric} {r.rel_diff:+.1%}" for r in also.itertuples()) + " got significantly worse"
+        return {"decision": "ship", "variant": best.variant,
+                "reason": f"{primary.name} {best.rel_diff:+.1%} for {best.variant} "
+                          f"(adjusted p = {best.p_value_adjusted:.2g}), no guardrail violated{note}"}
+    if len(bad_guard):
+        g = bad_guard.iloc[0]
+        return {"decision": "don't ship", "variant": g.variant,
+                "reason": f"guardrail {g.metric} degraded {g.rel_diff:+.1%} for {g.variant}, beyond its {g.tolerance:.0%} tolerance"}
+    if len(harmed):
+        w = harmed.iloc[0]
+        return {"decision": "don't ship", "variant": w.variant,
+                "reason": f"{w.metric} {w.rel_diff:+.1%} for {w.variant} (adjusted p = {w.p_value_adjusted:.2g}) "
+                          f"and no significant gain in {primary.name}"}
+    r = p.iloc[0] if len(p) else None
+    detail = f": {primary.name} {r.rel_diff:+.1%}, interval {r.rel_ci_low:+.1%} to {r.rel_ci_high:+.1%}" if r is not None else ""
+    return {"decision": "inconclusive", "variant": None,
+            "reason": f"no significant difference at alpha {alpha:g}{detail}"}
+
+
+def cumulative(daily: pd.DataFrame, metric: MetricDef, control: str, alpha: float = 0.05) -> pd.DataFrame:
+    """Cumulative lift by day of assignment: ``daily`` holds sufficient statistics per ``variant``
+    and ``day``; each day's row uses every unit assigned up to that day."""
+    cols = [c for c in daily.columns if c.startswith(f"{metric.name}__")]
+    out = []
+    for _v, g in daily.groupby("variant"):
+        g = g.sort_values("day").copy()
+        g[cols] = g[cols].cumsum()
+        out.append(g)
+    cum = pd.concat(out)
+    rows = []
+    for day, g in cum.groupby("day"):
+        if set(g.variant) >= {control} and len(g) > 1:
+            for c in compare(g.drop(columns="day"), [metric], control, alpha):
+                rows.append({"day": day, "variant": c.variant, "rel_diff": c.rel_diff,
+                             "rel_ci_low": c.rel_ci_low, "rel_ci_high": c.rel_ci_high})
+    return pd.DataFrame(rows)
+
+
+def segment_table(ss_by: pd.DataFrame, metric: MetricDef, control: str, segment: str, alpha: float = 0.05) -> pd.DataFrame:
+    """The metric's comparison within each value of ``segment`` (unadjusted; exploratory)."""
+    rows = []
+    for val, g in ss_by.groupby(segment, dropna=False):
+        if control not in set(g.variant) or g.variant.nunique() < 2:
+            continue
+        for c in compare(g.drop(columns=segment), [metric], control, alpha):
+            rows.append({"segment": segment, "value": "(none)" if pd.isna(val) else str(val), "variant": c.variant,
+                         "n": c.n_control + c.n_treatment, "control_value": c.control_value,
+                         "treatment_value": c.treatment_value, "rel_diff": c.rel_diff,
+                         "rel_ci_low": c.rel_ci_low, "rel_ci_high": c.rel_ci_high, "p_value": c.p_value})
+    return pd.DataFrame(rows)
+
+
+_PHRASES = {
+    "srm_ok": {"en": "Sample ratio check passed (p = {p}): {counts}.", "zh": "样本比例检查通过（p = {p}）：{counts}。"},
+    "srm_bad": {"en": "Sample ratio MISMATCH (p = {p}): {counts}. The verdict is blocked until the assignment is fixed.",
+                "zh": "样本比例不匹配（p = {p}）：{counts}。在分流问题修复前不给出结论。"},
+    "metric": {"en": "{metric}: {variant} {tv} vs control {cv} ({rel}, 95% CI {lo} to {hi}; adjusted p = {p}).",
+               "zh": "{metric}：{variant} 为 {tv}，对照组 {cv}（{rel}，95% 区间 {lo} 至 {hi}；校正后 p = {p}）。"},
+    "guard": {"en": "Guardrail {metric} for {variant}: {status} ({rel}, tolerance -{tol}).",
+              "zh": "护栏指标 {metric}（{variant}）：{status}（{rel}，容忍度 -{tol}）。"},
+    "verdict": {"en": "Verdict: {decision} — {reason}.", "zh": "结论：{decision} — {reason}。"},
+}
+DECISION_ZH = {"ship": "上线", "don't ship": "不上线", "inconclusive": "尚无定论"}
+
+
+def findings(cmp: pd.DataFrame, srm_result: dict, guards: pd.DataFrame, decision: dict, lang: str = "en",
+             fmt_value=None) -> list[str]:
+    """Plain-language findings generated from the numbers, verdict last."""
+    from analysis_lib.report import fmt
+
+    fmt_value = fmt_value or (lambda m, v: fmt(v, "ratio"))
+
+    def ph(k, **kw):
+        return _PHRASES[k][lang].format(**kw)
+
+    counts = ", ".join(f"{k} {v:,}" for k, v in srm_result["counts"].items())
+    out = [ph("srm_bad" if decision["reason"].startswith("sample ratio") else "srm_ok",
+              p=f"{srm_result['p_value']:.3g}", counts=counts)]
+    for _, r in cmp.iterrows():
+        out.append(ph("metric", metric=r.metric, variant=r.variant, tv=fmt_value(r.metric, r.treatment_value),
+                      cv=fmt_value(r.metric, r.control_value), rel=fmt(r.rel_diff, "signed_pct"),
+                      lo=fmt(r.rel_ci_low, "signed_pct"), hi=fmt(r.rel_ci_high, "signed_pct"),
+                      p=f"{r.p_value_adjusted:.3g}"))
+    for _, g in guards.iterrows():
+        out.append(ph("guard", metric=g.metric, variant=g.variant, status=g.status, rel=fmt(g.rel_diff, "signed_pct"),
+                      tol=fmt(g.tolerance, "pct")))
+    dec = DECISION_ZH[decision["decision"]] if lang == "zh" else decision["decision"]
+    out.append(ph("verdict", decision=dec, reason=decision["reason"]))
+    return out
