@@ -98,7 +98,9 @@ def sufficient_stats(
     return df
 
 
-def _moments(row: pd.Series, m: MetricDef, theta: float = 0.0, cbar: float = 0.0) -> tuple[float, float, float]:
+def _moments(
+    row: pd.Series, m: MetricDef, theta: float = 0.0, cbar: float = 0.0
+) -> tuple[float, float, float]:
     """(estimate, variance of the estimate, n) of one variant's metric."""
     n = float(row[f"{m.name}__n"])
     sy, syy = float(row[f"{m.name}__sy"]), float(row[f"{m.name}__syy"])
@@ -202,7 +204,9 @@ def compare(
             elif m.kind == "proportion" and not m.covariate:
                 ct, cc = float(rows.loc[v][f"{m.name}__sy"]), float(c[f"{m.name}__sy"])
                 _, p = test_proportions_2indep(ct, nt, cc, nc, compare="diff", method="wald")
-                lo, hi = confint_proportions_2indep(ct, nt, cc, nc, compare="diff", method="wald", alpha=alpha)
+                lo, hi = confint_proportions_2indep(
+                    ct, nt, cc, nc, compare="diff", method="wald", alpha=alpha
+                )
                 zrel = zcrit
                 method = "two-proportion Wald test (statsmodels)"
             elif m.kind == "mean" and not m.covariate:
@@ -216,14 +220,33 @@ def compare(
                 method = "Welch t-test (scipy)"
             else:
                 se = math.sqrt(var) if var > 0 else float("nan")
-                p = float(2 * stats.norm.sf(abs(diff / se))) if se and np.isfinite(se) else float("nan")
+                p = (
+                    float(2 * stats.norm.sf(abs(diff / se)))
+                    if se and np.isfinite(se)
+                    else float("nan")
+                )
                 lo, hi = diff - zcrit * se, diff + zcrit * se
                 zrel = zcrit
                 method = "delta method z-test" if m.kind == "ratio" else "CUPED z-test"
             rel, rlo, rhi = _rel(mt, vt, mc, vc, zrel)
             out.append(
-                Comparison(m.name, m.kind, str(v), mc, mt, diff, rel, float(lo), float(hi), rlo, rhi,
-                           float(p), int(nc), int(nt), method)
+                Comparison(
+                    m.name,
+                    m.kind,
+                    str(v),
+                    mc,
+                    mt,
+                    diff,
+                    rel,
+                    float(lo),
+                    float(hi),
+                    rlo,
+                    rhi,
+                    float(p),
+                    int(nc),
+                    int(nt),
+                    method,
+                )
             )
     return out
 
@@ -253,8 +276,12 @@ def srm(counts: dict[str, int], planned: dict[str, float] | None = None) -> dict
     w = np.array([(planned or {}).get(v, 1.0) for v in variants], dtype=float)
     exp = obs.sum() * w / w.sum()
     chi2, p = stats.chisquare(obs, exp)
-    return {"p_value": float(p), "chi2": float(chi2), "counts": {v: int(c) for v, c in zip(variants, obs, strict=True)},
-            "expected": {v: float(e) for v, e in zip(variants, exp, strict=True)}}
+    return {
+        "p_value": float(p),
+        "chi2": float(chi2),
+        "counts": {v: int(c) for v, c in zip(variants, obs, strict=True)},
+        "expected": {v: float(e) for v, e in zip(variants, exp, strict=True)},
+    }
 
 
 @dataclass(frozen=True)
@@ -265,7 +292,9 @@ class Guardrail:
     tolerance: float
 
 
-def guardrail_status(cmp: pd.DataFrame, guardrails: list[Guardrail], metrics: dict[str, MetricDef]) -> pd.DataFrame:
+def guardrail_status(
+    cmp: pd.DataFrame, guardrails: list[Guardrail], metrics: dict[str, MetricDef]
+) -> pd.DataFrame:
     """Per guardrail and variant: ``violated`` when the whole interval of the relative change lies
     beyond the tolerance in the bad direction, ``at risk`` when the estimate does, else ``ok``."""
     rows = []
@@ -280,10 +309,29 @@ def guardrail_status(cmp: pd.DataFrame, guardrails: list[Guardrail], metrics: di
                 status = "at risk"
             else:
                 status = "ok"
-            rows.append({"metric": g.metric, "variant": r.variant, "rel_diff": r.rel_diff,
-                         "rel_ci_low": r.rel_ci_low, "rel_ci_high": r.rel_ci_high,
-                         "tolerance": g.tolerance, "status": status})
-    return pd.DataFrame(rows, columns=["metric", "variant", "rel_diff", "rel_ci_low", "rel_ci_high", "tolerance", "status"])
+            rows.append(
+                {
+                    "metric": g.metric,
+                    "variant": r.variant,
+                    "rel_diff": r.rel_diff,
+                    "rel_ci_low": r.rel_ci_low,
+                    "rel_ci_high": r.rel_ci_high,
+                    "tolerance": g.tolerance,
+                    "status": status,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "metric",
+            "variant",
+            "rel_diff",
+            "rel_ci_low",
+            "rel_ci_high",
+            "tolerance",
+            "status",
+        ],
+    )
 
 
 def verdict(
@@ -300,42 +348,75 @@ def verdict(
     violated; don't ship on a violated guardrail, or on a significant harm to any metric without a
     significant gain in the primary one; otherwise inconclusive."""
     if srm_result["p_value"] < srm_threshold:
-        return {"decision": "inconclusive", "variant": None,
-                "reason": f"sample ratio mismatch (p = {srm_result['p_value']:.2g} < {srm_threshold:g}): "
-                          "the assignment is broken, so no effect can be trusted"}
+        return {
+            "decision": "inconclusive",
+            "variant": None,
+            "reason": f"sample ratio mismatch (p = {srm_result['p_value']:.2g} < {srm_threshold:g}): "
+            "the assignment is broken, so no effect can be trusted",
+        }
     sign = 1 if primary.higher_is_better else -1
     p = cmp[cmp.metric == primary.name]
     bad_guard = guards[guards.status == "violated"] if len(guards) else guards
-    signs = cmp.metric.map(lambda m: 1 if metrics.get(m, primary).higher_is_better else -1) if metrics else sign
+    signs = (
+        cmp.metric.map(lambda m: 1 if metrics.get(m, primary).higher_is_better else -1)
+        if metrics
+        else sign
+    )
     harmed = cmp[(cmp.p_value_adjusted < alpha) & (signs * cmp.abs_diff < 0)]
     better = p[(p.p_value_adjusted < alpha) & (sign * p.abs_diff > 0)]
     better = better[~better.variant.isin(bad_guard.variant)] if len(bad_guard) else better
     if len(better):
         best = better.loc[(sign * better.rel_diff).idxmax()]
-        at_risk = guards[(guards.variant == best.variant) & (guards.status == "at risk")] if len(guards) else guards
+        at_risk = (
+            guards[(guards.variant == best.variant) & (guards.status == "at risk")]
+            if len(guards)
+            else guards
+        )
         also = harmed[(harmed.variant == best.variant) & (harmed.metric != primary.name)]
         note = f"; watch {', '.join(at_risk.metric)} (at risk)" if len(at_risk) else ""
         if len(also):
-            note += "; but " + ", ".join(f"{r.metric} {r.rel_diff:+.1%}" for r in also.itertuples()) + " got significantly worse"
-        return {"decision": "ship", "variant": best.variant,
-                "reason": f"{primary.name} {best.rel_diff:+.1%} for {best.variant} "
-                          f"(adjusted p = {best.p_value_adjusted:.2g}), no guardrail violated{note}"}
+            note += (
+                "; but "
+                + ", ".join(f"{r.metric} {r.rel_diff:+.1%}" for r in also.itertuples())
+                + " got significantly worse"
+            )
+        return {
+            "decision": "ship",
+            "variant": best.variant,
+            "reason": f"{primary.name} {best.rel_diff:+.1%} for {best.variant} "
+            f"(adjusted p = {best.p_value_adjusted:.2g}), no guardrail violated{note}",
+        }
     if len(bad_guard):
         g = bad_guard.iloc[0]
-        return {"decision": "don't ship", "variant": g.variant,
-                "reason": f"guardrail {g.metric} degraded {g.rel_diff:+.1%} for {g.variant}, beyond its {g.tolerance:.0%} tolerance"}
+        return {
+            "decision": "don't ship",
+            "variant": g.variant,
+            "reason": f"guardrail {g.metric} degraded {g.rel_diff:+.1%} for {g.variant}, beyond its {g.tolerance:.0%} tolerance",
+        }
     if len(harmed):
         w = harmed.iloc[0]
-        return {"decision": "don't ship", "variant": w.variant,
-                "reason": f"{w.metric} {w.rel_diff:+.1%} for {w.variant} (adjusted p = {w.p_value_adjusted:.2g}) "
-                          f"and no significant gain in {primary.name}"}
+        return {
+            "decision": "don't ship",
+            "variant": w.variant,
+            "reason": f"{w.metric} {w.rel_diff:+.1%} for {w.variant} (adjusted p = {w.p_value_adjusted:.2g}) "
+            f"and no significant gain in {primary.name}",
+        }
     r = p.iloc[0] if len(p) else None
-    detail = f": {primary.name} {r.rel_diff:+.1%}, interval {r.rel_ci_low:+.1%} to {r.rel_ci_high:+.1%}" if r is not None else ""
-    return {"decision": "inconclusive", "variant": None,
-            "reason": f"no significant difference at alpha {alpha:g}{detail}"}
+    detail = (
+        f": {primary.name} {r.rel_diff:+.1%}, interval {r.rel_ci_low:+.1%} to {r.rel_ci_high:+.1%}"
+        if r is not None
+        else ""
+    )
+    return {
+        "decision": "inconclusive",
+        "variant": None,
+        "reason": f"no significant difference at alpha {alpha:g}{detail}",
+    }
 
 
-def cumulative(daily: pd.DataFrame, metric: MetricDef, control: str, alpha: float = 0.05) -> pd.DataFrame:
+def cumulative(
+    daily: pd.DataFrame, metric: MetricDef, control: str, alpha: float = 0.05
+) -> pd.DataFrame:
     """Cumulative lift by day of assignment: ``daily`` holds sufficient statistics per ``variant``
     and ``day``; each day's row uses every unit assigned up to that day."""
     cols = [c for c in daily.columns if c.startswith(f"{metric.name}__")]
@@ -349,40 +430,74 @@ def cumulative(daily: pd.DataFrame, metric: MetricDef, control: str, alpha: floa
     for day, g in cum.groupby("day"):
         if set(g.variant) >= {control} and len(g) > 1:
             for c in compare(g.drop(columns="day"), [metric], control, alpha):
-                rows.append({"day": day, "variant": c.variant, "rel_diff": c.rel_diff,
-                             "rel_ci_low": c.rel_ci_low, "rel_ci_high": c.rel_ci_high})
+                rows.append(
+                    {
+                        "day": day,
+                        "variant": c.variant,
+                        "rel_diff": c.rel_diff,
+                        "rel_ci_low": c.rel_ci_low,
+                        "rel_ci_high": c.rel_ci_high,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def segment_table(ss_by: pd.DataFrame, metric: MetricDef, control: str, segment: str, alpha: float = 0.05) -> pd.DataFrame:
+def segment_table(
+    ss_by: pd.DataFrame, metric: MetricDef, control: str, segment: str, alpha: float = 0.05
+) -> pd.DataFrame:
     """The metric's comparison within each value of ``segment`` (unadjusted; exploratory)."""
     rows = []
     for val, g in ss_by.groupby(segment, dropna=False):
         if control not in set(g.variant) or g.variant.nunique() < 2:
             continue
         for c in compare(g.drop(columns=segment), [metric], control, alpha):
-            rows.append({"segment": segment, "value": "(none)" if pd.isna(val) else str(val), "variant": c.variant,
-                         "n": c.n_control + c.n_treatment, "control_value": c.control_value,
-                         "treatment_value": c.treatment_value, "rel_diff": c.rel_diff,
-                         "rel_ci_low": c.rel_ci_low, "rel_ci_high": c.rel_ci_high, "p_value": c.p_value})
+            rows.append(
+                {
+                    "segment": segment,
+                    "value": "(none)" if pd.isna(val) else str(val),
+                    "variant": c.variant,
+                    "n": c.n_control + c.n_treatment,
+                    "control_value": c.control_value,
+                    "treatment_value": c.treatment_value,
+                    "rel_diff": c.rel_diff,
+                    "rel_ci_low": c.rel_ci_low,
+                    "rel_ci_high": c.rel_ci_high,
+                    "p_value": c.p_value,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 _PHRASES = {
-    "srm_ok": {"en": "Sample ratio check passed (p = {p}): {counts}.", "zh": "样本比例检查通过（p = {p}）：{counts}。"},
-    "srm_bad": {"en": "Sample ratio MISMATCH (p = {p}): {counts}. The verdict is blocked until the assignment is fixed.",
-                "zh": "样本比例不匹配（p = {p}）：{counts}。在分流问题修复前不给出结论。"},
-    "metric": {"en": "{metric}: {variant} {tv} vs control {cv} ({rel}, 95% CI {lo} to {hi}; adjusted p = {p}).",
-               "zh": "{metric}：{variant} 为 {tv}，对照组 {cv}（{rel}，95% 区间 {lo} 至 {hi}；校正后 p = {p}）。"},
-    "guard": {"en": "Guardrail {metric} for {variant}: {status} ({rel}, tolerance -{tol}).",
-              "zh": "护栏指标 {metric}（{variant}）：{status}（{rel}，容忍度 -{tol}）。"},
+    "srm_ok": {
+        "en": "Sample ratio check passed (p = {p}): {counts}.",
+        "zh": "样本比例检查通过（p = {p}）：{counts}。",
+    },
+    "srm_bad": {
+        "en": "Sample ratio MISMATCH (p = {p}): {counts}. The verdict is blocked until the assignment is fixed.",
+        "zh": "样本比例不匹配（p = {p}）：{counts}。在分流问题修复前不给出结论。",
+    },
+    "metric": {
+        "en": "{metric}: {variant} {tv} vs control {cv} ({rel}, 95% CI {lo} to {hi}; adjusted p = {p}).",
+        "zh": "{metric}：{variant} 为 {tv}，对照组 {cv}（{rel}，95% 区间 {lo} 至 {hi}；校正后 p = {p}）。",
+    },
+    "guard": {
+        "en": "Guardrail {metric} for {variant}: {status} ({rel}, tolerance -{tol}).",
+        "zh": "护栏指标 {metric}（{variant}）：{status}（{rel}，容忍度 -{tol}）。",
+    },
     "verdict": {"en": "Verdict: {decision} — {reason}.", "zh": "结论：{decision} — {reason}。"},
 }
 DECISION_ZH = {"ship": "上线", "don't ship": "不上线", "inconclusive": "尚无定论"}
 
 
-def findings(cmp: pd.DataFrame, srm_result: dict, guards: pd.DataFrame, decision: dict, lang: str = "en",
-             fmt_value=None) -> list[str]:
+def findings(
+    cmp: pd.DataFrame,
+    srm_result: dict,
+    guards: pd.DataFrame,
+    decision: dict,
+    lang: str = "en",
+    fmt_value=None,
+) -> list[str]:
     """Plain-language findings generated from the numbers, verdict last."""
     from analysis_lib.report import fmt
 
@@ -392,16 +507,38 @@ def findings(cmp: pd.DataFrame, srm_result: dict, guards: pd.DataFrame, decision
         return _PHRASES[k][lang].format(**kw)
 
     counts = ", ".join(f"{k} {v:,}" for k, v in srm_result["counts"].items())
-    out = [ph("srm_bad" if decision["reason"].startswith("sample ratio") else "srm_ok",
-              p=f"{srm_result['p_value']:.3g}", counts=counts)]
+    out = [
+        ph(
+            "srm_bad" if decision["reason"].startswith("sample ratio") else "srm_ok",
+            p=f"{srm_result['p_value']:.3g}",
+            counts=counts,
+        )
+    ]
     for _, r in cmp.iterrows():
-        out.append(ph("metric", metric=r.metric, variant=r.variant, tv=fmt_value(r.metric, r.treatment_value),
-                      cv=fmt_value(r.metric, r.control_value), rel=fmt(r.rel_diff, "signed_pct"),
-                      lo=fmt(r.rel_ci_low, "signed_pct"), hi=fmt(r.rel_ci_high, "signed_pct"),
-                      p=f"{r.p_value_adjusted:.3g}"))
+        out.append(
+            ph(
+                "metric",
+                metric=r.metric,
+                variant=r.variant,
+                tv=fmt_value(r.metric, r.treatment_value),
+                cv=fmt_value(r.metric, r.control_value),
+                rel=fmt(r.rel_diff, "signed_pct"),
+                lo=fmt(r.rel_ci_low, "signed_pct"),
+                hi=fmt(r.rel_ci_high, "signed_pct"),
+                p=f"{r.p_value_adjusted:.3g}",
+            )
+        )
     for _, g in guards.iterrows():
-        out.append(ph("guard", metric=g.metric, variant=g.variant, status=g.status, rel=fmt(g.rel_diff, "signed_pct"),
-                      tol=fmt(g.tolerance, "pct")))
+        out.append(
+            ph(
+                "guard",
+                metric=g.metric,
+                variant=g.variant,
+                status=g.status,
+                rel=fmt(g.rel_diff, "signed_pct"),
+                tol=fmt(g.tolerance, "pct"),
+            )
+        )
     dec = DECISION_ZH[decision["decision"]] if lang == "zh" else decision["decision"]
     out.append(ph("verdict", decision=dec, reason=decision["reason"]))
     return out

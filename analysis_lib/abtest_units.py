@@ -39,11 +39,15 @@ def from_assignments(
     mixed = int(src.execute(per_unit.filter(per_unit.n_variants > 1).count()))
     u = per_unit.filter(per_unit.n_variants == 1).drop("n_variants")
     if int(src.execute(u.count())) == 0:
-        raise DataError(f"{src.where('assignments')}: no units of experiment '{experiment_id}' assigned between {start} and {end}")
+        raise DataError(
+            f"{src.where('assignments')}: no units of experiment '{experiment_id}' assigned between {start} and {end}"
+        )
     o = M.valid_orders(src.table("orders"))
     o = o.select(unit_id=o.user_id, order_ts=o.order_ts, gmv=o.gmv)
     pre = ibis.interval(days=pre_days)
-    j = u.left_join(o, (u.unit_id == o.unit_id) & (o.order_ts >= u.assigned_ts - pre) & (o.order_ts < hi))
+    j = u.left_join(
+        o, (u.unit_id == o.unit_id) & (o.order_ts >= u.assigned_ts - pre) & (o.order_ts < hi)
+    )
     in_win = j.order_ts >= j.assigned_ts
     in_pre = j.order_ts < j.assigned_ts
     agg = j.group_by([j.unit_id, j.variant, j.assigned_ts]).aggregate(
@@ -64,24 +68,34 @@ def from_assignments(
             cols["channel"] = users.channel
         users = users.select(uid=users.user_id, **cols)
         k = agg.left_join(users, agg.unit_id == users.uid)
-        agg = k.drop("uid").mutate(
-            new_vs_returning=(k.signup_ts >= lo).ifelse("new", "returning"),
-        ).drop("signup_ts")
+        agg = (
+            k.drop("uid")
+            .mutate(
+                new_vs_returning=(k.signup_ts >= lo).ifelse("new", "returning"),
+            )
+            .drop("signup_ts")
+        )
     return agg.mutate(variant=agg.variant.cast("string")), {"units_in_several_variants": mixed}
 
 
-def from_unit_table(src: DataSource, table: str, variant_column: str, columns: list[str]) -> ibis.Table:
+def from_unit_table(
+    src: DataSource, table: str, variant_column: str, columns: list[str]
+) -> ibis.Table:
     """(b): a unit-level table named in params, its variant column renamed ``variant``; each
     metric column must be numeric or boolean (booleans count as 0/1)."""
     t = src.table(table)
     schema = t.schema()
     if variant_column not in schema:
-        raise DataError(f"{src.where(table)}: table '{table}' has no variant column '{variant_column}'")
+        raise DataError(
+            f"{src.where(table)}: table '{table}' has no variant column '{variant_column}'"
+        )
     for c in columns:
         if c not in schema:
             raise DataError(f"{src.where(table)}: table '{table}' has no metric column '{c}'")
         if not (schema[c].is_numeric() or schema[c].is_boolean()):
-            raise DataError(f"{src.where(table)}: metric column '{table}.{c}' is {schema[c]}, not numeric")
+            raise DataError(
+                f"{src.where(table)}: metric column '{table}.{c}' is {schema[c]}, not numeric"
+            )
     cols = {c: t[c].cast("float64") for c in columns}
     rest = [c for c in t.columns if c not in cols and c != variant_column]
     return t.select(*rest, variant=t[variant_column].cast("string"), **cols)

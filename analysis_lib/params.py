@@ -173,12 +173,18 @@ class AbMetric(_Strict):
         if self.kind == "ratio" and not (self.numerator and self.denominator):
             raise ValueError(f"ratio metric '{self.name}' needs numerator and denominator")
         if self.kind != "ratio" and (self.numerator or self.denominator):
-            raise ValueError(f"only ratio metrics take numerator/denominator ('{self.name}' is {self.kind})")
+            raise ValueError(
+                f"only ratio metrics take numerator/denominator ('{self.name}' is {self.kind})"
+            )
         return self
 
     def columns(self) -> list[str]:
         """Unit-table columns this metric reads."""
-        cols = [self.numerator, self.denominator] if self.kind == "ratio" else [self.column or self.name]
+        cols = (
+            [self.numerator, self.denominator]
+            if self.kind == "ratio"
+            else [self.column or self.name]
+        )
         return [c for c in [*cols, self.covariate] if c]
 
 
@@ -240,9 +246,12 @@ class AbTestParams(BaseParams):
             if g.metric not in names:
                 raise ValueError(f"guardrail metric '{g.metric}' is not one of the metrics {names}")
         if self.planned_split is not None and (
-            any(v <= 0 for v in self.planned_split.values()) or self.control not in self.planned_split
+            any(v <= 0 for v in self.planned_split.values())
+            or self.control not in self.planned_split
         ):
-            raise ValueError("planned_split needs a positive weight for every variant, the control included")
+            raise ValueError(
+                "planned_split needs a positive weight for every variant, the control included"
+            )
         return self
 
     def check_data(self, src, source: str) -> None:
@@ -256,40 +265,71 @@ class AbTestParams(BaseParams):
             for m in self.metrics:
                 for c in m.columns():
                     if c not in shop:
-                        raise ParamsError(f"{source}: field 'metrics': column '{c}' of metric '{m.name}' is not one "
-                                          f"of the shop metrics {sorted(shop)}")
+                        raise ParamsError(
+                            f"{source}: field 'metrics': column '{c}' of metric '{m.name}' is not one "
+                            f"of the shop metrics {sorted(shop)}"
+                        )
+            for seg in self.segments:
+                if seg not in ("channel", "new_vs_returning"):
+                    raise ParamsError(
+                        f"{source}: field 'segments': '{seg}' is not a shop segment (channel, new_vs_returning)"
+                    )
+                if not src.has("users"):
+                    raise ParamsError(
+                        f"{source}: field 'segments': segment '{seg}' needs the users table"
+                    )
             a = src.table("assignments")
             a = a.filter(a.experiment_id == self.experiment_id)
             variants = src.execute(a.group_by("variant").aggregate(n=a.count()))
             where = src.where("assignments")
         else:
             if not src.has(self.unit_table.table):
-                raise ParamsError(f"{source}: field 'unit_table.table': table '{self.unit_table.table}' not found in {src.url}")
+                raise ParamsError(
+                    f"{source}: field 'unit_table.table': table '{self.unit_table.table}' not found in {src.url}"
+                )
             t = src.table(self.unit_table.table)
             vc = self.unit_table.variant_column
             if vc not in t.columns:
-                raise ParamsError(f"{source}: field 'unit_table.variant_column': table '{self.unit_table.table}' has no column '{vc}'")
+                raise ParamsError(
+                    f"{source}: field 'unit_table.variant_column': table '{self.unit_table.table}' has no column '{vc}'"
+                )
             for m in self.metrics:
                 for c in m.columns():
                     if c not in t.columns:
-                        raise ParamsError(f"{source}: field 'metrics': table '{self.unit_table.table}' has no column '{c}' (metric '{m.name}')")
+                        raise ParamsError(
+                            f"{source}: field 'metrics': table '{self.unit_table.table}' has no column '{c}' (metric '{m.name}')"
+                        )
                     dt = t.schema()[c]
                     if not (dt.is_numeric() or dt.is_boolean()):
-                        raise ParamsError(f"{source}: field 'metrics': column '{c}' of metric '{m.name}' is {dt}, not numeric")
+                        raise ParamsError(
+                            f"{source}: field 'metrics': column '{c}' of metric '{m.name}' is {dt}, not numeric"
+                        )
             for s in self.segments:
                 if s not in t.columns:
-                    raise ParamsError(f"{source}: field 'segments': table '{self.unit_table.table}' has no column '{s}'")
-            variants = src.execute(t.group_by(t[vc].cast("string").name("variant")).aggregate(n=t.count()))
+                    raise ParamsError(
+                        f"{source}: field 'segments': table '{self.unit_table.table}' has no column '{s}'"
+                    )
+            variants = src.execute(
+                t.group_by(t[vc].cast("string").name("variant")).aggregate(n=t.count())
+            )
             where = src.where(self.unit_table.table)
         found = {str(v): int(n) for v, n in zip(variants["variant"], variants["n"], strict=True)}
         if not found:
-            raise ParamsError(f"{source}: field 'experiment_id': no units for experiment '{self.experiment_id}' in {where}")
+            raise ParamsError(
+                f"{source}: field 'experiment_id': no units for experiment '{self.experiment_id}' in {where}"
+            )
         if self.control not in found:
-            raise ParamsError(f"{source}: field 'control': variant '{self.control}' not found (variants: {', '.join(sorted(found))})")
+            raise ParamsError(
+                f"{source}: field 'control': variant '{self.control}' not found (variants: {', '.join(sorted(found))})"
+            )
         if len(found) < 2:
-            raise ParamsError(f"{source}: only one variant ('{self.control}') in {where}: nothing to compare")
+            raise ParamsError(
+                f"{source}: only one variant ('{self.control}') in {where}: nothing to compare"
+            )
         if self.planned_split is not None and set(self.planned_split) != set(found):
-            raise ParamsError(f"{source}: field 'planned_split': variants {sorted(self.planned_split)} do not match the data's {sorted(found)}")
+            raise ParamsError(
+                f"{source}: field 'planned_split': variants {sorted(self.planned_split)} do not match the data's {sorted(found)}"
+            )
 
 
 SCHEMAS: dict[str, type[BaseParams]] = {

@@ -18,6 +18,7 @@ import datetime as _dt
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -66,6 +67,13 @@ class IsolatedKernelManager(AsyncKernelManager):
         self._ipc_dir = tempfile.mkdtemp(prefix="wbk-")
         self.transport = "ipc"
         self.ip = os.path.join(self._ipc_dir, "k")
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        # the kernel's own log lines (e.g. "KeyboardInterrupt caught in kernel" at shutdown) must
+        # not reach the terminal: a failed run prints exactly one line
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)

@@ -46,15 +46,27 @@ def funnel_explorer(src, spec: F.FunnelSpec, start, end, breakdowns: list[str], 
     return box
 
 
-def planner(kind: str = "proportion", baseline: float = 0.1, mde_rel: float = 0.05, daily_units: float = 1000,
-            sd: float | None = None):
+def planner(
+    kind: str = "proportion",
+    baseline: float = 0.1,
+    mde_rel: float = 0.05,
+    daily_units: float = 1000,
+    sd: float | None = None,
+):
     """Sliders for baseline, effect wanted, daily traffic and power; the plan updates."""
     import ipywidgets as W
 
     from analysis_lib import power
 
     b = W.FloatText(value=baseline, description="baseline")
-    m = W.FloatSlider(value=mde_rel, min=0.005, max=0.5, step=0.005, description="MDE (rel.)", readout_format=".1%")
+    m = W.FloatSlider(
+        value=mde_rel,
+        min=0.005,
+        max=0.5,
+        step=0.005,
+        description="MDE (rel.)",
+        readout_format=".1%",
+    )
     d = W.FloatText(value=daily_units, description="units/day")
     p = W.FloatSlider(value=0.8, min=0.5, max=0.99, step=0.01, description="power")
     s = W.FloatText(value=sd or 1.0, description="sd (means)")
@@ -64,8 +76,12 @@ def planner(kind: str = "proportion", baseline: float = 0.1, mde_rel: float = 0.
         with out:
             out.clear_output(wait=True)
             try:
-                plan = power.sample_size(kind, b.value, m.value, power=p.value, sd=s.value, daily_units=d.value)
-                print(f"{plan.n_per_variant:,} units per variant, {plan.total_units:,} in all, {plan.days} days")
+                plan = power.sample_size(
+                    kind, b.value, m.value, power=p.value, sd=s.value, daily_units=d.value
+                )
+                print(
+                    f"{plan.n_per_variant:,} units per variant, {plan.total_units:,} in all, {plan.days} days"
+                )
             except ValueError as exc:
                 print(exc)
 

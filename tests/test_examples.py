@@ -20,7 +20,7 @@ PERSONAL = [
 @pytest.fixture(scope="module")
 def all_reports(tmp_path_factory, sample_dir):
     out = tmp_path_factory.mktemp("examples") / "reports"
-    r = workbook("run-all", ROOT / "params", "--out", out, "--data", sample_dir)
+    r = workbook("run-all", ROOT / "params", "--out", out)  # params point at data/sample (conftest)
     assert r.returncode == 0, r.stdout + r.stderr
     return out
 
@@ -81,3 +81,28 @@ def test_export_inside_reports_is_refused(tmp_path, sample_dir):
     assert r.returncode != 0
     assert "export_dropoff.path" in r.stderr and "outside" in r.stderr
     assert not out.exists()
+
+
+def test_ab_examples_record_the_documented_figures(all_reports):
+    for name in ["checkout_experiment", "cookie_cats"]:
+        figs = json.loads((all_reports / "ab_test" / name / "results.json").read_text())["figures"]
+        assert set(figs["srm"]) == {"p_value", "counts"}
+        assert figs["verdict"] in {"ship", "don't ship", "inconclusive"}
+        keys = {
+            "metric",
+            "variant",
+            "control_value",
+            "treatment_value",
+            "abs_diff",
+            "rel_diff",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "p_value_adjusted",
+        }
+        assert figs["metrics"] and all(keys <= set(r) for r in figs["metrics"])
+    cc = json.loads((all_reports / "ab_test" / "cookie_cats" / "results.json").read_text())[
+        "figures"
+    ]
+    assert cc["srm"]["counts"] == {"gate_30": 44700, "gate_40": 45489}
+    assert cc["verdict"] == "don't ship" and "retention_7" in cc["verdict_reason"]

@@ -1,5 +1,6 @@
 import textwrap
 
+import pandas as pd
 import pytest
 
 from analysis_lib import params as P
@@ -118,3 +119,90 @@ def test_funnel_params_checked_against_data(tmp_path, sample_dir, extra, expecte
     with pytest.raises(ParamsError) as exc:
         runner.prepare(path)
     assert str(exc.value) == f"{path}: {expected}"
+
+
+def _ab_data(tmp_path, variants, metric_values=None):
+    n = len(variants)
+    df = pd.DataFrame(
+        {
+            "unit": [f"x{i}" for i in range(n)],
+            "arm": variants,
+            "m": metric_values if metric_values is not None else list(range(n)),
+        }
+    )
+    d = tmp_path / "d"
+    d.mkdir(exist_ok=True)
+    df.to_parquet(d / "units.parquet")
+    return d
+
+
+AB = """
+notebook: ab_test
+title: A
+data: {{url: {url}}}
+period: {{start: 2025-01-01, end: 2025-01-31}}
+unit_table: {{table: units, variant_column: arm}}
+control: {control}
+metrics: [{{name: m, kind: mean}}]
+"""
+
+
+@pytest.mark.parametrize(
+    "variants, values, control, extra, expected",
+    [
+        (["a", "a"], None, "a", "", "only one variant ('a')"),
+        (
+            ["a", "b"],
+            None,
+            "ctrl",
+            "",
+            "field 'control': variant 'ctrl' not found (variants: a, b)",
+        ),
+        (
+            ["a", "b"],
+            ["x", "y"],
+            "a",
+            "",
+            "field 'metrics': column 'm' of metric 'm' is string, not numeric",
+        ),
+        (
+            ["a", "b"],
+            None,
+            "a",
+            "planned_split: {a: 1, b: 1, c: 1}\n",
+            "field 'planned_split': variants ['a', 'b', 'c'] do not match",
+        ),
+        (
+            ["a", "b"],
+            None,
+            "a",
+            "segments: [country]\n",
+            "field 'segments': table 'units' has no column 'country'",
+        ),
+    ],
+)
+def test_ab_bad_inputs_one_line(tmp_path, variants, values, control, extra, expected):
+    from analysis_lib import runner
+
+    d = _ab_data(tmp_path, variants, values)
+    path = write(tmp_path, AB.format(url=d, control=control) + extra)
+    with pytest.raises(ParamsError) as exc:
+        runner.prepare(path)
+    assert "\n" not in str(exc.value)
+    assert expected in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("experiment_id: E1\n", "give exactly one of experiment_id"),
+        ("guardrails: [{metric: nope}]\n", "guardrail metric 'nope' is not one of the metrics"),
+        ("metrics: [{name: r, kind: ratio, numerator: a}]\n", "needs numerator and denominator"),
+    ],
+)
+def test_ab_bad_params(tmp_path, extra, expected):
+    text = AB.format(url="d", control="a")
+    if extra.startswith("metrics"):
+        text = text.replace("metrics: [{name: m, kind: mean}]\n", "")
+    with pytest.raises(ParamsError, match=expected.replace("[", r"\[")):
+        P.load(write(tmp_path, text + extra))
