@@ -112,6 +112,12 @@ def _simulate(kind: str, rng, n: int, effect: float):
             "control": {"y": rng.binomial(1, pc, n)},
             "t": {"y": rng.binomial(1, pt, n)},
         }, pt - pc
+    if kind == "mean_cuped":
+        out = {}
+        for v, mult in (("control", 1.0), ("t", 1 + effect)):
+            lam = rng.gamma(1.0, 0.5, n)
+            out[v] = {"y": rng.poisson(lam * mult) * 40.0, "c": rng.poisson(lam) * 40.0}
+        return out, 20.0 * effect
     if kind == "mean":
         mc, mt = 20.0, 20.0 * (1 + effect)
         return {
@@ -127,7 +133,7 @@ def _simulate(kind: str, rng, n: int, effect: float):
     return out, 50.0 * effect
 
 
-@pytest.mark.parametrize("kind", ["proportion", "mean", "ratio"])
+@pytest.mark.parametrize("kind", ["proportion", "mean", "ratio", "mean_cuped"])
 @pytest.mark.parametrize("effect", [0.0, 0.05])
 def test_interval_coverage(kind, effect):
     """1,000 simulated experiments per case: the 95% interval covers the true difference 93-97%."""
@@ -139,7 +145,9 @@ def test_interval_coverage(kind, effect):
         numerator="y" if kind == "ratio" else None,
         denominator="x" if kind == "ratio" else None,
     )
-    if kind != "ratio":
+    if kind == "mean_cuped":
+        m = A.MetricDef("m", "mean", column="y", covariate="c")
+    elif kind != "ratio":
         m = A.MetricDef("m", kind, column="y")
     hits, sims = 0, 1000
     for _ in range(sims):
