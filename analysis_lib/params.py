@@ -332,7 +332,93 @@ class AbTestParams(BaseParams):
             )
 
 
+class MarketParams(BaseParams):
+    """market_analysis (市场分析): the market table over the period's months, and our buyers."""
+
+    notebook: Literal["market_analysis"]
+    our_brand: str | None = None
+    price_bands: int = Field(default=4, ge=2, le=10)
+    high_value_share: float = Field(default=0.2, gt=0, lt=1)
+
+    required_tables: ClassVar = {"market": None}
+    optional_tables: ClassVar = {"orders": None, "users": ["user_id", "signup_ts"]}
+
+    def check_data(self, src, source: str) -> None:
+        """Our brand must be in the market table (by ``our_brand`` or an ``is_self`` row)."""
+        from analysis_lib import market
+        from analysis_lib.errors import DataError
+
+        try:
+            market.load(src, self.our_brand)
+        except DataError as exc:
+            field = "our_brand" if self.our_brand else "data.url"
+            raise ParamsError(f"{source}: field '{field}': {exc}") from None
+
+
+class Scenario(_Strict):
+    """A what-if scenario: relative changes of the drivers (0.05 = +5%)."""
+
+    name: str = Field(min_length=1, max_length=80)
+    uv: float = Field(default=0.0, gt=-1, le=10)
+    conversion: float = Field(default=0.0, gt=-1, le=10)
+    aov: float = Field(default=0.0, gt=-1, le=10)
+
+
+class TargetSettingParams(BaseParams):
+    """target_setting (目标设定): ``period`` is the history the forecast is fitted on; the target
+    is for ``target_year``."""
+
+    notebook: Literal["target_setting"]
+    target_year: int = Field(ge=1990, le=2100)
+    annual_target: float = Field(gt=0, description="GMV target for target_year")
+    seasonal: bool = True
+    promo_calendar: bool = False
+    interval: float = Field(default=0.8, gt=0.5, lt=1)
+    owners: dict[str, str] = {"gmv": "operations lead"}
+    resources: str = ""
+    scenarios: list[Scenario] = Field(default=[], max_length=10)
+    write_targets: str | None = Field(default=None, pattern=r"\.parquet$")
+
+    required_tables: ClassVar = {"orders": None}
+    optional_tables: ClassVar = {
+        "events": ["event_ts", "user_id"],
+        "campaigns": None,
+        "order_items": None,
+        "products": ["sku", "category"],
+    }
+
+    @model_validator(mode="after")
+    def _years(self) -> TargetSettingParams:
+        if self.target_year <= self.period.end.year:
+            raise ValueError(
+                f"target_year {self.target_year} must come after the history, which ends {self.period.end}"
+            )
+        if self.write_targets and ".." in Path(self.write_targets).parts:
+            raise ValueError(f"write_targets must not contain '..': {self.write_targets}")
+        return self
+
+    def check_data(self, src, source: str) -> None:
+        """Enough history for the model asked for; campaigns present for a promo calendar."""
+        months = (
+            (self.period.end.year - self.period.start.year) * 12
+            + self.period.end.month
+            - self.period.start.month
+            + 1
+        )
+        if self.seasonal and months < 24:
+            raise ParamsError(
+                f"{source}: field 'seasonal': a seasonal model needs two seasons (24 months) of history, "
+                f"the period has {months}; set seasonal: false or lengthen the period"
+            )
+        if self.promo_calendar and not src.has("campaigns"):
+            raise ParamsError(
+                f"{source}: field 'promo_calendar': needs a campaigns table in {src.url}"
+            )
+
+
 SCHEMAS: dict[str, type[BaseParams]] = {
+    "market_analysis": MarketParams,
+    "target_setting": TargetSettingParams,
     "ab_test": AbTestParams,
     "kpi_monitor": KpiMonitorParams,
     "funnel": FunnelParams,

@@ -108,6 +108,8 @@ def prepare(
     export = getattr(params, "export_dropoff", None)
     if export is not None:
         export.path = str(Path(export.path).expanduser().resolve())
+    if getattr(params, "write_targets", None):
+        params.write_targets = str(Path(params.write_targets).expanduser().resolve())
     src = D.connect(params.data.url)
     D.check_tables(src, type(params).required_tables, type(params).optional_tables)
     params.check_data(src, str(params_path))
@@ -222,10 +224,14 @@ def run(
         raise RunError(f"{params_path}: field 'notebook': notebook file not found: {notebook}")
     out_root = Path(out)
     export = getattr(params, "export_dropoff", None)
-    if export is not None and Path(export.path).is_relative_to(out_root.resolve()):
-        raise RunError(
-            f"{params_path}: field 'export_dropoff.path': must be outside {out_root}/ (ids never go into reports)"
-        )
+    for key, path in (
+        ("export_dropoff.path", export.path if export else None),
+        ("write_targets", getattr(params, "write_targets", None)),
+    ):
+        if path and Path(path).is_relative_to(out_root.resolve()):
+            raise RunError(
+                f"{params_path}: field '{key}': must be outside {out_root}/ (reports hold reports only)"
+            )
     lock = FileLock(str(_lock_path(out_root, nb_name, name)))
     try:
         lock.acquire(timeout=lock_wait)

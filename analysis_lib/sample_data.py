@@ -785,16 +785,40 @@ def _write_targets(writer, gmv_day) -> None:
     writer.write("targets", pd.DataFrame(rows), chunked=False)
 
 
+MARKET_GROWTH = [
+    0.05,
+    0.08,
+    0.25,
+    0.02,
+    0.12,
+    0.20,
+    -0.03,
+    0.00,
+]  # planted yearly growth per category
+
+
 def _write_market(rng, writer, gmv_cat_month) -> dict:
+    """Competitors' sales follow a planted market: each category grows at its own yearly rate with
+    the traffic seasonality, sized so that our share in 2024 is a planted share; our own sales are
+    the shop's GMV by category."""
     brands = ["OurShop", "BrandA", "BrandB", "BrandC", "BrandD", "BrandE", "BrandF", "BrandG"]
     our_share = rng.uniform(0.08, 0.2, len(CATEGORIES))
     comp_w = rng.dirichlet(np.full(len(brands) - 1, 1.5), len(CATEGORIES))
     rows = []
     months = pd.period_range(START, END, freq="M")
-    for mi, per in enumerate(months):
-        for ci, cat in enumerate(CATEGORIES):
+    season = 1 + YEARLY_AMPLITUDE * np.cos(
+        2 * np.pi * (months.start_time.dayofyear.values - YEARLY_PEAK_DOY) / 365.25
+    )
+    for ci, cat in enumerate(CATEGORIES):
+        base = (
+            gmv_cat_month[:12, ci].sum() / our_share[ci] / season[:12].sum()
+        )  # 2024 market, one month
+        for mi, per in enumerate(months):
             ours = gmv_cat_month[mi, ci]
-            total = ours / our_share[ci]
+            total = (
+                base * (1 + MARKET_GROWTH[ci]) ** (mi / 12) * season[mi] * rng.lognormal(0, 0.03)
+            )
+            others = max(total - ours, 0.0)
             rows.append(
                 {
                     "period": str(per),
@@ -806,19 +830,23 @@ def _write_market(rng, writer, gmv_cat_month) -> dict:
                 }
             )
             for bi, b in enumerate(brands[1:]):
-                val = (total - ours) * comp_w[ci, bi] * rng.lognormal(0, 0.05)
+                val = others * comp_w[ci, bi] * rng.lognormal(0, 0.05)
                 rows.append(
                     {
                         "period": str(per),
                         "brand": b,
                         "category": cat,
                         "sales": round(val, 2),
-                        "units": int(val / CATEGORY_PRICE[ci]),
+                        "units": int(val / (CATEGORY_PRICE[ci] * (0.7 + 0.1 * bi))),
                         "is_self": False,
                     }
                 )
     writer.write("market", pd.DataFrame(rows), chunked=False)
     return {
         "our_brand": brands[0],
-        "planted_category_share": dict(zip(CATEGORIES, our_share.round(4).tolist(), strict=False)),
+        "planted_category_share_2024": dict(
+            zip(CATEGORIES, our_share.round(4).tolist(), strict=True)
+        ),
+        "planted_competitor_market_growth": dict(zip(CATEGORIES, MARKET_GROWTH, strict=True)),
+        "note": "market size = our sales + competitors; competitors follow the planted growth",
     }

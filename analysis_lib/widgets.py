@@ -91,3 +91,38 @@ def planner(
     box = W.VBox([b, m, d, p, s, out])
     display(box)
     return box
+
+
+def what_if(fc, months, target: float):
+    """Sliders for traffic, conversion and AOV changes; GMV against target and P(reach) update."""
+    import ipywidgets as W
+
+    from analysis_lib import target_setting as T
+
+    sliders = {
+        k: W.FloatSlider(
+            value=0.0, min=-0.3, max=0.5, step=0.01, description=k, readout_format="+.0%"
+        )
+        for k in ("uv", "conversion", "aov")
+    }
+    out = W.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            s = T.scenarios(
+                fc,
+                months,
+                target,
+                [{"name": "what-if", **{k: w.value for k, w in sliders.items()}}],
+            ).iloc[0]
+            print(
+                f"GMV {s.gmv:,.0f} ({s.vs_target:+.1%} against target), P(reach) {s.p_reach_target:.0%}"
+            )
+
+    for w in sliders.values():
+        w.observe(redraw, "value")
+    redraw()
+    box = W.VBox([*sliders.values(), out])
+    display(box)
+    return box

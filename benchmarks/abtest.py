@@ -46,16 +46,18 @@ def write_units(path: Path, n: int, seed: int = 0, chunk: int = 2_000_000) -> No
         orders = rng.poisson(propensity * lift, k)
         revenue = orders * rng.gamma(2.0, 25.0, k)
         pre_orders = rng.poisson(propensity, k)
-        t = pa.table({
-            "unit_id": pa.array(np.char.add("x", np.arange(lo, lo + k).astype(str))),
-            "variant": pa.array(variant),
-            "converted": (orders > 0).astype(np.int8),
-            "retained": rng.binomial(1, 0.4, k).astype(np.int8),
-            "orders": orders.astype(np.int32),
-            "revenue": revenue,
-            "pre_revenue": pre_orders * rng.gamma(2.0, 25.0, k),
-            "sessions": rng.poisson(3.0, k).astype(np.int32),
-        })
+        t = pa.table(
+            {
+                "unit_id": pa.array(np.char.add("x", np.arange(lo, lo + k).astype(str))),
+                "variant": pa.array(variant),
+                "converted": (orders > 0).astype(np.int8),
+                "retained": rng.binomial(1, 0.4, k).astype(np.int8),
+                "orders": orders.astype(np.int32),
+                "revenue": revenue,
+                "pre_revenue": pre_orders * rng.gamma(2.0, 25.0, k),
+                "sessions": rng.poisson(3.0, k).astype(np.int32),
+            }
+        )
         pq.write_table(t, path / f"part-{i:05d}.parquet")
 
 
@@ -83,7 +85,9 @@ def main() -> None:
     n = int(ss[f"{METRICS[0].name}__n"].sum())
     print(f"units: {n:,}, variants: {len(ss)}, metrics: {len(METRICS)}")
     print(f"engine sufficient statistics:  {t_ss:6.2f} s")
-    print(f"whole analysis:                {t_all:6.2f} s   (target < 10 s)   peak RSS {peak_rss_mb():,.0f} MiB")
+    print(
+        f"whole analysis:                {t_all:6.2f} s   (target < 10 s)   peak RSS {peak_rss_mb():,.0f} MiB"
+    )
     print(cmp[["metric", "variant", "rel_diff", "p_value_adjusted"]].to_string(index=False))
     if a.no_pandas:
         return
@@ -92,14 +96,21 @@ def main() -> None:
     cap = df["revenue"].quantile(0.99)
     df["revenue_w"] = df["revenue"].clip(upper=cap)
     g = df.groupby("variant")
-    agg = g.agg(n=("converted", "size"), c=("converted", "sum"), r=("retained", "sum"), rev=("revenue_w", "sum"),
-                s=("sessions", "sum"))
+    agg = g.agg(
+        n=("converted", "size"),
+        c=("converted", "sum"),
+        r=("retained", "sum"),
+        rev=("revenue_w", "sum"),
+        s=("sessions", "sum"),
+    )
     for c in ["revenue_w", "sessions", "orders", "pre_revenue"]:
         agg[c + "_sq"] = (df[c] ** 2).groupby(df["variant"]).sum()
     agg["xy"] = (df["revenue"] * df["orders"]).groupby(df["variant"]).sum()
     agg["yc"] = (df["revenue_w"] * df["pre_revenue"]).groupby(df["variant"]).sum()
     t_pd = time.perf_counter() - t0
-    print(f"pandas (load + groupby sums):  {t_pd:6.2f} s   ratio pandas / engine {t_pd / t_ss:.1f}x   peak RSS {peak_rss_mb():,.0f} MiB")
+    print(
+        f"pandas (load + groupby sums):  {t_pd:6.2f} s   ratio pandas / engine {t_pd / t_ss:.1f}x   peak RSS {peak_rss_mb():,.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -206,3 +206,56 @@ def test_ab_bad_params(tmp_path, extra, expected):
         text = text.replace("metrics: [{name: m, kind: mean}]\n", "")
     with pytest.raises(ParamsError, match=expected.replace("[", r"\[")):
         P.load(write(tmp_path, text + extra))
+
+
+TS = """
+notebook: target_setting
+title: T
+data: {url: DATA}
+period: {start: 2025-01-01, end: 2025-12-31}
+target_year: 2026
+"""
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("annual_target: 0\n", "field 'annual_target': Input should be greater than 0"),
+        ("annual_target: -5\n", "field 'annual_target'"),
+        ("annual_target: 100\ntarget_year: 2025\n", None),
+    ],
+)
+def test_target_setting_bad_params(tmp_path, extra, expected):
+    text = TS + extra
+    if "target_year: 2025" in extra:
+        text = text.replace("target_year: 2026\n", "")
+        expected = "target_year 2025 must come after the history"
+    with pytest.raises(ParamsError, match=expected):
+        P.load(write(tmp_path, text))
+
+
+def test_target_setting_needs_two_seasons(tmp_path, sample_dir):
+    from analysis_lib import runner
+
+    path = write(tmp_path, TS.replace("DATA", str(sample_dir)) + "annual_target: 100\n")
+    with pytest.raises(
+        ParamsError,
+        match="field 'seasonal': a seasonal model needs two seasons .24 months. of history, the period has 12",
+    ):
+        runner.prepare(path)
+
+
+def test_market_without_our_brand_names_the_field(tmp_path):
+    from analysis_lib import runner
+
+    d = tmp_path / "m"
+    d.mkdir()
+    pd.DataFrame(
+        {"period": ["2025-01"], "brand": ["A"], "category": ["X"], "sales": [1.0]}
+    ).to_parquet(d / "market.parquet")
+    path = write(
+        tmp_path,
+        f"notebook: market_analysis\ntitle: M\ndata: {{url: {d}}}\nperiod: {{start: 2025-01-01, end: 2025-01-31}}\n",
+    )
+    with pytest.raises(ParamsError, match="field 'data.url': .*no row of our own brand"):
+        runner.prepare(path)
