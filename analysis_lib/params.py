@@ -416,7 +416,85 @@ class TargetSettingParams(BaseParams):
             )
 
 
+class SegmentExport(_Strict):
+    """Export the ids of one RFM segment to a CSV for the CRM (outside reports/)."""
+
+    segment: Literal[
+        "champions",
+        "loyal",
+        "new",
+        "potential_loyalists",
+        "promising",
+        "need_attention",
+        "about_to_sleep",
+        "cannot_lose",
+        "at_risk",
+        "hibernating",
+    ]
+    path: str = Field(min_length=1, max_length=500, pattern=r"\.csv$")
+
+    @model_validator(mode="after")
+    def _safe_path(self) -> SegmentExport:
+        if ".." in Path(self.path).parts:
+            raise ValueError(f"path must not contain '..': {self.path}")
+        return self
+
+
+class CustomerValueParams(BaseParams):
+    """customer_value (用户价值): RFM over the period, cohorts, and predictive CLV with a
+    calibration period ``period.start`` .. ``calibration_end`` and the holdout after it up to
+    ``period.end``."""
+
+    notebook: Literal["customer_value"]
+    calibration_end: _dt.date | None = None
+    clv: bool = True
+    clv_months: int = Field(default=12, ge=1, le=60)
+    ltv_months: int = Field(default=12, ge=1, le=60)
+    export_segment: SegmentExport | None = None
+
+    required_tables: ClassVar = {"orders": None}
+    optional_tables: ClassVar = {"users": ["user_id", "signup_ts"], "marketing_spend": None}
+
+    @model_validator(mode="after")
+    def _calibration(self) -> CustomerValueParams:
+        if self.calibration_end is not None and not (
+            self.period.start < self.calibration_end < self.period.end
+        ):
+            raise ValueError(
+                f"calibration_end {self.calibration_end} must fall inside the period {self.period.start}..{self.period.end}"
+            )
+        return self
+
+
+class ProductOpsParams(BaseParams):
+    """product_ops (商品运营): the period's sales and stock per SKU."""
+
+    notebook: Literal["product_ops"]
+    slow_days: int = Field(default=30, ge=1, le=365)
+    lead_time_days: int = Field(default=7, ge=0, le=365)
+
+    required_tables: ClassVar = {
+        "products": None,
+        "order_items": None,
+        "orders": ["order_id", "order_ts", "status"],
+    }
+    optional_tables: ClassVar = {"inventory": None}
+
+    def check_data(self, src, source: str) -> None:
+        """SKUs must be unique in products (a duplicate would double sales in every join)."""
+        p = src.table("products")
+        dup = src.execute(
+            p.group_by("sku").aggregate(n=p.count()).filter(lambda t: t.n > 1).count()
+        )
+        if dup:
+            raise ParamsError(
+                f"{source}: data: {src.where('products')}: {dup} SKU(s) appear more than once in products.sku"
+            )
+
+
 SCHEMAS: dict[str, type[BaseParams]] = {
+    "customer_value": CustomerValueParams,
+    "product_ops": ProductOpsParams,
     "market_analysis": MarketParams,
     "target_setting": TargetSettingParams,
     "ab_test": AbTestParams,

@@ -105,9 +105,12 @@ def prepare(
             doc["data"]["url"] = data_url
     params = P.validate(doc, str(params_path))
     params.data.url = resolve_url(params.data.url)
-    export = getattr(params, "export_dropoff", None)
-    if export is not None:
-        export.path = str(Path(export.path).expanduser().resolve())
+    for export in (
+        getattr(params, "export_dropoff", None),
+        getattr(params, "export_segment", None),
+    ):
+        if export is not None:
+            export.path = str(Path(export.path).expanduser().resolve())
     if getattr(params, "write_targets", None):
         params.write_targets = str(Path(params.write_targets).expanduser().resolve())
     src = D.connect(params.data.url)
@@ -224,8 +227,10 @@ def run(
         raise RunError(f"{params_path}: field 'notebook': notebook file not found: {notebook}")
     out_root = Path(out)
     export = getattr(params, "export_dropoff", None)
+    segment_export = getattr(params, "export_segment", None)
     for key, path in (
         ("export_dropoff.path", export.path if export else None),
+        ("export_segment.path", segment_export.path if segment_export else None),
         ("write_targets", getattr(params, "write_targets", None)),
     ):
         if path and Path(path).is_relative_to(out_root.resolve()):

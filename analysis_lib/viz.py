@@ -294,3 +294,16 @@ def forecast_chart(
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def grouped_bars(df: pd.DataFrame, x: str, ys: list[str], title: str = "") -> plt.Figure:
+    """Side-by-side bars of several columns per ``x`` value."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    long = df.melt(id_vars=[x], value_vars=ys, var_name="series", value_name="value")
+    sns.barplot(data=long, x=x, y="value", hue="series", ax=ax, palette=PALETTE[: len(ys)])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    ax.tick_params(axis="x", labelrotation=20)
+    fig.tight_layout()
+    return fig

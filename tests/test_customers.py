@@ -1,0 +1,121 @@
+"""Customer value against independent pandas computations (sample data and CDNOW), and the
+BG/NBD fit against the published CDNOW figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis_lib import customers as C
+from analysis_lib import data
+
+CDNOW = Path(__file__).resolve().parent.parent / "analysis_lib" / "datasets"
+
+
+def pandas_orders(folder: Path, start, end) -> pd.DataFrame:
+    o = pd.read_parquet(
+        folder / "orders" if (folder / "orders").exists() else folder / "orders.parquet"
+    )
+    o = o[o.status.isin(["paid", "refunded"])]
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    return o[(o.order_ts >= lo) & (o.order_ts < hi)]
+
+
+def pandas_segments(folder: Path, start, end) -> pd.Series:
+    o = pandas_orders(folder, start, end)
+    hi = pd.Timestamp(end) + pd.Timedelta(days=1)
+    c = o.groupby("user_id").agg(last=("order_ts", "max"), f=("order_id", "size"), m=("gmv", "sum"))
+    rec = (hi - c["last"]).dt.total_seconds() / 86400
+
+    def score(x: pd.Series) -> pd.Series:
+        pr = (x.rank(method="min") - 1) / (len(x) - 1)
+        return np.minimum(np.floor(pr * 5).astype(int) + 1, 5)
+
+    r, f = score(-rec), score(c["f"])
+    seg = pd.Series("other", index=c.index)
+    for name, rule in reversed(C.SEGMENT_RULES):  # reversed so the first rule wins
+        seg[
+            pd.eval(
+                rule.replace("and", "&").replace("r ", "r_ ").replace("f ", "f_ "),
+                local_dict={"r_": r, "f_": f},
+            )
+        ] = name
+    return seg.value_counts()
+
+
+@pytest.mark.parametrize("which", ["sample_shop", "cdnow_master"])
+def test_segment_counts_equal_pandas(which, sample_dir):
+    folder, start, end = (
+        (sample_dir, dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+        if which == "sample_shop"
+        else (CDNOW / "cdnow_master", dt.date(1997, 1, 1), dt.date(1998, 6, 30))
+    )
+    src = data.connect(str(folder))
+    got = C.segments(src, C.rfm_table(src, start, end)).set_index("segment")["customers"]
+    want = pandas_segments(folder, start, end)
+    pd.testing.assert_series_equal(
+        got.sort_index().astype(int), want.sort_index().astype(int), check_names=False
+    )
+
+
+@pytest.mark.parametrize("which", ["sample_shop", "cdnow_master"])
+def test_cohort_table_equals_pandas(which, sample_dir):
+    folder, start, end = (
+        (sample_dir, dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+        if which == "sample_shop"
+        else (CDNOW / "cdnow_master", dt.date(1997, 1, 1), dt.date(1998, 6, 30))
+    )
+    coh = C.cohorts(data.connect(str(folder)), start, end)
+    o = pandas_orders(folder, start, end)
+    mi = o.order_ts.dt.year * 12 + o.order_ts.dt.month
+    first = mi.groupby(o.user_id).transform("min")
+    o = o.assign(cohort=first, offset=mi - first)
+    buyers = o.groupby(["cohort", "offset"]).user_id.nunique()
+    size = o[o.offset == 0].groupby("cohort").user_id.nunique()
+    last = o.groupby(["user_id", "cohort"]).offset.max().reset_index()
+    got = coh.set_index(["c0", "offset"])
+    for (c, off), n in buyers.items():
+        assert got.loc[(c, off), "retention_in"] == pytest.approx(n / size[c])
+        in_or_after = (last[(last.cohort == c)].offset >= off).sum()
+        assert got.loc[(c, off), "retention_in_or_after"] == pytest.approx(in_or_after / size[c])
+    ltv = o.groupby(["cohort", "offset"]).gmv.sum().groupby(level=0).cumsum()
+    for (c, off), v in ltv.items():
+        assert got.loc[(c, off), "ltv"] == pytest.approx(v / size[c])
+
+
+def test_repeat_share_equals_pandas():
+    folder = CDNOW / "cdnow_master"
+    rep = C.repeat_share(data.connect(str(folder)), dt.date(1997, 1, 1), dt.date(1998, 6, 30))
+    o = pandas_orders(folder, "1997-01-01", "1998-06-30")
+    n = o.groupby("user_id").size()
+    assert rep["customers"] == 23_570
+    assert rep["repeat_customer_share"] == pytest.approx((n >= 2).mean())
+
+
+def test_bgnbd_reproduces_fader_hardie_lee_2005():
+    """CDNOW sample, calibration 1997-01-01..1997-09-30 in weeks: r = 0.243, alpha = 4.414,
+    a = 0.793, b = 2.426 (Fader, Hardie & Lee 2005); Gamma-Gamma p = 6.25, q = 3.74, v = 15.44
+    (Fader, Hardie & Lee 2005, "RFM and CLV")."""
+    src = data.connect(str(CDNOW / "cdnow_sample"))
+    summ = C.rfm_summary(src, dt.date(1997, 1, 1), dt.date(1997, 9, 30), dt.date(1998, 6, 30))
+    assert len(summ) == 2357
+    _, _, params = C.fit_clv(summ)
+    b = params["bgnbd"]
+    assert b["r"] == pytest.approx(0.243, abs=0.001)
+    assert b["alpha"] == pytest.approx(4.414, abs=0.005)
+    assert b["a"] == pytest.approx(0.793, abs=0.002)
+    assert b["b"] == pytest.approx(2.426, abs=0.005)
+    g = params["gamma_gamma"]
+    assert (g["p"], g["q"], g["v"]) == pytest.approx((6.25, 3.74, 15.44), abs=0.01)
+
+
+def test_segment_export_outside_report(tmp_path, sample_dir):
+    src = data.connect(str(sample_dir))
+    rfm = C.rfm_table(src, dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+    n = C.export_segment(src, rfm, "at_risk", str(tmp_path / "x.csv"))
+    seg = C.segments(src, rfm).set_index("segment")
+    assert n == seg.loc["at_risk", "customers"] == len(pd.read_csv(tmp_path / "x.csv"))

@@ -1,0 +1,101 @@
+"""Product operations: the planted slow movers and stock-out are found; rules and bad inputs."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from analysis_lib import data
+from analysis_lib import product_ops as PO
+
+Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def skus(sample_dir):
+    return PO.sku_table(data.connect(str(sample_dir)), *Q4)
+
+
+def test_planted_slow_movers_found(skus, truth):
+    found = set(skus.loc[skus.slow_mover, "sku"])
+    planted = set(truth["products"]["slow_movers"])
+    in_stock = set(skus.loc[skus.on_hand > 0, "sku"])
+    assert planted & in_stock <= found
+    assert (skus.set_index("sku").loc[sorted(planted), "recent_units"] == 0).all()
+
+
+def test_planted_stockout_found(skus, truth):
+    row = skus.set_index("sku").loc[truth["products"]["stockout_sku"]]
+    assert row.on_hand == 0 and bool(row.stocked_out) and bool(row.stockout_risk)
+    assert row.action == "restock"
+
+
+def test_sell_through_and_abc_by_hand(skus):
+    s = PO.summary(skus, 92)
+    on_sale = skus[skus.on_sale]
+    assert s["sell_through_rate"] == pytest.approx((on_sale.units > 0).mean())
+    a_share = skus.loc[skus.abc == "A", "revenue"].sum() / skus.revenue.sum()
+    assert 0.80 <= a_share < 0.80 + skus.revenue.max() / skus.revenue.sum() + 1e-9
+
+
+def test_actions_follow_the_rules():
+    df = pd.DataFrame(
+        {
+            "stockout_risk": [True, False, False, False, False],
+            "slow_mover": [False, True, True, False, False],
+            "gross_margin": [0.3, 0.6, 0.1, 0.3, 0.3],
+            "revenue": [10.0, 10.0, 10.0, 10.0, 10.0],
+            "abc": ["A", "B", "C", "C", "A"],
+            "sold": [True, False, False, True, True],
+        }
+    )
+    assert PO.actions(df).tolist() == [
+        "restock",
+        "clear (promotion / live stream)",
+        "delist",
+        "bundle",
+        "keep",
+    ]
+
+
+def test_negative_stock_is_counted_and_treated_as_zero(tmp_path, sample_dir):
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    for t in ["orders", "order_items"]:
+        (folder / t).symlink_to(sample_dir / t)
+    (folder / "products.parquet").symlink_to(sample_dir / "products.parquet")
+    inv = pd.read_parquet(sample_dir / "inventory.parquet")
+    inv.loc[inv.index[-3:], "on_hand"] = -5
+    inv.to_parquet(folder / "inventory.parquet")
+    df = PO.sku_table(data.connect(str(folder)), *Q4)
+    assert PO.summary(df, 92)["negative_stock_rows"] == 3
+    assert (df.on_hand.dropna() >= 0).all()
+
+
+def test_duplicate_skus_refused(tmp_path, sample_dir):
+    from analysis_lib import runner
+    from analysis_lib.errors import ParamsError
+
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    for t in ["orders", "order_items"]:
+        (folder / t).symlink_to(sample_dir / t)
+    p = pd.read_parquet(sample_dir / "products.parquet")
+    pd.concat([p, p.head(2)]).to_parquet(folder / "products.parquet")
+    params = tmp_path / "p.yaml"
+    params.write_text(
+        f"notebook: product_ops\ntitle: P\ndata: {{url: {folder}}}\nperiod: {{start: 2025-10-01, end: 2025-12-31}}\n"
+    )
+    with pytest.raises(ParamsError, match=r"2 SKU\(s\) appear more than once in products.sku"):
+        runner.prepare(params)
+
+
+def test_orders_without_user_id_refused(tmp_path, sample_dir):
+    from analysis_lib.errors import DataError
+
+    pd.read_parquet(sample_dir / "orders").drop(columns="user_id").to_parquet(
+        tmp_path / "orders.parquet"
+    )
+    src = data.connect(str(tmp_path))
+    with pytest.raises(DataError, match="table 'orders' is missing required column 'user_id'"):
+        data.check_tables(src, {"orders": None})
