@@ -14,7 +14,9 @@ Planted effects (all stated in truth.json):
 - campaigns with pre-heat dip, burst (extra traffic and a discount), return phase and a
   post-campaign dip; the exact incremental GMV of each phase against a no-campaign counterfactual;
 - slow-moving SKUs (no demand in the last months) and a stock-out of a popular SKU;
-- acquisition cost per paid channel; a market table with our planted share.
+- acquisition cost per paid channel; a market table with our planted share;
+- a daily ``search_index`` table (not part of the canonical model): a control series that follows
+  the traffic calendar but not our campaigns, for counterfactual models.
 """
 
 from __future__ import annotations
@@ -253,6 +255,7 @@ def generate(out: str | Path, scale: str = "s", seed: int = 0) -> dict:
     _write_spend(g_rng, writer, acc["signups"])
     camp_truth = _write_campaigns(writer, cal, acc)
     _write_targets(writer, acc["gmv_day"])
+    _write_search_index(g_rng, writer, cal)
     market_truth = _write_market(g_rng, writer, acc["gmv_cat_month"])
 
     e = acc["exp"]
@@ -762,6 +765,15 @@ def _write_campaigns(writer, cal, acc) -> dict:
     spend = pd.concat([spend, pd.DataFrame(spend_rows)], ignore_index=True)
     writer.write("marketing_spend", spend, chunked=False)
     return truth
+
+
+def _write_search_index(rng, writer, cal) -> None:
+    """A daily control series untouched by our campaigns: category search interest that follows
+    the same traffic calendar (growth, weekly and yearly seasonality) with its own noise, as a
+    search-trends index would. Used as a CausalImpact control."""
+    days = pd.date_range(START, END, freq="D").date
+    idx = 100 * cal.day_weight / cal.day_weight[:28].mean() * rng.lognormal(0, 0.04, N_DAYS)
+    writer.write("search_index", pd.DataFrame({"date": days, "search_index": np.round(idx, 3)}), chunked=False)
 
 
 def _write_targets(writer, gmv_day) -> None:
