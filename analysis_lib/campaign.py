@@ -219,3 +219,34 @@ def lessons(phases: pd.DataFrame, roi_table: pd.DataFrame, funnel_cmp: pd.DataFr
     if achievement is not None:
         add(achievement >= 1, ("GMV target" if en else "GMV 目标"), fmt(achievement, "pct"))
     return pd.DataFrame(rows, columns=["verdict", "what", "evidence"])
+
+
+def describe(src: DataSource, camp: dict) -> dict:
+    """Observed figures of a campaign (pre-heat to end): GMV, orders, buyers, target achievement,
+    spend, ROAS, new customers and CAC."""
+    from analysis_lib import kpi
+
+    t = kpi.kpi_totals(src, camp["preheat_start"], camp["end_date"])
+    spend = float(spend_by_channel(src, camp).sum())
+    new = new_customers(src, camp)
+    return {
+        "campaign_id": camp["campaign_id"], "name": camp["name"], "gmv": t["gmv"], "orders": t["orders"],
+        "buyers": t["buyers"], "target_gmv": camp["target_gmv"],
+        "target_achievement": t["gmv"] / camp["target_gmv"] if camp["target_gmv"] else None,
+        "spend": spend, "roas": M.roas(t["gmv"], spend), "new_customers": new, "cac": M.cac(spend, new),
+    }
+
+
+def load_controls(src: DataSource, spec) -> pd.DataFrame | None:
+    """Control series per day from a table of the source or a file (see the params)."""
+    if spec is None:
+        return None
+    if spec.table:
+        df = src.execute(src.table(spec.table))
+    else:
+        df = pd.read_parquet(spec.path) if str(spec.path).endswith(".parquet") else pd.read_csv(spec.path)
+    missing = [c for c in [spec.date_column, *spec.columns] if c not in df.columns]
+    if missing:
+        raise DataError(f"controls: no column '{missing[0]}'")
+    df.index = pd.DatetimeIndex(pd.to_datetime(df[spec.date_column]))
+    return df[spec.columns].astype(float)

@@ -13,6 +13,7 @@ import difflib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -492,7 +493,103 @@ class ProductOpsParams(BaseParams):
             )
 
 
+class SeriesControls(_Strict):
+    """Control series: a table of the data source (``table``) or a CSV/Parquet file (``path``),
+    with a date column and the control columns."""
+
+    table: str | None = None
+    path: str | None = None
+    date_column: str = "date"
+    columns: list[str] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _one(self) -> SeriesControls:
+        if (self.table is None) == (self.path is None):
+            raise ValueError("controls need exactly one of table or path")
+        return self
+
+
+class CampaignRetroParams(BaseParams):
+    """campaign_retro (活动复盘): ``period`` is the pre-period the counterfactual is fitted on; the
+    campaign's phases come from the campaigns table, followed by ``post_window`` days."""
+
+    notebook: Literal["campaign_retro"]
+    campaign_id: str = Field(min_length=1)
+    post_window: int = Field(default=14, ge=0, le=120)
+    controls: SeriesControls | None = None
+    seasonality: int | None = Field(default=7, ge=2, le=366)
+    margin: float = Field(default=0.3, gt=0, le=1)
+    compare_with: list[str] = Field(default=[], max_length=10)
+
+    required_tables: ClassVar = {"orders": None, "events": ["event_ts", "user_id", "event"], "campaigns": None}
+    optional_tables: ClassVar = {"marketing_spend": None, "order_items": None, "products": ["sku", "category"]}
+
+    def check_data(self, src, source: str) -> None:
+        """The campaign exists with ordered phases after the pre-period; the pre-period can fit the
+        seasonality; spend channels exist in orders."""
+        from analysis_lib import campaign
+        from analysis_lib.errors import DataError
+
+        for cid in [self.campaign_id, *self.compare_with]:
+            try:
+                camp = campaign.load(src, cid, self.post_window)
+            except DataError as exc:
+                raise ParamsError(f"{source}: field 'campaign_id': {exc}") from None
+            if cid == self.campaign_id and camp["preheat_start"] <= self.period.end:
+                raise ParamsError(f"{source}: field 'period': the pre-period must end before the campaign's pre-heat ({camp['preheat_start']})")
+        if self.seasonality and self.period.days < 2 * self.seasonality:
+            raise ParamsError(f"{source}: field 'seasonality': a season of {self.seasonality} days needs a pre-period of at least "
+                              f"{2 * self.seasonality} days, got {self.period.days}")
+        if src.has("marketing_spend"):
+            ms, o = src.table("marketing_spend"), src.table("orders")
+            spend_ch = set(src.execute(ms.select("channel").distinct())["channel"])
+            order_ch = set(src.execute(o.select("channel").distinct())["channel"]) if "channel" in o.columns else set()
+            unknown = sorted(spend_ch - order_ch)
+            if order_ch and unknown:
+                raise ParamsError(f"{source}: data: marketing_spend has spend for channel '{unknown[0]}', which no order has")
+
+
+class SeriesSpec(_Strict):
+    """A KPI series file for intervention_impact."""
+
+    path: str
+    date_column: str | None = "date"
+    y: str
+    controls: list[str] = Field(default=[], max_length=20)
+    sep: str | None = None
+
+
+class InterventionParams(BaseParams):
+    """intervention_impact: any KPI series with controls and an intervention; ``period`` is the
+    whole window analysed (pre and post)."""
+
+    notebook: Literal["intervention_impact"]
+    series: SeriesSpec
+    intervention: _dt.date | int
+    seasonality: int | None = Field(default=None, ge=2, le=366)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+
+    required_tables: ClassVar = {}
+
+    def check_data(self, src, source: str) -> None:
+        """The file has the named columns and the intervention falls inside the data."""
+        from analysis_lib import causal
+        from analysis_lib.errors import DataError
+
+        path = self.series.path
+        try:
+            y, _ = causal.read_series(path, self.series.date_column, self.series.y, self.series.controls, self.series.sep)
+        except DataError as exc:
+            raise ParamsError(f"{source}: field 'series': {exc}") from None
+        idx = y.index
+        t = pd.Timestamp(self.intervention) if isinstance(self.intervention, _dt.date) else self.intervention
+        if not (idx.min() < t <= idx.max()):
+            raise ParamsError(f"{source}: field 'intervention': {self.intervention} is outside the data ({idx.min()} .. {idx.max()})")
+
+
 SCHEMAS: dict[str, type[BaseParams]] = {
+    "campaign_retro": CampaignRetroParams,
+    "intervention_impact": InterventionParams,
     "customer_value": CustomerValueParams,
     "product_ops": ProductOpsParams,
     "market_analysis": MarketParams,

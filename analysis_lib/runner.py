@@ -111,6 +111,12 @@ def prepare(
     ):
         if export is not None:
             export.path = str(Path(export.path).expanduser().resolve())
+    series = getattr(params, "series", None)
+    if series is not None:
+        series.path = str(Path(series.path).expanduser().resolve())
+    ctl = getattr(params, "controls", None)
+    if ctl is not None and getattr(ctl, "path", None):
+        ctl.path = str(Path(ctl.path).expanduser().resolve())
     if getattr(params, "write_targets", None):
         params.write_targets = str(Path(params.write_targets).expanduser().resolve())
     src = D.connect(params.data.url)
