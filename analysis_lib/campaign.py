@@ -20,8 +20,12 @@ from analysis_lib.data import DataSource, as_date_bounds
 from analysis_lib.errors import DataError
 
 PHASES = ["preheat", "burst", "return", "post"]
-PHASE_LABELS = {"preheat": ("Pre-heat", "预热期"), "burst": ("Burst", "爆发期"), "return": ("Return", "返场期"),
-                "post": ("Post window", "活动后")}
+PHASE_LABELS = {
+    "preheat": ("Pre-heat", "预热期"),
+    "burst": ("Burst", "爆发期"),
+    "return": ("Return", "返场期"),
+    "post": ("Post window", "活动后"),
+}
 
 
 def load(src: DataSource, campaign_id: str, post_window: int) -> dict:
@@ -30,7 +34,9 @@ def load(src: DataSource, campaign_id: str, post_window: int) -> dict:
     row = c[c.campaign_id.astype(str) == campaign_id]
     if row.empty:
         known = ", ".join(sorted(c.campaign_id.astype(str)))
-        raise DataError(f"{src.where('campaigns')}: unknown campaign_id '{campaign_id}' (known: {known})")
+        raise DataError(
+            f"{src.where('campaigns')}: unknown campaign_id '{campaign_id}' (known: {known})"
+        )
     r = row.iloc[0]
 
     def day(col, default):
@@ -46,7 +52,9 @@ def load(src: DataSource, campaign_id: str, post_window: int) -> dict:
         "burst_end": day("burst_end", end),
         "end_date": end,
         "post_end": end + _dt.timedelta(days=post_window),
-        "target_gmv": float(r["target_gmv"]) if "target_gmv" in r and not pd.isna(r["target_gmv"]) else None,
+        "target_gmv": float(r["target_gmv"])
+        if "target_gmv" in r and not pd.isna(r["target_gmv"])
+        else None,
         "budget": float(r["budget"]) if "budget" in r and not pd.isna(r["budget"]) else None,
     }
     order = [out["preheat_start"], out["burst_start"], out["burst_end"], out["end_date"]]
@@ -80,14 +88,25 @@ def daily_gmv(src: DataSource, start, end) -> pd.Series:
     return s
 
 
-def impact(src: DataSource, camp: dict, pre_start, controls: pd.DataFrame | None = None,
-           seasonal: int | None = 7, alpha: float = 0.05, n_sims: int = 2000) -> causal.Impact:
+def impact(
+    src: DataSource,
+    camp: dict,
+    pre_start,
+    controls: pd.DataFrame | None = None,
+    seasonal: int | None = 7,
+    alpha: float = 0.05,
+    n_sims: int = 2000,
+) -> causal.Impact:
     """The counterfactual of daily GMV over the campaign and the post window."""
     y = daily_gmv(src, pre_start, camp["post_end"])
     c = controls.reindex(y.index) if controls is not None else None
     if c is not None and c.isna().any().any():
-        raise DataError("controls: the control series do not cover every day of the pre-period and campaign")
-    return causal.estimate(y, pd.Timestamp(camp["preheat_start"]), c, seasonal, alpha, n_sims=n_sims)
+        raise DataError(
+            "controls: the control series do not cover every day of the pre-period and campaign"
+        )
+    return causal.estimate(
+        y, pd.Timestamp(camp["preheat_start"]), c, seasonal, alpha, n_sims=n_sims
+    )
 
 
 def phase_effects(imp: causal.Impact, camp: dict) -> pd.DataFrame:
@@ -113,7 +132,11 @@ def spend_by_channel(src: DataSource, camp: dict) -> pd.Series:
         sel = ms.filter(ms.campaign_id == camp["campaign_id"])
     else:
         sel = ms.filter((ms.date >= camp["preheat_start"]) & (ms.date <= camp["end_date"]))
-    return src.execute(sel.group_by("channel").aggregate(spend=sel.spend.sum())).set_index("channel")["spend"].astype(float)
+    return (
+        src.execute(sel.group_by("channel").aggregate(spend=sel.spend.sum()))
+        .set_index("channel")["spend"]
+        .astype(float)
+    )
 
 
 def channel_gmv_share(src: DataSource, camp: dict) -> pd.Series:
@@ -121,11 +144,22 @@ def channel_gmv_share(src: DataSource, camp: dict) -> pd.Series:
     lo, hi = as_date_bounds(camp["preheat_start"], camp["end_date"])
     o = M.valid_orders(src.table("orders"))
     o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
-    s = src.execute(o.group_by("channel").aggregate(gmv=o.gmv.sum())).set_index("channel")["gmv"].astype(float)
+    s = (
+        src.execute(o.group_by("channel").aggregate(gmv=o.gmv.sum()))
+        .set_index("channel")["gmv"]
+        .astype(float)
+    )
     return s / s.sum()
 
 
-def roi(imp: causal.Impact, camp: dict, spend: pd.Series, shares: pd.Series, margin: float, alpha: float = 0.05) -> pd.DataFrame:
+def roi(
+    imp: causal.Impact,
+    camp: dict,
+    spend: pd.Series,
+    shares: pd.Series,
+    margin: float,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """ROI = (incremental GMV x margin - cost) / cost and incremental ROAS = incremental GMV / cost,
     per channel (net incremental GMV attributed by the channel's share of campaign GMV) and in total,
     each computed per simulated path."""
@@ -133,16 +167,33 @@ def roi(imp: causal.Impact, camp: dict, spend: pd.Series, shares: pd.Series, mar
     a = alpha / 2
     rows = []
     items = [(ch, float(sp), float(shares.get(ch, 0.0))) for ch, sp in spend.items()]
-    items.append(("total", float(spend.sum()), float(sum(shares.get(ch, 0.0) for ch in spend.index)) if len(spend) else 0.0))
+    items.append(
+        (
+            "total",
+            float(spend.sum()),
+            float(sum(shares.get(ch, 0.0) for ch in spend.index)) if len(spend) else 0.0,
+        )
+    )
     for ch, cost, share in items:
         if cost <= 0:
             continue
         inc = net * share if ch != "total" else net * share
         r = (inc * margin - cost) / cost
         ir = inc / cost
-        rows.append({"channel": ch, "spend": cost, "gmv_share": share, "incremental_gmv": float(inc.mean()),
-                     "roi": float(r.mean()), "roi_lo": float(np.quantile(r, a)), "roi_hi": float(np.quantile(r, 1 - a)),
-                     "iroas": float(ir.mean()), "iroas_lo": float(np.quantile(ir, a)), "iroas_hi": float(np.quantile(ir, 1 - a))})
+        rows.append(
+            {
+                "channel": ch,
+                "spend": cost,
+                "gmv_share": share,
+                "incremental_gmv": float(inc.mean()),
+                "roi": float(r.mean()),
+                "roi_lo": float(np.quantile(r, a)),
+                "roi_hi": float(np.quantile(r, 1 - a)),
+                "iroas": float(ir.mean()),
+                "iroas_lo": float(np.quantile(ir, a)),
+                "iroas_hi": float(np.quantile(ir, 1 - a)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -164,22 +215,37 @@ def category_contribution(src: DataSource, camp: dict, pre_start) -> pd.DataFram
     p = src.table("products").select("sku", "category")
     j = it.join(o, "order_id").join(p, "sku")
     out = []
-    for name, (a, b) in {"pre": (pre_start, camp["preheat_start"] - _dt.timedelta(days=1)),
-                         "campaign": (camp["preheat_start"], camp["end_date"])}.items():
+    for name, (a, b) in {
+        "pre": (pre_start, camp["preheat_start"] - _dt.timedelta(days=1)),
+        "campaign": (camp["preheat_start"], camp["end_date"]),
+    }.items():
         lo, hi = as_date_bounds(a, b)
         s = j.filter((j.order_ts >= lo) & (j.order_ts < hi))
-        g = src.execute(s.group_by("category").aggregate(gmv=(s.quantity * s.unit_price).sum())).set_index("category")["gmv"]
+        g = src.execute(
+            s.group_by("category").aggregate(gmv=(s.quantity * s.unit_price).sum())
+        ).set_index("category")["gmv"]
         out.append((g / ((b - a).days + 1)).rename(name))
     df = pd.concat(out, axis=1).fillna(0.0)
     days = (camp["end_date"] - camp["preheat_start"]).days + 1
     df["campaign_gmv"] = df["campaign"] * days
     df["extra_gmv"] = (df["campaign"] - df["pre"]) * days
     df["share_of_extra"] = df["extra_gmv"] / df["extra_gmv"].sum()
-    return df.drop(columns=["pre", "campaign"]).sort_values("extra_gmv", ascending=False).rename_axis("category").reset_index()
+    return (
+        df.drop(columns=["pre", "campaign"])
+        .sort_values("extra_gmv", ascending=False)
+        .rename_axis("category")
+        .reset_index()
+    )
 
 
-def lessons(phases: pd.DataFrame, roi_table: pd.DataFrame, funnel_cmp: pd.DataFrame | None, categories: pd.DataFrame,
-            achievement: float | None, lang: str = "en") -> pd.DataFrame:
+def lessons(
+    phases: pd.DataFrame,
+    roi_table: pd.DataFrame,
+    funnel_cmp: pd.DataFrame | None,
+    categories: pd.DataFrame,
+    achievement: float | None,
+    lang: str = "en",
+) -> pd.DataFrame:
     """What worked and what did not, each with the figure behind it."""
     from analysis_lib.report import fmt
 
@@ -188,8 +254,15 @@ def lessons(phases: pd.DataFrame, roi_table: pd.DataFrame, funnel_cmp: pd.DataFr
     ph = phases.set_index("phase")
 
     def add(ok: bool, what: str, evidence: str):
-        rows.append({"verdict": ("worked" if ok else "did not work") if en else ("有效" if ok else "无效"),
-                     "what": what, "evidence": evidence})
+        rows.append(
+            {
+                "verdict": ("worked" if ok else "did not work")
+                if en
+                else ("有效" if ok else "无效"),
+                "what": what,
+                "evidence": evidence,
+            }
+        )
 
     for p in ["preheat", "burst", "return", "post"]:
         if p not in ph.index:
@@ -199,23 +272,53 @@ def lessons(phases: pd.DataFrame, roi_table: pd.DataFrame, funnel_cmp: pd.DataFr
         name = PHASE_LABELS[p][0 if en else 1]
         ev = f"{fmt(r.estimate, 'money')} ({fmt(r.ci_low, 'money')} … {fmt(r.ci_high, 'money')})"
         if sig:
-            add(r.estimate > 0, name + (" added GMV" if r.estimate > 0 else " lost GMV") if en else name + ("带来增量" if r.estimate > 0 else "造成损失"), ev)
+            add(
+                r.estimate > 0,
+                name + (" added GMV" if r.estimate > 0 else " lost GMV")
+                if en
+                else name + ("带来增量" if r.estimate > 0 else "造成损失"),
+                ev,
+            )
     if len(roi_table):
         for _, r in roi_table[roi_table.channel != "total"].iterrows():
-            add(r.roi_lo > 0, (f"spend on {r.channel}" if en else f"{r.channel} 渠道投放"),
-                f"ROI {fmt(r.roi, 'signed_pct')} ({fmt(r.roi_lo, 'signed_pct')} … {fmt(r.roi_hi, 'signed_pct')})")
+            add(
+                r.roi_lo > 0,
+                (f"spend on {r.channel}" if en else f"{r.channel} 渠道投放"),
+                f"ROI {fmt(r.roi, 'signed_pct')} ({fmt(r.roi_lo, 'signed_pct')} … {fmt(r.roi_hi, 'signed_pct')})",
+            )
     if funnel_cmp is not None and len(funnel_cmp):
         w = funnel_cmp.loc[funnel_cmp["relative_change"].idxmin()]
         b = funnel_cmp.loc[funnel_cmp["relative_change"].idxmax()]
-        add(True, (f"conversion {b.from_step} → {b.step} in the burst" if en else f"爆发期 {b.from_step} → {b.step} 转化"),
-            f"{fmt(b.current, 'pct')} vs {fmt(b.previous, 'pct')}")
+        add(
+            True,
+            (
+                f"conversion {b.from_step} → {b.step} in the burst"
+                if en
+                else f"爆发期 {b.from_step} → {b.step} 转化"
+            ),
+            f"{fmt(b.current, 'pct')} vs {fmt(b.previous, 'pct')}",
+        )
         if w.relative_change < 0:
-            add(False, (f"conversion {w.from_step} → {w.step} in the burst" if en else f"爆发期 {w.from_step} → {w.step} 转化"),
-                f"{fmt(w.current, 'pct')} vs {fmt(w.previous, 'pct')}")
+            add(
+                False,
+                (
+                    f"conversion {w.from_step} → {w.step} in the burst"
+                    if en
+                    else f"爆发期 {w.from_step} → {w.step} 转化"
+                ),
+                f"{fmt(w.current, 'pct')} vs {fmt(w.previous, 'pct')}",
+            )
     if len(categories):
         top = categories.iloc[0]
-        add(True, (f"category {top.category} drove the extra GMV" if en else f"品类 {top.category} 贡献最多增量"),
-            f"{fmt(top.share_of_extra, 'pct')}")
+        add(
+            True,
+            (
+                f"category {top.category} drove the extra GMV"
+                if en
+                else f"品类 {top.category} 贡献最多增量"
+            ),
+            f"{fmt(top.share_of_extra, 'pct')}",
+        )
     if achievement is not None:
         add(achievement >= 1, ("GMV target" if en else "GMV 目标"), fmt(achievement, "pct"))
     return pd.DataFrame(rows, columns=["verdict", "what", "evidence"])
@@ -230,10 +333,17 @@ def describe(src: DataSource, camp: dict) -> dict:
     spend = float(spend_by_channel(src, camp).sum())
     new = new_customers(src, camp)
     return {
-        "campaign_id": camp["campaign_id"], "name": camp["name"], "gmv": t["gmv"], "orders": t["orders"],
-        "buyers": t["buyers"], "target_gmv": camp["target_gmv"],
+        "campaign_id": camp["campaign_id"],
+        "name": camp["name"],
+        "gmv": t["gmv"],
+        "orders": t["orders"],
+        "buyers": t["buyers"],
+        "target_gmv": camp["target_gmv"],
         "target_achievement": t["gmv"] / camp["target_gmv"] if camp["target_gmv"] else None,
-        "spend": spend, "roas": M.roas(t["gmv"], spend), "new_customers": new, "cac": M.cac(spend, new),
+        "spend": spend,
+        "roas": M.roas(t["gmv"], spend),
+        "new_customers": new,
+        "cac": M.cac(spend, new),
     }
 
 
@@ -244,7 +354,11 @@ def load_controls(src: DataSource, spec) -> pd.DataFrame | None:
     if spec.table:
         df = src.execute(src.table(spec.table))
     else:
-        df = pd.read_parquet(spec.path) if str(spec.path).endswith(".parquet") else pd.read_csv(spec.path)
+        df = (
+            pd.read_parquet(spec.path)
+            if str(spec.path).endswith(".parquet")
+            else pd.read_csv(spec.path)
+        )
     missing = [c for c in [spec.date_column, *spec.columns] if c not in df.columns]
     if missing:
         raise DataError(f"controls: no column '{missing[0]}'")

@@ -81,7 +81,9 @@ def _summarise(actual: np.ndarray, paths: np.ndarray, alpha: float) -> dict:
     }
 
 
-def _simulate(mod, res, n_pre: int, n_post: int, exog_post, n_sims: int, seed: int, batches: int = 25) -> np.ndarray:
+def _simulate(
+    mod, res, n_pre: int, n_post: int, exog_post, n_sims: int, seed: int, batches: int = 25
+) -> np.ndarray:
     """Post-period paths (standardised units) that carry the uncertainty of the fitted variances,
     not only of the states: a Laplace approximation of their posterior (normal in the optimiser's
     sqrt-variance space, covariance from the numerical Hessian of the log-likelihood); each batch
@@ -110,8 +112,18 @@ def _simulate(mod, res, n_pre: int, n_post: int, exog_post, n_sims: int, seed: i
         draw[lvl] = np.clip(draw[lvl], -1.0, 1.0)
         params = mod.transform_params(draw)
         fr = mod.filter(params)
-        init = rng.multivariate_normal(fr.predicted_state[:, -1], fr.predicted_state_cov[:, :, -1], size=per).T
-        sim = mod.simulate(params, n_post, initial_state=init, anchor="end", repetitions=per, exog=exog_post, rng=rng)
+        init = rng.multivariate_normal(
+            fr.predicted_state[:, -1], fr.predicted_state_cov[:, :, -1], size=per
+        ).T
+        sim = mod.simulate(
+            params,
+            n_post,
+            initial_state=init,
+            anchor="end",
+            repetitions=per,
+            exog=exog_post,
+            rng=rng,
+        )
         out.append(np.asarray(sim).reshape(n_post, per).T)
     return np.vstack(out)[:n_sims]
 
@@ -134,9 +146,13 @@ def estimate(
     post_mask = ~pre_mask if post_end is None else (~pre_mask) & (y.index <= post_end)
     n_pre, n_post = int(pre_mask.sum()), int(post_mask.sum())
     if n_pre < 3 or n_post < 1:
-        raise DataError(f"impact: need a pre-period and a post-period, got {n_pre} and {n_post} points")
+        raise DataError(
+            f"impact: need a pre-period and a post-period, got {n_pre} and {n_post} points"
+        )
     if seasonal and n_pre < 2 * seasonal:
-        raise DataError(f"impact: a seasonality of {seasonal} needs at least {2 * seasonal} pre-period points, got {n_pre}")
+        raise DataError(
+            f"impact: a seasonality of {seasonal} needs at least {2 * seasonal} pre-period points, got {n_pre}"
+        )
     if y.isna().any():
         raise DataError(f"impact: the series has {int(y.isna().sum())} missing values")
     mu, sd = y[pre_mask].mean(), y[pre_mask].std(ddof=1)
@@ -153,8 +169,11 @@ def estimate(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mod = UnobservedComponents(
-            z[pre_mask].to_numpy(), level="local level", seasonal=seasonal, exog=exog_pre,
-            mle_regression=False if exog_pre is not None else True,
+            z[pre_mask].to_numpy(),
+            level="local level",
+            seasonal=seasonal,
+            exog=exog_pre,
+            mle_regression=exog_pre is None,  # controls as states: their uncertainty is carried
         )
         names = list(mod.param_names)
         start = np.array(mod.start_params, dtype=float)
@@ -183,7 +202,9 @@ def estimate(
         index=y.index[post_mask],
     )
     fitted = np.asarray(res.fittedvalues) * sd + mu
-    pre_fit = pd.DataFrame({"actual": y[pre_mask].to_numpy(), "fitted": fitted}, index=y.index[pre_mask])
+    pre_fit = pd.DataFrame(
+        {"actual": y[pre_mask].to_numpy(), "fitted": fitted}, index=y.index[pre_mask]
+    )
     imp = Impact(series, paths, actual, {}, pre_fit, alpha)
     imp.summary = _summarise(actual, paths, alpha)
     imp.summary["model"] = (
@@ -194,8 +215,14 @@ def estimate(
     return imp
 
 
-def placebo(y: pd.Series, post_start, controls: pd.DataFrame | None = None, seasonal: int | None = None,
-            alpha: float = 0.05, seed: int = 1) -> dict:
+def placebo(
+    y: pd.Series,
+    post_start,
+    controls: pd.DataFrame | None = None,
+    seasonal: int | None = None,
+    alpha: float = 0.05,
+    seed: int = 1,
+) -> dict:
     """The same model on a fake intervention inside the pre-period (its last third), using only
     pre-period data: a sound model finds no effect there."""
     pre = y.index < post_start
@@ -203,11 +230,16 @@ def placebo(y: pd.Series, post_start, controls: pd.DataFrame | None = None, seas
     fake = yp.index[int(len(yp) * 2 / 3)]
     cp = controls[pre] if controls is not None else None
     r = estimate(yp, fake, cp, seasonal, alpha, n_sims=1000, seed=seed)
-    return {"fake_date": str(fake), **{k: r.summary[k] for k in ["estimate", "ci_low", "ci_high", "relative", "p_value"]},
-            "covers_zero": bool(r.summary["ci_low"] <= 0 <= r.summary["ci_high"])}
+    return {
+        "fake_date": str(fake),
+        **{k: r.summary[k] for k in ["estimate", "ci_low", "ci_high", "relative", "p_value"]},
+        "covers_zero": bool(r.summary["ci_low"] <= 0 <= r.summary["ci_high"]),
+    }
 
 
-def read_series(path: str, date_column: str | None, y: str, controls: list[str], sep: str | None = None) -> tuple[pd.Series, pd.DataFrame]:
+def read_series(
+    path: str, date_column: str | None, y: str, controls: list[str], sep: str | None = None
+) -> tuple[pd.Series, pd.DataFrame]:
     """A KPI series and its controls from a CSV (``sep`` None sniffs commas or spaces; quoted
     headers are fine) or Parquet file, indexed by date (or by position without a date column)."""
     from pathlib import Path
@@ -219,9 +251,13 @@ def read_series(path: str, date_column: str | None, y: str, controls: list[str],
         df = pd.read_parquet(p)
     else:
         df = pd.read_csv(p, sep=sep or None, engine="python")
-    missing = [c for c in [*([date_column] if date_column else []), y, *controls] if c not in df.columns]
+    missing = [
+        c for c in [*([date_column] if date_column else []), y, *controls] if c not in df.columns
+    ]
     if missing:
-        raise DataError(f"{p}: no column '{missing[0]}' (columns: {', '.join(map(str, df.columns))})")
+        raise DataError(
+            f"{p}: no column '{missing[0]}' (columns: {', '.join(map(str, df.columns))})"
+        )
     if date_column:
         try:
             df.index = pd.to_datetime(df[date_column])

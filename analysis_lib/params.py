@@ -521,8 +521,16 @@ class CampaignRetroParams(BaseParams):
     margin: float = Field(default=0.3, gt=0, le=1)
     compare_with: list[str] = Field(default=[], max_length=10)
 
-    required_tables: ClassVar = {"orders": None, "events": ["event_ts", "user_id", "event"], "campaigns": None}
-    optional_tables: ClassVar = {"marketing_spend": None, "order_items": None, "products": ["sku", "category"]}
+    required_tables: ClassVar = {
+        "orders": None,
+        "events": ["event_ts", "user_id", "event"],
+        "campaigns": None,
+    }
+    optional_tables: ClassVar = {
+        "marketing_spend": None,
+        "order_items": None,
+        "products": ["sku", "category"],
+    }
 
     def check_data(self, src, source: str) -> None:
         """The campaign exists with ordered phases after the pre-period; the pre-period can fit the
@@ -536,17 +544,27 @@ class CampaignRetroParams(BaseParams):
             except DataError as exc:
                 raise ParamsError(f"{source}: field 'campaign_id': {exc}") from None
             if cid == self.campaign_id and camp["preheat_start"] <= self.period.end:
-                raise ParamsError(f"{source}: field 'period': the pre-period must end before the campaign's pre-heat ({camp['preheat_start']})")
+                raise ParamsError(
+                    f"{source}: field 'period': the pre-period must end before the campaign's pre-heat ({camp['preheat_start']})"
+                )
         if self.seasonality and self.period.days < 2 * self.seasonality:
-            raise ParamsError(f"{source}: field 'seasonality': a season of {self.seasonality} days needs a pre-period of at least "
-                              f"{2 * self.seasonality} days, got {self.period.days}")
+            raise ParamsError(
+                f"{source}: field 'seasonality': a season of {self.seasonality} days needs a pre-period of at least "
+                f"{2 * self.seasonality} days, got {self.period.days}"
+            )
         if src.has("marketing_spend"):
             ms, o = src.table("marketing_spend"), src.table("orders")
             spend_ch = set(src.execute(ms.select("channel").distinct())["channel"])
-            order_ch = set(src.execute(o.select("channel").distinct())["channel"]) if "channel" in o.columns else set()
+            order_ch = (
+                set(src.execute(o.select("channel").distinct())["channel"])
+                if "channel" in o.columns
+                else set()
+            )
             unknown = sorted(spend_ch - order_ch)
             if order_ch and unknown:
-                raise ParamsError(f"{source}: data: marketing_spend has spend for channel '{unknown[0]}', which no order has")
+                raise ParamsError(
+                    f"{source}: data: marketing_spend has spend for channel '{unknown[0]}', which no order has"
+                )
 
 
 class SeriesSpec(_Strict):
@@ -578,13 +596,21 @@ class InterventionParams(BaseParams):
 
         path = self.series.path
         try:
-            y, _ = causal.read_series(path, self.series.date_column, self.series.y, self.series.controls, self.series.sep)
+            y, _ = causal.read_series(
+                path, self.series.date_column, self.series.y, self.series.controls, self.series.sep
+            )
         except DataError as exc:
             raise ParamsError(f"{source}: field 'series': {exc}") from None
         idx = y.index
-        t = pd.Timestamp(self.intervention) if isinstance(self.intervention, _dt.date) else self.intervention
+        t = (
+            pd.Timestamp(self.intervention)
+            if isinstance(self.intervention, _dt.date)
+            else self.intervention
+        )
         if not (idx.min() < t <= idx.max()):
-            raise ParamsError(f"{source}: field 'intervention': {self.intervention} is outside the data ({idx.min()} .. {idx.max()})")
+            raise ParamsError(
+                f"{source}: field 'intervention': {self.intervention} is outside the data ({idx.min()} .. {idx.max()})"
+            )
 
 
 SCHEMAS: dict[str, type[BaseParams]] = {

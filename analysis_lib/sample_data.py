@@ -773,7 +773,11 @@ def _write_search_index(rng, writer, cal) -> None:
     search-trends index would. Used as a CausalImpact control."""
     days = pd.date_range(START, END, freq="D").date
     idx = 100 * cal.day_weight / cal.day_weight[:28].mean() * rng.lognormal(0, 0.04, N_DAYS)
-    writer.write("search_index", pd.DataFrame({"date": days, "search_index": np.round(idx, 3)}), chunked=False)
+    writer.write(
+        "search_index",
+        pd.DataFrame({"date": days, "search_index": np.round(idx, 3)}),
+        chunked=False,
+    )
 
 
 def _write_targets(writer, gmv_day) -> None:

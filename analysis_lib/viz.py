@@ -320,7 +320,11 @@ def impact_chart(imp) -> plt.Figure:
     ax.plot(s.index, s["predicted"], color=PALETTE[0], linestyle="--", label="counterfactual")
     ax.fill_between(s.index, s["predicted_lo"], s["predicted_hi"], color=PALETTE[0], alpha=0.2)
     ax.legend(loc="upper left")
-    for a, (mid, lo, hi) in zip(axes[1:], [("effect", "effect_lo", "effect_hi"), ("cum_effect", "cum_effect_lo", "cum_effect_hi")], strict=True):
+    for a, (mid, lo, hi) in zip(
+        axes[1:],
+        [("effect", "effect_lo", "effect_hi"), ("cum_effect", "cum_effect_lo", "cum_effect_hi")],
+        strict=True,
+    ):
         a.plot(s.index, s[mid], color=PALETTE[1])
         a.fill_between(s.index, s[lo], s[hi], color=PALETTE[1], alpha=0.2)
         a.axhline(0, color="#334155", linewidth=0.8)

@@ -259,3 +259,76 @@ def test_market_without_our_brand_names_the_field(tmp_path):
     )
     with pytest.raises(ParamsError, match="field 'data.url': .*no row of our own brand"):
         runner.prepare(path)
+
+
+CR = """
+notebook: campaign_retro
+title: C
+data: {{url: {url}}}
+period: {{start: 2025-07-01, end: 2025-10-23}}
+campaign_id: {cid}
+"""
+
+
+@pytest.mark.parametrize(
+    "cid, extra, expected",
+    [
+        ("NOPE", "", "field 'campaign_id': .*unknown campaign_id 'NOPE'"),
+        (
+            "C2025_1111",
+            "seasonality: 200\n",
+            "field 'seasonality': a season of 200 days needs a pre-period of at least 400 days",
+        ),
+        ("C2025_618", "", "field 'period': the pre-period must end before the campaign's pre-heat"),
+    ],
+)
+def test_campaign_bad_inputs(tmp_path, sample_dir, cid, extra, expected):
+    from analysis_lib import runner
+
+    path = write(tmp_path, CR.format(url=sample_dir, cid=cid) + extra)
+    with pytest.raises(ParamsError, match=expected):
+        runner.prepare(path)
+
+
+def test_campaign_spend_for_unknown_channel(tmp_path, sample_dir):
+    from analysis_lib import runner
+
+    d = tmp_path / "shop"
+    d.mkdir()
+    for p in sample_dir.iterdir():
+        if p.name != "marketing_spend.parquet":
+            (d / p.name).symlink_to(p)
+    ms = pd.read_parquet(sample_dir / "marketing_spend.parquet")
+    ms.loc[ms.index[0], "channel"] = "tv"
+    ms.to_parquet(d / "marketing_spend.parquet")
+    path = write(tmp_path, CR.format(url=d, cid="C2025_1111"))
+    with pytest.raises(ParamsError, match="spend for channel 'tv', which no order has"):
+        runner.prepare(path)
+
+
+II = """
+notebook: intervention_impact
+title: I
+data: {{url: {ref}}}
+period: {{start: 2020-01-01, end: 2020-03-31}}
+series: {{path: {ref}/google_data.csv, date_column: date, y: {y}, controls: [x1]}}
+intervention: {t}
+"""
+
+
+@pytest.mark.parametrize(
+    "y, t, expected",
+    [
+        ("revenue", "2020-03-02", "field 'series': .*no column 'revenue'"),
+        ("y", "2021-01-01", "field 'intervention': 2021-01-01 is outside the data"),
+    ],
+)
+def test_intervention_bad_inputs(tmp_path, y, t, expected):
+    from pathlib import Path
+
+    from analysis_lib import runner
+
+    ref = Path(__file__).resolve().parent.parent / "analysis_lib" / "datasets" / "causalimpact"
+    path = write(tmp_path, II.format(ref=ref, y=y, t=t))
+    with pytest.raises(ParamsError, match=expected):
+        runner.prepare(path)

@@ -1,0 +1,65 @@
+"""Campaign retrospective on the sample data: the planted effects lie in the reported intervals."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from analysis_lib import campaign as CA
+from analysis_lib import data
+from analysis_lib.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def retro(sample_dir):
+    src = data.connect(str(sample_dir))
+    camp = CA.load(src, "C2025_1111", 14)
+    ctl = src.execute(src.table("search_index"))
+    ctl.index = pd.DatetimeIndex(pd.to_datetime(ctl["date"]))
+    imp = CA.impact(src, camp, dt.date(2025, 7, 1), ctl[["search_index"]])
+    return src, camp, imp, CA.phase_effects(imp, camp).set_index("phase")
+
+
+def test_planted_incremental_gmv_in_interval(retro, truth):
+    _, _, _, ph = retro
+    t = truth["campaigns"]["C2025_1111"]["incremental_gmv"]
+    assert ph.loc["net", "ci_low"] <= t["net"] <= ph.loc["net", "ci_high"]
+    assert ph.loc["campaign", "ci_low"] <= t["during_campaign"] <= ph.loc["campaign", "ci_high"]
+    burst = ph.loc["burst", "estimate"] + ph.loc["return", "estimate"]
+    assert burst == pytest.approx(t["burst_and_return"], rel=0.3)
+
+
+def test_planted_post_dip_found(retro, truth):
+    _, _, _, ph = retro
+    assert ph.loc["post", "estimate"] < 0
+    assert (
+        ph.loc["post", "ci_low"]
+        <= truth["campaigns"]["C2025_1111"]["incremental_gmv"]["post"]
+        <= ph.loc["post", "ci_high"]
+    )
+
+
+def test_roi_from_paths(retro):
+    src, camp, imp, _ = retro
+    spend = CA.spend_by_channel(src, camp)
+    t = CA.roi(imp, camp, spend, CA.channel_gmv_share(src, camp), 0.35).set_index("channel")
+    assert t.loc["total", "spend"] == pytest.approx(spend.sum())
+    assert t.loc["total", "roi_lo"] <= t.loc["total", "roi"] <= t.loc["total", "roi_hi"]
+
+
+def test_target_achievement_equals_truth(retro, truth):
+    src, camp, _, _ = retro
+    assert CA.describe(src, camp)["target_achievement"] == pytest.approx(
+        truth["campaigns"]["C2025_1111"]["target_achievement"], rel=1e-6
+    )
+
+
+def test_unknown_campaign_and_bad_phases(tmp_path, sample_dir):
+    src = data.connect(str(sample_dir))
+    with pytest.raises(DataError, match="unknown campaign_id 'NOPE'"):
+        CA.load(src, "NOPE", 14)
+    c = pd.read_parquet(sample_dir / "campaigns.parquet")
+    c.loc[0, "burst_start"] = c.loc[0, "end_date"] + pd.Timedelta(days=3)
+    c.to_parquet(tmp_path / "campaigns.parquet")
+    with pytest.raises(DataError, match="phases overlap or run backwards"):
+        CA.load(data.connect(str(tmp_path)), c.loc[0, "campaign_id"], 14)
