@@ -90,18 +90,23 @@ class KpiMonitorParams(BaseParams):
     optional_tables: ClassVar = {"targets": None}
 
 
-class DropoffExport(_Strict):
-    """Export the ids of units that reached ``step`` but not the next one, to a CSV for the CRM
-    (outside reports/; the report shows counts only)."""
+class _CsvExport(_Strict):
+    """An export of ids to a CSV for the CRM: never inside reports/ (the runner checks), no '..'."""
 
-    step: str
     path: str = Field(min_length=1, max_length=500, pattern=r"\.csv$")
 
     @model_validator(mode="after")
-    def _safe_path(self) -> DropoffExport:
+    def _safe_path(self):
         if ".." in Path(self.path).parts:
             raise ValueError(f"path must not contain '..': {self.path}")
         return self
+
+
+class DropoffExport(_CsvExport):
+    """Export the ids of units that reached ``step`` but not the next one (the report shows
+    counts only)."""
+
+    step: str
 
 
 class FunnelParams(BaseParams):
@@ -417,7 +422,7 @@ class TargetSettingParams(BaseParams):
             )
 
 
-class SegmentExport(_Strict):
+class SegmentExport(_CsvExport):
     """Export the ids of one RFM segment to a CSV for the CRM (outside reports/)."""
 
     segment: Literal[
@@ -432,13 +437,6 @@ class SegmentExport(_Strict):
         "at_risk",
         "hibernating",
     ]
-    path: str = Field(min_length=1, max_length=500, pattern=r"\.csv$")
-
-    @model_validator(mode="after")
-    def _safe_path(self) -> SegmentExport:
-        if ".." in Path(self.path).parts:
-            raise ValueError(f"path must not contain '..': {self.path}")
-        return self
 
 
 class CustomerValueParams(BaseParams):
