@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from analysis_lib.metrics import METRICS
 from analysis_lib.report import esc, fmt, fmt_metric
 
 MAX_FIGURES = 6
@@ -43,15 +44,45 @@ def collect(out: str | Path) -> list[dict]:
 
 
 PREFERRED = ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_rate"]
+PCT_WORDS = (
+    "share",
+    "rate",
+    "conversion",
+    "achievement",
+    "p_reach",
+    "uplift",
+    "growth",
+    "relative",
+    "roi",
+    "cr3",
+    "cr5",
+)
 
 
-def _headline(figs: dict) -> str:
+def _value(key: str, v) -> str | None:
+    if isinstance(v, dict) and "estimate" in v:
+        v = v["estimate"]
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    if key in METRICS:
+        return fmt_metric(key, v)
+    if any(w in key for w in PCT_WORDS):
+        return fmt(v, "pct")
+    if float(v).is_integer():
+        return fmt(v, "count")
+    return fmt(v, "ratio") if abs(v) < 100 else fmt(v, "money")
+
+
+def _headline(figs: dict, keys: list[str] | None = None) -> str:
+    """The figures a report names as its headline, else the preferred KPIs and other numbers."""
+    keys = keys or [k for k in PREFERRED if k in figs] + [k for k in figs if k not in PREFERRED]
     parts = []
-    keys = [k for k in PREFERRED if k in figs] + [k for k in figs if k not in PREFERRED]
     for k in keys:
-        v = figs[k]
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            parts.append(f"{esc(k)}: {esc(fmt_metric(k, v))}")
+        shown = _value(k, figs.get(k))
+        if shown is not None:
+            parts.append(f"{esc(k)}: {esc(shown)}")
         if len(parts) >= MAX_FIGURES:
             break
     return " · ".join(parts)
@@ -79,7 +110,7 @@ def render(out: str | Path) -> str:
             f'<tr class="{"bad" if status == "FAILED" else "good"}"><td>{esc(e["notebook"])}</td><td>{link}</td>'
             f"<td>{status}</td><td>{esc(latest.get('started_at', ''))}</td>"
             f"<td>{esc(fmt(dur, 'ratio')) if dur is not None else ''} s</td>"
-            f"<td>{_headline((ok or {}).get('figures', {}))}</td><td>{note}</td></tr>"
+            f"<td>{_headline((ok or {}).get('figures', {}), (ok or {}).get('headline'))}</td><td>{note}</td></tr>"
         )
     body = "".join(rows) or '<tr><td colspan="7">No reports yet.</td></tr>'
     return f"""<!DOCTYPE html>

@@ -177,15 +177,16 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def record_figures(figures: dict[str, Any]) -> dict[str, Any]:
-    """Record the run's headline figures: the runner reads them from the executed notebook into
-    results.json (they are not shown in the report). Returns the JSON-ready figures."""
+def record_figures(figures: dict[str, Any], headline: list[str] | None = None) -> dict[str, Any]:
+    """Record the run's figures: the runner reads them from the executed notebook into
+    results.json (they are not shown in the report). ``headline`` names, in order, the few figures
+    the index shows for this report. Returns the JSON-ready figures."""
     clean = _jsonable(figures)
     json.dumps(clean)  # fail here, in the notebook, if something is not serialisable
     try:
         from IPython.display import display
 
-        display({FIGURES_MIME: clean}, raw=True)
+        display({FIGURES_MIME: {"figures": clean, "headline": list(headline or [])}}, raw=True)
     except ImportError:  # pragma: no cover - IPython is a dependency
         pass
     return clean

@@ -130,13 +130,16 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _figures(nb) -> dict[str, Any]:
+def _figures(nb) -> tuple[dict[str, Any], list[str]]:
     figures: dict[str, Any] = {}
+    headline: list[str] = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             if FIGURES_MIME in out.get("data", {}):
-                figures.update(out["data"][FIGURES_MIME])
-    return figures
+                payload = out["data"][FIGURES_MIME]
+                figures.update(payload.get("figures", {}))
+                headline += [k for k in payload.get("headline", []) if k not in headline]
+    return figures, headline
 
 
 def _clean_for_report(nb) -> Any:
@@ -307,7 +310,7 @@ def _run_locked(
     if error is None:
         try:
             nb = nbformat.read(str(executed), as_version=4)
-            record["figures"] = _figures(nb)
+            record["figures"], record["headline"] = _figures(nb)
             (staging / "report.html").write_text(render_html(nb, params.title), encoding="utf-8")
         except Exception as exc:
             error = f"{nb_name}/{name}: rendering failed: {type(exc).__name__}: {_one_line(exc)}"

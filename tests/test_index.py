@@ -1,0 +1,24 @@
+"""Headline figures in the index: named by the notebook, formatted by kind, escaped."""
+
+from analysis_lib import index
+
+
+def test_headline_uses_the_notebooks_list_and_formats():
+    figs = {
+        "gmv": 1234.5,
+        "our_share": 0.3162,
+        "slow_movers": 51.0,
+        "roi": {"estimate": -0.28, "ci_low": -1, "ci_high": 1},
+        "verdict": "don't ship",
+        "other": 3.14159,
+    }
+    h = index._headline(figs, ["verdict", "our_share", "roi", "slow_movers", "gmv"])
+    assert (
+        h
+        == "verdict: don&#x27;t ship · our_share: 31.6% · roi: -28.0% · slow_movers: 51 · gmv: 1,234"
+    )
+    assert "other" not in h
+
+
+def test_headline_without_a_list_prefers_kpis():
+    assert index._headline({"zzz": 1.5, "gmv": 10.0}).startswith("gmv: 10.00")
