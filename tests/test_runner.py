@@ -237,3 +237,46 @@ def test_run_all_reports_invalid_files_and_exits_nonzero(tmp_path, sample_dir):
     assert r.returncode == 1
     assert "1 ok, 1 failed" in r.stdout
     assert "missing key 'title'" in r.stdout
+
+
+def test_second_run_of_same_params_refuses_while_locked(good_run, tmp_path, sample_dir):
+    from filelock import FileLock
+
+    from analysis_lib import runner
+
+    d, _ = good_run
+    out = d.parent.parent
+    before = tree_digest(out)
+    p = params_file(tmp_path, sample_dir, name="q4")
+    with FileLock(str(runner._lock_path(out, "kpi_monitor", "q4"))):
+        r = workbook("run", p, "--out", out)
+    assert r.returncode == 4
+    assert "another run of kpi_monitor/q4 is in progress" in r.stderr.strip().splitlines()[0]
+    assert tree_digest(out) == before
+
+
+def test_sigkill_midway_leaves_last_good_report(tmp_path, sample_dir):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "reports"
+    p = params_file(tmp_path, sample_dir, name="kill")
+    assert workbook("run", p, "--out", out).returncode == 0
+    good = out / "kpi_monitor" / "kill"
+    before = tree_digest(good)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis_lib.cli", "run", str(p), "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    time.sleep(3.0)  # validated, kernel started, notebook executing
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert tree_digest(good) == before
+    assert {x.name for x in good.iterdir()} == {"report.html", "executed.ipynb", "results.json"}
+    # the next run cleans the killed run's staging folder and succeeds
+    assert workbook("run", p, "--out", out).returncode == 0
+    assert not list((out / "kpi_monitor").glob(".staging-*"))
