@@ -542,3 +542,24 @@ def findings(
     dec = DECISION_ZH[decision["decision"]] if lang == "zh" else decision["decision"]
     out.append(ph("verdict", decision=dec, reason=decision["reason"]))
     return out
+
+
+def detectable_effect(
+    ss: pd.DataFrame, metric: MetricDef, control: str, alpha: float = 0.05, power: float = 0.8
+) -> float | None:
+    """The relative effect on ``metric`` this test could detect with its control's size and
+    spread (statsmodels power, via :func:`analysis_lib.power.mde`); None for ratio metrics or a
+    zero baseline."""
+    from analysis_lib import power as PW
+
+    if metric.kind == "ratio":
+        return None
+    row = ss.set_index("variant").loc[control]
+    n = float(row[f"{metric.name}__n"])
+    mean = float(row[f"{metric.name}__sy"]) / n
+    if n < 2 or mean <= 0:
+        return None
+    if metric.kind == "proportion":
+        return PW.mde("proportion", mean, n, alpha, power)
+    sd = math.sqrt(max(float(row[f"{metric.name}__syy"]) / n - mean * mean, 0.0) * n / (n - 1))
+    return PW.mde("mean", mean, n, alpha, power, sd=sd)

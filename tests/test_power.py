@@ -35,3 +35,18 @@ def test_mde_inverts_sample_size(kind, sd):
 def test_mean_needs_sd():
     with pytest.raises(ValueError, match="standard deviation"):
         power.sample_size("mean", 10.0, 0.05)
+
+
+def test_detectable_effect_from_sufficient_stats():
+    import pandas as pd
+
+    from analysis_lib import abtest as A
+
+    ss = pd.DataFrame(
+        [
+            {"variant": "control", "c__n": 10_000, "c__sy": 1_000.0, "c__syy": 1_000.0},
+            {"variant": "t", "c__n": 10_000, "c__sy": 1_100.0, "c__syy": 1_100.0},
+        ]
+    )
+    got = A.detectable_effect(ss, A.MetricDef("c", "proportion"), "control")
+    assert got == pytest.approx(power.mde("proportion", 0.1, 10_000))
