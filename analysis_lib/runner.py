@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -288,6 +289,8 @@ def _run_locked(
     executed = staging / "executed.ipynb"
     error = None
     os.environ["WORKBOOK_BATCH"] = "1"  # notebooks skip interactive explorers
+    # papermill/nbclient log timeouts and kernel events to stderr; the run reports one line itself
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
     try:
         pm.execute_notebook(
             str(notebook),

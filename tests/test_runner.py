@@ -280,3 +280,57 @@ def test_sigkill_midway_leaves_last_good_report(tmp_path, sample_dir):
     # the next run cleans the killed run's staging folder and succeeds
     assert workbook("run", p, "--out", out).returncode == 0
     assert not list((out / "kpi_monitor").glob(".staging-*"))
+
+
+def _notebook_dir(tmp_path, code: str) -> Path:
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir(exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    cell = nbformat.v4.new_code_cell("params = {}")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, nbdir / "kpi_monitor.ipynb")
+    return nbdir
+
+
+def test_cell_past_its_timeout_fails_cleanly(tmp_path, sample_dir, cli_env):
+    out = tmp_path / "reports"
+    p = params_file(tmp_path, sample_dir, name="slow")
+    assert workbook("run", p, "--out", out).returncode == 0
+    good = out / "kpi_monitor" / "slow"
+    before = tree_digest(good)
+    env = cli_env | {
+        "WORKBOOK_NOTEBOOKS": str(_notebook_dir(tmp_path, "import time\ntime.sleep(60)"))
+    }
+    r = workbook("run", p, "--out", out, "--timeout", "3", env=env)
+    assert r.returncode == 4
+    assert (
+        "kpi_monitor/slow:" in r.stderr.splitlines()[0]
+        and "timed out" in r.stderr.splitlines()[0].lower()
+    )
+    assert tree_digest(good) == before
+    assert "FAILED" in (out / "index.html").read_text()
+
+
+def test_failed_write_keeps_last_good_report(tmp_path, sample_dir, monkeypatch):
+    from analysis_lib import runner
+
+    out = tmp_path / "reports"
+    p = params_file(tmp_path, sample_dir, name="disk")
+    assert runner.run(p, out=out).status == "ok"
+    good = out / "kpi_monitor" / "disk"
+    before = tree_digest(good)
+
+    def full_disk(staging, final):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner, "_swap_in", full_disk)
+    r = runner.run(p, out=out)
+    assert r.status == "failed" and "No space left on device" in r.error
+    assert tree_digest(good) == before
+    assert not list((out / "kpi_monitor").glob(".staging-*"))
