@@ -177,7 +177,7 @@ def roi(
     for ch, cost, share in items:
         if cost <= 0:
             continue
-        inc = net * share if ch != "total" else net * share
+        inc = net * share
         r = (inc * margin - cost) / cost
         ir = inc / cost
         rows.append(

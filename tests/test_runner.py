@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import nbformat
@@ -172,11 +171,6 @@ def test_validate_checks_without_running(tmp_path, sample_dir):
     assert not (tmp_path / "reports").exists()
 
 
-FAILING_NB = textwrap.dedent("""
-    params = {}
-""")
-
-
 def test_failing_notebook_keeps_last_good_report(tmp_path, sample_dir, cli_env):
     """Run once with the real notebook, then with a notebook that raises: the first report stays,
     the failed executed notebook is kept beside it, the index shows the failure."""
@@ -186,18 +180,7 @@ def test_failing_notebook_keeps_last_good_report(tmp_path, sample_dir, cli_env):
     good = out / "kpi_monitor" / "keep"
     before = tree_digest(good)
 
-    nbdir = tmp_path / "notebooks"
-    nbdir.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    cell = nbformat.v4.new_code_cell("params = {}")
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell("raise ValueError('planted failure in cell two')")]
-    nbformat.write(nb, nbdir / "kpi_monitor.ipynb")
+    nbdir = _notebook_dir(tmp_path, "raise ValueError('planted failure in cell two')")
     env = cli_env | {"WORKBOOK_NOTEBOOKS": str(nbdir)}
     r = workbook("run", p, "--out", out, env=env)
     assert r.returncode == 4
