@@ -267,4 +267,10 @@ def read_series(
     for c in [y, *controls]:
         if not pd.api.types.is_numeric_dtype(df[c]):
             raise DataError(f"{p}: column '{c}' is not numeric")
+    for c in controls:
+        if df[c].isna().any():
+            raise DataError(
+                f"{p}: control column '{c}' has {int(df[c].isna().sum())} missing value(s) "
+                f"(a control series must be complete)"
+            )
     return df[y].astype(float), df[controls].astype(float)

@@ -479,17 +479,6 @@ class ProductOpsParams(BaseParams):
     }
     optional_tables: ClassVar = {"inventory": None}
 
-    def check_data(self, src, source: str) -> None:
-        """SKUs must be unique in products (a duplicate would double sales in every join)."""
-        p = src.table("products")
-        dup = src.execute(
-            p.group_by("sku").aggregate(n=p.count()).filter(lambda t: t.n > 1).count()
-        )
-        if dup:
-            raise ParamsError(
-                f"{source}: data: {src.where('products')}: {dup} SKU(s) appear more than once in products.sku"
-            )
-
 
 class SeriesControls(_Strict):
     """Control series: a table of the data source (``table``) or a CSV/Parquet file (``path``),

@@ -32,6 +32,39 @@ TEXT = {
     "code_version": {"en": "Code version", "zh": "代码版本"},
     "generated": {"en": "Generated", "zh": "生成时间"},
     "fingerprint": {"en": "Data fingerprint", "zh": "数据指纹"},
+    "data_quality": {"en": "Data quality", "zh": "数据质量"},
+}
+
+# Chinese for the data-quality checks and handlings of analysis_lib.quality
+_DQ_ZH = {
+    "status not paid, refunded or cancelled": "状态不是 paid/refunded/cancelled",
+    "not counted in GMV or orders": "不计入 GMV 和订单数",
+    "zero GMV": "GMV 为 0",
+    "counted as orders with no GMV": "计为订单，GMV 为 0",
+    "refund above the amount paid": "退款金额高于实付金额",
+    "kept as recorded; check the refund feed": "按原样保留，请核对退款数据",
+    "missing channel": "渠道缺失",
+    "missing device": "设备缺失",
+    "grouped as '(none)'": "归入“(none)”",
+    "duplicate line (order_id, sku)": "重复的订单行 (order_id, sku)",
+    "summed as recorded": "按原样加总",
+    "quantity zero or negative": "数量为 0 或负数",
+    "negative unit price": "单价为负",
+    "kept as recorded": "按原样保留",
+    "duplicate event (same user, time, event)": "重复事件（同一用户、时间、事件）",
+    "a unit counts once per step": "每一步每个单位只计一次",
+    "missing signup time": "注册时间缺失",
+    "kept; no signup cohort": "保留，不归入注册同期群",
+    "price zero or negative": "价格为 0 或负数",
+    "negative stock": "库存为负",
+    "treated as zero": "按 0 处理",
+    "duplicate (date, sku)": "重复的 (date, sku)",
+    "negative spend": "投放花费为负",
+    "unit assigned to more than one variant": "同一单位被分到多个组",
+    "left out of the experiment": "不计入实验",
+    "missing value": "缺失值",
+    "skipped by the model's Kalman filter": "由模型的卡尔曼滤波跳过",
+    "duplicate date": "重复日期",
 }
 
 
@@ -124,6 +157,47 @@ def section(title: str, note: str = "") -> HTML:
     """A section heading with an optional one-line note."""
     p = f'<p class="wb-note">{esc(note)}</p>' if note else ""
     return HTML(f"<h2>{esc(title)}</h2>{p}")
+
+
+def data_quality(findings: list, lang: str = "en") -> HTML:
+    """The data-quality section every report ends with: each check that found rows, with the
+    count, its share of the rows checked and what the analysis did with them; then how many
+    checks passed. ``findings`` are :class:`analysis_lib.quality.Finding` items."""
+
+    def tr(text: str) -> str:
+        return _DQ_ZH.get(text, text) if lang == "zh" else text
+
+    hits = [f for f in findings if f.rows]
+    passed = len(findings) - len(hits)
+    if lang == "zh":
+        note = f"{len(findings)} 项检查，{passed} 项通过" + (
+            "；以下问题不影响运行，已按所列方式处理。" if hits else "，未发现问题。"
+        )
+        cols = ["表", "检查", "行数", "占比", "处理方式"]
+    else:
+        note = f"{len(findings)} checks, {passed} passed" + (
+            "; the run went on with the rows below, handled as stated."
+            if hits
+            else "; no problems found."
+        )
+        cols = ["Table", "Check", "Rows", "Share", "Handling"]
+    out = f'<h2>{esc(t("data_quality", lang))}</h2><p class="wb-note">{esc(note)}</p>'
+    if hits:
+        df = pd.DataFrame(
+            [
+                [
+                    f.table,
+                    tr(f.check),
+                    fmt(f.rows),
+                    fmt(f.rows / f.total if f.total else None, "pct"),
+                    tr(f.handling),
+                ]
+                for f in hits
+            ],
+            columns=cols,
+        )
+        out += table(df).markup
+    return HTML(f'<section class="wb-quality">{out}</section>')
 
 
 def code_version() -> str:

@@ -32,6 +32,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from analysis_lib import data as D
 from analysis_lib import params as P
+from analysis_lib import quality
 from analysis_lib.errors import RunError, WorkbookError
 from analysis_lib.report import FIGURES_MIME, code_version
 
@@ -122,6 +123,9 @@ def prepare(
         params.write_targets = str(Path(params.write_targets).expanduser().resolve())
     src = D.connect(params.data.url)
     D.check_tables(src, type(params).required_tables, type(params).optional_tables)
+    quality.check_blocking(
+        src, list(type(params).required_tables), list(type(params).optional_tables)
+    )
     params.check_data(src, str(params_path))
     return params, src
 

@@ -74,7 +74,7 @@ def test_negative_stock_is_counted_and_treated_as_zero(tmp_path, sample_dir):
 
 def test_duplicate_skus_refused(tmp_path, sample_dir):
     from analysis_lib import runner
-    from analysis_lib.errors import ParamsError
+    from analysis_lib.errors import DataError
 
     folder = tmp_path / "shop"
     folder.mkdir()
@@ -86,7 +86,7 @@ def test_duplicate_skus_refused(tmp_path, sample_dir):
     params.write_text(
         f"notebook: product_ops\ntitle: P\ndata: {{url: {folder}}}\nperiod: {{start: 2025-10-01, end: 2025-12-31}}\n"
     )
-    with pytest.raises(ParamsError, match=r"2 SKU\(s\) appear more than once in products.sku"):
+    with pytest.raises(DataError, match=r"column 'products.sku' has 2 value\(s\) that appear more than once"):
         runner.prepare(params)
 
 

@@ -1,0 +1,349 @@
+"""Data quality: what stops a run, and what a report counts and shows.
+
+Two kinds of problem, one table of rules each:
+
+* **Blocking** (:func:`check_blocking`, called before anything executes): an empty table the
+  notebook needs, a null in a key column, a duplicated primary key, a negative GMV, a CSV that
+  is not UTF-8, a CSV time column that mixes time zones. Each raises a one-line
+  :class:`~analysis_lib.errors.DataError` naming the file, the column and how many rows.
+* **Findings** (:func:`scan`): problems a run goes on with (duplicates, nulls in descriptive
+  columns, negative quantities or stock, refunds above the amount paid, units in two variants).
+  Every report shows them, with their counts and what the analysis does with those rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from analysis_lib.data import DataSource, as_date_bounds
+from analysis_lib.errors import DataError
+
+# columns that must never be null (a row without them cannot be counted or joined)
+KEYS: dict[str, list[str]] = {
+    "orders": ["order_id", "user_id", "order_ts", "gmv", "status"],
+    "order_items": ["order_id", "sku", "quantity", "unit_price"],
+    "events": ["event_ts", "user_id", "event"],
+    "users": ["user_id"],
+    "products": ["sku", "category"],
+    "inventory": ["date", "sku", "on_hand"],
+    "marketing_spend": ["date", "channel", "spend"],
+    "campaigns": ["campaign_id", "start_date", "end_date"],
+    "assignments": ["experiment_id", "unit_id", "variant", "assigned_ts"],
+    "targets": ["period", "metric", "target_value"],
+    "market": ["period", "brand", "category", "sales"],
+}
+# primary keys: a duplicate would double every figure joined on it
+UNIQUE: dict[str, str] = {
+    "orders": "order_id",
+    "users": "user_id",
+    "products": "sku",
+    "campaigns": "campaign_id",
+}
+# numbers that cannot be negative without the data being wrong
+NON_NEGATIVE_STOP: dict[str, list[str]] = {"orders": ["gmv"]}
+_WHY_NEG = {"gmv": "GMV is what the buyer paid; record a refund with status 'refunded'"}
+
+# time column of each table, to limit the findings to the analysed period
+TIME_COLUMN: dict[str, str] = {
+    "orders": "order_ts",
+    "events": "event_ts",
+    "inventory": "date",
+    "marketing_spend": "date",
+    "assignments": "assigned_ts",
+}
+VALID_STATUSES = ("paid", "refunded", "cancelled")
+_SNIFF_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One data-quality finding a run went on with.
+
+    Attributes:
+        table: the table it is in.
+        check: what was checked (English; the report translates the known ones).
+        rows: how many rows it concerns (0 = the check passed).
+        total: how many rows were checked.
+        handling: what the analysis does with those rows.
+    """
+
+    table: str
+    check: str
+    rows: int
+    total: int
+    handling: str
+
+
+# ---------------------------------------------------------------------------------------------
+# blocking checks
+
+
+def check_csv_encoding(path: Path, table: str) -> None:
+    """A CSV must be UTF-8 (a BOM is fine): a GBK or Latin-1 export is refused with the fix."""
+    with path.open("rb") as f:
+        head = f.read(_SNIFF_BYTES)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a character cut by the sniff window
+            return
+        guess = ""
+        try:
+            head[: exc.start + 64].decode("gbk")
+            guess = " (it looks like GBK)"
+        except UnicodeDecodeError:
+            pass
+        raise DataError(
+            f"{path}: table '{table}' is not UTF-8 text{guess} at byte {exc.start}; "
+            f"save it as UTF-8 (e.g. iconv -f GBK -t UTF-8)"
+        ) from None
+
+
+_TZ_RX = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+
+
+def check_csv_time_zones(src: DataSource, table: str, columns: list[str]) -> None:
+    """A CSV time column whose values carry different UTC offsets (or some an offset and some
+    none) is refused: the shop's days would shift silently."""
+    path = src._files.get(table) if src.folder is not None else None
+    if path is None or path.is_dir() or path.suffix != ".csv":
+        return
+    schema = src.table(table).schema()
+    aware = [c for c in columns if c in schema and getattr(schema[c], "timezone", None)]
+    for col in aware:
+        raw = src.con.read_csv(str(path), all_varchar=True)
+        off = raw[col].strip().re_extract(_TZ_RX, 0).name("offset")
+        zones = src.execute(raw.select(off).distinct().limit(5))["offset"]
+        zones = sorted({z if z else "none" for z in zones.fillna("none")})
+        if len(zones) > 1:
+            raise DataError(
+                f"{path}: column '{table}.{col}' mixes time zones ({', '.join(zones)}); "
+                f"write every time in the shop's time zone, with no offset"
+            )
+
+
+def _table_stats(src: DataSource, table: str) -> dict[str, int]:
+    t = src.table(table)
+    cols = t.columns
+    aggs: dict[str, ibis.Expr] = {"n": t.count()}
+    for c in KEYS.get(table, []):
+        if c in cols:
+            aggs[f"null:{c}"] = t[c].isnull().cast("int64").sum().coalesce(0)
+    key = UNIQUE.get(table)
+    if key and key in cols:
+        aggs[f"distinct:{key}"] = t[key].nunique()
+    for c in NON_NEGATIVE_STOP.get(table, []):
+        if c in cols:
+            aggs[f"neg:{c}"] = (t[c] < 0).cast("int64").sum().coalesce(0)
+    row = src.execute(t.aggregate(**aggs)).iloc[0]
+    return {k: int(v) for k, v in row.items()}
+
+
+def check_blocking(src: DataSource, required: list[str], optional: list[str] = ()) -> None:
+    """Stop before executing when a table the notebook reads cannot be trusted at all.
+
+    ``required`` tables must have rows; every present table in either list must have no null
+    keys, no duplicated primary key and no negative GMV. CSV files are checked for encoding and
+    mixed time zones first. Raises a one-line :class:`DataError` naming the file and column.
+    """
+    tables = list(required) + [t for t in optional if src.has(t)]
+    for table in tables:
+        path = src._files.get(table) if src.folder is not None else None
+        if path is not None and path.is_file() and path.suffix == ".csv":
+            check_csv_encoding(path, table)
+            ts = [c for c, k in _time_columns(table).items() if k]
+            check_csv_time_zones(src, table, ts)
+        where = src.where(table)
+        s = _table_stats(src, table)
+        if s["n"] == 0:
+            if table in required:
+                raise DataError(f"{where}: table '{table}' is empty (this notebook needs its rows)")
+            continue
+        for c in KEYS.get(table, []):
+            n = s.get(f"null:{c}", 0)
+            if n:
+                raise DataError(
+                    f"{where}: column '{table}.{c}' has {n:,} null value(s) in {s['n']:,} rows "
+                    f"(a key column must not be null)"
+                )
+        key = UNIQUE.get(table)
+        if key and f"distinct:{key}" in s and s[f"distinct:{key}"] < s["n"]:
+            t = src.table(table)
+            dup = t.group_by(key).aggregate(k=t.count()).filter(lambda x: x.k > 1)
+            n_dup = int(src.execute(dup.count()))
+            raise DataError(
+                f"{where}: column '{table}.{key}' has {n_dup:,} value(s) that appear more than "
+                f"once (each {key} must be unique; a duplicate would double every joined figure)"
+            )
+        for c in NON_NEGATIVE_STOP.get(table, []):
+            n = s.get(f"neg:{c}", 0)
+            if n:
+                raise DataError(
+                    f"{where}: column '{table}.{c}' has {n:,} negative value(s) ({_WHY_NEG[c]})"
+                )
+
+
+def _time_columns(table: str) -> dict[str, bool]:
+    from analysis_lib.data import CANONICAL
+
+    return {c: k == "ts" for c, k in CANONICAL.get(table, {}).items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# findings a run goes on with
+
+
+def _in_period(t: ibis.Table, table: str, start, end) -> ibis.Table:
+    col = TIME_COLUMN.get(table)
+    if start is None or col is None or col not in t.columns:
+        return t
+    lo, hi = as_date_bounds(start, end)
+    if t[col].type().is_date():
+        lo, hi = lo.date(), hi.date()
+    return t.filter((t[col] >= lo) & (t[col] < hi))
+
+
+@dataclass(frozen=True)
+class _Own:
+    """A rule's count over a relation derived from the table: a query of its own."""
+
+    expr: ibis.Expr
+
+
+def _rules(t: ibis.Table, table: str) -> list[tuple[str, ibis.Expr | _Own, str]]:
+    """(check, expression counting the rows concerned, handling) for ``table``."""
+    c = t.columns
+    out: list[tuple[str, ibis.Expr | _Own, str]] = []
+
+    def n(cond) -> ibis.Expr:
+        return cond.cast("int64").sum().coalesce(0)
+
+    def dup_rows(cols: list[str]) -> _Own:
+        # rows beyond the first of each key
+        g = t.group_by(cols).aggregate(k=t.count())
+        return _Own((g.k - 1).sum().coalesce(0))
+
+    if table == "orders":
+        out.append(
+            (
+                "status not paid, refunded or cancelled",
+                n(~t.status.isin(VALID_STATUSES)),
+                "not counted in GMV or orders",
+            )
+        )
+        out.append(("zero GMV", n(t.gmv == 0), "counted as orders with no GMV"))
+        if "refund_amount" in c:
+            out.append(
+                (
+                    "refund above the amount paid",
+                    n(t.refund_amount > t.gmv),
+                    "kept as recorded; check the refund feed",
+                )
+            )
+        for col in ("channel", "device"):
+            if col in c:
+                out.append((f"missing {col}", n(t[col].isnull()), "grouped as '(none)'"))
+    elif table == "order_items":
+        out.append(
+            ("duplicate line (order_id, sku)", dup_rows(["order_id", "sku"]), "summed as recorded")
+        )
+        out.append(("quantity zero or negative", n(t.quantity <= 0), "kept as recorded"))
+        out.append(("negative unit price", n(t.unit_price < 0), "kept as recorded"))
+    elif table == "events":
+        keys = [k for k in ("event_ts", "user_id", "event", "session_id") if k in c]
+        out.append(
+            (
+                "duplicate event (same user, time, event)",
+                dup_rows(keys),
+                "a unit counts once per step",
+            )
+        )
+        for col in ("channel", "device"):
+            if col in c:
+                out.append((f"missing {col}", n(t[col].isnull()), "grouped as '(none)'"))
+    elif table == "users":
+        out.append(("missing signup time", n(t.signup_ts.isnull()), "kept; no signup cohort"))
+    elif table == "products":
+        out.append(("price zero or negative", n(t.price <= 0), "kept as recorded"))
+    elif table == "inventory":
+        out.append(("negative stock", n(t.on_hand < 0), "treated as zero"))
+        out.append(("duplicate (date, sku)", dup_rows(["date", "sku"]), "kept as recorded"))
+    elif table == "marketing_spend":
+        out.append(("negative spend", n(t.spend < 0), "kept as recorded"))
+    elif table == "assignments":
+        per = t.group_by(["experiment_id", "unit_id"]).aggregate(v=t.variant.nunique())
+        out.append(
+            (
+                "unit assigned to more than one variant",
+                _Own(per.filter(per.v > 1).count()),
+                "left out of the experiment",
+            )
+        )
+    return out
+
+
+def scan(src: DataSource, tables: list[str], start=None, end=None) -> list[Finding]:
+    """Data-quality findings for ``tables`` (those present), over the period where a table has a
+    time column. One engine query per table; checks that passed are returned with ``rows=0``."""
+    found: list[Finding] = []
+    for table in tables:
+        if not src.has(table):
+            continue
+        t = _in_period(src.table(table), table, start, end)
+        rules = _rules(t, table)
+        if not rules:
+            continue
+        # row-level rules share one pass over the table; rules over a derived relation (duplicates,
+        # units in two variants) are queries of their own
+        same = {f"r{i}": e for i, (_, e, _) in enumerate(rules) if not isinstance(e, _Own)}
+        row = src.execute(t.aggregate(total=t.count(), **same)).iloc[0]
+        for i, (check, e, handling) in enumerate(rules):
+            rows = row[f"r{i}"] if f"r{i}" in same else src.execute(e.expr)
+            found.append(Finding(table, check, int(rows), int(row["total"]), handling))
+    return found
+
+
+def for_params(src: DataSource, params, start=None, end=None) -> list[Finding]:
+    """:func:`scan` over the tables a notebook reads (its schema's required and optional tables)
+    and its period, widened to ``start``/``end`` and to a ``compare_period`` when given."""
+    start = min(d for d in (start, params.period.start) if d is not None)
+    end = max(d for d in (end, params.period.end) if d is not None)
+    cmp = getattr(params, "compare_period", None)
+    if cmp is not None:
+        start, end = min(start, cmp.start), max(end, cmp.end)
+    tables = [*type(params).required_tables, *type(params).optional_tables]
+    return scan(src, tables, start, end)
+
+
+def scan_series(y: pd.Series) -> list[Finding]:
+    """Findings for a KPI series read from a file (intervention impact): missing values and
+    duplicated dates (controls must be complete: :func:`analysis_lib.causal.read_series`
+    refuses gaps there)."""
+    return [
+        Finding(
+            "series",
+            "missing value",
+            int(y.isna().sum()),
+            len(y),
+            "skipped by the model's Kalman filter",
+        ),
+        Finding(
+            "series", "duplicate date", int(y.index.duplicated().sum()), len(y), "kept as recorded"
+        ),
+    ]
+
+
+def to_frame(findings: list[Finding]) -> pd.DataFrame:
+    """The findings as a DataFrame (one row per check)."""
+    return pd.DataFrame(
+        [f.__dict__ for f in findings], columns=["table", "check", "rows", "total", "handling"]
+    )
+
+
+def count_issues(findings: list[Finding]) -> int:
+    """Rows concerned by any finding (a row may count more than once across checks)."""
+    return sum(f.rows for f in findings)

@@ -1,0 +1,152 @@
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis_lib import data as D
+from analysis_lib import quality as Q
+from analysis_lib import report
+from analysis_lib.errors import DataError
+
+Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+
+
+def _shop(tmp_path, sample_dir, **frames):
+    """A copy of the sample shop with some tables replaced."""
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    for p in sample_dir.iterdir():
+        name = p.stem if p.is_file() else p.name
+        if name in frames or p.suffix == ".json" or p.suffix == ".lock":
+            continue
+        (folder / p.name).symlink_to(p)
+    for name, df in frames.items():
+        df.to_parquet(folder / f"{name}.parquet")
+    return D.connect(str(folder))
+
+
+def _counts(findings):
+    return {(f.table, f.check): f.rows for f in findings}
+
+
+def test_scan_counts_what_was_planted(tmp_path, sample_dir):
+    rng = np.random.default_rng(7)
+    inv = pd.read_parquet(sample_dir / "inventory.parquet")
+    neg = rng.choice(len(inv), 17, replace=False)
+    inv.loc[neg, "on_hand"] = -3
+    ev = pd.read_parquet(sample_dir / "events")
+    in_q4 = ev[(ev.event_ts >= "2025-10-01") & (ev.event_ts < "2026-01-01")]
+    dups = in_q4.sample(25, random_state=1)
+    ev = pd.concat([ev, dups], ignore_index=True)
+    ev.loc[ev.sample(40, random_state=2).index, "channel"] = None
+    orders = pd.read_parquet(sample_dir / "orders")
+    orders["refund_amount"] = 0.0
+    q4 = orders.index[(orders.order_ts >= "2025-10-01") & (orders.order_ts < "2026-01-01")]
+    over = q4[:9]
+    orders.loc[over, "refund_amount"] = orders.loc[over, "gmv"] + 1
+    orders.loc[q4[20:24], "status"] = "pending"
+    src = _shop(tmp_path, sample_dir, inventory=inv, events=ev, orders=orders)
+
+    found = Q.scan(src, ["orders", "events", "inventory"], *Q4)
+    c = _counts(found)
+    d = pd.to_datetime(inv.date)
+    inv_q4 = inv[(d >= "2025-10-01") & (d < "2026-01-01")]
+    assert c[("inventory", "negative stock")] == int((inv_q4.on_hand < 0).sum()) > 0
+    assert c[("events", "duplicate event (same user, time, event)")] == 25
+    ev_q4 = ev[(ev.event_ts >= "2025-10-01") & (ev.event_ts < "2026-01-01")]
+    assert c[("events", "missing channel")] == int(ev_q4.channel.isna().sum())
+    assert c[("orders", "refund above the amount paid")] == 9
+    assert c[("orders", "status not paid, refunded or cancelled")] == 4
+    totals = {f.table: f.total for f in found}
+    assert totals["events"] == len(ev_q4)
+
+
+def test_scan_on_clean_sample_finds_no_negatives(sample_dir):
+    src = D.connect(str(sample_dir))
+    c = _counts(Q.scan(src, ["inventory", "marketing_spend", "orders"], *Q4))
+    assert c[("inventory", "negative stock")] == 0
+    assert c[("marketing_spend", "negative spend")] == 0
+    # the independent count of duplicated (order_id, sku) lines
+    items = pd.read_parquet(sample_dir / "order_items")
+    c2 = _counts(Q.scan(src, ["order_items"]))
+    assert c2[("order_items", "duplicate line (order_id, sku)")] == int(
+        items.duplicated(["order_id", "sku"]).sum()
+    )
+
+
+def test_units_in_two_variants_counted(tmp_path, sample_dir):
+    a = pd.read_parquet(sample_dir / "assignments")
+    twice = a.head(6).assign(
+        variant=lambda d: np.where(d.variant == "control", "treatment", "control")
+    )
+    src = _shop(tmp_path, sample_dir, assignments=pd.concat([a, twice]))
+    c = _counts(Q.scan(src, ["assignments"]))
+    assert c[("assignments", "unit assigned to more than one variant")] == 6
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda o: o.assign(user_id=o.user_id.mask(o.index < 3)),
+            r"column 'orders.user_id' has 3 null value\(s\)",
+        ),
+        (
+            lambda o: pd.concat([o, o.head(2)]),
+            r"column 'orders.order_id' has 2 value\(s\) that appear more than once",
+        ),
+        (
+            lambda o: o.assign(gmv=o.gmv.mask(o.index < 5, -1.0)),
+            r"column 'orders.gmv' has 5 negative value\(s\)",
+        ),
+        (lambda o: o.head(0), r"table 'orders' is empty"),
+    ],
+)
+def test_blocking_problems_stop(tmp_path, sample_dir, mutate, message):
+    orders = pd.read_parquet(sample_dir / "orders").reset_index(drop=True)
+    src = _shop(tmp_path, sample_dir, orders=mutate(orders))
+    with pytest.raises(DataError, match=message):
+        Q.check_blocking(src, ["orders", "events"])
+
+
+def test_empty_optional_table_is_fine(tmp_path, sample_dir):
+    t = pd.read_parquet(sample_dir / "targets.parquet").head(0)
+    src = _shop(tmp_path, sample_dir, targets=t)
+    Q.check_blocking(src, ["orders"], ["targets"])
+
+
+def test_csv_encoding_and_time_zones(tmp_path):
+    head = "order_id,user_id,order_ts,gmv,status,city\n"
+    (tmp_path / "orders.csv").write_bytes(
+        (head + "o1,u1,2025-01-01 10:00:00,1,paid,北京\n").encode("gbk")
+    )
+    with pytest.raises(
+        DataError, match=r"orders.csv: table 'orders' is not UTF-8 text \(it looks like GBK\)"
+    ):
+        Q.check_blocking(D.connect(str(tmp_path)), ["orders"])
+    (tmp_path / "orders.csv").write_text(
+        head + "o1,u1,2025-01-01 10:00:00+08:00,1,paid,x\no2,u2,2025-01-01 10:00:00,2,paid,y\n"
+    )
+    with pytest.raises(
+        DataError, match=r"column 'orders.order_ts' mixes time zones \(\+08:00, none\)"
+    ):
+        Q.check_blocking(D.connect(str(tmp_path)), ["orders"])
+    (tmp_path / "orders.csv").write_bytes(
+        b"\xef\xbb\xbf" + (head + "o1,u1,2025-01-01 10:00:00,1,paid,x\n").encode()
+    )
+    Q.check_blocking(D.connect(str(tmp_path)), ["orders"])  # a BOM is fine
+
+
+def test_report_section_shows_hits_and_passes():
+    found = [
+        Q.Finding("inventory", "negative stock", 3, 100, "treated as zero"),
+        Q.Finding("events", "missing channel", 0, 50, "grouped as '(none)'"),
+        Q.Finding("campaigns", "<script>alert(1)</script>", 1, 1, "kept as recorded"),
+    ]
+    html = report.data_quality(found, "en").markup
+    assert "3 checks, 1 passed" in html and "negative stock" in html and "3.0%" in html
+    assert "missing channel" not in html
+    assert "<script>" not in html
+    zh = report.data_quality(found, "zh").markup
+    assert "库存为负" in zh and "按 0 处理" in zh
