@@ -100,7 +100,33 @@ class DataSource:
         return self.con.execute(expr)
 
 
+_SNIFF_BYTES = 4 * 1024 * 1024
+
+
+def check_csv_encoding(path: Path, table: str) -> None:
+    """A CSV must be UTF-8 (a BOM is fine): a GBK or Latin-1 export is refused with the fix."""
+    with path.open("rb") as f:
+        head = f.read(_SNIFF_BYTES)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a character cut by the sniff window
+            return
+        guess = ""
+        try:
+            head[: exc.start + 64].decode("gbk")
+            guess = " (it looks like GBK)"
+        except UnicodeDecodeError:
+            pass
+        raise DataError(
+            f"{path}: table '{table}' is not UTF-8 text{guess} at byte {exc.start}; "
+            f"save it as UTF-8 (e.g. iconv -f GBK -t UTF-8)"
+        ) from None
+
+
 def _read_file(con, path: Path, name: str) -> ibis.Table:
+    if path.suffix == ".csv":
+        check_csv_encoding(path, name)
     try:
         if path.is_dir():
             return con.read_parquet(str(path / "*.parquet"), table_name=name)
@@ -165,6 +191,8 @@ def check_table(source: DataSource, table: str, columns: list[str] | None = None
             )
         kind = canon.get(col)
         if kind and not _KIND_OK[kind](schema[col]):
+            if int(source.execute(t.count())) == 0:  # a header-only CSV reads as text columns
+                raise DataError(f"{source.where(table)}: table '{table}' is empty (no rows)")
             raise DataError(
                 f"{source.where(table)}: column '{table}.{col}' has type {schema[col]}, "
                 f"expected {_KIND_NAME[kind]}"

@@ -15,7 +15,14 @@ from typing import Any, ClassVar, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from analysis_lib.errors import ParamsError
 
@@ -27,6 +34,19 @@ class _Loader(yaml.SafeLoader):
     (2025-02-30) against its field instead of YAML failing on the whole file."""
 
 
+def _no_alias(self, parent, index):
+    if self.check_event(yaml.AliasEvent):
+        event = self.peek_event()
+        raise yaml.composer.ComposerError(
+            None,
+            None,
+            "anchors and aliases (*name) are not allowed in params files",
+            event.start_mark,
+        )
+    return yaml.SafeLoader.compose_node(self, parent, index)
+
+
+_Loader.compose_node = _no_alias
 _Loader.yaml_implicit_resolvers = {
     ch: [(tag, rx) for tag, rx in rs if tag != "tag:yaml.org,2002:timestamp"]
     for ch, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -95,11 +115,12 @@ class _CsvExport(_Strict):
 
     path: str = Field(min_length=1, max_length=500, pattern=r"\.csv$")
 
-    @model_validator(mode="after")
-    def _safe_path(self):
-        if ".." in Path(self.path).parts:
-            raise ValueError(f"path must not contain '..': {self.path}")
-        return self
+    @field_validator("path")
+    @classmethod
+    def _safe_path(cls, v: str) -> str:
+        if ".." in Path(v).parts:
+            raise ValueError("must not contain '..'")
+        return v
 
 
 class DropoffExport(_CsvExport):
@@ -153,10 +174,16 @@ class FunnelParams(BaseParams):
             if b not in ev.columns:
                 raise ParamsError(f"{source}: field 'breakdowns': events has no column '{b}'")
 
+    @field_validator("steps")
+    @classmethod
+    def _distinct_steps(cls, v: list[str]) -> list[str]:
+        dup = sorted({s for s in v if v.count(s) > 1})
+        if dup:
+            raise ValueError(f"must be distinct ({', '.join(dup)} appears twice)")
+        return v
+
     @model_validator(mode="after")
     def _check_steps(self) -> FunnelParams:
-        if len(set(self.steps)) != len(self.steps):
-            raise ValueError(f"steps must be distinct, got {self.steps}")
         if self.export_dropoff and self.export_dropoff.step not in self.steps[:-1]:
             raise ValueError(f"export_dropoff.step must be one of {self.steps[:-1]}")
         return self
@@ -629,7 +656,9 @@ def _one_line(path: str, model: type[BaseModel], exc: ValidationError) -> str:
         return f"{path}: missing key '{loc}'"
     msg = err["msg"].removeprefix("Value error, ")
     value = err.get("input")
-    shown = repr(value) if isinstance(value, str | int | float | bool) else type(value).__name__
+    if not isinstance(value, str | int | float | bool):  # a mapping or list: the message says it
+        return f"{path}: field '{loc}': {msg}"
+    shown = repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return f"{path}: field '{loc}': {msg} (got {shown})"
@@ -646,7 +675,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ParamsError(f"{p}: not UTF-8 text (byte {exc.start})") from exc
+        raise ParamsError(f"{p}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     try:
         doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -664,6 +693,10 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 def validate(doc: dict[str, Any], source: str = "params") -> BaseParams:
     """Validate a params mapping against its notebook's schema; one-line error naming the field."""
     name = doc.get("notebook")
+    if name is None:
+        raise ParamsError(
+            f"{source}: missing key 'notebook' (one of: {', '.join(sorted(SCHEMAS))})"
+        )
     if name not in SCHEMAS:
         known = ", ".join(sorted(SCHEMAS))
         raise ParamsError(f"{source}: field 'notebook': unknown notebook {name!r} (known: {known})")

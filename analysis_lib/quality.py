@@ -3,8 +3,9 @@
 Two kinds of problem, one table of rules each:
 
 * **Blocking** (:func:`check_blocking`, called before anything executes): an empty table the
-  notebook needs, a null in a key column, a duplicated primary key, a negative GMV, a CSV that
-  is not UTF-8, a CSV time column that mixes time zones. Each raises a one-line
+  notebook needs, a null in a key column, a duplicated primary key, a negative GMV, a CSV time
+  column that mixes time zones (a CSV that is not UTF-8 is refused when it is read:
+  :mod:`analysis_lib.data`). Each raises a one-line
   :class:`~analysis_lib.errors.DataError` naming the file, the column and how many rows.
 * **Findings** (:func:`scan`): problems a run goes on with (duplicates, nulls in descriptive
   columns, negative quantities or stock, refunds above the amount paid, units in two variants).
@@ -14,7 +15,6 @@ Two kinds of problem, one table of rules each:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import ibis
 import pandas as pd
@@ -56,7 +56,6 @@ TIME_COLUMN: dict[str, str] = {
     "assignments": "assigned_ts",
 }
 VALID_STATUSES = ("paid", "refunded", "cancelled")
-_SNIFF_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,27 +79,6 @@ class Finding:
 
 # ---------------------------------------------------------------------------------------------
 # blocking checks
-
-
-def check_csv_encoding(path: Path, table: str) -> None:
-    """A CSV must be UTF-8 (a BOM is fine): a GBK or Latin-1 export is refused with the fix."""
-    with path.open("rb") as f:
-        head = f.read(_SNIFF_BYTES)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 4:  # a character cut by the sniff window
-            return
-        guess = ""
-        try:
-            head[: exc.start + 64].decode("gbk")
-            guess = " (it looks like GBK)"
-        except UnicodeDecodeError:
-            pass
-        raise DataError(
-            f"{path}: table '{table}' is not UTF-8 text{guess} at byte {exc.start}; "
-            f"save it as UTF-8 (e.g. iconv -f GBK -t UTF-8)"
-        ) from None
 
 
 _TZ_RX = r"(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -147,21 +125,20 @@ def check_blocking(src: DataSource, required: list[str], optional: list[str] = (
     """Stop before executing when a table the notebook reads cannot be trusted at all.
 
     ``required`` tables must have rows; every present table in either list must have no null
-    keys, no duplicated primary key and no negative GMV. CSV files are checked for encoding and
-    mixed time zones first. Raises a one-line :class:`DataError` naming the file and column.
+    keys, no duplicated primary key and no negative GMV. CSV files are checked for mixed time
+    zones first. Raises a one-line :class:`DataError` naming the file and column.
     """
     tables = list(required) + [t for t in optional if src.has(t)]
     for table in tables:
         path = src._files.get(table) if src.folder is not None else None
         if path is not None and path.is_file() and path.suffix == ".csv":
-            check_csv_encoding(path, table)
             ts = [c for c, k in _time_columns(table).items() if k]
             check_csv_time_zones(src, table, ts)
         where = src.where(table)
         s = _table_stats(src, table)
         if s["n"] == 0:
             if table in required:
-                raise DataError(f"{where}: table '{table}' is empty (this notebook needs its rows)")
+                raise DataError(f"{where}: table '{table}' is empty (no rows)")
             continue
         for c in KEYS.get(table, []):
             n = s.get(f"null:{c}", 0)

@@ -248,7 +248,7 @@ def run(
         ("write_targets", getattr(params, "write_targets", None)),
     ):
         if path and Path(path).is_relative_to(out_root.resolve()):
-            raise RunError(
+            raise P.ParamsError(
                 f"{params_path}: field '{key}': must be outside {out_root}/ (reports hold reports only)"
             )
     lock = FileLock(str(_lock_path(out_root, nb_name, name)))

@@ -86,7 +86,9 @@ def test_duplicate_skus_refused(tmp_path, sample_dir):
     params.write_text(
         f"notebook: product_ops\ntitle: P\ndata: {{url: {folder}}}\nperiod: {{start: 2025-10-01, end: 2025-12-31}}\n"
     )
-    with pytest.raises(DataError, match=r"column 'products.sku' has 2 value\(s\) that appear more than once"):
+    with pytest.raises(
+        DataError, match=r"column 'products.sku' has 2 value\(s\) that appear more than once"
+    ):
         runner.prepare(params)
 
 
