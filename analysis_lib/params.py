@@ -293,7 +293,10 @@ class AbTestParams(BaseParams):
         from analysis_lib import data as D
 
         if self.experiment_id is not None:
+            from analysis_lib.quality import check_blocking
+
             D.check_tables(src, {"assignments": None, "orders": None})
+            check_blocking(src, ["assignments", "orders"])
             shop = {"converted", "orders", "revenue", "pre_converted", "pre_orders", "pre_revenue"}
             for m in self.metrics:
                 for c in m.columns():
