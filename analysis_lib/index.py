@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from analysis_lib.metrics import METRICS
+from analysis_lib.metrics import label as M_LABEL
 from analysis_lib.report import esc, fmt, fmt_metric
 
 MAX_FIGURES = 6
@@ -44,7 +45,47 @@ def collect(out: str | Path) -> list[dict]:
 
 
 PREFERRED = ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_rate"]
+# labels of headline figures that are not metrics of analysis_lib.metrics
+LABELS = {
+    "verdict": "Verdict",
+    "verdict_variant": "variant",
+    "mde_primary": "detectable effect",
+    "target_achievement": "target achieved",
+    "net_incremental_gmv": "net incremental GMV",
+    "roi": "ROI",
+    "p_no_effect": "p (no effect)",
+    "post_dip_gmv": "post-campaign dip",
+    "customers": "customers",
+    "repeat_customer_share": "repeat customers",
+    "overall_conversion": "overall conversion",
+    "bottleneck_step": "bottleneck",
+    "bottleneck_segment": "worst segment",
+    "cumulative_effect": "cumulative effect",
+    "relative_effect": "relative effect",
+    "p_value": "p",
+    "gmv_change_pop": "GMV vs previous period",
+    "gmv_change_yoy": "GMV vs last year",
+    "gmv_deviation_rate": "GMV vs target",
+    "market_size": "market size",
+    "market_growth_yoy": "market growth YoY",
+    "our_share": "our share",
+    "our_rank": "our rank",
+    "hhi": "HHI",
+    "cr3": "CR3",
+    "slow_movers": "slow movers",
+    "stockout_risk_skus": "stock-out risk SKUs",
+    "target_total": "target",
+    "baseline_forecast_total": "baseline forecast",
+    "p_reach_target": "P(reach target)",
+    "required_uplift": "uplift needed",
+}
+SIGNED_WORDS = ("change", "deviation", "uplift", "relative", "growth")
+
 PCT_WORDS = (
+    "change",
+    "deviation",
+    "mde",
+    "margin",
     "share",
     "rate",
     "conversion",
@@ -69,7 +110,7 @@ def _value(key: str, v) -> str | None:
     if key in METRICS:
         return fmt_metric(key, v)
     if any(w in key for w in PCT_WORDS):
-        return fmt(v, "pct")
+        return fmt(v, "signed_pct" if any(w in key for w in SIGNED_WORDS) else "pct")
     if float(v).is_integer():
         return fmt(v, "count")
     return fmt(v, "ratio") if abs(v) < 100 else fmt(v, "money")
@@ -82,7 +123,9 @@ def _headline(figs: dict, keys: list[str] | None = None) -> str:
     for k in keys:
         shown = _value(k, figs.get(k))
         if shown is not None:
-            parts.append(f"{esc(k)}: {esc(shown)}")
+            name = M_LABEL(k) if k in METRICS else LABELS.get(k, k.replace("_", " "))
+            name = name[:1].upper() + name[1:]
+            parts.append(f"{esc(name)}: {esc(shown)}")
         if len(parts) >= MAX_FIGURES:
             break
     return " · ".join(parts)
@@ -106,9 +149,10 @@ def render(out: str | Path) -> str:
             if ok:
                 note += f" — last good report: {esc(ok.get('started_at', ''))}"
         dur = latest.get("duration_s")
+        ran = str(latest.get("started_at", ""))[:16].replace("T", " ")
         rows.append(
             f'<tr class="{"bad" if status == "FAILED" else "good"}"><td>{esc(e["notebook"])}</td><td>{link}</td>'
-            f"<td>{status}</td><td>{esc(latest.get('started_at', ''))}</td>"
+            f"<td>{status}</td><td>{esc(ran)}</td>"
             f"<td>{esc(fmt(dur, 'ratio')) if dur is not None else ''} s</td>"
             f"<td>{_headline((ok or {}).get('figures', {}), (ok or {}).get('headline'))}</td><td>{note}</td></tr>"
         )
@@ -116,7 +160,7 @@ def render(out: str | Path) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Operations workbook — reports</title>
 <style>
-body {{ font-family: "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 1200px; color: #0f172a; }}
+body {{ font-family: "Segoe UI", Helvetica, Arial, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif; margin: 2rem auto; max-width: 1200px; color: #0f172a; }}
 table {{ border-collapse: collapse; width: 100%; font-size: 0.9rem; }}
 th, td {{ padding: 0.4rem 0.6rem; border-bottom: 1px solid #e2e8f0; text-align: left; vertical-align: top; }}
 tr.bad td {{ background: #fef2f2; }}

@@ -46,3 +46,20 @@ def cli_env() -> dict:
     env = dict(os.environ)
     env.pop("WORKBOOK_NOTEBOOKS", None)
     return env
+
+
+SCREENSHOTS = Path(os.environ.get("WORKBOOK_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Headless Chromium (installed from Debian's packages when missing; a loud skip where it
+    cannot be)."""
+    from tests import browser as B
+
+    got = B.ensure_chromium()
+    if isinstance(got, str):
+        B.loud_skip(got)
+    driver = B.start(*got, tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()

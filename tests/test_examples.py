@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from tests import browser as B
+from tests.conftest import SCREENSHOTS
 from tests.test_runner import ROOT, workbook
 
 PERSONAL = [
@@ -106,3 +108,30 @@ def test_ab_examples_record_the_documented_figures(all_reports):
     ]
     assert cc["srm"]["counts"] == {"gate_30": 44700, "gate_40": 45489}
     assert cc["verdict"] == "don't ship" and "retention_7" in cc["verdict_reason"]
+
+
+def test_reports_in_a_real_browser(all_reports, browser):
+    """Every example report and the index, opened from file:// in headless Chromium: no console
+    error, every image loads, no script ran; a full-page screenshot of each is saved."""
+    pages = sorted(all_reports.glob("*/*/report.html")) + [all_reports / "index.html"]
+    problems = []
+    for page in pages:
+        r = B.open_page(browser, page)
+        name = (
+            "index"
+            if page.name == "index.html"
+            else f"{page.parent.parent.name}__{page.parent.name}"
+        )
+        shot = B.screenshot(browser, r["height"], SCREENSHOTS / f"{name}.png")
+        if r["errors"]:
+            problems.append(f"{name}: console errors {r['errors'][:3]}")
+        if r["broken_images"]:
+            problems.append(f"{name}: images that did not load {r['broken_images'][:3]}")
+        if page.name == "report.html" and r["images"] == 0:
+            problems.append(f"{name}: no chart at all")
+        if r["xss"] is not None:
+            problems.append(f"{name}: a script ran")
+        if shot.stat().st_size < 10_000:
+            problems.append(f"{name}: the screenshot looks blank ({shot.stat().st_size} bytes)")
+        assert page.stat().st_size < 2 * 1024 * 1024, name
+    assert not problems, "\n".join(problems)

@@ -15,10 +15,10 @@ def test_headline_uses_the_notebooks_list_and_formats():
     h = index._headline(figs, ["verdict", "our_share", "roi", "slow_movers", "gmv"])
     assert (
         h
-        == "verdict: don&#x27;t ship · our_share: 31.6% · roi: -28.0% · slow_movers: 51 · gmv: 1,234"
+        == "Verdict: don&#x27;t ship · Our share: 31.6% · ROI: -28.0% · Slow movers: 51 · GMV: 1,234"
     )
     assert "other" not in h
 
 
 def test_headline_without_a_list_prefers_kpis():
-    assert index._headline({"zzz": 1.5, "gmv": 10.0}).startswith("gmv: 10.00")
+    assert index._headline({"zzz": 1.5, "gmv": 10.0}).startswith("GMV: 10.00 · Zzz: 1.50")
