@@ -8,6 +8,7 @@ sub-folder ``<table>/`` of Parquet parts (how the large sample data is written).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,8 +156,91 @@ def is_backend_url(url: str) -> bool:
     return "://" in url and not url.startswith("file://")
 
 
+SPARK_CONF = {
+    "spark.sql.session.timeZone": "UTC",  # times are the shop's wall-clock times, as in DuckDB
+    "spark.sql.shuffle.partitions": "8",
+    "spark.ui.enabled": "false",
+    "spark.sql.ansi.enabled": "false",
+}
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Point file descriptor 2 at /dev/null for the duration (child processes inherit it)."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _connect_spark(url: str) -> DataSource:
+    """``pyspark:///path/to/folder``: a Spark session (``local[*]`` unless ``WORKBOOK_SPARK_MASTER``
+    or spark-submit says otherwise) with each table of the folder registered as a view;
+    ``pyspark://?database=shop``: the tables of a database in the session's catalog."""
+    import os
+    from urllib.parse import parse_qs
+
+    rest = url.removeprefix("pyspark://")
+    path, _, query = rest.partition("?")
+    opts = {k: v[-1] for k, v in parse_qs(query).items()}
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise DataError(f"data.url: {url} needs pyspark (pip install pyspark)") from exc
+    builder = SparkSession.builder.appName("workbook")
+    master = opts.get("master") or os.environ.get("WORKBOOK_SPARK_MASTER")
+    if master:
+        builder = builder.master(master)
+    elif not os.environ.get("SPARK_HOME") and "spark.master" not in os.environ.get(
+        "PYSPARK_SUBMIT_ARGS", ""
+    ):
+        builder = builder.master("local[*]")
+    log4j = Path(__file__).parent / "templates" / "spark" / "log4j2.properties"
+    builder = builder.config(
+        "spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile={log4j.as_uri()}"
+    ).config("spark.ui.showConsoleProgress", "false")
+    for k, v in SPARK_CONF.items():
+        builder = builder.config(k, v)
+    try:
+        with _quiet_stderr():  # the JVM launcher's banner; errors still come back as exceptions
+            session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+        con = ibis.pyspark.connect(session)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"data.url: cannot start Spark for {url}: {first}") from exc
+    if "database" in opts:
+        session.catalog.setCurrentDatabase(opts["database"])
+    src = DataSource(url=url, con=con)
+    if path:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise DataError(f"data.url: folder not found: {folder}")
+        for name, f in _scan_folder(folder).items():
+            try:
+                if f.is_dir() or f.suffix == ".parquet":
+                    con.read_parquet(str(f), table_name=name)
+                else:
+                    con.read_csv(str(f), table_name=name, header=True, inferSchema=True)
+            except Exception as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise DataError(f"{f}: cannot read table '{name}': {first}") from exc
+    return src
+
+
 def connect(url: str) -> DataSource:
     """Open the data source at ``url``: a folder of Parquet/CSV files or an Ibis backend URL."""
+    if url.startswith("pyspark://"):
+        return _connect_spark(url)
     if is_backend_url(url):
         try:
             con = ibis.connect(url)

@@ -88,6 +88,11 @@ class IsolatedKernelManager(AsyncKernelManager):
 def resolve_url(url: str, base: Path | None = None) -> str:
     """A folder URL made absolute (relative to ``base``, default the working directory), so the
     notebook, which runs in notebooks/, finds it; backend URLs pass through unchanged."""
+    if url.startswith("pyspark://"):  # pyspark://<folder>: the folder may be relative too
+        path, sep, query = url.removeprefix("pyspark://").partition("?")
+        if path and not path.startswith("/"):
+            path = str(((base or Path.cwd()) / path).resolve())
+        return f"pyspark://{path}{sep}{query}"
     if D.is_backend_url(url):
         return url
     p = Path(url.removeprefix("file://")).expanduser()

@@ -89,7 +89,7 @@ def test_funnel_defaults(tmp_path):
     "extra, expected",
     [
         ("steps: [page_view]\n", "field 'steps'"),
-        ("steps: [a, a]\n", "steps must be distinct"),
+        ("steps: [a, a]\n", "field .steps.: must be distinct"),
         ("window_days: 0\n", "field 'window_days'"),
         ("export_dropoff: {step: checkout, path: ../../etc/x.csv}\n", "must not contain '..'"),
         ("export_dropoff: {step: purchase, path: x.csv}\n", "export_dropoff.step must be one of"),
