@@ -564,6 +564,18 @@ class CampaignRetroParams(BaseParams):
                 raise ParamsError(
                     f"{source}: field 'period': the pre-period must end before the campaign's pre-heat ({camp['preheat_start']})"
                 )
+        ctl = self.controls
+        if ctl is not None and ctl.table is not None:
+            if not src.has(ctl.table):
+                raise ParamsError(
+                    f"{source}: field 'controls.table': no table '{ctl.table}' in {src.url}"
+                )
+            cols = src.table(ctl.table).columns
+            for c in [ctl.date_column, *ctl.columns]:
+                if c and c not in cols:
+                    raise ParamsError(
+                        f"{source}: field 'controls': table '{ctl.table}' has no column '{c}'"
+                    )
         if self.seasonality and self.period.days < 2 * self.seasonality:
             raise ParamsError(
                 f"{source}: field 'seasonality': a season of {self.seasonality} days needs a pre-period of at least "

@@ -239,6 +239,7 @@ def run(
     t0 = time.perf_counter()
     params_path = Path(params_path)
     params, _src = prepare(params_path, data_url)
+    validate_s = time.perf_counter() - t0
     name = params_path.stem
     nb_name = params.notebook
     notebook = NOTEBOOKS_DIR / f"{nb_name}.ipynb"
@@ -264,13 +265,15 @@ def run(
             f"{params_path}: another run of {nb_name}/{name} is in progress; try again later"
         ) from None
     try:
-        return _run_locked(params, params_path, notebook, out_root, name, started, t0, cell_timeout)
+        return _run_locked(
+            params, params_path, notebook, out_root, name, started, t0, cell_timeout, validate_s
+        )
     finally:
         lock.release()
 
 
 def _run_locked(
-    params, params_path, notebook, out_root, name, started, t0, cell_timeout
+    params, params_path, notebook, out_root, name, started, t0, cell_timeout, validate_s
 ) -> RunResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -300,6 +303,7 @@ def _run_locked(
     os.environ["WORKBOOK_BATCH"] = "1"  # notebooks skip interactive explorers
     # papermill/nbclient log timeouts and kernel events to stderr; the run reports one line itself
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
+    t_exec = time.perf_counter()
     try:
         pm.execute_notebook(
             str(notebook),
@@ -319,11 +323,16 @@ def _run_locked(
     except Exception as exc:  # kernel death, timeout, missing kernel...
         error = f"{nb_name}/{name}: execution failed: {type(exc).__name__}: {_one_line(exc)}"
 
+    exec_s = time.perf_counter() - t_exec
+    render_s = 0.0
     if error is None:
         try:
             nb = nbformat.read(str(executed), as_version=4)
             record["figures"], record["headline"] = _figures(nb)
+            t_render = time.perf_counter()
             (staging / "report.html").write_text(render_html(nb, params.title), encoding="utf-8")
+            render_s = time.perf_counter() - t_render
+            record["timings"] = _timings(nb, validate_s, exec_s, render_s)
         except Exception as exc:
             error = f"{nb_name}/{name}: rendering failed: {type(exc).__name__}: {_one_line(exc)}"
 
@@ -355,6 +364,25 @@ def _run_locked(
         error=error,
         figures=record["figures"],
     )
+
+
+def _timings(nb, validate_s: float, exec_s: float, render_s: float) -> dict[str, Any]:
+    """Where a run's time went: validation, kernel start and papermill's own work, the cells
+    (papermill records each cell's duration; the three slowest are named), rendering."""
+    cells = [
+        (i, float(c.metadata.get("papermill", {}).get("duration") or 0.0))
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+    ]
+    cells_s = sum(d for _, d in cells)
+    slow = sorted(cells, key=lambda x: -x[1])[:3]
+    return {
+        "validate_s": round(validate_s, 3),
+        "kernel_and_overhead_s": round(max(exec_s - cells_s, 0.0), 3),
+        "cells_s": round(cells_s, 3),
+        "render_s": round(render_s, 3),
+        "slowest_cells": [{"cell": i, "seconds": round(d, 3)} for i, d in slow],
+    }
 
 
 def result_dict(r: RunResult) -> dict:

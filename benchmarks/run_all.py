@@ -1,0 +1,142 @@
+"""Benchmark: ``workbook run-all`` over every example params file, with the sample-shop examples
+pointed at a larger scale (default scale m), and the fixed cost of one run.
+
+    python benchmarks/run_all.py --data data/m          # run-all at scale m
+    python benchmarks/run_all.py --fixed-cost           # one trivial run, phase by phase
+
+run-all: the example params files are copied to a temporary folder with ``data/sample`` replaced
+by ``--data`` (the real-data examples keep their own data); prints wall time and the peak memory
+of the whole process tree (the CLI, its workers and their kernels), sampled every 0.1 s.
+Targets: at most 90 s and 4 GiB at scale m.
+
+fixed cost: ``workbook run`` of a KPI monitor over a four-order shop (tests/bad_inputs/_base_data),
+best of three, and the phases inside one run (validation, kernel start, execution, rendering).
+Target: at most 3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKBOOK = Path(sys.executable).parent / "workbook"
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
+
+
+def run_measured(cmd: list[str], cwd: Path) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Wall time, peak tree RSS and the completed process of ``cmd``."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ps = psutil.Process(proc.pid)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss(ps))
+            done.wait(0.1)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    done.set()
+    th.join()
+    return wall, peak[0], subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def bench_run_all(data: Path, jobs: int | None) -> None:
+    data = data.resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        params = tmp / "params"
+        for f in (ROOT / "params").rglob("*.yaml"):
+            dst = params / f.relative_to(ROOT / "params")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            text = f.read_text(encoding="utf-8")
+            text = re.sub(r"\bdata/sample\b", str(data), text)
+            text = re.sub(
+                r"\banalysis_lib/datasets\b", str(ROOT / "analysis_lib" / "datasets"), text
+            )
+            dst.write_text(text, encoding="utf-8")
+        n = len(list(params.rglob("*.yaml")))
+        cmd = [str(WORKBOOK), "run-all", str(params), "--out", str(tmp / "reports")]
+        if jobs:
+            cmd += ["--jobs", str(jobs)]
+        wall, peak, r = run_measured(cmd, tmp)
+        print(r.stdout[-2500:])
+        if r.returncode != 0:
+            print(r.stderr[-2000:], file=sys.stderr)
+        print(f"run-all: {n} params files, data {data}")
+        print(f"wall time {wall:8.1f} s   (target <= 90 s)")
+        print(f"peak RSS  {peak / 2**30:8.2f} GiB (whole process tree; target <= 4 GiB)")
+        print(f"exit code {r.returncode}")
+
+
+def bench_fixed_cost(repeat: int) -> None:
+    base = ROOT / "tests" / "bad_inputs" / "_base_data"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        shutil.copytree(base, tmp / "data")
+        p = tmp / "trivial.yaml"
+        p.write_text(
+            "notebook: kpi_monitor\ntitle: Trivial\ndata: {url: data}\n"
+            "period: {start: 2025-10-01, end: 2025-10-31}\ngrain: week\n"
+        )
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            r = subprocess.run(
+                [str(WORKBOOK), "run", str(p), "--out", str(tmp / "reports")],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+            )
+            times.append(time.perf_counter() - t0)
+            assert r.returncode == 0, r.stderr
+        print(
+            f"fixed cost of one run (workbook run, trivial data): best {min(times):.2f} s, "
+            f"runs {', '.join(f'{t:.2f}' for t in times)} s   (target <= 3 s)"
+        )
+        import json
+
+        res = json.loads((tmp / "reports" / "kpi_monitor" / "trivial" / "results.json").read_text())
+        print("where the last run's time went (results.json timings):")
+        for k, v in res["timings"].items():
+            print(f"  {k:<24} {v}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="data/m")
+    ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--fixed-cost", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    if a.fixed_cost:
+        bench_fixed_cost(a.repeat)
+    else:
+        bench_run_all(Path(a.data), a.jobs)
+
+
+if __name__ == "__main__":
+    main()
