@@ -63,9 +63,23 @@ def _run_one(path: str, data: str | None, out: str, timeout: int) -> dict:
 
 
 def cmd_run(a) -> int:
-    from analysis_lib import index, runner
+    from analysis_lib.kernel import WarmKernel
 
-    r = runner.run(a.params, data_url=a.data, out=a.out, cell_timeout=a.timeout, lock_wait=a.wait)
+    # the kernel boots and imports on the other core while this process imports and validates
+    warm = WarmKernel(os.environ.get("WORKBOOK_NOTEBOOKS") or _notebooks_dir())
+    try:
+        from analysis_lib import index, runner
+
+        r = runner.run(
+            a.params,
+            data_url=a.data,
+            out=a.out,
+            cell_timeout=a.timeout,
+            lock_wait=a.wait,
+            warm=warm,
+        )
+    finally:
+        warm.shutdown()
     idx = index.write(a.out)
     if r.status != "ok":
         _err(r.error or "run failed")
@@ -77,6 +91,10 @@ def cmd_run(a) -> int:
         return 4
     print(f"ok: {r.notebook}/{r.name} in {r.duration_s:.1f} s -> {r.report_dir}/report.html")
     return 0
+
+
+def _notebooks_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def params_files(folder: str | Path) -> list[Path]:

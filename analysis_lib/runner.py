@@ -15,12 +15,13 @@ A run validates params and data before anything executes: on bad input it raises
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,12 +29,12 @@ from typing import Any
 
 import nbformat
 from filelock import FileLock, Timeout
-from jupyter_client.manager import AsyncKernelManager
 
 from analysis_lib import data as D
 from analysis_lib import params as P
 from analysis_lib import quality
 from analysis_lib.errors import RunError, WorkbookError
+from analysis_lib.kernel import WarmKernel
 from analysis_lib.report import FIGURES_MIME, code_version
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,35 +55,6 @@ class RunResult:
     duration_s: float
     error: str | None = None
     figures: dict[str, Any] = field(default_factory=dict)
-
-
-class IsolatedKernelManager(AsyncKernelManager):
-    """A kernel manager that talks to its kernel over IPC sockets in a private temp folder.
-
-    With the default TCP transport, kernels started at the same moment pick ports by binding and
-    releasing them, and two can pick the same one (nbconvert issue #1066). IPC socket files in a
-    folder of their own cannot collide, so run-all can start many kernels at once.
-    """
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._ipc_dir = tempfile.mkdtemp(prefix="wbk-")
-        self.transport = "ipc"
-        self.ip = os.path.join(self._ipc_dir, "k")
-
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-        # the kernel's own log lines (e.g. "KeyboardInterrupt caught in kernel" at shutdown) must
-        # not reach the terminal: a failed run prints exactly one line
-        kw.setdefault("stdout", subprocess.DEVNULL)
-        kw.setdefault("stderr", subprocess.DEVNULL)
-        await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        await super()._async_cleanup_resources(restart=restart)
-        if not restart:
-            shutil.rmtree(self._ipc_dir, ignore_errors=True)
-
-    cleanup_resources = _async_cleanup_resources
 
 
 def resolve_url(url: str, base: Path | None = None) -> str:
@@ -177,8 +149,10 @@ def _clean_for_report(nb) -> Any:
     return nb
 
 
-def render_html(nb, title: str) -> str:
-    """The report HTML: code hidden, images embedded, no script or stylesheet from the network."""
+@functools.lru_cache(maxsize=1)
+def _exporter():
+    """The report exporter, built once per process (importing nbconvert and loading the template
+    cost about 0.3 s; :func:`run` warms it in a thread while the notebook executes)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -189,9 +163,15 @@ def render_html(nb, title: str) -> str:
         exclude_output_prompt=True,
         embed_images=True,
     )
+    exporter.template  # noqa: B018 - compiles the Jinja template now
+    return exporter
+
+
+def render_html(nb, title: str) -> str:
+    """The report HTML: code hidden, images embedded, no script or stylesheet from the network."""
     nb = _clean_for_report(nb)
     nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb)
     return body
 
 
@@ -229,11 +209,14 @@ def run(
     out: str | Path = "reports",
     cell_timeout: int = 600,
     lock_wait: float = 0,
+    warm: WarmKernel | None = None,
 ) -> RunResult:
     """Run one params file end to end; see the module docstring for what is written where.
 
     Raises :class:`WorkbookError` on bad params or data (nothing written) and when another run of
-    the same params holds the lock. A notebook that fails returns ``status="failed"``.
+    the same params holds the lock. A notebook that fails returns ``status="failed"``. ``warm``:
+    a kernel already started (and importing) in the notebooks folder, used instead of a new one;
+    the caller shuts it down.
     """
     started = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
@@ -266,14 +249,23 @@ def run(
         ) from None
     try:
         return _run_locked(
-            params, params_path, notebook, out_root, name, started, t0, cell_timeout, validate_s
+            params,
+            params_path,
+            notebook,
+            out_root,
+            name,
+            started,
+            t0,
+            cell_timeout,
+            validate_s,
+            warm,
         )
     finally:
         lock.release()
 
 
 def _run_locked(
-    params, params_path, notebook, out_root, name, started, t0, cell_timeout, validate_s
+    params, params_path, notebook, out_root, name, started, t0, cell_timeout, validate_s, warm
 ) -> RunResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -304,6 +296,7 @@ def _run_locked(
     # papermill/nbclient log timeouts and kernel events to stderr; the run reports one line itself
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
     t_exec = time.perf_counter()
+    threading.Thread(target=_exporter, daemon=True).start()  # the CLI is idle while cells run
     try:
         pm.execute_notebook(
             str(notebook),
@@ -314,7 +307,9 @@ def _run_locked(
             execution_timeout=cell_timeout,
             progress_bar=False,
             log_output=False,
-            kernel_manager_class="analysis_lib.runner.IsolatedKernelManager",
+            request_save_on_cell_execute=False,  # one write at the end, not one per cell
+            kernel_manager_class="analysis_lib.kernel.IsolatedKernelManager",
+            **({"km": warm.km} if warm is not None else {}),
         )
     except PapermillExecutionError as exc:
         error = (

@@ -317,3 +317,15 @@ def test_failed_write_keeps_last_good_report(tmp_path, sample_dir, monkeypatch):
     assert r.status == "failed" and "No space left on device" in r.error
     assert tree_digest(good) == before
     assert not list((out / "kpi_monitor").glob(".staging-*"))
+
+
+def test_warm_kernel_has_imported_before_the_first_cell(tmp_path, sample_dir, cli_env):
+    """`workbook run` starts the kernel first and has it import the heavy libraries while the
+    CLI validates; the import is silent, so cell numbers in errors are unchanged."""
+    code = "import sys\nassert 'analysis_lib.viz' in sys.modules, 'not preloaded'\nraise ValueError('x')"
+    env = cli_env | {"WORKBOOK_NOTEBOOKS": str(_notebook_dir(tmp_path, code))}
+    p = params_file(tmp_path, sample_dir, name="warm")
+    r = workbook("run", p, "--out", tmp_path / "reports", env=env)
+    assert r.returncode == 4
+    # cells: parameters (1), injected parameters (2), the code (3)
+    assert "cell 3 failed: ValueError: x" in r.stderr.splitlines()[0], r.stderr
