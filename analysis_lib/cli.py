@@ -105,6 +105,38 @@ def params_files(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
+# rough relative cost of one run per notebook (seconds at scale m, measured), for the first run-all
+# into an output folder; later ones use each report's last duration
+COST_GUESS = {
+    "funnel": 11,
+    "customer_value": 10,
+    "campaign_retro": 9,
+    "target_setting": 8,
+    "kpi_monitor": 7,
+    "ab_test": 5,
+}
+
+
+def longest_first(files: list[Path], out: str | Path) -> list[Path]:
+    """Params files ordered longest run first (the last run's ``duration_s`` under ``out``, else a
+    guess by notebook), so that no long run starts last while the other workers sit idle."""
+    import json
+
+    def cost(p: Path) -> float:
+        nb = p.parent.name
+        for res in (
+            Path(out) / nb / p.stem / "results.json",
+            Path(out) / nb / f"{p.stem}.failed" / "results.json",
+        ):
+            try:
+                return float(json.loads(res.read_text())["duration_s"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return float(COST_GUESS.get(nb, 4))
+
+    return sorted(files, key=lambda p: (-cost(p), str(p)))
+
+
 def cmd_run_all(a) -> int:
     from tqdm import tqdm
 
@@ -114,6 +146,7 @@ def cmd_run_all(a) -> int:
     if not files:
         _err(f"{a.folder}: no params files (*.yaml)")
         return 1
+    files = longest_first(files, a.out)
     workers = a.jobs or min(len(files), os.cpu_count() or 1)
     results = []
     t0 = time.perf_counter()
