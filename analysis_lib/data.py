@@ -64,6 +64,8 @@ class DataSource:
     folder: Path | None = None
     _files: dict[str, Path] = field(default_factory=dict)
     _cache: dict[str, ibis.Table] = field(default_factory=dict)
+    # intermediate results an analysis computes once per run and reuses (engine temp tables)
+    memo: dict[tuple, ibis.Table] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """Names of the tables this source holds."""

@@ -66,7 +66,11 @@ def unit_steps(
     reached, null when not), ``steps_reached`` and, with ``breakdown``, its value ``bd``.
 
     The period's step events are read once and cached in the engine (a temp table); each step then
-    joins only the units that reached the previous one."""
+    joins only the units that reached the previous one. The result is cached in the engine too and
+    kept for the run (``src.memo``): the funnel, its time to convert, trend and export share it."""
+    key = ("unit_steps", spec, str(start), str(end), breakdown)
+    if key in src.memo:
+        return src.memo[key]
     raw = _events(src, spec, start, end)
     u = spec.unit_col
     names = list(spec.steps) + list(spec.exclusions)
@@ -110,6 +114,7 @@ def unit_steps(
         hit = cur.join(ex, (cur.unit == ex.unit_x) & (ex.ex_ts > cur.t1) & (ex.ex_ts < cur.t_last))
         bad = hit.select(unit=hit.unit).distinct()
         cur = cur.anti_join(bad, "unit").drop("t_last")
+    src.memo[key] = cur = cur.cache()
     return cur
 
 
