@@ -80,6 +80,8 @@ def fmt(value: Any, kind: str = "count", lang: str = "en") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     v = float(value)
+    if math.isinf(v):
+        return "∞" if v > 0 else "-∞"
     if kind == "money":
         if abs(v) >= 1e6:
             return f"{v / 1e6:,.2f}M"
@@ -139,17 +141,101 @@ def summary_block(cards: list[tuple[str, str, str]], findings: list[str], lang: 
     )
 
 
+_LANG = {"lang": "en"}
+
+# headers of result columns that are not metrics: (en, zh)
+HEADERS = {
+    "abc": ("ABC class", "ABC 分类"),
+    "action": ("Action", "动作"),
+    "age_band": ("Age", "年龄段"),
+    "calibration_repeats": ("Repeat purchases (calibration)", "校准期复购次数"),
+    "campaign_gmv": ("Campaign GMV", "活动 GMV"),
+    "category": ("Category", "品类"),
+    "channel": ("Channel", "渠道"),
+    "city_tier": ("City tier", "城市等级"),
+    "cohort": ("Cohort", "同期群"),
+    "control_value": ("Control", "对照组"),
+    "customers": ("Customers", "客户数"),
+    "days_of_supply": ("Days of supply", "可售天数"),
+    "extra_gmv": ("Extra GMV", "增量 GMV"),
+    "gender": ("Gender", "性别"),
+    "gmv_share": ("GMV share", "GMV 占比"),
+    "gross_margin": ("Gross margin", "毛利率"),
+    "incremental_gmv": ("Incremental GMV", "增量 GMV"),
+    "iroas": ("iROAS", "增量 ROAS"),
+    "iroas_hi": ("iROAS high", "增量 ROAS 上限"),
+    "iroas_lo": ("iROAS low", "增量 ROAS 下限"),
+    "ltv_cac": ("LTV / CAC", "LTV / CAC"),
+    "new_customers": ("New customers", "新客数"),
+    "offset": ("Months since first order", "首单后月数"),
+    "on_hand": ("On hand", "库存"),
+    "p_value": ("p-value", "p 值"),
+    "predicted": ("Predicted", "预测"),
+    "actual": ("Actual", "实际"),
+    "price_position": ("Price position", "价格分位"),
+    "region": ("Region", "地区"),
+    "rel_ci_high": ("Relative CI high", "相对差置信上限"),
+    "rel_ci_low": ("Relative CI low", "相对差置信下限"),
+    "rel_diff": ("Relative difference", "相对差异"),
+    "relative_change": ("Relative change", "相对变化"),
+    "revenue": ("Revenue", "销售额"),
+    "revenue_share": ("Revenue share", "销售额占比"),
+    "roi_hi": ("ROI high", "ROI 上限"),
+    "roi_lo": ("ROI low", "ROI 下限"),
+    "segment": ("Segment", "分群"),
+    "sell_through_rate": ("Sell-through rate", "动销率"),
+    "share_of_extra": ("Share of extra GMV", "增量占比"),
+    "sku": ("SKU", "SKU"),
+    "skus": ("SKUs", "SKU 数"),
+    "slow_movers": ("Slow movers", "滞销 SKU"),
+    "spend": ("Spend", "花费"),
+    "spend_tier": ("Spend tier", "消费层级"),
+    "step": ("Step", "步骤"),
+    "stockout_risk": ("Stock-out risk", "断货风险"),
+    "target_achievement": ("Target achieved", "目标达成率"),
+    "target_gmv": ("Target GMV", "目标 GMV"),
+    "treatment_value": ("Treatment", "实验组"),
+    "units": ("Units", "数量"),
+    "variant": ("Variant", "组别"),
+    "verdict": ("Verdict", "结论"),
+}
+
+
+def set_lang(lang: str) -> None:
+    """The report's language, for headers :func:`table` names itself (notebooks call this once)."""
+    _LANG["lang"] = lang
+
+
+def header(column: str, lang: str | None = None) -> str:
+    """A column header a manager can read: the metric's label when ``column`` is a metric of
+    :mod:`analysis_lib.metrics`, else the name with spaces (``gmv_share`` -> ``GMV share``)."""
+    lang = lang or _LANG["lang"]
+    if column in M.METRICS:
+        return M.label(column, lang)
+    if column in HEADERS:
+        en, zh = HEADERS[column]
+        return zh if lang == "zh" else en
+    words = str(column).split("_")
+    acronyms = {"gmv", "aov", "cac", "ltv", "roi", "roas", "uv", "sku", "abc", "id", "p90"}
+    words = [w.upper() if w.lower() in acronyms else w for w in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
 def table(
     df: pd.DataFrame, formats: dict[str, str] | None = None, labels: dict[str, str] | None = None
 ) -> HTML:
-    """A small, escaped HTML table; ``formats`` maps a column to a kind for :func:`fmt`."""
+    """A small, escaped HTML table; ``formats`` maps a column to a kind for :func:`fmt`;
+    ``labels`` names columns, the others get :func:`header`."""
     formats = formats or {}
     shown = df.copy()
     for col, kind in formats.items():
         if col in shown:
             shown[col] = [fmt(v, kind) for v in shown[col]]
-    if labels:
-        shown = shown.rename(columns=labels)
+    names = {c: header(c) for c in shown.columns if isinstance(c, str)} | (labels or {})
+    shown = shown.rename(columns=names)
+    if isinstance(shown.columns.name, str):  # a pivot's column axis, e.g. months since first order
+        shown.columns.name = header(shown.columns.name)
     return HTML(shown.to_html(index=False, escape=True, classes="wb-table", border=0, na_rep="n/a"))
 
 
