@@ -90,12 +90,12 @@ def pandas_ab(folder: Path, start: dt.date, end: dt.date, pre_days: int = 28) ->
         pre_revenue=np.where(~in_win, j.gmv, 0.0),
     )
     per = j.groupby("unit_id")[["orders", "revenue", "pre_revenue"]].sum()
-    units = u.set_index("unit_id").join(per).fillna({"orders": 0, "revenue": 0.0, "pre_revenue": 0.0})
+    units = (
+        u.set_index("unit_id").join(per).fillna({"orders": 0, "revenue": 0.0, "pre_revenue": 0.0})
+    )
     units["converted"] = (units.orders > 0).astype(int)
     y, x, c = units.revenue, units.orders, units.pre_revenue
-    units = units.assign(
-        yy=y * y, xx=x * x, xy=x * y, cc=c * c, yc=y * c, cv2=units.converted**2
-    )
+    units = units.assign(yy=y * y, xx=x * x, xy=x * y, cc=c * c, yc=y * c, cv2=units.converted**2)
     g = units.groupby("variant")
     out = pd.DataFrame(
         {
