@@ -65,8 +65,12 @@ def _run_one(path: str, data: str | None, out: str, timeout: int) -> dict:
 def cmd_run(a) -> int:
     from analysis_lib.kernel import WarmKernel
 
-    # the kernel boots and imports on the other core while this process imports and validates
-    warm = WarmKernel(os.environ.get("WORKBOOK_NOTEBOOKS") or _notebooks_dir())
+    # the kernel boots and imports on the other core while this process imports and validates;
+    # if it cannot start here, papermill starts one later and reports why in one line
+    try:
+        warm = WarmKernel(os.environ.get("WORKBOOK_NOTEBOOKS") or _notebooks_dir())
+    except Exception:
+        warm = None
     try:
         from analysis_lib import index, runner
 
@@ -79,7 +83,8 @@ def cmd_run(a) -> int:
             warm=warm,
         )
     finally:
-        warm.shutdown()
+        if warm is not None:
+            warm.shutdown()
     idx = index.write(a.out)
     if r.status != "ok":
         _err(r.error or "run failed")
