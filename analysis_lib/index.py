@@ -148,15 +148,27 @@ def render(out: str | Path) -> str:
             note = esc(latest.get("error", ""))
             if ok:
                 note += f" — last good report: {esc(ok.get('started_at', ''))}"
+        dq = (ok or {}).get("figures", {}).get("data_quality")
+        if isinstance(dq, dict) and dq.get("checks"):
+            w = int(dq.get("warnings", 0))
+            dq_cell = (
+                f"{dq['checks']} check{'s' if dq['checks'] > 1 else ''} passed"
+                if not w
+                else f"{w} warning{'s' if w > 1 else ''} ({int(dq.get('rows', 0)):,} rows)"
+            )
+        else:
+            dq_cell = ""
+        dq_class = "warn" if "warning" in dq_cell else ""
         dur = latest.get("duration_s")
         ran = str(latest.get("started_at", ""))[:16].replace("T", " ")
         rows.append(
             f'<tr class="{"bad" if status == "FAILED" else "good"}"><td>{esc(e["notebook"])}</td><td>{link}</td>'
             f"<td>{status}</td><td>{esc(ran)}</td>"
             f"<td>{esc(fmt(dur, 'ratio')) if dur is not None else ''} s</td>"
-            f"<td>{_headline((ok or {}).get('figures', {}), (ok or {}).get('headline'))}</td><td>{note}</td></tr>"
+            f"<td>{_headline((ok or {}).get('figures', {}), (ok or {}).get('headline'))}</td>"
+            f'<td class="{dq_class}">{esc(dq_cell)}</td><td>{note}</td></tr>'
         )
-    body = "".join(rows) or '<tr><td colspan="7">No reports yet.</td></tr>'
+    body = "".join(rows) or '<tr><td colspan="8">No reports yet.</td></tr>'
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Operations workbook — reports</title>
 <style>
@@ -164,11 +176,12 @@ body {{ font-family: "Segoe UI", Helvetica, Arial, "PingFang SC", "Microsoft YaH
 table {{ border-collapse: collapse; width: 100%; font-size: 0.9rem; }}
 th, td {{ padding: 0.4rem 0.6rem; border-bottom: 1px solid #e2e8f0; text-align: left; vertical-align: top; }}
 tr.bad td {{ background: #fef2f2; }}
+td.warn {{ color: #b45309; }}
 th {{ background: #f1f5f9; }}
 </style></head><body>
 <h1>Operations workbook — reports</h1>
 <table><thead><tr><th>Notebook</th><th>Report</th><th>Status</th><th>Ran at (UTC)</th><th>Duration</th>
-<th>Headline figures</th><th>Note</th></tr></thead><tbody>{body}</tbody></table>
+<th>Headline figures</th><th>Data quality</th><th>Note</th></tr></thead><tbody>{body}</tbody></table>
 </body></html>
 """
 

@@ -95,6 +95,10 @@ class BaseParams(_Strict):
     # ...and those it uses when present.
     optional_tables: ClassVar[dict[str, list[str] | None]] = {}
 
+    def tables_read(self) -> list[str]:
+        """Canonical tables this run reads (its data-quality section checks them)."""
+        return [*self.required_tables, *self.optional_tables]
+
     def check_data(self, src, source: str) -> None:
         """Checks of params against the data (event names, columns) that need the data source;
         raise :class:`ParamsError` naming the field. None by default."""
@@ -267,6 +271,11 @@ class AbTestParams(BaseParams):
 
     required_tables: ClassVar = {}
     optional_tables: ClassVar = {"users": ["user_id", "signup_ts"]}
+
+    def tables_read(self) -> list[str]:
+        """The shop's assignments and orders with ``experiment_id``; a unit table is not canonical."""
+        shop = ["assignments", "orders"] if self.experiment_id is not None else []
+        return [*shop, *self.optional_tables]
 
     @model_validator(mode="after")
     def _one_source(self) -> AbTestParams:

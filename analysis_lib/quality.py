@@ -285,15 +285,13 @@ def scan(src: DataSource, tables: list[str], start=None, end=None) -> list[Findi
 
 
 def for_params(src: DataSource, params, start=None, end=None) -> list[Finding]:
-    """:func:`scan` over the tables a notebook reads (its schema's required and optional tables)
-    and its period, widened to ``start``/``end`` and to a ``compare_period`` when given."""
+    """:func:`scan` over the tables a run reads (``params.tables_read()``) and its period, widened to ``start``/``end`` and to a ``compare_period`` when given."""
     start = min(d for d in (start, params.period.start) if d is not None)
     end = max(d for d in (end, params.period.end) if d is not None)
     cmp = getattr(params, "compare_period", None)
     if cmp is not None:
         start, end = min(start, cmp.start), max(end, cmp.end)
-    tables = [*type(params).required_tables, *type(params).optional_tables]
-    return scan(src, tables, start, end)
+    return scan(src, params.tables_read(), start, end)
 
 
 def scan_series(y: pd.Series) -> list[Finding]:
@@ -321,6 +319,11 @@ def to_frame(findings: list[Finding]) -> pd.DataFrame:
     )
 
 
-def count_issues(findings: list[Finding]) -> int:
-    """Rows concerned by any finding (a row may count more than once across checks)."""
-    return sum(f.rows for f in findings)
+def summary(findings: list[Finding]) -> dict[str, int]:
+    """For results.json and the index: checks run, checks that found rows (warnings), and rows
+    concerned (a row may count once per check)."""
+    return {
+        "checks": len(findings),
+        "warnings": sum(1 for f in findings if f.rows),
+        "rows": sum(f.rows for f in findings),
+    }

@@ -22,3 +22,28 @@ def test_headline_uses_the_notebooks_list_and_formats():
 
 def test_headline_without_a_list_prefers_kpis():
     assert index._headline({"zzz": 1.5, "gmv": 10.0}).startswith("GMV: 10.00 · Zzz: 1.50")
+
+
+def test_index_shows_data_quality_per_report(tmp_path):
+    import json
+
+    for name, dq in [
+        ("clean", {"checks": 9, "warnings": 0, "rows": 0}),
+        ("dirty", {"checks": 10, "warnings": 1, "rows": 157}),
+    ]:
+        d = tmp_path / "product_ops" / name
+        d.mkdir(parents=True)
+        (d / "results.json").write_text(
+            json.dumps(
+                {
+                    "title": name,
+                    "status": "ok",
+                    "started_at": "2026-11-24T19:40:00+00:00",
+                    "duration_s": 4.0,
+                    "figures": {"data_quality": dq},
+                }
+            )
+        )
+    html = index.render(tmp_path)
+    assert "9 checks passed" in html
+    assert '<td class="warn">1 warning (157 rows)</td>' in html
