@@ -63,12 +63,12 @@ def _run_one(path: str, data: str | None, out: str, timeout: int) -> dict:
 
 
 def cmd_run(a) -> int:
-    from analysis_lib.kernel import WarmKernel
+    from analysis_lib.kernel import WarmKernel, notebooks_dir
 
     # the kernel boots and imports on the other core while this process imports and validates;
     # if it cannot start here, papermill starts one later and reports why in one line
     try:
-        warm = WarmKernel(os.environ.get("WORKBOOK_NOTEBOOKS") or _notebooks_dir())
+        warm = WarmKernel(notebooks_dir())
     except Exception:
         warm = None
     try:
@@ -96,10 +96,6 @@ def cmd_run(a) -> int:
         return 4
     print(f"ok: {r.notebook}/{r.name} in {r.duration_s:.1f} s -> {r.report_dir}/report.html")
     return 0
-
-
-def _notebooks_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def params_files(folder: str | Path) -> list[Path]:

@@ -221,7 +221,13 @@ def _connect_spark(url: str) -> DataSource:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"data.url: cannot start Spark for {url}: {first}") from exc
     if "database" in opts:
-        session.catalog.setCurrentDatabase(opts["database"])
+        try:
+            session.catalog.setCurrentDatabase(opts["database"])
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"data.url: no database '{opts['database']}' in Spark: {first}"
+            ) from exc
     src = DataSource(url=url, con=con)
     if path:
         folder = Path(path)

@@ -12,10 +12,20 @@ import os
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 
 from jupyter_client import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.utils import run_sync
+
+
+def notebooks_dir() -> Path:
+    """Where the notebooks are: ``WORKBOOK_NOTEBOOKS`` (tests point it at stand-ins), else the
+    project's ``notebooks/``."""
+    return Path(
+        os.environ.get("WORKBOOK_NOTEBOOKS") or Path(__file__).resolve().parent.parent / "notebooks"
+    )
+
 
 # what every notebook imports first (silent: no execution count, nothing in the notebook)
 PRELOAD = (

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 VALID_STATUSES = ("paid", "refunded")
+ORDER_STATUSES = ("paid", "refunded", "cancelled")  # the canonical model's statuses
 
 
 @dataclass(frozen=True)

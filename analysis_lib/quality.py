@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
+from analysis_lib import metrics as M
 from analysis_lib.data import DataSource, as_date_bounds
 from analysis_lib.errors import DataError
 
@@ -55,7 +56,6 @@ TIME_COLUMN: dict[str, str] = {
     "marketing_spend": "date",
     "assignments": "assigned_ts",
 }
-VALID_STATUSES = ("paid", "refunded", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ def _rules(t: ibis.Table, table: str) -> list[tuple[str, ibis.Expr | _Own, str]]
         out.append(
             (
                 "status not paid, refunded or cancelled",
-                n(~t.status.isin(VALID_STATUSES)),
+                n(~t.status.isin(M.ORDER_STATUSES)),
                 "not counted in GMV or orders",
             )
         )

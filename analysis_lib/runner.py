@@ -34,11 +34,11 @@ from analysis_lib import data as D
 from analysis_lib import params as P
 from analysis_lib import quality
 from analysis_lib.errors import RunError, WorkbookError
-from analysis_lib.kernel import WarmKernel
+from analysis_lib.kernel import WarmKernel, notebooks_dir
 from analysis_lib.report import FIGURES_MIME, code_version
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS_DIR = Path(os.environ.get("WORKBOOK_NOTEBOOKS", PROJECT_ROOT / "notebooks"))
+NOTEBOOKS_DIR = notebooks_dir()
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 REMOVE_CELL_TAGS = {"injected-parameters", "parameters", "remove-cell", "explorer"}
 DROP_MIMES = {FIGURES_MIME, "application/vnd.jupyter.widget-view+json"}
