@@ -191,76 +191,58 @@ class _Own:
     expr: ibis.Expr
 
 
+def _n(cond: ibis.Value) -> ibis.Expr:
+    """Rows where ``cond`` holds."""
+    return cond.cast("int64").sum().coalesce(0)
+
+
+def _dup_rows(t: ibis.Table, cols: list[str]) -> _Own:
+    """Rows beyond the first of each value of ``cols``."""
+    g = t.group_by(cols).aggregate(k=t.count())
+    return _Own((g.k - 1).sum().coalesce(0))
+
+
+def _mixed_units(t: ibis.Table) -> _Own:
+    per = t.group_by(["experiment_id", "unit_id"]).aggregate(v=t.variant.nunique())
+    return _Own(per.filter(per.v > 1).count())
+
+
+# (table, check, columns it needs, count of rows concerned, what the analysis does with them);
+# a rule whose columns a table lacks is skipped
+RULES = [
+    ("orders", "status not paid, refunded or cancelled", ["status"],
+     lambda t: _n(~t.status.isin(M.ORDER_STATUSES)), "not counted in GMV or orders"),
+    ("orders", "zero GMV", ["gmv"], lambda t: _n(t.gmv == 0), "counted as orders with no GMV"),
+    ("orders", "refund above the amount paid", ["gmv", "refund_amount"],
+     lambda t: _n(t.refund_amount > t.gmv), "kept as recorded; check the refund feed"),
+    ("orders", "missing channel", ["channel"], lambda t: _n(t.channel.isnull()), "grouped as '(none)'"),
+    ("orders", "missing device", ["device"], lambda t: _n(t.device.isnull()), "grouped as '(none)'"),
+    ("order_items", "duplicate line (order_id, sku)", ["order_id", "sku"],
+     lambda t: _dup_rows(t, ["order_id", "sku"]), "summed as recorded"),
+    ("order_items", "quantity zero or negative", ["quantity"], lambda t: _n(t.quantity <= 0), "kept as recorded"),
+    ("order_items", "negative unit price", ["unit_price"], lambda t: _n(t.unit_price < 0), "kept as recorded"),
+    ("events", "duplicate event (same user, time, event)", ["event_ts", "user_id", "event"],
+     lambda t: _dup_rows(t, [k for k in ("event_ts", "user_id", "event", "session_id") if k in t.columns]),
+     "a unit counts once per step"),
+    ("events", "missing channel", ["channel"], lambda t: _n(t.channel.isnull()), "grouped as '(none)'"),
+    ("events", "missing device", ["device"], lambda t: _n(t.device.isnull()), "grouped as '(none)'"),
+    ("users", "missing signup time", ["signup_ts"], lambda t: _n(t.signup_ts.isnull()), "kept; no signup cohort"),
+    ("products", "price zero or negative", ["price"], lambda t: _n(t.price <= 0), "kept as recorded"),
+    ("inventory", "negative stock", ["on_hand"], lambda t: _n(t.on_hand < 0), "treated as zero"),
+    ("inventory", "duplicate (date, sku)", ["date", "sku"], lambda t: _dup_rows(t, ["date", "sku"]), "kept as recorded"),
+    ("marketing_spend", "negative spend", ["spend"], lambda t: _n(t.spend < 0), "kept as recorded"),
+    ("assignments", "unit assigned to more than one variant", ["experiment_id", "unit_id", "variant"],
+     _mixed_units, "left out of the experiment"),
+]  # fmt: skip
+
+
 def _rules(t: ibis.Table, table: str) -> list[tuple[str, ibis.Expr | _Own, str]]:
     """(check, expression counting the rows concerned, handling) for ``table``."""
-    c = t.columns
-    out: list[tuple[str, ibis.Expr | _Own, str]] = []
-
-    def n(cond) -> ibis.Expr:
-        return cond.cast("int64").sum().coalesce(0)
-
-    def dup_rows(cols: list[str]) -> _Own:
-        # rows beyond the first of each key
-        g = t.group_by(cols).aggregate(k=t.count())
-        return _Own((g.k - 1).sum().coalesce(0))
-
-    if table == "orders":
-        out.append(
-            (
-                "status not paid, refunded or cancelled",
-                n(~t.status.isin(M.ORDER_STATUSES)),
-                "not counted in GMV or orders",
-            )
-        )
-        out.append(("zero GMV", n(t.gmv == 0), "counted as orders with no GMV"))
-        if "refund_amount" in c:
-            out.append(
-                (
-                    "refund above the amount paid",
-                    n(t.refund_amount > t.gmv),
-                    "kept as recorded; check the refund feed",
-                )
-            )
-        for col in ("channel", "device"):
-            if col in c:
-                out.append((f"missing {col}", n(t[col].isnull()), "grouped as '(none)'"))
-    elif table == "order_items":
-        out.append(
-            ("duplicate line (order_id, sku)", dup_rows(["order_id", "sku"]), "summed as recorded")
-        )
-        out.append(("quantity zero or negative", n(t.quantity <= 0), "kept as recorded"))
-        out.append(("negative unit price", n(t.unit_price < 0), "kept as recorded"))
-    elif table == "events":
-        keys = [k for k in ("event_ts", "user_id", "event", "session_id") if k in c]
-        out.append(
-            (
-                "duplicate event (same user, time, event)",
-                dup_rows(keys),
-                "a unit counts once per step",
-            )
-        )
-        for col in ("channel", "device"):
-            if col in c:
-                out.append((f"missing {col}", n(t[col].isnull()), "grouped as '(none)'"))
-    elif table == "users":
-        out.append(("missing signup time", n(t.signup_ts.isnull()), "kept; no signup cohort"))
-    elif table == "products":
-        out.append(("price zero or negative", n(t.price <= 0), "kept as recorded"))
-    elif table == "inventory":
-        out.append(("negative stock", n(t.on_hand < 0), "treated as zero"))
-        out.append(("duplicate (date, sku)", dup_rows(["date", "sku"]), "kept as recorded"))
-    elif table == "marketing_spend":
-        out.append(("negative spend", n(t.spend < 0), "kept as recorded"))
-    elif table == "assignments":
-        per = t.group_by(["experiment_id", "unit_id"]).aggregate(v=t.variant.nunique())
-        out.append(
-            (
-                "unit assigned to more than one variant",
-                _Own(per.filter(per.v > 1).count()),
-                "left out of the experiment",
-            )
-        )
-    return out
+    return [
+        (check, count(t), handling)
+        for tbl, check, needs, count, handling in RULES
+        if tbl == table and set(needs) <= set(t.columns)
+    ]
 
 
 def scan(src: DataSource, tables: list[str], start=None, end=None) -> list[Finding]:

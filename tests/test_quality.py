@@ -150,3 +150,11 @@ def test_report_section_shows_hits_and_passes():
     assert "<script>" not in html
     zh = report.data_quality(found, "zh").markup
     assert "库存为负" in zh and "按 0 处理" in zh
+
+
+def test_rules_skip_columns_a_table_lacks(tmp_path, sample_dir):
+    """A notebook may read a table with only some canonical columns (products: sku, category)."""
+    p = pd.read_parquet(sample_dir / "products.parquet")[["sku", "category"]]
+    src = _shop(tmp_path, sample_dir, products=p)
+    checks = [f.check for f in Q.scan(src, ["products", "orders"], *Q4)]
+    assert "price zero or negative" not in checks and "zero GMV" in checks
