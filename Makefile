@@ -19,8 +19,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check analysis_lib tests
-	$(BIN)/ruff format --check analysis_lib tests
+	$(BIN)/ruff check analysis_lib tests benchmarks
+	$(BIN)/ruff format --check analysis_lib tests benchmarks
 
 clean:
 	rm -rf $(VENV) data reports/*/ reports/index.html

@@ -194,7 +194,9 @@ def roi(
                 "iroas_hi": float(np.quantile(ir, 1 - a)),
             }
         )
-    return pd.DataFrame(rows)
+    cols = ["channel", "spend", "gmv_share", "incremental_gmv", "roi", "roi_lo", "roi_hi"]
+    cols += ["iroas", "iroas_lo", "iroas_hi"]
+    return pd.DataFrame(rows, columns=cols)  # no spend recorded: no rows, same columns
 
 
 def new_customers(src: DataSource, camp: dict) -> int:
@@ -286,9 +288,10 @@ def lessons(
                 (f"spend on {r.channel}" if en else f"{r.channel} 渠道投放"),
                 f"ROI {fmt(r.roi, 'signed_pct')} ({fmt(r.roi_lo, 'signed_pct')} … {fmt(r.roi_hi, 'signed_pct')})",
             )
-    if funnel_cmp is not None and len(funnel_cmp):
-        w = funnel_cmp.loc[funnel_cmp["relative_change"].idxmin()]
-        b = funnel_cmp.loc[funnel_cmp["relative_change"].idxmax()]
+    fc = funnel_cmp.dropna(subset=["relative_change"]) if funnel_cmp is not None else None
+    if fc is not None and len(fc):
+        w = fc.loc[fc["relative_change"].idxmin()]
+        b = fc.loc[fc["relative_change"].idxmax()]
         add(
             True,
             (

@@ -310,10 +310,13 @@ def bottleneck(comparison: pd.DataFrame, breakdown: pd.DataFrame | None = None) 
         col = f"{row['from_step']} → {row['step']}"
         if col in breakdown:
             vals = breakdown[col].dropna()
-            worst = vals.idxmin()
-            out["worst_segment"] = str(worst)
-            out["worst_segment_conversion"] = float(vals[worst])
-            out["others_conversion"] = float(vals.drop(worst).mean()) if len(vals) > 1 else np.nan
+            if len(vals):
+                worst = vals.idxmin()
+                out["worst_segment"] = str(worst)
+                out["worst_segment_conversion"] = float(vals[worst])
+                out["others_conversion"] = (
+                    float(vals.drop(worst).mean()) if len(vals) > 1 else np.nan
+                )
     return out
 
 
@@ -386,7 +389,7 @@ def findings(
             last=table["step"].iloc[-1],
         )
     ]
-    rest = table.iloc[1:]
+    rest = table.iloc[1:].dropna(subset=["step_conversion"])
     if len(rest):
         w = rest.loc[rest["step_conversion"].idxmin()]
         i = int(w.name)
@@ -424,8 +427,8 @@ def findings(
                     others=fmt(neck["others_conversion"], "pct"),
                 )
             )
-    if channels is not None and len(channels) > 1:
-        c = channels.dropna(subset=["conversion_rate"])
+    c = channels.dropna(subset=["conversion_rate"]) if channels is not None else None
+    if c is not None and len(c) > 1:
         best, worst = c.loc[c["conversion_rate"].idxmax()], c.loc[c["conversion_rate"].idxmin()]
         out.append(
             ph(

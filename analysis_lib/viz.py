@@ -150,8 +150,22 @@ def funnel_bars(table: pd.DataFrame, lang: str = "en", title: str = "") -> plt.F
     return fig
 
 
+def empty_chart(
+    title: str = "", note: str = "not enough data for this chart / 数据不足"
+) -> plt.Figure:
+    """A small figure that says the chart has nothing to show, instead of failing the report."""
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.axis("off")
+    ax.set_title(title)
+    ax.text(0.5, 0.4, note, ha="center", va="center", color="#64748b", transform=ax.transAxes)
+    return fig
+
+
 def heatmap(table: pd.DataFrame, title: str = "", kind: str = "pct") -> plt.Figure:
-    """A heatmap of a small table of rates (rows: segments, columns: steps)."""
+    """A heatmap of a small table of rates (rows: segments, columns: steps); a note in place of
+    the chart when there is nothing to show (e.g. cohorts of a one-month period)."""
+    if table.empty or table.astype(float).isna().all().all():
+        return empty_chart(title)
     fig, ax = plt.subplots(figsize=(1.6 * table.shape[1] + 2.5, 0.5 * table.shape[0] + 1.6))
     annot = table.map(lambda v: fmt(v, kind))
     sns.heatmap(
