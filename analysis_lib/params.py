@@ -503,6 +503,26 @@ class CustomerValueParams(BaseParams):
             )
         return self
 
+    def check_data(self, src, source: str) -> None:
+        """The period must hold valid orders: customer value has nothing to say without buyers."""
+        from analysis_lib import metrics as M
+        from analysis_lib.data import as_date_bounds
+
+        o = M.valid_orders(src.table("orders"))
+        lo, hi = as_date_bounds(self.period.start, self.period.end)
+        n = int(src.execute(o.filter((o.order_ts >= lo) & (o.order_ts < hi)).count()))
+        if n == 0:
+            r = src.execute(o.aggregate(first=o.order_ts.min(), last=o.order_ts.max())).iloc[0]
+            have = (
+                f"valid orders run from {r['first']:%Y-%m-%d} to {r['last']:%Y-%m-%d}"
+                if r["first"] is not None and str(r["first"]) != "NaT"
+                else "there are no valid orders at all"
+            )
+            raise ParamsError(
+                f"{source}: field 'period': no valid orders between {self.period.start} and "
+                f"{self.period.end} ({have})"
+            )
+
 
 class ProductOpsParams(BaseParams):
     """product_ops (商品运营): the period's sales and stock per SKU."""
