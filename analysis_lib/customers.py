@@ -235,12 +235,13 @@ def ltv_cac_by_channel(
 ) -> pd.DataFrame:
     """LTV per customer after ``months`` months by acquisition channel (cohorts old enough only),
     with CAC = spend of the channel / new customers of the channel where spend exists."""
-    full = coh_by_channel[coh_by_channel.offset == months - 1]
-    ltv = full.groupby("channel").apply(
-        lambda g: np.average(g["ltv"], weights=g["size"]), include_groups=False
-    )
-    out = pd.DataFrame({"ltv": ltv})
     new = coh_by_channel[coh_by_channel.offset == 0].groupby("channel")["size"].sum()
+    full = coh_by_channel[coh_by_channel.offset == months - 1]
+    w = full.assign(w=full["ltv"] * full["size"]).groupby("channel")[["w", "size"]].sum()
+    # size-weighted mean LTV of the cohorts old enough; n/a for a channel with none (or a period
+    # shorter than ``months``), its new customers and CAC still shown
+    out = pd.DataFrame(index=new.index.rename("channel"))
+    out["ltv"] = (w["w"] / w["size"]).reindex(out.index)
     out["new_customers"] = new
     if src.has("marketing_spend"):
         lo, hi = as_date_bounds(start, end)

@@ -119,3 +119,30 @@ def test_segment_export_outside_report(tmp_path, sample_dir):
     n = C.export_segment(src, rfm, "at_risk", str(tmp_path / "x.csv"))
     seg = C.segments(src, rfm).set_index("segment")
     assert n == seg.loc["at_risk", "customers"] == len(pd.read_csv(tmp_path / "x.csv"))
+
+
+def test_ltv_by_channel_equals_pandas_and_survives_short_periods(sample_dir):
+    """12-month LTV per acquisition channel: GMV in a customer's first 12 months (first-order
+    month included) per customer, over cohorts old enough, computed independently from orders."""
+    src = data.connect(str(sample_dir))
+    start, end = dt.date(2024, 1, 1), dt.date(2025, 12, 31)
+    got = C.ltv_cac_by_channel(C.cohorts(src, start, end, by="channel"), src, start, end, 12)
+    got = got.set_index("channel")
+    o = pandas_orders(sample_dir, start, end)
+    users = pd.read_parquet(sample_dir / "users")[["user_id", "channel"]]
+    o = o.drop(columns="channel").merge(users, on="user_id", how="left")
+    o["mi"] = o.order_ts.dt.year * 12 + o.order_ts.dt.month
+    o["c0"] = o.groupby("user_id").mi.transform("min")
+    last_full = 2025 * 12 + 12 - 11  # cohorts with 12 observed months
+    old = o[o.c0 <= last_full]
+    gmv = old[old.mi - old.c0 <= 11].groupby("channel").gmv.sum()
+    n = old.groupby("channel").user_id.nunique()
+    want = gmv / n
+    assert np.allclose(got.loc[want.index, "ltv"], want, rtol=1e-9)
+    new = o.groupby("channel").user_id.nunique()
+    assert (got.loc[new.index, "new_customers"] == new).all()
+    # six months: no cohort is 12 months old; LTV n/a, new customers still counted
+    short = C.ltv_cac_by_channel(
+        C.cohorts(src, start, dt.date(2024, 6, 30), by="channel"), src, start, dt.date(2024, 6, 30)
+    )
+    assert short["ltv"].isna().all() and short["new_customers"].sum() > 0
