@@ -97,3 +97,29 @@ def test_fingerprint_changes_with_data(tmp_path):
     assert a == D.fingerprint(str(tmp_path))
     _orders(gmv=[11.0]).to_parquet(tmp_path / "orders.parquet")
     assert D.fingerprint(str(tmp_path)) != a
+
+
+def test_a_shop_in_csv_gives_the_parquet_figures(tmp_path, sample_dir):
+    """The same shop exported to CSV (how many analysts receive data) reads with the same types
+    and gives the same KPI totals and funnel counts as the Parquet original."""
+    import datetime as dt
+
+    from analysis_lib import funnel as F
+    from analysis_lib import kpi
+
+    for p in sample_dir.iterdir():
+        if p.suffix in (".json", ".lock"):
+            continue
+        name = p.stem if p.is_file() else p.name
+        pd.read_parquet(p).to_csv(tmp_path / f"{name}.csv", index=False)
+    pq, csv = D.connect(str(sample_dir)), D.connect(str(tmp_path))
+    assert pq.names() == csv.names()
+    start, end = dt.date(2025, 10, 1), dt.date(2025, 12, 31)
+    a, b = kpi.kpi_totals(pq, start, end), kpi.kpi_totals(csv, start, end)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k] == pytest.approx(b[k], rel=1e-9), k
+    spec = F.FunnelSpec(("page_view", "product_view", "add_to_cart", "checkout", "purchase"))
+    assert F.counts(pq, spec, start, end, "device").equals(
+        F.counts(csv, spec, start, end, "device")
+    )
