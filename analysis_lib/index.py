@@ -9,8 +9,7 @@ import tempfile
 from pathlib import Path
 
 from analysis_lib.metrics import METRICS
-from analysis_lib.metrics import label as M_LABEL
-from analysis_lib.report import esc, fmt, fmt_metric
+from analysis_lib.report import esc, fmt, fmt_metric, header
 
 MAX_FIGURES = 6
 
@@ -45,40 +44,6 @@ def collect(out: str | Path) -> list[dict]:
 
 
 PREFERRED = ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_rate"]
-# labels of headline figures that are not metrics of analysis_lib.metrics
-LABELS = {
-    "verdict": "Verdict",
-    "verdict_variant": "variant",
-    "mde_primary": "detectable effect",
-    "target_achievement": "target achieved",
-    "net_incremental_gmv": "net incremental GMV",
-    "roi": "ROI",
-    "p_no_effect": "p (no effect)",
-    "post_dip_gmv": "post-campaign dip",
-    "customers": "customers",
-    "repeat_customer_share": "repeat customers",
-    "overall_conversion": "overall conversion",
-    "bottleneck_step": "bottleneck",
-    "bottleneck_segment": "worst segment",
-    "cumulative_effect": "cumulative effect",
-    "relative_effect": "relative effect",
-    "p_value": "p",
-    "gmv_change_pop": "GMV vs previous period",
-    "gmv_change_yoy": "GMV vs last year",
-    "gmv_deviation_rate": "GMV vs target",
-    "market_size": "market size",
-    "market_growth_yoy": "market growth YoY",
-    "our_share": "our share",
-    "our_rank": "our rank",
-    "hhi": "HHI",
-    "cr3": "CR3",
-    "slow_movers": "slow movers",
-    "stockout_risk_skus": "stock-out risk SKUs",
-    "target_total": "target",
-    "baseline_forecast_total": "baseline forecast",
-    "p_reach_target": "P(reach target)",
-    "required_uplift": "uplift needed",
-}
 SIGNED_WORDS = ("change", "deviation", "uplift", "relative", "growth")
 
 PCT_WORDS = (
@@ -123,8 +88,7 @@ def _headline(figs: dict, keys: list[str] | None = None) -> str:
     for k in keys:
         shown = _value(k, figs.get(k))
         if shown is not None:
-            name = M_LABEL(k) if k in METRICS else LABELS.get(k, k.replace("_", " "))
-            name = name[:1].upper() + name[1:]
+            name = header(k, "en")
             parts.append(f"{esc(name)}: {esc(shown)}")
         if len(parts) >= MAX_FIGURES:
             break

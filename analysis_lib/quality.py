@@ -20,7 +20,7 @@ import ibis
 import pandas as pd
 
 from analysis_lib import metrics as M
-from analysis_lib.data import DataSource, as_date_bounds
+from analysis_lib.data import CANONICAL, DataSource, as_date_bounds
 from analysis_lib.errors import DataError
 
 # columns that must never be null (a row without them cannot be counted or joined)
@@ -130,10 +130,8 @@ def check_blocking(src: DataSource, required: list[str], optional: list[str] = (
     """
     tables = list(required) + [t for t in optional if src.has(t)]
     for table in tables:
-        path = src._files.get(table) if src.folder is not None else None
-        if path is not None and path.is_file() and path.suffix == ".csv":
-            ts = [c for c, k in _time_columns(table).items() if k]
-            check_csv_time_zones(src, table, ts)
+        ts = [c for c, kind in CANONICAL.get(table, {}).items() if kind == "ts"]
+        check_csv_time_zones(src, table, ts)
         where = src.where(table)
         s = _table_stats(src, table)
         if s["n"] == 0:
@@ -162,12 +160,6 @@ def check_blocking(src: DataSource, required: list[str], optional: list[str] = (
                 raise DataError(
                     f"{where}: column '{table}.{c}' has {n:,} negative value(s) ({_WHY_NEG[c]})"
                 )
-
-
-def _time_columns(table: str) -> dict[str, bool]:
-    from analysis_lib.data import CANONICAL
-
-    return {c: k == "ts" for c, k in CANONICAL.get(table, {}).items()}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -143,8 +143,33 @@ def summary_block(cards: list[tuple[str, str, str]], findings: list[str], lang: 
 
 _LANG = {"lang": "en"}
 
-# headers of result columns that are not metrics: (en, zh)
+# names of result columns and headline figures that are not metrics: (en, zh)
 HEADERS = {
+    "verdict_variant": ("Variant", "组别"),
+    "mde_primary": ("Detectable effect", "可检测效应"),
+    "net_incremental_gmv": ("Net incremental GMV", "净增量 GMV"),
+    "p_no_effect": ("p (no effect)", "p（无效应）"),
+    "post_dip_gmv": ("Post-campaign dip", "活动后回落"),
+    "repeat_customer_share": ("Repeat customers", "复购客户占比"),
+    "overall_conversion": ("Overall conversion", "整体转化率"),
+    "bottleneck_step": ("Bottleneck", "瓶颈步骤"),
+    "bottleneck_segment": ("Worst segment", "最差分组"),
+    "cumulative_effect": ("Cumulative effect", "累计效应"),
+    "relative_effect": ("Relative effect", "相对效应"),
+    "gmv_change_pop": ("GMV vs previous period", "GMV 环比"),
+    "gmv_change_yoy": ("GMV vs last year", "GMV 同比"),
+    "gmv_deviation_rate": ("GMV vs target", "GMV 目标偏差率"),
+    "market_size": ("Market size", "市场规模"),
+    "market_growth_yoy": ("Market growth YoY", "市场同比增长"),
+    "our_share": ("Our share", "我方份额"),
+    "our_rank": ("Our rank", "我方排名"),
+    "hhi": ("HHI", "HHI"),
+    "cr3": ("CR3", "CR3"),
+    "stockout_risk_skus": ("Stock-out risk SKUs", "断货风险 SKU"),
+    "target_total": ("Target", "目标"),
+    "baseline_forecast_total": ("Baseline forecast", "基线预测"),
+    "p_reach_target": ("P(reach target)", "达成目标概率"),
+    "required_uplift": ("Uplift needed", "所需提升"),
     "abc": ("ABC class", "ABC 分类"),
     "action": ("Action", "动作"),
     "age_band": ("Age", "年龄段"),
