@@ -73,7 +73,12 @@ def main() -> None:
         f"events: {n_events:,} rows in {folder}; funnel {' > '.join(STEPS)} by {a.by}, {start} to {end}"
     )
     spec = F.FunnelSpec(STEPS)
-    t_eng, got = best_of(lambda: F.counts(src, spec, start, end, a.by), a.repeat)
+
+    def engine() -> pd.DataFrame:
+        src.memo.clear()  # a run computes the unit-step table once; each repeat starts afresh
+        return F.counts(src, spec, start, end, a.by)
+
+    t_eng, got = best_of(engine, a.repeat)
     print(f"engine (Ibis + DuckDB):  {t_eng:8.2f} s   peak RSS {peak_rss_mb():,.0f} MiB")
     if a.no_pandas:
         return

@@ -186,3 +186,93 @@ def test_dropoff_export_has_ids_only_outside_report(tmp_path, sample_dir):
     df = pd.read_csv(tmp_path / "x.csv")
     t = F.funnel(src, spec, dt.date(2025, 12, 1), dt.date(2025, 12, 31))
     assert n == len(df) == t.loc[3, "units"] - t.loc[4, "units"]
+
+
+def reference_reached(ev: pd.DataFrame, spec: F.FunnelSpec, lo, hi) -> dict[str, tuple[int, str]]:
+    """The stated semantics walked unit by unit in plain Python (timestamps are distinct):
+    unit -> (steps reached, channel of the entry event)."""
+    win = pd.Timedelta(days=spec.window_days)
+    ev = ev[(ev.event_ts >= lo) & (ev.event_ts < hi + win)].sort_values("event_ts")
+    out = {}
+    for unit, g in ev.groupby(spec.unit_col):
+        rows = list(g.itertuples(index=False))
+        entries = [i for i, r in enumerate(rows) if r.event == spec.steps[0] and r.event_ts < hi]
+        if not entries:
+            continue
+        i0 = entries[0]
+        t1 = rows[i0].event_ts
+        times = [t1]
+        if spec.mode == "ordered":
+            for s in spec.steps[1:]:
+                nxt = [
+                    r.event_ts for r in rows if r.event == s and times[-1] <= r.event_ts <= t1 + win
+                ]
+                if not nxt:
+                    break
+                times.append(min(nxt))
+        else:
+            for j, s in enumerate(spec.steps[1:], start=1):
+                if i0 + j >= len(rows):
+                    break
+                r = rows[i0 + j]
+                if r.event != s or r.event_ts > t1 + win:
+                    break
+                times.append(r.event_ts)
+        if any(r.event in spec.exclusions and t1 < r.event_ts < times[-1] for r in rows):
+            continue
+        out[unit] = (len(times), rows[i0].channel)
+    return out
+
+
+@pytest.mark.parametrize(
+    "mode,unit,exclusions",
+    [
+        ("ordered", "user", ()),
+        ("ordered", "session", ()),
+        ("ordered", "user", ("remove_from_cart",)),
+        ("strict", "user", ()),
+        ("strict", "session", ("remove_from_cart",)),
+    ],
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_logs_match_a_reference(tmp_path, mode, unit, exclusions, seed):
+    """Random event logs (other events, exclusions, sessions, events before the period and after
+    its window) give the steps a unit-by-unit walk of the stated semantics gives."""
+    rng = np.random.default_rng(seed)
+    steps = ("page_view", "product_view", "add_to_cart", "checkout")
+    names = [*steps, "search", "remove_from_cart"]
+    n = 3000
+    users = rng.integers(0, 150, n)
+    # distinct whole seconds from 3 days before the period to 6 days after it
+    secs = rng.choice(np.arange(-3 * 86400, 16 * 86400), n, replace=False)
+    # early steps more common, so that some units get far
+    event = rng.choice(names, n, p=[0.3, 0.25, 0.18, 0.12, 0.1, 0.05])
+    ev = pd.DataFrame(
+        {
+            "event_ts": pd.Timestamp("2025-03-01") + pd.to_timedelta(secs, unit="s"),
+            "user_id": [f"u{u:03d}" for u in users],
+            "event": event,
+            # sessions: a user's events split by day; some events without a session
+            "session_id": [
+                None if rng.random() < 0.05 else f"u{u:03d}-{s // 86400}"
+                for u, s in zip(users, secs, strict=True)
+            ],
+            "channel": rng.choice(["ads", "organic", "social"], n),
+        }
+    )
+    ev.to_parquet(tmp_path / "events.parquet")
+    src = data.connect(str(tmp_path))
+    spec = F.FunnelSpec(steps, window_days=2.5, mode=mode, unit=unit, exclusions=exclusions)
+    start, end = dt.date(2025, 3, 1), dt.date(2025, 3, 10)
+    want = reference_reached(
+        ev, spec, pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    )
+    us = src.execute(F.unit_steps(src, spec, start, end).select("unit", "steps_reached"))
+    got = dict(zip(us["unit"], us["steps_reached"], strict=True))
+    assert got == {u: r for u, (r, _) in want.items()}
+    assert max(got.values()) >= 3  # the log exercises more than the first steps
+    by = F.counts(src, spec, start, end, "channel")
+    ref = pd.DataFrame([(c, r) for r, c in want.values()], columns=["channel", "reached"])
+    for i, s in enumerate(steps):
+        expect = ref[ref.reached >= i + 1].groupby("channel").size()
+        assert by[s].to_dict() == expect.reindex(by.index, fill_value=0).to_dict()
