@@ -140,9 +140,12 @@ def spend_by_channel(src: DataSource, camp: dict) -> pd.Series:
 
 
 def channel_gmv_share(src: DataSource, camp: dict) -> pd.Series:
-    """Share of campaign GMV (pre-heat to end) by order channel."""
+    """Share of campaign GMV (pre-heat to end) by order channel; empty when orders have no
+    ``channel`` column (an optional one)."""
     lo, hi = as_date_bounds(camp["preheat_start"], camp["end_date"])
     o = M.valid_orders(src.table("orders"))
+    if "channel" not in o.columns:
+        return pd.Series(dtype=float)
     o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
     s = (
         src.execute(o.group_by("channel").aggregate(gmv=o.gmv.sum()))
@@ -162,18 +165,17 @@ def roi(
 ) -> pd.DataFrame:
     """ROI = (incremental GMV x margin - cost) / cost and incremental ROAS = incremental GMV / cost,
     per channel (net incremental GMV attributed by the channel's share of campaign GMV) and in total,
-    each computed per simulated path."""
+    each computed per simulated path. Without channel shares (orders without a channel) only the
+    total row: all net incremental GMV against all spend."""
     net = imp.actual.sum() - imp.paths.sum(axis=1)  # net incremental GMV per path
     a = alpha / 2
     rows = []
-    items = [(ch, float(sp), float(shares.get(ch, 0.0))) for ch, sp in spend.items()]
-    items.append(
-        (
-            "total",
-            float(spend.sum()),
-            float(sum(shares.get(ch, 0.0) for ch in spend.index)) if len(spend) else 0.0,
-        )
-    )
+    if len(shares):
+        items = [(ch, float(sp), float(shares.get(ch, 0.0))) for ch, sp in spend.items()]
+        total_share = float(sum(shares.get(ch, 0.0) for ch in spend.index)) if len(spend) else 0.0
+    else:
+        items, total_share = [], 1.0
+    items.append(("total", float(spend.sum()), total_share))
     for ch, cost, share in items:
         if cost <= 0:
             continue

@@ -166,6 +166,10 @@ class FunnelParams(BaseParams):
                     near = difflib.get_close_matches(v, sorted(names), n=1)
                     hint = f" (did you mean '{near[0]}'?)" if near else ""
                     raise ParamsError(f"{source}: field '{field}': unknown event '{v}'{hint}")
+        if "breakdowns" not in self.model_fields_set:  # the default: the columns this shop has
+            self.breakdowns = [
+                b for b in self.breakdowns if b == "new_vs_returning" or b in ev.columns
+            ]
         for b in self.breakdowns:
             if b == "new_vs_returning":
                 continue
@@ -322,6 +326,11 @@ class AbTestParams(BaseParams):
                 if not src.has("users"):
                     raise ParamsError(
                         f"{source}: field 'segments': segment '{seg}' needs the users table"
+                    )
+                if seg == "channel" and "channel" not in src.table("users").columns:
+                    raise ParamsError(
+                        f"{source}: field 'segments': segment 'channel' needs a channel column in "
+                        f"{src.where('users')}"
                     )
             a = src.table("assignments")
             a = a.filter(a.experiment_id == self.experiment_id)

@@ -7,6 +7,9 @@ Definitions (metrics from :mod:`analysis_lib.metrics`):
 - buyers, GMV and orders from valid orders by ``orders.channel``; conversion = buyers / UV;
 - new customers: buyers whose first valid order ever is in the period (by the channel of that
   order); CAC = spend / new customers; ROAS = GMV / spend.
+
+``channel`` is optional in both ``events`` and ``orders``; without it in either there is nothing to
+compare, and the table is empty (same columns).
 """
 
 from __future__ import annotations
@@ -16,9 +19,19 @@ import pandas as pd
 from analysis_lib import metrics as M
 from analysis_lib.data import DataSource, as_date_bounds
 
+COLUMNS = ["channel", "uv", "sessions", "bounced", "bounce_rate", "orders", "buyers", "gmv"]
+COLUMNS += ["new_customers", "conversion_rate", "aov", "gmv_per_uv"]
+
+
+def has_channels(src: DataSource) -> bool:
+    """Whether both ``events`` and ``orders`` say which channel each row came from."""
+    return all("channel" in src.table(t).columns for t in ("events", "orders"))
+
 
 def channel_quality(src: DataSource, start, end) -> pd.DataFrame:
-    """One row per channel with the measures in the module docstring."""
+    """One row per channel with the measures in the module docstring (empty without channels)."""
+    if not has_channels(src):
+        return pd.DataFrame(columns=COLUMNS)
     lo, hi = as_date_bounds(start, end)
     ev = src.table("events")
     ev = ev.filter((ev.event_ts >= lo) & (ev.event_ts < hi))

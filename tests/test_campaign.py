@@ -47,6 +47,18 @@ def test_roi_from_paths(retro):
     assert t.loc["total", "roi_lo"] <= t.loc["total", "roi"] <= t.loc["total", "roi_hi"]
 
 
+def test_roi_without_order_channels_is_one_total(retro):
+    """Orders without a channel column: no per-channel split; the total row sets all net
+    incremental GMV against all spend."""
+    src, camp, imp, _ = retro
+    spend = CA.spend_by_channel(src, camp)
+    t = CA.roi(imp, camp, spend, pd.Series(dtype=float), 0.35)
+    assert t["channel"].tolist() == ["total"]
+    net = float((imp.actual.sum() - imp.paths.sum(axis=1)).mean())
+    assert t.loc[0, "incremental_gmv"] == pytest.approx(net)
+    assert t.loc[0, "roi"] == pytest.approx((net * 0.35 - spend.sum()) / spend.sum())
+
+
 def test_target_achievement_equals_truth(retro, truth):
     src, camp, _, _ = retro
     assert CA.describe(src, camp)["target_achievement"] == pytest.approx(

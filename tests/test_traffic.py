@@ -37,3 +37,15 @@ def test_channel_quality_equals_pandas(sample_dir):
         if spend:
             assert got.loc[ch, "cac"] == pytest.approx(spend / new)
             assert got.loc[ch, "roas"] == pytest.approx(oc.gmv.sum() / spend)
+
+
+def test_no_channel_column_gives_an_empty_table(tmp_path, sample_dir):
+    """``channel`` is optional: without it in events there is nothing to compare."""
+    for t in ("events", "orders"):
+        df = pd.read_parquet(sample_dir / t)
+        if t == "events":
+            df = df.drop(columns="channel")
+        df.to_parquet(tmp_path / f"{t}.parquet")
+    src = data.connect(str(tmp_path))
+    got = traffic.channel_quality(src, dt.date(2025, 10, 1), dt.date(2025, 10, 31))
+    assert got.empty and list(got.columns) == traffic.COLUMNS
