@@ -104,6 +104,30 @@ class BaseParams(_Strict):
         raise :class:`ParamsError` naming the field. None by default."""
 
 
+def require_rows(src, source: str, period: Period, tables: list[tuple]) -> None:
+    """Refuse a period in which none of ``tables`` has a row (``(table expr, time column, what)``
+    triples): a scheduled run before the data has landed must fail, not report zeros. The message
+    says where the data does run."""
+    from analysis_lib.data import as_date_bounds
+
+    lo, hi = as_date_bounds(period.start, period.end)
+    spans = []
+    for t, col, what in tables:
+        if int(src.execute(t.filter((t[col] >= lo) & (t[col] < hi)).count())):
+            return
+        r = src.execute(t.aggregate(first=t[col].min(), last=t[col].max())).iloc[0]
+        spans.append(
+            f"{what} run from {r['first']:%Y-%m-%d} to {r['last']:%Y-%m-%d}"
+            if r["first"] is not None and str(r["first"]) != "NaT"
+            else f"there are no {what} at all"
+        )
+    names = " or ".join(what for _, _, what in tables)
+    raise ParamsError(
+        f"{source}: field 'period': no {names} between {period.start} and {period.end} "
+        f"({'; '.join(spans)})"
+    )
+
+
 class KpiMonitorParams(BaseParams):
     """kpi_monitor (数据监控看板): KPIs for a period at a grain, against targets and history."""
 
@@ -112,6 +136,18 @@ class KpiMonitorParams(BaseParams):
 
     required_tables: ClassVar = {"orders": None, "events": ["event_ts", "user_id"]}
     optional_tables: ClassVar = {"targets": None}
+
+    def check_data(self, src, source: str) -> None:
+        """The period must hold orders or events (no report of zeros before the data lands)."""
+        require_rows(
+            src,
+            source,
+            self.period,
+            [
+                (src.table("orders"), "order_ts", "orders"),
+                (src.table("events"), "event_ts", "events"),
+            ],
+        )
 
 
 class _CsvExport(_Strict):
@@ -159,6 +195,7 @@ class FunnelParams(BaseParams):
         """Steps and exclusions must be event names present in ``events``; breakdowns must be
         columns of ``events`` (or ``new_vs_returning``, or ``category`` with a products table)."""
         ev = src.table("events")
+        require_rows(src, source, self.period, [(ev, "event_ts", "events")])
         names = set(src.execute(ev.select("event").distinct())["event"].dropna())
         for field, values in (("steps", self.steps), ("exclusions", self.exclusions)):
             for v in values:
@@ -515,22 +552,9 @@ class CustomerValueParams(BaseParams):
     def check_data(self, src, source: str) -> None:
         """The period must hold valid orders: customer value has nothing to say without buyers."""
         from analysis_lib import metrics as M
-        from analysis_lib.data import as_date_bounds
 
-        o = M.valid_orders(src.table("orders"))
-        lo, hi = as_date_bounds(self.period.start, self.period.end)
-        n = int(src.execute(o.filter((o.order_ts >= lo) & (o.order_ts < hi)).count()))
-        if n == 0:
-            r = src.execute(o.aggregate(first=o.order_ts.min(), last=o.order_ts.max())).iloc[0]
-            have = (
-                f"valid orders run from {r['first']:%Y-%m-%d} to {r['last']:%Y-%m-%d}"
-                if r["first"] is not None and str(r["first"]) != "NaT"
-                else "there are no valid orders at all"
-            )
-            raise ParamsError(
-                f"{source}: field 'period': no valid orders between {self.period.start} and "
-                f"{self.period.end} ({have})"
-            )
+        orders = M.valid_orders(src.table("orders"))
+        require_rows(src, source, self.period, [(orders, "order_ts", "valid orders")])
 
 
 class ProductOpsParams(BaseParams):

@@ -237,13 +237,35 @@ def _rules(t: ibis.Table, table: str) -> list[tuple[str, ibis.Expr | _Own, str]]
     ]
 
 
+# fact tables fed daily: a period that runs past their last row is reported on days without data
+FEEDS = ("orders", "events")
+PAST_THE_DATA = "period runs past the last row"
+
+
+def _coverage(src: DataSource, table: str, start, end) -> Finding:
+    """Days of the period after ``table``'s last row (a feed that has not landed yet), of the days
+    in the period; the check names the last day with data when there are such days."""
+    col = TIME_COLUMN[table]
+    t = src.table(table)
+    last = src.execute(t[col].max())
+    days = (end - start).days + 1
+    late = 0 if last is None or pd.isna(last) else max((end - pd.Timestamp(last).date()).days, 0)
+    late = min(late, days)
+    check = f"{PAST_THE_DATA} ({pd.Timestamp(last):%Y-%m-%d})" if late else PAST_THE_DATA
+    return Finding(table, check, late, days, "figures cover only the days with data (rows = days)")
+
+
 def scan(src: DataSource, tables: list[str], start=None, end=None) -> list[Finding]:
     """Data-quality findings for ``tables`` (those present), over the period where a table has a
-    time column. One engine query per table; checks that passed are returned with ``rows=0``."""
+    time column. One engine query per table; checks that passed are returned with ``rows=0``.
+    With a period, the daily feeds (:data:`FEEDS`) are also checked for days of the period after
+    their last row."""
     found: list[Finding] = []
     for table in tables:
         if not src.has(table):
             continue
+        if start is not None and table in FEEDS and TIME_COLUMN[table] in src.table(table).columns:
+            found.append(_coverage(src, table, *_dates(start, end)))
         t = _in_period(src.table(table), table, start, end)
         rules = _rules(t, table)
         if not rules:
@@ -256,6 +278,11 @@ def scan(src: DataSource, tables: list[str], start=None, end=None) -> list[Findi
             rows = row[f"r{i}"] if f"r{i}" in same else src.execute(e.expr)
             found.append(Finding(table, check, int(rows), int(row["total"]), handling))
     return found
+
+
+def _dates(start, end) -> tuple:
+    """``start`` and ``end`` as dates."""
+    return pd.Timestamp(start).date(), pd.Timestamp(end).date()
 
 
 def for_params(src: DataSource, params, start=None, end=None) -> list[Finding]:

@@ -62,6 +62,8 @@ _DQ_ZH = {
     "negative spend": "投放花费为负",
     "unit assigned to more than one variant": "同一单位被分到多个组",
     "left out of the experiment": "不计入实验",
+    "period runs past the last row": "统计期超出最后一行数据",
+    "figures cover only the days with data (rows = days)": "数字只含有数据的日期（行数 = 天数）",
     "missing value": "缺失值",
     "skipped by the model's Kalman filter": "由模型的卡尔曼滤波跳过",
     "duplicate date": "重复日期",
@@ -276,7 +278,11 @@ def data_quality(findings: list, lang: str = "en") -> HTML:
     checks passed. ``findings`` are :class:`analysis_lib.quality.Finding` items."""
 
     def tr(text: str) -> str:
-        return _DQ_ZH.get(text, text) if lang == "zh" else text
+        if lang != "zh":
+            return text
+        if text.startswith("period runs past the last row ("):  # names the last day with data
+            return f"统计期超出最后一行数据（{text.rsplit('(', 1)[1].rstrip(')')}）"
+        return _DQ_ZH.get(text, text)
 
     hits = [f for f in findings if f.rows]
     passed = len(findings) - len(hits)

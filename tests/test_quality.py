@@ -158,3 +158,19 @@ def test_rules_skip_columns_a_table_lacks(tmp_path, sample_dir):
     src = _shop(tmp_path, sample_dir, products=p)
     checks = [f.check for f in Q.scan(src, ["products", "orders"], *Q4)]
     assert "price zero or negative" not in checks and "zero GMV" in checks
+
+
+def test_period_past_the_last_row_is_reported_in_days(tmp_path, sample_dir):
+    """A feed that has not landed for the end of the period: the days without data are a finding
+    (the report says figures cover only the days with data); a complete feed passes."""
+    orders = pd.read_parquet(sample_dir / "orders")
+    orders = orders[orders.order_ts < "2025-12-16"]
+    last = orders.order_ts.max().date()
+    src = _shop(tmp_path, sample_dir, orders=orders)
+    found = {f.table: f for f in Q.scan(src, ["orders", "events"], *Q4) if "past" in f.check}
+    assert found["orders"].rows == (Q4[1] - last).days == 16
+    assert found["orders"].total == 92
+    assert last.isoformat() in found["orders"].check
+    assert found["events"].rows == 0
+    html = str(report.data_quality(list(found.values()), "zh"))
+    assert f"统计期超出最后一行数据（{last.isoformat()}）" in html
