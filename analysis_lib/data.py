@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from analysis_lib.errors import DataError
 
@@ -66,6 +67,8 @@ class DataSource:
     _cache: dict[str, ibis.Table] = field(default_factory=dict)
     # intermediate results an analysis computes once per run and reuses (engine temp tables)
     memo: dict[tuple, ibis.Table] = field(default_factory=dict)
+    # the shop's time zone: time-zone-aware timestamp columns are read as wall-clock times there
+    timezone: str = "UTC"
 
     def names(self) -> list[str]:
         """Names of the tables this source holds."""
@@ -94,7 +97,8 @@ class DataSource:
         if self.folder is None:
             t = self.con.table(name)
         else:
-            t = _read_file(self.con, self._files[name], name)
+            t = read_file(self.con, self._files[name], name)
+        t = _wall_clock(t)
         self._cache[name] = t
         return t
 
@@ -127,7 +131,9 @@ def check_csv_encoding(path: Path, table: str) -> None:
         ) from None
 
 
-def _read_file(con, path: Path, name: str) -> ibis.Table:
+def read_file(con, path: Path, name: str) -> ibis.Table:
+    """Table ``name`` from a CSV or Parquet file (or a folder of Parquet parts) as stored: no
+    shop-zone cast (:meth:`DataSource.table` adds it); a clear :class:`DataError` when unreadable."""
     if path.suffix == ".csv":
         check_csv_encoding(path, name)
     try:
@@ -245,23 +251,54 @@ def _connect_spark(url: str) -> DataSource:
     return src
 
 
-def connect(url: str) -> DataSource:
-    """Open the data source at ``url``: a folder of Parquet/CSV files or an Ibis backend URL."""
+def _wall_clock(t: ibis.Table) -> ibis.Table:
+    """Time-zone-aware timestamp columns as wall-clock times in the session's time zone (set by
+    :func:`connect`), so that days, weeks and period bounds are the shop's own whatever the
+    machine's zone; columns without a zone are left as they are."""
+    aware = {
+        c: t[c].cast(dt.Timestamp(scale=typ.scale))
+        for c, typ in t.schema().items()
+        if typ.is_timestamp() and typ.timezone is not None
+    }
+    return t.mutate(**aware) if aware else t
+
+
+def _set_timezone(con, backend: str, timezone: str, url: str) -> None:
+    """Set the session time zone of a DuckDB connection. Other backends keep theirs (Ibis runs
+    Spark sessions in UTC), which is only allowed when the shop's zone is UTC."""
+    if backend == "duckdb":
+        con.raw_sql(f"SET TimeZone = '{timezone}'")  # a validated IANA name
+    elif timezone != "UTC":
+        raise DataError(
+            f"data.timezone: {timezone} needs a DuckDB source (a folder or duckdb:// URL); "
+            f"convert the times to the shop's zone in {url.split('://')[0]} and leave "
+            "data.timezone at UTC"
+        )
+
+
+def connect(url: str, timezone: str = "UTC") -> DataSource:
+    """Open the data source at ``url``: a folder of Parquet/CSV files or an Ibis backend URL.
+    ``timezone``: the shop's time zone, the session time zone of DuckDB and Spark (so results
+    never depend on the machine's zone)."""
     if url.startswith("pyspark://"):
-        return _connect_spark(url)
-    if is_backend_url(url):
+        src = _connect_spark(url)
+    elif is_backend_url(url):
         try:
             con = ibis.connect(url)
         except Exception as exc:
             raise DataError(f"data.url: cannot connect to {url}: {exc}") from exc
-        return DataSource(url=url, con=con)
-    folder = Path(url.removeprefix("file://")).expanduser()
-    if not folder.exists():
-        raise DataError(f"data.url: folder not found: {folder}")
-    if not folder.is_dir():
-        raise DataError(f"data.url: not a folder: {folder}")
-    con = ibis.duckdb.connect()
-    return DataSource(url=str(folder), con=con, folder=folder, _files=_scan_folder(folder))
+        src = DataSource(url=url, con=con)
+    else:
+        folder = Path(url.removeprefix("file://")).expanduser()
+        if not folder.exists():
+            raise DataError(f"data.url: folder not found: {folder}")
+        if not folder.is_dir():
+            raise DataError(f"data.url: not a folder: {folder}")
+        con = ibis.duckdb.connect()
+        src = DataSource(url=str(folder), con=con, folder=folder, _files=_scan_folder(folder))
+    _set_timezone(src.con, src.con.name, timezone, url)
+    src.timezone = timezone
+    return src
 
 
 def check_table(source: DataSource, table: str, columns: list[str] | None = None) -> None:

@@ -58,9 +58,24 @@ class _Strict(BaseModel):
 
 
 class DataSpec(_Strict):
-    """Where the data is: a folder of Parquet/CSV files or an Ibis backend URL."""
+    """Where the data is: a folder of Parquet/CSV files or an Ibis backend URL; ``timezone``: the
+    shop's time zone (IANA name), in which days and weeks of time-zone-aware timestamps are
+    counted (timestamps without a zone are taken as the shop's wall-clock time)."""
 
     url: str = Field(min_length=1, max_length=2000)
+    timezone: str = Field(default="UTC", max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        import zoneinfo
+
+        zones = zoneinfo.available_timezones() | {"UTC"}
+        if v not in zones:
+            near = difflib.get_close_matches(v, sorted(zones), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise ValueError(f"unknown time zone '{v}'{hint}")
+        return v
 
 
 class Period(_Strict):
@@ -736,6 +751,8 @@ def _one_line(path: str, model: type[BaseModel], exc: ValidationError) -> str:
     if not isinstance(value, str | int | float | bool):  # a mapping or list: the message says it
         return f"{path}: field '{loc}': {msg}"
     shown = repr(value)
+    if isinstance(value, str) and shown in msg:  # the message names the value already
+        return f"{path}: field '{loc}': {msg}"
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return f"{path}: field '{loc}': {msg} (got {shown})"

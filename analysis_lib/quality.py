@@ -20,7 +20,7 @@ import ibis
 import pandas as pd
 
 from analysis_lib import metrics as M
-from analysis_lib.data import CANONICAL, DataSource, as_date_bounds
+from analysis_lib.data import CANONICAL, DataSource, as_date_bounds, read_file
 from analysis_lib.errors import DataError
 
 # columns that must never be null (a row without them cannot be counted or joined)
@@ -90,7 +90,7 @@ def check_csv_time_zones(src: DataSource, table: str, columns: list[str]) -> Non
     path = src._files.get(table) if src.folder is not None else None
     if path is None or path.is_dir() or path.suffix != ".csv":
         return
-    schema = src.table(table).schema()
+    schema = read_file(src.con, path, table).schema()  # as stored, before the shop-zone cast
     aware = [c for c in columns if c in schema and getattr(schema[c], "timezone", None)]
     for col in aware:
         raw = src.con.read_csv(str(path), all_varchar=True)

@@ -98,7 +98,7 @@ def prepare(
         ctl.path = str(Path(ctl.path).expanduser().resolve())
     if getattr(params, "write_targets", None):
         params.write_targets = str(Path(params.write_targets).expanduser().resolve())
-    src = D.connect(params.data.url)
+    src = D.connect(params.data.url, params.data.timezone)
     D.check_tables(src, type(params).required_tables, type(params).optional_tables)
     quality.check_blocking(
         src, list(type(params).required_tables), list(type(params).optional_tables)

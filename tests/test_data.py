@@ -123,3 +123,70 @@ def test_a_shop_in_csv_gives_the_parquet_figures(tmp_path, sample_dir):
     assert F.counts(pq, spec, start, end, "device").equals(
         F.counts(csv, spec, start, end, "device")
     )
+
+
+def _aware_shop(tmp_path, sample_dir, zone: str):
+    """The sample shop with order and event times stored time-zone-aware: the same wall-clock
+    times, as instants in ``zone``."""
+    folder = tmp_path / "aware"
+    folder.mkdir()
+    for t, col in (("orders", "order_ts"), ("events", "event_ts")):
+        df = pd.read_parquet(sample_dir / t)
+        df[col] = df[col].dt.tz_localize(zone)
+        df.to_parquet(folder / f"{t}.parquet")
+    return folder
+
+
+KPI_CODE = """
+import datetime as dt, json, sys
+from analysis_lib import data, kpi
+src = data.connect(sys.argv[1], sys.argv[2])
+q = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+s = kpi.kpi_series(src, *q, "week")
+print(json.dumps({"totals": kpi.kpi_totals(src, *q), "weekly_gmv": s["gmv"].round(6).tolist()}))
+"""
+
+
+def _kpis(folder, zone: str, machine_tz: str) -> dict:
+    """KPI totals and weekly GMV computed in a process whose machine time zone is ``machine_tz``."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TZ": machine_tz}
+    out = subprocess.run(
+        [sys.executable, "-c", KPI_CODE, str(folder), zone],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def test_time_zone_aware_times_count_in_the_shop_zone(tmp_path, sample_dir):
+    """Zone-aware timestamps are read as wall-clock times in ``data.timezone``: the figures equal
+    those of the naive wall-clock data, whatever the machine's own zone."""
+    want = _kpis(sample_dir, "UTC", "UTC")
+    aware = _aware_shop(tmp_path, sample_dir, "Asia/Shanghai")
+    assert _kpis(aware, "Asia/Shanghai", "America/New_York") == want
+    # read in another zone, days shift by eight hours: weekly GMV moves between weeks
+    shifted = _kpis(aware, "UTC", "Asia/Shanghai")
+    assert shifted["weekly_gmv"] != want["weekly_gmv"]
+    assert shifted == _kpis(aware, "UTC", "UTC")  # and never depends on the machine
+
+
+def test_unknown_time_zone_named_with_a_hint():
+    from analysis_lib import params as P
+
+    with pytest.raises(P.ParamsError, match=r"data.timezone.*'Asia/Shangai'.*Asia/Shanghai"):
+        P.validate(
+            {
+                "notebook": "kpi_monitor",
+                "title": "t",
+                "data": {"url": "x", "timezone": "Asia/Shangai"},
+                "period": {"start": "2025-10-01", "end": "2025-10-31"},
+            },
+            "p.yaml",
+        )
