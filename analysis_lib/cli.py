@@ -138,6 +138,21 @@ def longest_first(files: list[Path], out: str | Path) -> list[Path]:
     return sorted(files, key=lambda p: (-cost(p), str(p)))
 
 
+def _zygote(n_runs: int):
+    """The kernel zygote of a run-all (:mod:`analysis_lib.zygote`) when there are several runs
+    and the platform can fork; ``WORKBOOK_ZYGOTE=0`` turns it off."""
+    import contextlib
+
+    if n_runs < 2 or os.environ.get("WORKBOOK_ZYGOTE") == "0" or not hasattr(os, "fork"):
+        return contextlib.nullcontext()
+    from analysis_lib.zygote import Zygote
+
+    try:
+        return Zygote()
+    except OSError:
+        return contextlib.nullcontext()
+
+
 def cmd_run_all(a) -> int:
     from tqdm import tqdm
 
@@ -152,7 +167,10 @@ def cmd_run_all(a) -> int:
     results = []
     t0 = time.perf_counter()
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with (
+        _zygote(len(files)),
+        ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool,
+    ):
         futs = [pool.submit(_run_one, str(p), a.data, a.out, a.timeout) for p in files]
         for f in tqdm(
             as_completed(futs), total=len(futs), desc="run-all", unit="report", file=sys.stderr

@@ -8,6 +8,7 @@ jupyter_client, so starting the kernel is the first thing a run does.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 from jupyter_client import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.utils import run_sync
+
+from analysis_lib import zygote
 
 
 def notebooks_dir() -> Path:
@@ -49,6 +52,18 @@ class IsolatedKernelManager(AsyncKernelManager):
         self.ip = os.path.join(self._ipc_dir, "k")
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        # under run-all, a kernel forked from the zygote (analysis_lib.zygote) when it is ready
+        sock = os.environ.get(zygote.ENV)
+        if sock and sock != "0" and "-f" in kernel_cmd:
+            conn_file = kernel_cmd[kernel_cmd.index("-f") + 1]
+            cwd = str(kw.get("cwd") or os.getcwd())
+            env = dict(kw.get("env") or os.environ)
+            pid = await asyncio.to_thread(zygote.fork_kernel, sock, conn_file, cwd, env)
+            if pid is not None:
+                p = self.provisioner
+                p.process, p.pid, p.pgid, p.cwd = zygote.ForkedProcess(pid), pid, pid, cwd
+                self._reconcile_connection_info(p.connection_info)
+                return
         # the kernel's own log lines (e.g. "KeyboardInterrupt caught in kernel" at shutdown) must
         # not reach the terminal: a failed run prints exactly one line
         kw.setdefault("stdout", subprocess.DEVNULL)
