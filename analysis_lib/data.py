@@ -36,8 +36,8 @@ CANONICAL: dict[str, dict[str, str]] = {
     "marketing_spend": {"date": "date", "channel": "text", "spend": "num"},
     "campaigns": {"campaign_id": "id", "name": "text", "start_date": "date", "end_date": "date"},
     "assignments": {"experiment_id": "id", "unit_id": "id", "variant": "text", "assigned_ts": "ts"},
-    "targets": {"period": "text", "metric": "text", "target_value": "num"},
-    "market": {"period": "text", "brand": "text", "category": "text", "sales": "num"},
+    "targets": {"period": "month", "metric": "text", "target_value": "num"},
+    "market": {"period": "month", "brand": "text", "category": "text", "sales": "num"},
 }
 
 _KIND_OK = {
@@ -46,6 +46,7 @@ _KIND_OK = {
     "ts": lambda t: t.is_timestamp(),
     "date": lambda t: t.is_date() or t.is_timestamp(),
     "num": lambda t: t.is_numeric(),
+    "month": lambda t: t.is_string() or t.is_date() or t.is_timestamp(),
 }
 _KIND_NAME = {
     "id": "string",
@@ -53,6 +54,7 @@ _KIND_NAME = {
     "ts": "timestamp",
     "date": "date",
     "num": "number",
+    "month": "month (YYYY-MM or YYYY text, or a date)",
 }
 
 
@@ -362,6 +364,32 @@ def fingerprint(url: str) -> str:
                 f.seek(max(size - 65536, 65536))
                 h.update(f.read(65536))
     return "sha256:" + h.hexdigest()[:16]
+
+
+def month_key(values, where: str):
+    """A ``period`` column (targets, market) as ``YYYY-MM`` text: months as text, ISO dates or
+    timestamps (their month) and date columns are accepted; a year alone (``YYYY``, an annual
+    target) stays a year. Anything else is a one-line :class:`DataError` naming ``where`` and the
+    first value that is neither."""
+    import pandas as pd
+
+    s = pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m")
+    text = s.astype("string").str.strip()
+    year = text.str.fullmatch(r"\d{4}").fillna(False)
+    parsed = pd.to_datetime(text.where(~year), errors="coerce", format="ISO8601")
+    # ISO 8601 also reads "2025" as its January: a month must be written as one
+    parsed = parsed.where(text.str.match(r"^\d{4}[-/]\d{1,2}(?:$|[-/T ])").fillna(False))
+    out = parsed.dt.strftime("%Y-%m").where(~year, text)
+    bad = text[out.isna() & text.notna()]
+    if len(bad) or s.isna().any():
+        first = bad.iloc[0] if len(bad) else None
+        raise DataError(
+            f"{where}: period {first!r} is not a month or a year; write YYYY-MM (or a date in "
+            "that month), or YYYY"
+        )
+    return out.astype(object)
 
 
 def as_date_bounds(start, end) -> tuple:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis_lib import metrics as M
-from analysis_lib.data import DataSource, as_date_bounds
+from analysis_lib.data import DataSource, as_date_bounds, month_key
 
 GRAIN_UNIT = {"day": "D", "week": "W", "month": "M"}
 KPI_KEYS = ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_rate"]
@@ -157,7 +157,7 @@ def load_targets(src: DataSource) -> pd.DataFrame:
     if "dimension" in t.columns:
         t = t.filter(t.dimension.isnull())
     tg = src.execute(t.select(*cols))
-    tg["period"] = tg["period"].astype(str)
+    tg["period"] = month_key(tg["period"], f"{src.where('targets')}: column 'targets.period'")
     tg["target_value"] = tg["target_value"].astype(float)
     return tg
 

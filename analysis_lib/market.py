@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis_lib import metrics as M
-from analysis_lib.data import DataSource, as_date_bounds
+from analysis_lib.data import DataSource, as_date_bounds, month_key
 from analysis_lib.errors import DataError
 
 
@@ -26,7 +26,7 @@ def load(src: DataSource, our_brand: str | None = None) -> tuple[pd.DataFrame, s
     ``our_brand`` param, else the brand flagged ``is_self``. One-line error when neither exists."""
     t = src.table("market")
     df = src.execute(t)
-    df["period"] = df["period"].astype(str)
+    df["period"] = month_key(df["period"], f"{src.where('market')}: column 'market.period'")
     df["sales"] = df["sales"].astype(float)
     if our_brand is None:
         if "is_self" not in df or not df["is_self"].astype(bool).any():

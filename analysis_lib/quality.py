@@ -20,7 +20,7 @@ import ibis
 import pandas as pd
 
 from analysis_lib import metrics as M
-from analysis_lib.data import CANONICAL, DataSource, as_date_bounds, read_file
+from analysis_lib.data import CANONICAL, DataSource, as_date_bounds, month_key, read_file
 from analysis_lib.errors import DataError
 
 # columns that must never be null (a row without them cannot be counted or joined)
@@ -160,6 +160,9 @@ def check_blocking(src: DataSource, required: list[str], optional: list[str] = (
                 raise DataError(
                     f"{where}: column '{table}.{c}' has {n:,} negative value(s) ({_WHY_NEG[c]})"
                 )
+        for c in [c for c, kind in CANONICAL.get(table, {}).items() if kind == "month"]:
+            t = src.table(table)  # periods are few: their distinct values are checked here
+            month_key(src.execute(t.select(t[c]).distinct())[c], f"{where}: column '{table}.{c}'")
 
 
 # ---------------------------------------------------------------------------------------------

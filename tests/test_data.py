@@ -190,3 +190,34 @@ def test_unknown_time_zone_named_with_a_hint():
             },
             "p.yaml",
         )
+
+
+def test_month_key_accepts_months_and_dates_and_names_the_rest():
+    got = D.month_key(pd.Series(["2025-01", "2025-02-01", " 2025-03-15 ", "2025-04-30T10:00"]), "w")
+    assert got.tolist() == ["2025-01", "2025-02", "2025-03", "2025-04"]
+    dates = pd.Series(pd.to_datetime(["2025-05-01", "2025-06-17"]))
+    assert D.month_key(dates, "w").tolist() == ["2025-05", "2025-06"]
+    assert D.month_key(pd.Series(["2025/07", "2025"]), "w").tolist() == ["2025-07", "2025"]
+    for bad in ("25", "Q3-2025", "2025-13", "07/2025"):
+        with pytest.raises(DataError, match=rf"^x.csv: period '{bad}' is not a month or a year"):
+            D.month_key(pd.Series(["2025-06", bad]), "x.csv")
+
+
+def test_targets_and_market_with_dated_periods_give_the_same_figures(tmp_path, sample_dir):
+    """Periods written as the first day of the month (text or a date column) are the same months."""
+    from analysis_lib import kpi, market
+
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    for p in sample_dir.iterdir():
+        if p.name not in ("targets.parquet", "market.parquet"):
+            (shop / p.name).symlink_to(p)
+    t = pd.read_parquet(sample_dir / "targets.parquet")
+    t.assign(period=t.period + "-01").to_parquet(shop / "targets.parquet")
+    m = pd.read_parquet(sample_dir / "market.parquet")
+    m.assign(period=pd.to_datetime(m.period + "-01").dt.date).to_parquet(shop / "market.parquet")
+    a, b = D.connect(str(sample_dir)), D.connect(str(shop))
+    pd.testing.assert_frame_equal(kpi.load_targets(a), kpi.load_targets(b))
+    ma, mb = market.load(a)[0], market.load(b)[0]
+    pd.testing.assert_frame_equal(ma.drop(columns="period"), mb.drop(columns="period"))
+    assert ma.period.tolist() == mb.period.tolist()
