@@ -12,6 +12,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -54,7 +55,11 @@ class IsolatedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         # under run-all, a kernel forked from the zygote (analysis_lib.zygote) when it is ready
         sock = os.environ.get(zygote.ENV)
-        if sock and sock != "0" and "-f" in kernel_cmd:
+        same_python = (
+            os.path.abspath(kernel_cmd[0]) == os.path.abspath(sys.executable)
+            and "ipykernel_launcher" in kernel_cmd
+        )  # a kernel spec naming another interpreter is launched as it says
+        if sock and sock != "0" and same_python and "-f" in kernel_cmd:
             conn_file = kernel_cmd[kernel_cmd.index("-f") + 1]
             cwd = str(kw.get("cwd") or os.getcwd())
             env = dict(kw.get("env") or os.environ)
