@@ -139,11 +139,11 @@ def longest_first(files: list[Path], out: str | Path) -> list[Path]:
 
 
 def _zygote(n_runs: int):
-    """The kernel zygote of a run-all (:mod:`analysis_lib.zygote`) when there are several runs
-    and the platform can fork; ``WORKBOOK_ZYGOTE=0`` turns it off."""
+    """The kernel zygote of a run-all (:mod:`analysis_lib.zygote`) when there are several runs,
+    on Linux (forked kernels are watched through /proc); ``WORKBOOK_ZYGOTE=0`` turns it off."""
     import contextlib
 
-    if n_runs < 2 or os.environ.get("WORKBOOK_ZYGOTE") == "0" or not hasattr(os, "fork"):
+    if n_runs < 2 or os.environ.get("WORKBOOK_ZYGOTE") == "0" or sys.platform != "linux":
         return contextlib.nullcontext()
     from analysis_lib.zygote import Zygote
 

@@ -69,8 +69,6 @@ class DataSource:
     _cache: dict[str, ibis.Table] = field(default_factory=dict)
     # intermediate results an analysis computes once per run and reuses (engine temp tables)
     memo: dict[tuple, ibis.Table] = field(default_factory=dict)
-    # the shop's time zone: time-zone-aware timestamp columns are read as wall-clock times there
-    timezone: str = "UTC"
 
     def names(self) -> list[str]:
         """Names of the tables this source holds."""
@@ -280,8 +278,8 @@ def _set_timezone(con, backend: str, timezone: str, url: str) -> None:
 
 def connect(url: str, timezone: str = "UTC") -> DataSource:
     """Open the data source at ``url``: a folder of Parquet/CSV files or an Ibis backend URL.
-    ``timezone``: the shop's time zone, the session time zone of DuckDB and Spark (so results
-    never depend on the machine's zone)."""
+    ``timezone``: the shop's time zone, set as DuckDB's session zone (so results never depend on
+    the machine's zone); other backends accept only UTC (:func:`_set_timezone`)."""
     if url.startswith("pyspark://"):
         src = _connect_spark(url)
     elif is_backend_url(url):
@@ -299,7 +297,6 @@ def connect(url: str, timezone: str = "UTC") -> DataSource:
         con = ibis.duckdb.connect()
         src = DataSource(url=str(folder), con=con, folder=folder, _files=_scan_folder(folder))
     _set_timezone(src.con, src.con.name, timezone, url)
-    src.timezone = timezone
     return src
 
 
