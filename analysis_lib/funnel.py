@@ -66,27 +66,73 @@ def unit_steps(
     reached, null when not), ``steps_reached`` and, with ``breakdown``, its value ``bd``.
 
     The period's step events are read once and cached in the engine (a temp table); each step then
-    joins only the units that reached the previous one. The result is cached in the engine too and
-    kept for the run (``src.memo``): the funnel, its time to convert, trend and export share it."""
+    joins only the units that reached the previous one. The walk does not depend on the breakdown,
+    so a run walks once: the first breakdown asked for rides along (its column read with the step
+    events), later ones are joined on from each unit's entry event. Results are cached in the
+    engine and kept for the run (``src.memo``): the funnel, its breakdowns, time to convert, trend
+    and export share them."""
     key = ("unit_steps", spec, str(start), str(end), breakdown)
-    if key in src.memo:
-        return src.memo[key]
-    raw = _events(src, spec, start, end)
+    walk_key = key[:-1] + (None,)
+    if key not in src.memo:
+        if walk_key in src.memo:
+            src.memo[key] = (
+                src.memo[walk_key]
+                .join(_entry_breakdown(src, spec, start, end, breakdown), "unit")
+                .cache()
+            )
+        else:
+            cur = src.memo[key] = _walk(src, spec, start, end, breakdown).cache()
+            if breakdown is not None:
+                src.memo[walk_key] = cur.drop("bd")
+    return src.memo[key]
+
+
+def _entry(s1: ibis.Table, bd_col: str | None) -> ibis.Table:
+    """Per unit from its step-1 events in the period: ``t1``, its first, and ``bd``, the value of
+    ``bd_col`` on that event (when the events have it)."""
+    aggs = {"t1": s1.event_ts.min()}
+    if bd_col is not None and bd_col in s1.columns and bd_col != "unit":
+        aggs["bd"] = s1[bd_col].argmin(s1.event_ts)
+    return s1.group_by("unit").aggregate(**aggs)
+
+
+def _bd_col(breakdown: str | None) -> str | None:
+    """The events column a breakdown reads (a product category is looked up from the sku)."""
+    return "sku" if breakdown == "category" else breakdown
+
+
+def _entry_breakdown(src: DataSource, spec: FunnelSpec, start, end, breakdown: str) -> ibis.Table:
+    """``unit``, ``bd``: each unit's breakdown value, taken from its entry (its first step-1 event
+    in the period); see :func:`_attach_breakdown`."""
+    ev = src.table("events")
+    lo, hi = as_date_bounds(start, end)
     u = spec.unit_col
+    s1 = ev.filter(
+        (ev.event == spec.steps[0]) & (ev.event_ts >= lo) & (ev.event_ts < hi) & ev[u].notnull()
+    )
+    col = _bd_col(breakdown)
+    s1 = s1.select(
+        unit=s1[u],
+        event_ts=s1.event_ts,
+        **({col: s1[col]} if col in s1.columns and col != u else {}),
+    )
+    base = _entry(s1, col)
+    return _attach_breakdown(src, base, breakdown, spec, start).select("unit", "bd")
+
+
+def _walk(src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None) -> ibis.Table:
+    """The unit-step table (see :func:`unit_steps`), with ``bd`` when ``breakdown`` is given."""
+    raw = _events(src, spec, start, end)
     names = list(spec.steps) + list(spec.exclusions)
     # events as small integers (step index; exclusions after the steps; -1 any other event in
     # strict mode), read from storage once and cached in the engine
     code = ibis.cases(*[(raw.event == n, i) for i, n in enumerate(names)], else_=-1).cast("int8")
-    bd_col = "sku" if breakdown == "category" else breakdown
-    extra = [bd_col] if bd_col and bd_col in raw.columns and bd_col != u else []
-    ev = raw.select(*[raw[c] for c in extra], unit=raw[u], code=code, event_ts=raw.event_ts).cache()
+    col = _bd_col(breakdown)
+    extra = {col: raw[col]} if col in raw.columns and col != spec.unit_col else {}
+    ev = raw.select(**extra, unit=raw[spec.unit_col], code=code, event_ts=raw.event_ts).cache()
     lo, hi = as_date_bounds(start, end)
     win = ibis.interval(seconds=int(spec.window_days * 86400))
-    s1 = ev.filter((ev.code == 0) & (ev.event_ts >= lo) & (ev.event_ts < hi))
-    aggs = {"t1": s1.event_ts.min()}
-    if extra:
-        aggs["bd"] = s1[extra[0]].argmin(s1.event_ts)
-    base = s1.group_by("unit").aggregate(**aggs)
+    base = _entry(ev.filter((ev.code == 0) & (ev.event_ts >= lo) & (ev.event_ts < hi)), col)
     if breakdown is not None:
         base = _attach_breakdown(src, base, breakdown, spec, start)
     k = len(spec.steps)
@@ -114,7 +160,6 @@ def unit_steps(
         hit = cur.join(ex, (cur.unit == ex.unit_x) & (ex.ex_ts > cur.t1) & (ex.ex_ts < cur.t_last))
         bad = hit.select(unit=hit.unit).distinct()
         cur = cur.anti_join(bad, "unit").drop("t_last")
-    src.memo[key] = cur = cur.cache()
     return cur
 
 

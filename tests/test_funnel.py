@@ -276,3 +276,7 @@ def test_random_logs_match_a_reference(tmp_path, mode, unit, exclusions, seed):
     for i, s in enumerate(steps):
         expect = ref[ref.reached >= i + 1].groupby("channel").size()
         assert by[s].to_dict() == expect.reindex(by.index, fill_value=0).to_dict()
+    # a run's first breakdown rides on the walk, later ones are joined on: the same counts
+    for b in ("channel", "new_vs_returning"):
+        first = F.counts(data.connect(str(tmp_path)), spec, start, end, b)
+        pd.testing.assert_frame_equal(first, F.counts(src, spec, start, end, b))
