@@ -89,9 +89,10 @@ def unit_steps(
 
 def _entry(s1: ibis.Table, bd_col: str | None) -> ibis.Table:
     """Per unit from its step-1 events in the period: ``t1``, its first, and ``bd``, the value of
-    ``bd_col`` on that event (when the events have it)."""
+    ``bd_col`` on that event (when ``s1`` carries that column; the callers leave it out when it
+    is the unit column itself)."""
     aggs = {"t1": s1.event_ts.min()}
-    if bd_col is not None and bd_col in s1.columns and bd_col != "unit":
+    if bd_col is not None and bd_col in s1.columns:
         aggs["bd"] = s1[bd_col].argmin(s1.event_ts)
     return s1.group_by("unit").aggregate(**aggs)
 
