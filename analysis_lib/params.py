@@ -114,6 +114,14 @@ class BaseParams(_Strict):
         """Canonical tables this run reads (its data-quality section checks them)."""
         return [*self.required_tables, *self.optional_tables]
 
+    def output_paths(self) -> list[tuple[str, str]]:
+        """Files this run writes outside its report, as ``(field, path)``: none by default."""
+        return []
+
+    def input_paths(self) -> list[str]:
+        """Files this run reads besides the data source (series, controls): none by default."""
+        return []
+
     def check_data(self, src, source: str) -> None:
         """Checks of params against the data (event names, columns) that need the data source;
         raise :class:`ParamsError` naming the field. None by default."""
@@ -166,7 +174,8 @@ class KpiMonitorParams(BaseParams):
 
 
 class _CsvExport(_Strict):
-    """An export of ids to a CSV for the CRM: never inside reports/ (the runner checks), no '..'."""
+    """An export of ids to a CSV for the CRM: under exports/ unless ``allow_outside_exports``, never
+    in the data, an input or the reports (:func:`check_outputs`), no '..'."""
 
     path: str = Field(min_length=1, max_length=500, pattern=r"\.csv$")
 
@@ -202,6 +211,11 @@ class FunnelParams(BaseParams):
     trend_grain: Literal["day", "week"] = "week"
     compare_period: Period | None = None
     export_dropoff: DropoffExport | None = None
+    allow_outside_exports: bool = False
+
+    def output_paths(self) -> list[tuple[str, str]]:
+        """The drop-off export, if any."""
+        return [("export_dropoff.path", self.export_dropoff.path)] if self.export_dropoff else []
 
     required_tables: ClassVar = {"events": ["event_ts", "user_id", "event"], "orders": None}
     optional_tables: ClassVar = {"marketing_spend": None, "products": ["sku", "category"]}
@@ -483,7 +497,12 @@ class TargetSettingParams(BaseParams):
     owners: dict[str, str] = {"gmv": "operations lead"}
     resources: str = ""
     scenarios: list[Scenario] = Field(default=[], max_length=10)
-    write_targets: str | None = Field(default=None, pattern=r"\.parquet$")
+    write_targets: str | None = Field(default=None, max_length=500, pattern=r"\.parquet$")
+    allow_outside_exports: bool = False
+
+    def output_paths(self) -> list[tuple[str, str]]:
+        """The targets table, if written."""
+        return [("write_targets", self.write_targets)] if self.write_targets else []
 
     required_tables: ClassVar = {"orders": None}
     optional_tables: ClassVar = {
@@ -550,6 +569,11 @@ class CustomerValueParams(BaseParams):
     clv_months: int = Field(default=12, ge=1, le=60)
     ltv_months: int = Field(default=12, ge=1, le=60)
     export_segment: SegmentExport | None = None
+    allow_outside_exports: bool = False
+
+    def output_paths(self) -> list[tuple[str, str]]:
+        """The segment export, if any."""
+        return [("export_segment.path", self.export_segment.path)] if self.export_segment else []
 
     required_tables: ClassVar = {"orders": None}
     optional_tables: ClassVar = {"users": ["user_id", "signup_ts"], "marketing_spend": None}
@@ -614,6 +638,10 @@ class CampaignRetroParams(BaseParams):
     seasonality: int | None = Field(default=7, ge=2, le=366)
     margin: float = Field(default=0.3, gt=0, le=1)
     compare_with: list[str] = Field(default=[], max_length=10)
+
+    def input_paths(self) -> list[str]:
+        """The controls file, if controls come from a file."""
+        return [self.controls.path] if self.controls is not None and self.controls.path else []
 
     required_tables: ClassVar = {
         "orders": None,
@@ -695,6 +723,10 @@ class InterventionParams(BaseParams):
 
     required_tables: ClassVar = {}
 
+    def input_paths(self) -> list[str]:
+        """The series file."""
+        return [self.series.path]
+
     def check_data(self, src, source: str) -> None:
         """The file has the named columns and the intervention falls inside the data."""
         from analysis_lib import causal
@@ -716,6 +748,68 @@ class InterventionParams(BaseParams):
         if not (idx.min() < t <= idx.max()):
             raise ParamsError(
                 f"{source}: field 'intervention': {self.intervention} is outside the data ({idx.min()} .. {idx.max()})"
+            )
+
+
+EXPORTS_DIR = "exports"
+
+
+def _local_path(p: str | Path, cwd: Path) -> Path:
+    q = Path(p).expanduser()
+    return (q if q.is_absolute() else cwd / q).resolve()
+
+
+def _data_paths(url: str, cwd: Path) -> Path | None:
+    """The local folder or database file behind a data URL (None for a server)."""
+    if url.startswith(("duckdb://", "sqlite://", "pyspark://")):
+        path = url.split("://", 1)[1].partition("?")[0]
+        return _local_path(path, cwd) if path and path != ":memory:" else None
+    if "://" in url and not url.startswith("file://"):
+        return None
+    return _local_path(url.removeprefix("file://"), cwd)
+
+
+def check_outputs(
+    params: BaseParams, source: str, out_root: str | Path = "reports", cwd: Path | None = None
+) -> None:
+    """Refuse, before anything runs, an output path (``write_targets``, ``export_dropoff.path``,
+    ``export_segment.path``) that could destroy something: one that names the data source or lies
+    inside the data folder (a targets table written over ``orders.parquet`` replaced the shop's
+    orders), names an input file (the params file, a series or controls file), lies inside the
+    report folder ``out_root``, or lies outside the output area ``exports/`` (relative to the
+    working directory) while the params do not set ``allow_outside_exports: true``.
+
+    Relative paths are taken from ``cwd`` (default: the working directory), as the runner does.
+    The opt-in widens the area only: the data, inputs and reports stay refused with it.
+    """
+    outs = params.output_paths()
+    if not outs:
+        return
+    cwd = Path.cwd() if cwd is None else Path(cwd)
+    data = _data_paths(params.data.url, cwd)
+    inputs = [_local_path(p, cwd) for p in params.input_paths()]
+    if Path(source).is_file():
+        inputs.append(_local_path(source, cwd))
+    reports = _local_path(out_root, cwd)
+    exports = _local_path(EXPORTS_DIR, cwd)
+    for field, raw in outs:
+        p = _local_path(raw, cwd)
+        where = f"{source}: field '{field}': {raw}"
+        if data is not None and (p == data or p.is_relative_to(data)):
+            raise ParamsError(
+                f"{where} is inside the data folder {data}: it would overwrite the shop's data; "
+                f"write under {EXPORTS_DIR}/"
+            )
+        if p in inputs:
+            raise ParamsError(f"{where} is an input of this run; write under {EXPORTS_DIR}/")
+        if p == reports or p.is_relative_to(reports):
+            raise ParamsError(
+                f"{source}: field '{field}': must be outside {out_root}/ (reports hold reports only)"
+            )
+        if not getattr(params, "allow_outside_exports", False) and not p.is_relative_to(exports):
+            raise ParamsError(
+                f"{where} is outside {EXPORTS_DIR}/: write under {EXPORTS_DIR}/, or set "
+                f"allow_outside_exports: true to write elsewhere"
             )
 
 

@@ -74,15 +74,18 @@ def resolve_url(url: str, base: Path | None = None) -> str:
 
 
 def prepare(
-    params_path: str | Path, data_url: str | None = None
+    params_path: str | Path, data_url: str | None = None, out: str | Path = "reports"
 ) -> tuple[P.BaseParams, D.DataSource]:
-    """Validate params and data without executing anything (``workbook validate``)."""
+    """Validate params and data without executing anything (``workbook validate``); output paths
+    are checked against the data, the inputs and the report folder ``out``
+    (:func:`analysis_lib.params.check_outputs`)."""
     doc = P.read_yaml(params_path)
     if data_url is not None:
         doc.setdefault("data", {})
         if isinstance(doc["data"], dict):
             doc["data"]["url"] = data_url
     params = P.validate(doc, str(params_path))
+    P.check_outputs(params, str(params_path), out)  # the paths as written, before resolving
     params.data.url = resolve_url(params.data.url)
     for export in (
         getattr(params, "export_dropoff", None),
@@ -221,25 +224,14 @@ def run(
     started = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
     params_path = Path(params_path)
-    params, _src = prepare(params_path, data_url)
+    params, _src = prepare(params_path, data_url, out)
     validate_s = time.perf_counter() - t0
     name = params_path.stem
     nb_name = params.notebook
     notebook = NOTEBOOKS_DIR / f"{nb_name}.ipynb"
     if not notebook.is_file():
         raise RunError(f"{params_path}: field 'notebook': notebook file not found: {notebook}")
-    out_root = Path(out)
-    export = getattr(params, "export_dropoff", None)
-    segment_export = getattr(params, "export_segment", None)
-    for key, path in (
-        ("export_dropoff.path", export.path if export else None),
-        ("export_segment.path", segment_export.path if segment_export else None),
-        ("write_targets", getattr(params, "write_targets", None)),
-    ):
-        if path and Path(path).is_relative_to(out_root.resolve()):
-            raise P.ParamsError(
-                f"{params_path}: field '{key}': must be outside {out_root}/ (reports hold reports only)"
-            )
+    out_root = Path(out)  # output paths were checked against it in prepare()
     lock = FileLock(str(_lock_path(out_root, nb_name, name)))
     try:
         lock.acquire(timeout=lock_wait)

@@ -332,3 +332,54 @@ def test_intervention_bad_inputs(tmp_path, y, t, expected):
     path = write(tmp_path, II.format(ref=ref, y=y, t=t))
     with pytest.raises(ParamsError, match=expected):
         runner.prepare(path)
+
+
+def _funnel_with_export(tmp_path, path: str, extra: str = "", data: str = "shop") -> P.BaseParams:
+    (tmp_path / "shop").mkdir(exist_ok=True)
+    return P.load(
+        write(
+            tmp_path,
+            f"notebook: funnel\ntitle: F\ndata: {{url: {data}}}\n"
+            f"period: {{start: 2025-10-01, end: 2025-10-31}}\n"
+            f"export_dropoff: {{step: page_view, path: {path}}}\n{extra}",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "path, extra, data, refused",
+    [
+        ("exports/drop.csv", "", "shop", None),
+        ("exports/crm/2025/drop.csv", "", "shop", None),
+        ("drop.csv", "", "shop", "is outside exports/"),
+        ("/tmp/x/drop.csv", "", "shop", "is outside exports/"),
+        ("/tmp/x/drop.csv", "allow_outside_exports: true", "shop", None),
+        ("shop/events.csv", "allow_outside_exports: true", "shop", "inside the data folder"),
+        ("shop/new/drop.csv", "", "shop", "inside the data folder"),
+        ("exports/drop.csv", "", "exports", "inside the data folder"),
+        ("exports/shop.csv", "", "duckdb://exports/shop.csv", "inside the data folder"),
+        ("reports/drop.csv", "allow_outside_exports: true", "shop", "must be outside reports/"),
+        ("exports/drop.csv", "", "postgres://h/db", None),
+    ],
+)
+def test_output_paths_stay_in_the_output_area(tmp_path, path, extra, data, refused):
+    """Outputs go under exports/ (relative to the working directory); anywhere else only with
+    allow_outside_exports, and never into the data, an input or the report folder."""
+    p = _funnel_with_export(tmp_path, path, extra, data)
+    if refused is None:
+        P.check_outputs(p, "p.yaml", "reports", cwd=tmp_path)
+        return
+    with pytest.raises(ParamsError) as e:
+        P.check_outputs(p, "p.yaml", "reports", cwd=tmp_path)
+    assert str(e.value).startswith("p.yaml: field 'export_dropoff.path': ")
+    assert refused in str(e.value) and "\n" not in str(e.value)
+
+
+def test_output_through_a_symlink_into_the_data_is_refused(tmp_path):
+    """A link under exports/ that points into the data folder does not open a way in."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "link").symlink_to(tmp_path / "shop")
+    p = _funnel_with_export(tmp_path, "exports/link/events.csv")
+    with pytest.raises(ParamsError, match="inside the data folder"):
+        P.check_outputs(p, "p.yaml", "reports", cwd=tmp_path)

@@ -95,3 +95,58 @@ def test_feasibility_from_paths():
     assert T.feasibility(fc, base * 0.5, months)["p_reach_target"] > 0.95
     assert T.feasibility(fc, base * 2.0, months)["p_reach_target"] < 0.05
     assert T.feasibility(fc, base, months)["required_uplift"] == pytest.approx(0.0, abs=1e-9)
+
+
+def _shop_of_orders(folder, months: int = 12):
+    """A shop folder holding only an orders.parquet with one paid order a day for ``months``."""
+    days = pd.date_range("2024-01-01", periods=months * 30, freq="D")
+    folder.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(len(days))],
+            "user_id": [f"u{i % 50}" for i in range(len(days))],
+            "order_ts": days + pd.Timedelta(hours=12),
+            "gmv": 100.0 + np.arange(len(days)) % 7,
+            "status": "paid",
+        }
+    ).to_parquet(folder / "orders.parquet")
+
+
+@pytest.mark.parametrize(
+    "target, field",
+    [("data/orders.parquet", "inside the data folder"), ("targets.parquet", "outside exports/")],
+)
+def test_write_targets_never_touches_the_data(tmp_path, target, field):
+    """Pointed at the orders table (the data loss of issue 14) or outside exports/, the run is
+    refused in one line before anything runs, and the data folder stays byte for byte as it was."""
+    from tests.test_runner import workbook
+
+    _shop_of_orders(tmp_path / "data")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "data").iterdir()}
+    (tmp_path / "t.yaml").write_text(
+        "notebook: target_setting\ntitle: T\ndata: {url: data}\n"
+        "period: {start: 2024-01-01, end: 2024-11-30}\ntarget_year: 2025\n"
+        f"annual_target: 50000\nseasonal: false\nwrite_targets: {target}\n"
+    )
+    r = workbook("run", "t.yaml", "--out", "reports", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and f"field 'write_targets': {target} is {field}" in r.stderr
+    assert {p.name: p.read_bytes() for p in (tmp_path / "data").iterdir()} == before
+    assert not (tmp_path / "targets.parquet").exists() and not (tmp_path / "reports").exists()
+
+
+def test_write_targets_under_exports_is_written(tmp_path):
+    """The documented place: a targets table under exports/ is written and read back."""
+    from tests.test_runner import workbook
+
+    _shop_of_orders(tmp_path / "data")
+    (tmp_path / "t.yaml").write_text(
+        "notebook: target_setting\ntitle: T\ndata: {url: data}\n"
+        "period: {start: 2024-01-01, end: 2024-11-30}\ntarget_year: 2025\n"
+        "annual_target: 50000\nseasonal: false\nwrite_targets: exports/t2025.parquet\n"
+    )
+    r = workbook("run", "t.yaml", "--out", "reports", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    got = pd.read_parquet(tmp_path / "exports" / "t2025.parquet")
+    assert got.loc[got.period == "2025", "target_value"].iloc[0] == pytest.approx(50000)
+    assert got.loc[got.period.str.len() == 7, "target_value"].sum() == pytest.approx(50000)
