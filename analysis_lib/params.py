@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -47,10 +48,65 @@ def _no_alias(self, parent, index):
 
 
 _Loader.compose_node = _no_alias
+
+
+def _no_duplicate_keys(self, node, deep=False):
+    """A key written twice in one mapping is refused (YAML would let the second silently win)."""
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = self.construct_object(key_node, deep=deep)
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: SafeLoader says so itself
+            break
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key '{key}' is written twice (first at line {first}); keep one",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return yaml.SafeLoader.construct_mapping(self, node, deep=deep)
+
+
+_Loader.construct_mapping = _no_duplicate_keys
 _Loader.yaml_implicit_resolvers = {
     ch: [(tag, rx) for tag, rx in rs if tag != "tag:yaml.org,2002:timestamp"]
     for ch, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+# dates the data model can mean: a period end of 9999-12-31 or a start of 0001-01-01 is a typo
+# (and overflows the engine's timestamps), not a request
+MIN_DATE, MAX_DATE = _dt.date(1970, 1, 1), _dt.date(2100, 12, 31)
+
+
+def _plausible_date(v: _dt.date) -> _dt.date:
+    if not MIN_DATE <= v <= MAX_DATE:
+        raise ValueError(f"is outside the dates the data can hold ({MIN_DATE} to {MAX_DATE})")
+    return v
+
+
+Date = Annotated[_dt.date, AfterValidator(_plausible_date)]
+
+
+def check_path(v: str) -> str:
+    """A local path a run reads or writes: no NUL byte (the OS cannot take it), and a leading
+    ``~user`` must name a user of this machine (``expanduser`` would raise)."""
+    if "\0" in v:
+        raise ValueError("contains a NUL byte")
+    if v.startswith("~"):
+        try:
+            Path(v).expanduser()
+        except RuntimeError:
+            raise ValueError(
+                f"{v.split('/', 1)[0]}: no such user on this machine; write the full path"
+            ) from None
+    return v
+
+
+LocalPath = Annotated[str, AfterValidator(check_path)]
 
 
 class _Strict(BaseModel):
@@ -81,8 +137,8 @@ class DataSpec(_Strict):
 class Period(_Strict):
     """The analysed period, both ends inclusive."""
 
-    start: _dt.date
-    end: _dt.date
+    start: Date
+    end: Date
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
@@ -177,7 +233,7 @@ class _CsvExport(_Strict):
     """An export of ids to a CSV for the CRM: under exports/ unless ``allow_outside_exports``, never
     in the data, an input or the reports (:func:`check_outputs`), no '..'."""
 
-    path: str = Field(min_length=1, max_length=500, pattern=r"\.csv$")
+    path: LocalPath = Field(min_length=1, max_length=500, pattern=r"\.csv$")
 
     @field_validator("path")
     @classmethod
@@ -429,6 +485,15 @@ class AbTestParams(BaseParams):
                     raise ParamsError(
                         f"{source}: field 'segments': table '{self.unit_table.table}' has no column '{s}'"
                     )
+            n_null = int(src.execute(t.filter(t[vc].isnull()).count()))
+            if n_null:
+                from analysis_lib.errors import DataError
+
+                raise DataError(
+                    f"{src.where(self.unit_table.table)}: column '{self.unit_table.table}.{vc}' has "
+                    f"{n_null:,} null value(s) in {int(src.execute(t.count())):,} rows (every unit "
+                    f"needs its variant: drop those rows or fill them in)"
+                )
             variants = src.execute(
                 t.group_by(t[vc].cast("string").name("variant")).aggregate(n=t.count())
             )
@@ -497,7 +562,7 @@ class TargetSettingParams(BaseParams):
     owners: dict[str, str] = {"gmv": "operations lead"}
     resources: str = ""
     scenarios: list[Scenario] = Field(default=[], max_length=10)
-    write_targets: str | None = Field(default=None, max_length=500, pattern=r"\.parquet$")
+    write_targets: LocalPath | None = Field(default=None, max_length=500, pattern=r"\.parquet$")
     allow_outside_exports: bool = False
 
     def output_paths(self) -> list[tuple[str, str]]:
@@ -539,6 +604,32 @@ class TargetSettingParams(BaseParams):
             raise ParamsError(
                 f"{source}: field 'promo_calendar': needs a campaigns table in {src.url}"
             )
+        self._check_months_with_gmv(src, source, months)
+
+    def _check_months_with_gmv(self, src, source: str, months: int) -> None:
+        """Every month of the history must have GMV: the forecast models log GMV, and a month
+        at zero has no log. Refused here, naming the months, rather than seconds later in a cell;
+        filling such a month with a guess would bend the trend the target rests on."""
+        from analysis_lib import metrics as M
+        from analysis_lib.data import as_date_bounds
+
+        lo, hi = as_date_bounds(self.period.start, self.period.end)
+        o = M.valid_orders(src.table("orders"))
+        o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
+        got = src.execute(o.group_by(month=o.order_ts.truncate("M")).aggregate(gmv=o.gmv.sum()))
+        with_gmv = {
+            pd.Timestamp(m).strftime("%Y-%m")
+            for m, g in zip(got.month, got.gmv, strict=True)
+            if g > 0
+        }
+        first = pd.Timestamp(self.period.start).to_period("M")
+        empty = [str(first + i) for i in range(months) if str(first + i) not in with_gmv]
+        if empty:
+            shown = ", ".join(empty[:6]) + (f" and {len(empty) - 6} more" if len(empty) > 6 else "")
+            raise ParamsError(
+                f"{source}: field 'period': {len(empty)} month(s) of the history have no GMV "
+                f"({shown}); the forecast models log GMV: choose a period whose every month has GMV"
+            )
 
 
 class SegmentExport(_CsvExport):
@@ -564,7 +655,7 @@ class CustomerValueParams(BaseParams):
     ``period.end``."""
 
     notebook: Literal["customer_value"]
-    calibration_end: _dt.date | None = None
+    calibration_end: Date | None = None
     clv: bool = True
     clv_months: int = Field(default=12, ge=1, le=60)
     ltv_months: int = Field(default=12, ge=1, le=60)
@@ -616,7 +707,7 @@ class SeriesControls(_Strict):
     with a date column and the control columns."""
 
     table: str | None = None
-    path: str | None = None
+    path: LocalPath | None = None
     date_column: str = "date"
     columns: list[str] = Field(min_length=1, max_length=20)
 
@@ -704,7 +795,7 @@ class CampaignRetroParams(BaseParams):
 class SeriesSpec(_Strict):
     """A KPI series file for intervention_impact."""
 
-    path: str
+    path: LocalPath
     date_column: str | None = "date"
     y: str
     controls: list[str] = Field(default=[], max_length=20)
@@ -717,7 +808,7 @@ class InterventionParams(BaseParams):
 
     notebook: Literal["intervention_impact"]
     series: SeriesSpec
-    intervention: _dt.date | int
+    intervention: Date | int
     seasonality: int | None = Field(default=None, ge=2, le=366)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
 
@@ -885,14 +976,25 @@ def validate(doc: dict[str, Any], source: str = "params") -> BaseParams:
         raise ParamsError(
             f"{source}: missing key 'notebook' (one of: {', '.join(sorted(SCHEMAS))})"
         )
+    if not isinstance(name, str):
+        raise ParamsError(
+            f"{source}: field 'notebook': must be one notebook name, got a {type(name).__name__} "
+            f"(one of: {', '.join(sorted(SCHEMAS))})"
+        )
     if name not in SCHEMAS:
         known = ", ".join(sorted(SCHEMAS))
         raise ParamsError(f"{source}: field 'notebook': unknown notebook {name!r} (known: {known})")
     model = SCHEMAS[name]
     try:
-        return model.model_validate(doc)
+        params = model.model_validate(doc)
     except ValidationError as exc:
         raise ParamsError(_one_line(source, model, exc)) from None
+    url = params.data.url
+    try:
+        check_path(url.removeprefix("file://"))  # a backend URL: no NUL byte
+    except ValueError as exc:
+        raise ParamsError(f"{source}: field 'data.url': {exc} (got {url!r})") from None
+    return params
 
 
 def load(path: str | Path) -> BaseParams:
