@@ -1,34 +1,30 @@
-"""Counterfactual impact of an intervention on a time series, in the way of Google's R package
-CausalImpact, with statsmodels' ``UnobservedComponents``.
+"""Counterfactual impact of an intervention on a time series: R CausalImpact's default model and
+summary, sampled by :mod:`analysis_lib.bsts`.
 
-- The series and the control series are standardised on the pre-period (as R does).
-- Model: a local level whose standard deviation starts from R's guess of 0.01 x sd(y) and is
-  estimated by maximum likelihood within R's bound of sd(y); a static regression on the controls
-  whose coefficients are states (their uncertainty is carried into the forecast, as a posterior's
-  would be); optional seasonality. Fitted on the pre-period only.
-- The variances' own uncertainty is carried by a Laplace approximation (see :func:`_simulate`).
-  Adding R's inverse-gamma prior on the level variance (weight 32) reproduced R's intervals on the
-  public reference series more closely but covered only 90-92% in the simulation test; without it
-  coverage is 96.5% and the intervals on the reference series are wider than R's (noted in the
-  README).
-- The counterfactual of the post-period comes from simulated paths of the fitted model (initial
-  state drawn from its predicted distribution, observation and state noise); pointwise,
-  cumulative and relative effects and their intervals are quantiles over those paths, never sums of
-  pointwise bounds; the probability of no effect is the one-sided tail area of the simulated sums,
-  as R reports it.
+- The series and the controls are standardised on the pre-period (as R does); the model is a
+  local level, optional seasonality and a static spike-and-slab regression on the controls, with
+  R's priors; 1,000 MCMC iterations, the first 10% discarded.
+- The counterfactual of the post-period is the posterior predictive: per draw, the states the
+  sampler drew for the post-period (given the pre-period only) plus the regression on the
+  controls plus observation noise. Pointwise, cumulative and relative effects and their
+  intervals are quantiles over those draws (never sums of pointwise bounds); the point estimates
+  use the draws' means without noise, as R does.
+- The posterior probability of a causal effect is 1 - p, with p R's one-sided posterior
+  tail-area probability of the summed counterfactual against the summed actual. It is a Bayesian
+  posterior probability under the model, not a p-value.
+- Missing days in the pre-period are skipped by the Kalman filter; any spacing of points works
+  (daily, weekly, by position).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from analysis_lib import bsts
 from analysis_lib.errors import DataError
-
-LEVEL_SD = 0.01
 
 
 @dataclass
@@ -36,12 +32,18 @@ class Impact:
     """An impact estimate.
 
     Attributes:
-        series: per post-period point: actual, predicted (mean), predicted_lo/hi, effect, effect_lo/hi,
-            cum_effect, cum_effect_lo/hi.
-        paths: simulated counterfactual paths of the post-period (simulations x points), in y units.
+        series: per post-period point: actual, predicted (mean), predicted_lo/hi, effect,
+            effect_lo/hi, cum_effect, cum_effect_lo/hi.
+        paths: posterior predictive draws of the post-period counterfactual (draws x points), in y
+            units, with observation noise: intervals come from these.
+        means: the same draws without observation noise: point estimates come from these.
         actual: the post-period actuals.
-        summary: cumulative and average effect with intervals, relative effect, p-value.
-        pre_fit: the pre-period fit (actual, fitted) for the chart.
+        summary: cumulative effect with interval (``estimate``, ``ci_low``, ``ci_high``), the
+            prediction, relative effect, ``average`` (the same per point),
+            ``posterior_prob_causal_effect``, ``tail_probability`` (R's p), ``significant``.
+        pre_fit: the pre-period: actual, predicted, predicted_lo/hi (the fit and its band).
+        model: posterior means of the model's standard deviations (in units of the pre-period
+            sd of the series) and per control its mean coefficient and inclusion probability.
     """
 
     series: pd.DataFrame
@@ -50,82 +52,73 @@ class Impact:
     summary: dict = field(default_factory=dict)
     pre_fit: pd.DataFrame | None = None
     alpha: float = 0.05
+    means: np.ndarray | None = None
+    model: dict = field(default_factory=dict)
 
     def window(self, mask) -> dict:
         """Effect summed over a subset of the post-period (e.g. one campaign phase), with its
-        interval from the same simulated paths."""
+        interval from the same posterior draws."""
         mask = np.asarray(mask, dtype=bool)
-        return _summarise(self.actual[mask], self.paths[:, mask], self.alpha)
+        return summarise(self.actual[mask], self.paths[:, mask], self.means[:, mask], self.alpha)
 
 
-def _summarise(actual: np.ndarray, paths: np.ndarray, alpha: float) -> dict:
+def tail_probability(sums: np.ndarray, actual_sum: float) -> float:
+    """R CausalImpact's posterior tail-area probability p: the smaller share of predictive sums
+    on either side of the actual sum, the actual counted among them (so p > 0)."""
+    both = np.append(sums, actual_sum)
+    return float(min((both >= actual_sum).sum(), (both <= actual_sum).sum()) / len(both))
+
+
+def summarise(actual: np.ndarray, paths: np.ndarray, means: np.ndarray, alpha: float) -> dict:
+    """R's summary table of a window: actual, prediction, absolute and relative effect, each with
+    its interval, summed and per point, and the posterior probability of a causal effect."""
     a = alpha / 2
+    m = int(len(actual))
     sum_actual = float(actual.sum())
     sums = paths.sum(axis=1)
+    predicted = float(means.sum(axis=1).mean())
     effect = sum_actual - sums
-    rel = effect / sums
-    p = float(min((sums >= sum_actual).mean(), (sums <= sum_actual).mean()))
-    return {
+    est = sum_actual - predicted
+    lo, hi = float(np.quantile(effect, a)), float(np.quantile(effect, 1 - a))
+    p = tail_probability(sums, sum_actual)
+    rel = (lambda v: v / predicted) if predicted else (lambda v: float("nan"))
+    out = {
         "actual": sum_actual,
-        "predicted": float(sums.mean()),
+        "predicted": predicted,
         "predicted_lo": float(np.quantile(sums, a)),
         "predicted_hi": float(np.quantile(sums, 1 - a)),
-        "estimate": float(effect.mean()),
-        "ci_low": float(np.quantile(effect, a)),
-        "ci_high": float(np.quantile(effect, 1 - a)),
-        "relative": float(rel.mean()),
-        "relative_lo": float(np.quantile(rel, a)),
-        "relative_hi": float(np.quantile(rel, 1 - a)),
-        "p_value": max(p, 1.0 / len(sums)),
-        "points": int(len(actual)),
+        "predicted_sd": float(sums.std(ddof=1)),
+        "estimate": est,
+        "ci_low": lo,
+        "ci_high": hi,
+        "effect_sd": float(effect.std(ddof=1)),
+        "relative": rel(est),
+        "relative_lo": rel(lo),
+        "relative_hi": rel(hi),
+        "tail_probability": p,
+        "posterior_prob_causal_effect": 1.0 - p,
+        "significant": bool(lo > 0 or hi < 0),
+        "points": m,
     }
+    out["average"] = {
+        k: out[k] / m
+        for k in [
+            "actual",
+            "predicted",
+            "predicted_lo",
+            "predicted_hi",
+            "estimate",
+            "ci_low",
+            "ci_high",
+        ]
+    }
+    return out
 
 
-def _simulate(
-    mod, res, n_pre: int, n_post: int, exog_post, n_sims: int, seed: int, batches: int = 25
-) -> np.ndarray:
-    """Post-period paths (standardised units) that carry the uncertainty of the fitted variances,
-    not only of the states: a Laplace approximation of their posterior (normal in the optimiser's
-    sqrt-variance space, covariance from the numerical Hessian of the log-likelihood); each batch
-    of paths draws the variances from it, re-filters the pre-period and simulates from the drawn
-    end state. With plug-in variances instead, 95% intervals covered 88-90% in the simulation test:
-    a short pre-period often puts the level variance near zero."""
-    from statsmodels.tools.numdiff import approx_hess
-
-    rng = np.random.default_rng(seed)
-    names = list(mod.param_names)
-    lvl = names.index("sigma2.level")
-    pu = np.asarray(mod.untransform_params(np.asarray(res.params, dtype=float)), dtype=float)
-    cov = None
-    try:
-        h = approx_hess(pu, lambda q: mod.loglike(q, transformed=False))
-        vals, vecs = np.linalg.eigh(-h)
-        vals = np.clip(vals, 1e-8, None)
-        cov = (vecs / vals) @ vecs.T
-    except (np.linalg.LinAlgError, ValueError):
-        cov = None
-    out = []
-    per = int(np.ceil(n_sims / batches))
-    for _ in range(batches):
-        draw = pu if cov is None else rng.multivariate_normal(pu, cov)
-        draw = np.array(draw, dtype=float)
-        draw[lvl] = np.clip(draw[lvl], -1.0, 1.0)
-        params = mod.transform_params(draw)
-        fr = mod.filter(params)
-        init = rng.multivariate_normal(
-            fr.predicted_state[:, -1], fr.predicted_state_cov[:, :, -1], size=per
-        ).T
-        sim = mod.simulate(
-            params,
-            n_post,
-            initial_state=init,
-            anchor="end",
-            repetitions=per,
-            exog=exog_post,
-            rng=rng,
-        )
-        out.append(np.asarray(sim).reshape(n_post, per).T)
-    return np.vstack(out)[:n_sims]
+def _standardise(df, pre_mask):
+    mu = df[pre_mask].mean()
+    sd = df[pre_mask].std(ddof=1)
+    return mu, sd
 
 
 def estimate(
@@ -134,83 +127,111 @@ def estimate(
     controls: pd.DataFrame | None = None,
     seasonal: int | None = None,
     alpha: float = 0.05,
-    n_sims: int = 1000,
+    niter: int = 1000,
     seed: int = 0,
     post_end=None,
 ) -> Impact:
     """Impact of an intervention at ``post_start`` (the first post-period index label) on ``y``;
     ``controls`` share ``y``'s index; ``seasonal`` is the number of points per season (7 for a
-    weekly pattern in daily data)."""
+    weekly pattern in daily data); ``niter`` MCMC iterations (R's default 1,000). Seeded: the same
+    inputs and ``seed`` give the same figures."""
     y = y.astype(float)
-    pre_mask = y.index < post_start
-    post_mask = ~pre_mask if post_end is None else (~pre_mask) & (y.index <= post_end)
+    if not y.index.is_monotonic_increasing:
+        raise DataError("impact: the series is not in time order")
+    pre_mask = np.asarray(y.index < post_start)
+    post_mask = ~pre_mask if post_end is None else (~pre_mask) & np.asarray(y.index <= post_end)
+    keep = pre_mask | post_mask
     n_pre, n_post = int(pre_mask.sum()), int(post_mask.sum())
-    if n_pre < 3 or n_post < 1:
+    n_obs = int(y[pre_mask].notna().sum())
+    if n_obs < 3 or n_post < 1:
         raise DataError(
-            f"impact: need a pre-period and a post-period, got {n_pre} and {n_post} points"
+            f"impact: need a pre-period and a post-period, got {n_obs} observed pre-period "
+            f"and {n_post} post-period points"
         )
     if seasonal and n_pre < 2 * seasonal:
         raise DataError(
             f"impact: a seasonality of {seasonal} needs at least {2 * seasonal} pre-period points, got {n_pre}"
         )
-    if y.isna().any():
-        raise DataError(f"impact: the series has {int(y.isna().sum())} missing values")
-    mu, sd = y[pre_mask].mean(), y[pre_mask].std(ddof=1)
-    sd = sd if sd > 0 else 1.0
-    z = (y - mu) / sd
-    exog_pre = exog_post = None
-    if controls is not None and controls.shape[1]:
-        c = controls.astype(float)
-        cm, cs = c[pre_mask].mean(), c[pre_mask].std(ddof=1).replace(0, 1.0)
-        cz = (c - cm) / cs
-        exog_pre, exog_post = cz[pre_mask].to_numpy(), cz[post_mask].to_numpy()
-    from statsmodels.tsa.statespace.structural import UnobservedComponents
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mod = UnobservedComponents(
-            z[pre_mask].to_numpy(),
-            level="local level",
-            seasonal=seasonal,
-            exog=exog_pre,
-            mle_regression=exog_pre is None,  # controls as states: their uncertainty is carried
+    if y[post_mask].isna().any():
+        raise DataError(
+            f"impact: the post-period has {int(y[post_mask].isna().sum())} missing value(s); "
+            "the effect needs every post-period point"
         )
-        names = list(mod.param_names)
-        start = np.array(mod.start_params, dtype=float)
-        start[names.index("sigma2.level")] = LEVEL_SD**2
-        # optimised over sqrt(variance): |x| <= 1 bounds the level sd by sd(y) (standardised)
-        bounds = [(-1.0, 1.0) if n == "sigma2.level" else (None, None) for n in names]
-        res = mod.fit(start_params=start, method="lbfgs", bounds=bounds, disp=False, maxiter=500)
-        paths = _simulate(mod, res, n_pre, n_post, exog_post, n_sims, seed) * sd + mu
-    actual = y[post_mask].to_numpy()
+    mu, sd = _standardise(y, pre_mask)
+    constant = not sd > 0
+    if constant:
+        # R aborts here; a report goes on (a new shop's GMV can be flat before a campaign):
+        # the series is taken in its own units, so the priors speak of units of y, and the
+        # summary says so (``pre_period_constant``)
+        sd = 1.0
+    y = y[keep]
+    z = ((y - mu) / sd).to_numpy()
+    Xz = None
+    names: list[str] = []
+    if controls is not None and controls.shape[1]:
+        c = controls.astype(float)[keep]
+        if c.isna().any().any():
+            raise DataError("impact: the control series have missing values")
+        cm, cs = _standardise(c, pre_mask[keep])
+        Xz = ((c - cm) / cs.replace(0, 1.0).fillna(1.0)).to_numpy()
+        names = [str(n) for n in c.columns]
+    draws = bsts.sample(z, n_pre, Xz, seasonal, niter, seed)
+    noise_rng = np.random.default_rng([seed, 1])
+    yd = draws.predictive(noise_rng) * sd + mu
+    sig = draws.signal * sd + mu
+    paths, means = yd[:, n_pre:], sig[:, n_pre:]
+    actual = y.to_numpy()[n_pre:]
     a = alpha / 2
     eff = actual[None, :] - paths
     cum = eff.cumsum(axis=1)
+    predicted = means.mean(axis=0)
     series = pd.DataFrame(
         {
             "actual": actual,
-            "predicted": paths.mean(axis=0),
+            "predicted": predicted,
             "predicted_lo": np.quantile(paths, a, axis=0),
             "predicted_hi": np.quantile(paths, 1 - a, axis=0),
-            "effect": eff.mean(axis=0),
+            "effect": actual - predicted,
             "effect_lo": np.quantile(eff, a, axis=0),
             "effect_hi": np.quantile(eff, 1 - a, axis=0),
-            "cum_effect": cum.mean(axis=0),
+            "cum_effect": (actual - predicted).cumsum(),
             "cum_effect_lo": np.quantile(cum, a, axis=0),
             "cum_effect_hi": np.quantile(cum, 1 - a, axis=0),
         },
-        index=y.index[post_mask],
+        index=y.index[n_pre:],
     )
-    fitted = np.asarray(res.fittedvalues) * sd + mu
     pre_fit = pd.DataFrame(
-        {"actual": y[pre_mask].to_numpy(), "fitted": fitted}, index=y.index[pre_mask]
+        {
+            "actual": y.to_numpy()[:n_pre],
+            "predicted": sig[:, :n_pre].mean(axis=0),
+            "predicted_lo": np.quantile(yd[:, :n_pre], a, axis=0),
+            "predicted_hi": np.quantile(yd[:, :n_pre], 1 - a, axis=0),
+        },
+        index=y.index[:n_pre],
     )
-    imp = Impact(series, paths, actual, {}, pre_fit, alpha)
-    imp.summary = _summarise(actual, paths, alpha)
+    imp = Impact(series, paths, actual, {}, pre_fit, alpha, means)
+    imp.summary = summarise(actual, paths, means, alpha)
+    imp.summary["pre_period_constant"] = constant
+    imp.model = {
+        "sigma_obs": float(draws.sigma_obs.mean()),
+        "sigma_level": float(draws.sigma_level.mean()),
+        "sigma_season": None if draws.sigma_season is None else float(draws.sigma_season.mean()),
+        "controls": {
+            n: {
+                "coefficient": float(draws.beta[:, j].mean()),
+                "inclusion": float((draws.beta[:, j] != 0).mean()),
+            }
+            for j, n in enumerate(names)
+        },
+        "draws": int(len(draws.sigma_obs)),
+        "burn": draws.burn,
+        "seasonal": seasonal,
+    }
     imp.summary["model"] = (
-        "UnobservedComponents: local level (sd 0.01 x sd(y))"
-        + (f", regression on {controls.shape[1]} control(s)" if exog_pre is not None else "")
+        "Bayesian structural time series: local level"
+        + (f", regression on {len(names)} control(s)" if names else "")
         + (f", seasonality {seasonal}" if seasonal else "")
+        + f"; {niter:,} MCMC iterations, {draws.burn} discarded"
     )
     return imp
 
@@ -222,18 +243,36 @@ def placebo(
     seasonal: int | None = None,
     alpha: float = 0.05,
     seed: int = 1,
+    niter: int = 1000,
 ) -> dict:
-    """The same model on a fake intervention inside the pre-period (its last third), using only
-    pre-period data: a sound model finds no effect there."""
-    pre = y.index < post_start
+    """The same model on a fake intervention inside the pre-period (at two thirds of it), using
+    only pre-period data: a sound model finds no effect there. The fake post-period ends where
+    the real pre-period does. Where the pre-period cannot carry a second fit (too short, flat
+    before the fake date) the check is marked unavailable with the reason instead of failing the
+    report."""
+    pre = np.asarray(y.index < post_start)
     yp = y[pre]
     fake = yp.index[int(len(yp) * 2 / 3)]
     cp = controls[pre] if controls is not None else None
-    r = estimate(yp, fake, cp, seasonal, alpha, n_sims=1000, seed=seed)
+    try:
+        r = estimate(yp, fake, cp, seasonal, alpha, niter=niter, seed=seed).summary
+    except DataError as exc:  # too short a pre-period for a second fit: say so, do not fail
+        return {"fake_date": str(fake), "available": False, "reason": str(exc), "covers_zero": None}
+    if r["pre_period_constant"]:
+        return {
+            "fake_date": str(fake),
+            "available": False,
+            "reason": "the series is constant before the fake date",
+            "covers_zero": None,
+        }
     return {
         "fake_date": str(fake),
-        **{k: r.summary[k] for k in ["estimate", "ci_low", "ci_high", "relative", "p_value"]},
-        "covers_zero": bool(r.summary["ci_low"] <= 0 <= r.summary["ci_high"]),
+        "available": True,
+        **{
+            k: r[k]
+            for k in ["estimate", "ci_low", "ci_high", "relative", "posterior_prob_causal_effect"]
+        },
+        "covers_zero": bool(r["ci_low"] <= 0 <= r["ci_high"]),
     }
 
 

@@ -1,5 +1,6 @@
-"""The counterfactual engine: interval coverage over simulated series with known effects, no
-effect found where none is, a placebo date, the public reference series, bad inputs."""
+"""The counterfactual engine: R CausalImpact's figures on its public reference series, interval
+coverage over simulated series with known effects, seeded reruns, missing days, the conjugate
+draws, spike-and-slab selection, a placebo date, bad inputs."""
 
 from __future__ import annotations
 
@@ -8,29 +9,153 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
+from analysis_lib import bsts
 from analysis_lib import causal as CI
 from analysis_lib.errors import DataError
 
 REF = Path(__file__).resolve().parent.parent / "analysis_lib" / "datasets" / "causalimpact"
 
+# R CausalImpact 1.x with its defaults, summary(impact): cumulative absolute effect and its 95%
+# interval, posterior tail-area probability p (issue 18; the R outputs published with the
+# reference series in WillianFuks/tfcausalimpact, notebooks/R/*/summary.txt)
+R_FIGURES = {
+    "arma": (26.67, 7.99, 44.4, 0.00301),
+    "google": (804, 539, 1073, 0.001),
+    "volks": (-3496, -4338, -2571, 0.00106),
+    "comparison": (-11831, -37371, 14971, 0.20061),
+}
+CASES = {
+    "arma": ("arma_data.csv", None, "y", ["X"], 70),
+    "google": ("google_data.csv", "date", "y", ["x1", "x2"], pd.Timestamp("2020-03-02")),
+    "volks": (
+        "volks_data.csv",
+        "Date",
+        "VolksWagen",
+        ["BMW", "Allianz"],
+        pd.Timestamp("2015-09-20"),
+    ),
+    "comparison": (
+        "comparison_data.csv",
+        "DATE",
+        "CHANGED",
+        ["NOT_CHANGED_1", "NOT_CHANGED_2", "NOT_CHANGED_3"],
+        pd.Timestamp("2019-07-15"),
+    ),
+}
 
-def _series(rng, effect: float, T: int = 100, T0: int = 70):
+
+def _reference(name):
+    file, date, y, xs, t = CASES[name]
+    s, X = CI.read_series(str(REF / file), date, y, xs)
+    return s, X, t
+
+
+def _series(rng, effect: float, level_sd: float = 0.05, T: int = 100, T0: int = 70):
     x = 100 + np.cumsum(rng.normal(0, 1, T))
-    y = 1.2 * x + np.cumsum(rng.normal(0, 0.05, T)) + rng.normal(0, 1, T)
+    y = 1.2 * x + np.cumsum(rng.normal(0, level_sd, T)) + rng.normal(0, 1, T)
     y[T0:] += effect
     return pd.Series(y), pd.DataFrame({"x": x})
 
 
-def test_cumulative_interval_coverage_over_300_series():
+@pytest.mark.parametrize("name", list(R_FIGURES))
+def test_reference_series_agree_with_r(name):
+    """Same verdict at 5% as R, the cumulative effect inside R's interval, the interval's width
+    within 0.67-1.5x of R's."""
+    est, lo, hi, p = R_FIGURES[name]
+    y, X, t = _reference(name)
+    s = CI.estimate(y, t, X).summary
+    r_significant = p < 0.05 and (lo > 0 or hi < 0)
+    assert s["significant"] == r_significant
+    assert (s["posterior_prob_causal_effect"] > 0.95) == (p < 0.05)
+    assert lo <= s["estimate"] <= hi
+    ratio = (s["ci_high"] - s["ci_low"]) / (hi - lo)
+    assert 0.67 <= ratio <= 1.5, ratio
+    assert s["relative"] == pytest.approx(s["estimate"] / s["predicted"])
+
+
+def test_rerun_gives_identical_figures_and_seed_changes_them():
+    y, X, t = _reference("google")
+    a, b = CI.estimate(y, t, X, seed=3), CI.estimate(y, t, X, seed=3)
+    assert a.summary == b.summary
+    assert np.array_equal(a.paths, b.paths)
+    assert CI.estimate(y, t, X, seed=4).summary["ci_low"] != a.summary["ci_low"]
+
+
+def test_missing_pre_period_days_are_skipped():
+    """A tenth of the pre-period days missing: the Kalman filter skips them and the figures stay
+    within R's interval for the complete series."""
+    y, X, t = _reference("google")
+    holes = y.copy()
+    rng = np.random.default_rng(0)
+    pre = np.flatnonzero(y.index < t)
+    holes.iloc[rng.choice(pre[1:], size=len(pre) // 10, replace=False)] = np.nan
+    r = CI.estimate(holes, t, X)
+    est, lo, hi, _ = R_FIGURES["google"]
+    assert lo <= r.summary["estimate"] <= hi and r.summary["significant"]
+    assert r.pre_fit["predicted"].notna().all()  # the fit runs through the holes
+
+
+def test_weekly_series_has_weekly_points():
+    y, X, t = _reference("volks")
+    r = CI.estimate(y, t, X)
+    assert (r.series.index.to_series().diff().dropna() == pd.Timedelta(days=7)).all()
+    assert len(r.series) == int((y.index >= t).sum())
+
+
+def test_truncated_variance_draw_is_the_conjugate_posterior():
+    """The inverse-CDF draw of a variance under an SdPrior with an upper limit follows the
+    truncated gamma posterior of the precision (Kolmogorov-Smirnov against scipy.stats) and never
+    exceeds the limit."""
+    rng = np.random.default_rng(0)
+    df, ss, n, data_ss, upper = 32.0, 32 * 0.01**2, 60, 0.5, 0.077
+    draws = np.array([bsts.draw_sigma2(rng, df, ss, n, data_ss, upper) for _ in range(4000)])
+    assert draws.max() <= upper**2
+    shape, rate = (df + n) / 2, (ss + data_ss) / 2
+    g = stats.gamma(shape, scale=1 / rate)
+    lo = 1 / upper**2
+    cdf = lambda prec: (g.cdf(prec) - g.cdf(lo)) / g.sf(lo)  # noqa: E731
+    assert stats.kstest(1 / draws, cdf).pvalue > 0.01
+    assert g.cdf(lo) > 0.05  # the truncation binds in this case, so the test tells
+
+
+def test_spike_and_slab_keeps_the_control_that_matters():
+    """Five controls, one of which drives the series: the sampler includes it in nearly every draw
+    and the four noise controls far less often (prior inclusion probability 3 / 6)."""
+    rng = np.random.default_rng(5)
+    T = 120
+    X = pd.DataFrame({f"x{j}": 50 + np.cumsum(rng.normal(0, 1, T)) for j in range(5)})
+    y = pd.Series(2.0 * X["x2"] + np.cumsum(rng.normal(0, 0.05, T)) + rng.normal(0, 1, T))
+    r = CI.estimate(y, 100, X)
+    inc = {k: v["inclusion"] for k, v in r.model["controls"].items()}
+    assert inc["x2"] > 0.95
+    assert max(v for k, v in inc.items() if k != "x2") < 0.5
+    assert r.model["controls"]["x2"]["coefficient"] > 0
+
+
+def test_tail_probability_as_r_computes_it():
+    """R: min(#{sums >= actual}, #{sums <= actual}) / (draws + 1), the actual counted in both."""
+    assert CI.tail_probability(np.array([1.0, 2.0, 3.0, 4.0]), 3.5) == pytest.approx(2 / 5)
+    assert CI.tail_probability(np.array([1.0, 2.0, 3.0, 4.0]), 9.0) == pytest.approx(1 / 5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level_sd", [0.05, 0.5])
+def test_cumulative_interval_coverage_over_300_series(level_sd):
+    """The 95% interval of the cumulative effect covers the planted effect in 93-97% of 300
+    simulated series: a local level with small level noise plus a control, and one with ten times
+    the level noise, where the posterior must widen. 300 iterations per series (270 kept) instead
+    of 1,000: measured outside the suite, coverage moved by at most 1 point between the two (see
+    the README)."""
     hits, n = 0, 300
     for i in range(n):
         rng = np.random.default_rng(1000 + i)
         effect = float(rng.choice([0.0, 2.0, 5.0]))
-        y, X = _series(rng, effect)
-        r = CI.estimate(y, 70, X, n_sims=1000, seed=i)
-        hits += r.summary["ci_low"] <= effect * 30 <= r.summary["ci_high"]
-    print(f"95% cumulative intervals covered the truth in {hits / n:.1%} of {n} series")
+        y, X = _series(rng, effect, level_sd)
+        s = CI.estimate(y, 70, X, niter=300, seed=i).summary
+        hits += s["ci_low"] <= effect * 30 <= s["ci_high"]
+    print(f"level sd {level_sd}: 95% cumulative intervals covered the truth in {hits / n:.1%}")
     assert 0.93 <= hits / n <= 0.97
 
 
@@ -39,7 +164,7 @@ def test_no_effect_interval_covers_zero_and_placebo():
     r = CI.estimate(y, 70, X)
     assert r.summary["ci_low"] <= 0 <= r.summary["ci_high"]
     p = CI.placebo(y, 70, X)
-    assert p["covers_zero"]
+    assert p["covers_zero"] and 0 < p["posterior_prob_causal_effect"] < 1
 
 
 def test_cumulative_is_not_a_sum_of_pointwise_bounds():
@@ -51,31 +176,7 @@ def test_cumulative_is_not_a_sum_of_pointwise_bounds():
         < (s["effect_hi"] - s["effect_lo"]).sum()
     )
     assert r.summary["estimate"] == pytest.approx(s["cum_effect"].iloc[-1])
-
-
-@pytest.mark.parametrize(
-    "file, date, y, xs, t, sign",
-    [
-        ("arma_data.csv", None, "y", ["X"], 70, 1),
-        ("google_data.csv", "date", "y", ["x1", "x2"], pd.Timestamp("2020-03-02"), 1),
-        (
-            "volks_data.csv",
-            "Date",
-            "VolksWagen",
-            ["BMW", "Allianz"],
-            pd.Timestamp("2015-09-20"),
-            -1,
-        ),
-    ],
-)
-def test_reference_series_effect_direction(file, date, y, xs, t, sign):
-    """R CausalImpact finds a positive effect in arma and google data and a fall of VolksWagen
-    after the emissions scandal; the estimates here have the same sign and size order."""
-    s, X = CI.read_series(str(REF / file), date, y, xs)
-    r = CI.estimate(s, t, X).summary
-    assert sign * r["estimate"] > 0
-    if file == "volks_data.csv":
-        assert r["ci_high"] < 0 and -0.3 < r["relative"] < -0.15
+    assert r.summary["average"]["estimate"] == pytest.approx(r.summary["estimate"] / len(s))
 
 
 def test_bad_inputs():
@@ -86,3 +187,152 @@ def test_bad_inputs():
         CI.estimate(y, 70, X, seasonal=40)
     with pytest.raises(DataError, match="need a pre-period and a post-period"):
         CI.estimate(y, 200, X)
+    gap = y.copy()
+    gap.iloc[80] = np.nan
+    with pytest.raises(DataError, match="the post-period has 1 missing value"):
+        CI.estimate(gap, 70, X)
+    shuffled = y.iloc[::-1]
+    with pytest.raises(DataError, match="not in time order"):
+        CI.estimate(shuffled, 70, X.iloc[::-1])
+
+
+GOLDEN_SUMMARY = {
+    "actual": 4687.0,
+    "predicted": 3868.0,
+    "predicted_lo": 3604.0,
+    "predicted_hi": 4118.0,
+    "estimate": 819.0,
+    "ci_low": 569.0,
+    "ci_high": 1083.0,
+    "relative": 0.2117,
+    "relative_lo": 0.1471,
+    "relative_hi": 0.28,
+    "posterior_prob_causal_effect": 0.9989,
+    "tail_probability": 0.0011,
+    "significant": True,
+    "points": 30,
+    "average": {
+        "actual": 156.23,
+        "predicted": 128.93,
+        "predicted_lo": 120.13,
+        "predicted_hi": 137.27,
+        "estimate": 27.3,
+        "ci_low": 18.97,
+        "ci_high": 36.1,
+    },
+}
+GOLDEN_PLACEBO = {
+    "fake_date": "2020-02-10 00:00:00",
+    "estimate": 426.6,
+    "ci_low": 4.4,
+    "ci_high": 815.6,
+    "covers_zero": False,
+}
+GOLDEN_EN = [
+    "During the 30 days after the intervention started, y averaged 156 per day. Without the "
+    "intervention we would have expected 129 (95% credible interval 120 … 137). The difference is "
+    "the estimated effect: 27.30 per day (18.97 … 36.10).",
+    "Summed over the post-period, y came to 4,687 against a counterfactual of 3,868 (3,604 … "
+    "4,118): a cumulative effect of 819 (95% credible interval 569 … 1,083), or +21.2% against the "
+    "counterfactual (+14.7% … +28.0%).",
+    "Verdict: a credible increase. The posterior probability of a causal effect is 99.9%; the 95% "
+    "credible interval of the cumulative effect lies entirely above zero, so under the model's "
+    "assumptions the increase is unlikely to be chance.",
+    "This rests on two assumptions: the control series (x1, x2) were not affected by the "
+    "intervention, and their relation to y, learned before 2020-03-02, held after it. A control "
+    "that the intervention also moved (a campaign that lifts the control too, a competitor "
+    "reacting) or a change in that relation for another reason (a price change, a tracking "
+    "change, a season the pre-period did not cover) would bias the effect.",
+    "Placebo check: the same model on a fake intervention at 2020-02-10, inside the pre-period, "
+    "finds a cumulative effect of 427 (4.40 … 816); the interval excludes zero: the model sees an "
+    "effect where there was none, so treat the estimate above with caution.",
+]
+GOLDEN_ZH = [
+    "干预开始后的 30 天里，y 平均每天为 156；假如没有干预，反事实预测为 129（95% 可信区间 120 … 137）。"
+    "两者之差即干预效应的估计：平均每天 27.30（18.97 … 36.10）。",
+    "干预开始后合计 4,687，反事实预测合计 3,868（3,604 … 4,118）：累计效应 819（95% 可信区间 569 … 1,083），"
+    "相对反事实 +21.2%（+14.7% … +28.0%）。",
+    "结论：可信的增长。存在因果效应的后验概率为 99.9%；累计效应的 95% 可信区间全部高于零，在模型假设成立时，"
+    "这一增长不太可能是偶然波动。",
+    "这一估计依赖两个假设：对照序列（x1、x2）没有受到干预影响；它们与 y 在 2020-03-02 之前的关系在干预后保持不变。"
+    "如果干预也推动了某个对照序列（例如活动同时带动了对照指标、竞争对手随之反应），或者这一关系因其他原因改变"
+    "（价格调整、埋点变更、干预前数据没有覆盖的季节），效应估计就会有偏差。",
+    "安慰剂检验：同一模型在干预前的虚拟日期 2020-02-10 上估计的累计效应为 427（4.40 … 816）；"
+    "区间不包含零：模型在没有干预的地方也看到了效应，上面的结论需谨慎对待。",
+]
+
+
+@pytest.mark.parametrize("lang, golden", [("en", GOLDEN_EN), ("zh", GOLDEN_ZH)])
+def test_paragraphs_match_golden_text(lang, golden):
+    from analysis_lib import impact_report as IR
+
+    got = IR.paragraphs(
+        GOLDEN_SUMMARY,
+        name="y",
+        intervention="2020-03-02",
+        controls=["x1", "x2"],
+        unit="day",
+        lang=lang,
+        placebo=GOLDEN_PLACEBO,
+    )
+    assert got == golden
+
+
+def test_inconclusive_text_without_controls():
+    """An interval across zero is inconclusive (never "no effect"); without controls the text
+    says the counterfactual is the series' own extrapolation; the campaign names itself."""
+    from analysis_lib import impact_report as IR
+
+    s = dict(GOLDEN_SUMMARY, estimate=-50.0, ci_low=-120.0, ci_high=20.0, significant=False)
+    s["posterior_prob_causal_effect"] = 0.8
+    kw = dict(name="GMV", intervention="2025-10-24", controls=[], unit="week", kind="money")
+    en = IR.paragraphs(s, **kw, seasonal=7, event="the campaign")
+    assert en[2] == (
+        "Verdict: inconclusive: the data cannot tell. The posterior probability of a causal effect "
+        "is 80.0%, and the 95% credible interval of the cumulative effect includes zero: the "
+        "apparent decrease could be chance. A longer post-period or better controls would narrow "
+        "the interval."
+    )
+    assert en[3] == (
+        "Without control series the counterfactual extrapolates GMV's own level and seasonal "
+        "pattern, assuming nothing else changed after 2025-10-24: anything else that changed at "
+        "the same time is counted as the effect."
+    )
+    assert en[0].startswith("During the 30 weeks after the campaign started")
+    zh = IR.paragraphs(s, **kw, lang="zh", seasonal=7, event="活动")
+    assert zh[2].startswith("结论：不确定：数据不足以判断。存在因果效应的后验概率为 80.0%")
+    assert "同期发生的任何其他变化都会被算作活动效应" in zh[3]
+    for text in en + zh:
+        assert "p-value" not in text and "no effect" not in text and "无效果" not in text
+
+
+def test_summary_table_columns_and_chart_over_pre_period():
+    from analysis_lib import impact_report as IR
+
+    y, X, t = _reference("google")
+    imp = CI.estimate(y, t, X)
+    tab = IR.summary_table(imp.summary, lang="zh")
+    assert list(tab.columns) == ["", "平均（每期）", "累计"]
+    assert tab.iloc[3, 2] == IR.num(imp.summary["estimate"])
+    assert IR.unit_of(y.index) == "day" and IR.unit_of(_reference("volks")[0].index) == "week"
+    fig = IR.chart(imp, "en")
+    band = fig.axes[0].collections[0].get_paths()[0].vertices
+    # the band starts at the first pre-period day, not at the intervention
+    assert band[:, 0].min() <= fig.axes[0].lines[0].get_xdata(orig=False)[0]
+    assert len(imp.pre_fit) == int((y.index < t).sum())
+    assert imp.pre_fit["predicted_lo"].lt(imp.pre_fit["predicted_hi"]).all()
+
+
+def test_flat_pre_period_is_reported_not_fatal():
+    """A new shop whose GMV is flat before a campaign: the estimate goes on in the series' own
+    units and says so; a placebo that cannot be fitted is marked unavailable, not raised."""
+    from analysis_lib import impact_report as IR
+
+    y = pd.Series(np.r_[np.zeros(40), np.full(10, 5.0)])
+    r = CI.estimate(y, 40)
+    assert r.summary["pre_period_constant"] and r.summary["significant"]
+    p = CI.placebo(y, 40)
+    assert p["available"] is False and p["covers_zero"] is None
+    text = IR.paragraphs(r.summary, name="GMV", intervention="40", controls=[], placebo=p)
+    assert text[-2].startswith("Placebo check: not possible")
+    assert text[-1].startswith("Note: GMV did not vary at all")
