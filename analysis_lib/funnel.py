@@ -1,100 +1,220 @@
 """Funnel analysis (漏斗分析) over ``events``, computed in the engine with Ibis.
 
-Semantics (those of PostHog / Mixpanel / Amplitude funnels, stated in the report):
+Semantics (stated in the report, in words; see :func:`describe`):
 
-- counting unit: users (default) or sessions;
-- entry: a unit's *first* step-1 event in the period; the conversion window (default 7 days) starts
-  there and is not reset by later steps;
-- ``ordered`` (default): each step must come at or after the previous one (other events may come
-  between); ``strict``: the unit's very next events must be the next steps, nothing between;
-- a unit counts once per step however many events it has;
-- exclusions: a unit that does an exclusion event between its entry and its last completed step
-  leaves the funnel (it is not counted at any step);
-- breakdowns take the value of the entry event (``channel``, ``device``...), or ``new_vs_returning``
-  (new: no event before the period), or ``category`` (the product category of the entry's sku).
+- counting unit: users (default) or sessions; a unit counts once per step;
+- entry ``any`` (default): a unit's chains start at each of its step-1 events in the period, and the
+  furthest chain counts; where several reach the same step, one without an excluded event, then the
+  earliest (PostHog, Amplitude's "earliest-longest", ClickHouse ``windowFunnel``); ``first``: only
+  the chain from its first step-1 event in the period (Mixpanel's classic "uniques");
+- window: elapsed time from the chain's entry (UTC instants, so real seconds across a
+  daylight-saving change), exact (``"36h"``, ``"30m"``, ``"7d"`` or seconds), its end included;
+  periods and days are the shop's wall clock (``data.timezone``);
+- mode ``ordered`` (default): each step at or after the previous one, other events may come
+  between; ``strict``: no other event of the unit between the steps; ``any_order``: steps 2..K in
+  any order within the window from step 1. Events at the same instant count as in order (in
+  strict mode they are arranged in the order that continues the chain);
+- exclusions (``{event, between: [from, to]}``, default the whole funnel): a unit whose chain has
+  the event after reaching the from step and before reaching the to step (or, if it never did,
+  within the window) is removed from every step (PostHog);
+- breakdowns take the value of the counted chain's entry event (``channel``, ``device``...), or
+  ``new_vs_returning`` (new: no event before the period), or ``category`` (the product category
+  of the entry's sku).
 
 Step conversion intervals are Wilson intervals (statsmodels); two periods are compared per step with
-a two-proportion z-test (statsmodels).
+a two-proportion z-test (statsmodels). The walk itself is in :mod:`analysis_lib.funnel_walk`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 
 import ibis
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
+from analysis_lib import funnel_walk as W
 from analysis_lib.data import DataSource, as_date_bounds
+from analysis_lib.params import parse_window  # noqa: F401 - the funnel's window syntax
+
+MODES = ("ordered", "strict", "any_order")
+ENTRIES = ("any", "first")
+
+
+def format_window(seconds: float) -> str:
+    """``"7 days"``, ``"36 hours"``, ``"30 minutes"``, ``"45 seconds"``: the largest unit that
+    divides the window, else hours with decimals."""
+    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        n = seconds / size
+        if n >= 1 and abs(n - round(n)) < 1e-9:
+            return f"{round(n)} {name}{'s' if round(n) != 1 else ''}"
+    return f"{seconds / 3600:.4g} hours"
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Remove units whose counted chain has ``event`` between steps ``from_step`` and ``to_step``
+    (0-based step indices; ``to_step`` -1: the last step)."""
+
+    event: str
+    from_step: int = 0
+    to_step: int = -1
 
 
 @dataclass(frozen=True)
 class FunnelSpec:
-    """What a funnel counts: ``steps`` (event names), ``window_days``, ``mode`` (ordered or
-    strict), ``unit`` (user or session) and ``exclusions`` (event names)."""
+    """What a funnel counts: ``steps`` (event names), ``window`` (seconds), ``mode``, ``unit``
+    (user or session), ``exclusions`` (:class:`Exclusion`, or an event name for the whole funnel)
+    and ``entry``. Keyword arguments after the steps, so that an old positional ``window_days``
+    cannot be taken for seconds."""
 
     steps: tuple[str, ...]
-    window_days: float = 7.0
+    _: KW_ONLY
+    window: float = 7 * 86400.0
     mode: str = "ordered"
     unit: str = "user"
-    exclusions: tuple[str, ...] = ()
+    exclusions: tuple = ()
+    entry: str = "any"
+
+    def __post_init__(self) -> None:
+        k = len(self.steps)
+        if (
+            self.mode not in MODES
+            or self.entry not in ENTRIES
+            or self.unit not in ("user", "session")
+        ):
+            raise ValueError(f"mode {self.mode!r}, entry {self.entry!r} or unit {self.unit!r}")
+        if not self.window > 0:
+            raise ValueError("the window must be positive")
+        out = []
+        for x in self.exclusions:
+            x = Exclusion(x) if isinstance(x, str) else x
+            to = k - 1 if x.to_step == -1 else x.to_step
+            if x.event in self.steps:
+                raise ValueError(f"exclusion '{x.event}' is also a step")
+            if not 0 <= x.from_step < to < k:
+                raise ValueError(f"exclusion '{x.event}': steps {x.from_step + 1}..{to + 1}")
+            out.append(Exclusion(x.event, x.from_step, to))
+        object.__setattr__(self, "exclusions", tuple(out))
 
     @property
     def unit_col(self) -> str:
         """Column of ``events`` that identifies a unit."""
         return "user_id" if self.unit == "user" else "session_id"
 
+    @property
+    def window_us(self) -> int:
+        """The window in whole microseconds (exact for any window written in s, m, h or d)."""
+        return round(self.window * W.US)
+
+    @property
+    def window_days(self) -> float:
+        """The window in days."""
+        return self.window / 86400
+
+    def with_steps(self, steps: tuple[str, ...]) -> FunnelSpec:
+        """The same funnel over a subset of its steps: exclusions whose two steps are kept keep
+        them; whole-funnel exclusions stay whole-funnel; the others are dropped."""
+        old = list(self.steps)
+        kept = []
+        for x in self.exclusions:
+            a, b = old[x.from_step], old[x.to_step]
+            if x.from_step == 0 and x.to_step == len(old) - 1:
+                kept.append(Exclusion(x.event))
+            elif a in steps and b in steps and steps.index(a) < steps.index(b):
+                kept.append(Exclusion(x.event, steps.index(a), steps.index(b)))
+        return replace(self, steps=tuple(steps), exclusions=tuple(kept))
+
+
+def _names(spec: FunnelSpec) -> list[str]:
+    """Step names, then the distinct exclusion events: an event's code is its index here."""
+    return list(spec.steps) + list(dict.fromkeys(x.event for x in spec.exclusions))
+
 
 def _events(src: DataSource, spec: FunnelSpec, start, end) -> ibis.Table:
-    """Events from the period's start up to its end plus the window (late steps may complete)."""
-    ev = src.table("events")
+    """The events a walk reads, cached in the engine: ``unit``, ``code`` (step index; exclusion
+    events after the steps; -1 any other event, read in strict mode only), ``at`` (UTC instant,
+    microseconds) and ``event_ts`` (wall clock). From a day before the period to a day after its
+    end plus the window (wall-clock margins for a daylight-saving shift; the walk compares
+    instants)."""
+    key = (
+        "events",
+        spec.steps,
+        spec.exclusions,
+        spec.mode,
+        spec.unit,
+        spec.window,
+        str(start),
+        str(end),
+    )
+    if key in src.memo:
+        return src.memo[key]
+    ev = W.timed_events(src)
     lo, hi = as_date_bounds(start, end)
-    hi_win = hi + _dt.timedelta(days=spec.window_days)
-    names = list(spec.steps) + list(spec.exclusions)
-    ev = ev.filter((ev.event_ts >= lo) & (ev.event_ts < hi_win))
-    if spec.mode == "ordered":
+    day = _dt.timedelta(days=1)
+    names = _names(spec)
+    ev = ev.filter(
+        (ev.event_ts >= lo - day)
+        & (ev.event_ts < hi + _dt.timedelta(seconds=spec.window) + day)
+        & ev[spec.unit_col].notnull()
+    )
+    if spec.mode != "strict":
         ev = ev.filter(ev.event.isin(names))
-    return ev.filter(ev[spec.unit_col].notnull())
+    code = ibis.cases(*[(ev.event == n, i) for i, n in enumerate(names)], else_=-1).cast("int8")
+    src.memo[key] = ev.select(
+        unit=ev[spec.unit_col], code=code, at=ev.at, event_ts=ev.event_ts
+    ).cache()
+    return src.memo[key]
+
+
+def chains(src: DataSource, spec: FunnelSpec, start, end) -> ibis.Table:
+    """Every chain a unit could be counted by (see :func:`analysis_lib.funnel_walk.candidates`),
+    cached in the engine for the run."""
+    key = ("chains", spec, str(start), str(end))
+    if key not in src.memo:
+        lo, hi = as_date_bounds(start, end)
+        ev = _events(src, spec, start, end)
+        src.memo[key] = W.candidates(ev, spec, lo, hi, spec.window_us).cache()
+    return src.memo[key]
+
+
+def _choose(src, spec, start, end, cands, keys) -> ibis.Table:
+    k = len(spec.steps)
+    names = _names(spec)
+    rules = [(names.index(x.event) - k, x.from_step, x.to_step) for x in spec.exclusions]
+    xev = None
+    if rules:
+        ev = _events(src, spec, start, end)
+        xev = ev.filter(ev.code >= k).select("unit", x=ev.code - k, e=ev.at)
+    return W.choose(cands, rules, xev, keys, spec.window_us)
 
 
 def unit_steps(
     src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None = None
 ) -> ibis.Table:
-    """One row per unit that entered the funnel: ``unit``, ``t1``..``tK`` (time each step was first
-    reached, null when not), ``steps_reached`` and, with ``breakdown``, its value ``bd``.
+    """One row per unit counted: ``unit``, ``entry_ts`` (wall-clock time of the counted chain's
+    entry), ``at1``..``atK`` (UTC instants in microseconds at which it reached each step, null
+    beyond its reach), ``steps_reached`` and, with ``breakdown``, its value ``bd``.
 
-    The period's step events are read once and cached in the engine (a temp table); each step then
-    joins only the units that reached the previous one. The walk does not depend on the breakdown,
-    so a run walks once: the first breakdown asked for rides along (its column read with the step
-    events), later ones are joined on from each unit's entry event. Results are cached in the
-    engine and kept for the run (``src.memo``): the funnel, its breakdowns, time to convert, trend
-    and export share them."""
-    key = ("unit_steps", spec, str(start), str(end), breakdown)
-    walk_key = key[:-1] + (None,)
+    The walk runs once per period and spec, whatever the breakdowns (each joins its value from the
+    counted chain's entry event), and is kept in the engine for the run (``src.memo``): the
+    funnel, its breakdowns, time to convert, trend and export share it."""
+    key = ("unit_steps", spec, str(start), str(end))
     if key not in src.memo:
-        if walk_key in src.memo:
-            src.memo[key] = (
-                src.memo[walk_key]
-                .join(_entry_breakdown(src, spec, start, end, breakdown), "unit")
-                .cache()
-            )
-        else:
-            cur = src.memo[key] = _walk(src, spec, start, end, breakdown).cache()
-            if breakdown is not None:
-                src.memo[walk_key] = cur.drop("bd")
-    return src.memo[key]
-
-
-def _entry(s1: ibis.Table, bd_col: str | None) -> ibis.Table:
-    """Per unit from its step-1 events in the period: ``t1``, its first, and ``bd``, the value of
-    ``bd_col`` on that event (when ``s1`` carries that column; the callers leave it out when it
-    is the unit column itself)."""
-    aggs = {"t1": s1.event_ts.min()}
-    if bd_col is not None and bd_col in s1.columns:
-        aggs["bd"] = s1[bd_col].argmin(s1.event_ts)
-    return s1.group_by("unit").aggregate(**aggs)
+        best = _choose(src, spec, start, end, chains(src, spec, start, end), ["unit"])
+        cols = [f"at{i + 1}" for i in range(len(spec.steps))]
+        src.memo[key] = best.select("unit", "entry_ts", *cols, steps_reached=best.reach).cache()
+    us = src.memo[key]
+    if breakdown is None:
+        return us
+    bkey = key + (breakdown,)
+    if bkey not in src.memo:
+        src.memo[bkey] = us.join(
+            _entry_breakdown(src, spec, start, end, breakdown, us), "unit"
+        ).cache()
+    return src.memo[bkey]
 
 
 def _bd_col(breakdown: str | None) -> str | None:
@@ -102,89 +222,28 @@ def _bd_col(breakdown: str | None) -> str | None:
     return "sku" if breakdown == "category" else breakdown
 
 
-def _entry_breakdown(src: DataSource, spec: FunnelSpec, start, end, breakdown: str) -> ibis.Table:
-    """``unit``, ``bd``: each unit's breakdown value, taken from its entry (its first step-1 event
-    in the period); see :func:`_attach_breakdown`."""
-    ev = src.table("events")
-    lo, hi = as_date_bounds(start, end)
-    u = spec.unit_col
-    s1 = ev.filter(
-        (ev.event == spec.steps[0]) & (ev.event_ts >= lo) & (ev.event_ts < hi) & ev[u].notnull()
-    )
+def _entry_breakdown(
+    src: DataSource, spec: FunnelSpec, start, end, breakdown: str, us: ibis.Table
+) -> ibis.Table:
+    """``unit``, ``bd``: each counted unit's breakdown value, taken from its counted chain's entry
+    event (the smallest value when several step-1 events share that instant); see
+    :func:`_attach_breakdown`."""
+    base = us.select("unit", "at1")
     col = _bd_col(breakdown)
-    s1 = s1.select(
-        unit=s1[u],
-        event_ts=s1.event_ts,
-        **({col: s1[col]} if col in s1.columns and col != u else {}),
-    )
-    base = _entry(s1, col)
+    ev = W.timed_events(src)
+    if col in ev.columns and col != spec.unit_col:
+        lo, hi = as_date_bounds(start, end)
+        day = _dt.timedelta(days=1)
+        s1 = ev.filter(
+            (ev.event == spec.steps[0])
+            & (ev.event_ts >= lo - day)
+            & (ev.event_ts < hi + day)
+            & ev[spec.unit_col].notnull()
+        )
+        s1 = s1.group_by(unit_e=s1[spec.unit_col], at_e=s1.at).aggregate(bd=s1[col].min())
+        j = base.left_join(s1, (base.unit == s1.unit_e) & (base.at1 == s1.at_e))
+        base = j.select("unit", "at1", "bd")
     return _attach_breakdown(src, base, breakdown, spec, start).select("unit", "bd")
-
-
-def _walk(src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None) -> ibis.Table:
-    """The unit-step table (see :func:`unit_steps`), with ``bd`` when ``breakdown`` is given."""
-    raw = _events(src, spec, start, end)
-    names = list(spec.steps) + list(spec.exclusions)
-    # events as small integers (step index; exclusions after the steps; -1 any other event in
-    # strict mode), read from storage once and cached in the engine
-    code = ibis.cases(*[(raw.event == n, i) for i, n in enumerate(names)], else_=-1).cast("int8")
-    col = _bd_col(breakdown)
-    extra = {col: raw[col]} if col in raw.columns and col != spec.unit_col else {}
-    ev = raw.select(**extra, unit=raw[spec.unit_col], code=code, event_ts=raw.event_ts).cache()
-    lo, hi = as_date_bounds(start, end)
-    win = ibis.interval(seconds=int(spec.window_days * 86400))
-    base = _entry(ev.filter((ev.code == 0) & (ev.event_ts >= lo) & (ev.event_ts < hi)), col)
-    if breakdown is not None:
-        base = _attach_breakdown(src, base, breakdown, spec, start)
-    k = len(spec.steps)
-    if spec.mode == "ordered":
-        cur = base
-        prev = base.select("unit", "t1", t_prev=base.t1)
-        for i in range(1, k):
-            step = ev.filter(ev.code == i)
-            step = step.select(unit_s=step.unit, ts=step.event_ts)
-            j = prev.join(
-                step,
-                (prev.unit == step.unit_s) & (step.ts >= prev.t_prev) & (step.ts <= prev.t1 + win),
-            )
-            prev = j.group_by("unit", "t1").aggregate(t_prev=j.ts.min())
-            reached_i = prev.select(unit_i=prev.unit, **{f"t{i + 1}": prev.t_prev})
-            cur = cur.left_join(reached_i, cur.unit == reached_i.unit_i).drop("unit_i")
-    else:
-        cur = _strict(ev, base, spec, win)
-    reached = sum(cur[f"t{i + 1}"].notnull().cast("int64") for i in range(k))
-    cur = cur.mutate(steps_reached=reached)
-    if spec.exclusions:
-        ex = ev.filter(ev.code >= k).select(unit_x=ev.unit, ex_ts=ev.event_ts)
-        last = ibis.coalesce(*[cur[f"t{i}"] for i in range(k, 0, -1)])
-        cur = cur.mutate(t_last=last)
-        hit = cur.join(ex, (cur.unit == ex.unit_x) & (ex.ex_ts > cur.t1) & (ex.ex_ts < cur.t_last))
-        bad = hit.select(unit=hit.unit).distinct()
-        cur = cur.anti_join(bad, "unit").drop("t_last")
-    return cur
-
-
-def _strict(ev: ibis.Table, base: ibis.Table, spec: FunnelSpec, win) -> ibis.Table:
-    """Strict order: position each event in the unit's sequence; steps reached = the length of the
-    prefix of the step list that the events from the entry onwards match."""
-    w = ibis.window(group_by=ev.unit, order_by=[ev.event_ts, ev.code])
-    seq = ev.mutate(rn=ibis.row_number().over(w)).select("unit", "code", "event_ts", "rn")
-    entry = seq.join(base.select("unit", "t1"), "unit").filter(lambda t: t.event_ts == t.t1)
-    entry = entry.group_by("unit").aggregate(rn1=entry.rn.min())
-    k = len(spec.steps)
-    j = seq.join(entry, "unit")
-    j = j.mutate(pos=j.rn - j.rn1).filter(lambda t: (t.pos >= 0) & (t.pos < k))
-    j = j.join(base.select("unit", "t1"), "unit")
-    ok = (j.code == j.pos.cast("int8")) & (j.event_ts <= j.t1 + win)
-    first_bad = j.group_by("unit").aggregate(
-        first_bad=ok.ifelse(ibis.literal(k, "int64"), j.pos.cast("int64")).min(),
-        **{f"ts{i}": (j.pos == i).ifelse(j.event_ts, ibis.null()).max() for i in range(k)},
-    )
-    cur = base.join(first_bad, "unit", how="left")
-    cols = {
-        f"t{i + 1}": (cur.first_bad > i).ifelse(cur[f"ts{i}"], ibis.null()) for i in range(1, k)
-    }
-    return cur.mutate(**cols).drop("first_bad", *[f"ts{i}" for i in range(k)])
 
 
 def _attach_breakdown(src, base, breakdown, spec, start):
@@ -261,46 +320,71 @@ def breakdown_table(src: DataSource, spec: FunnelSpec, start, end, by: str) -> p
     return out
 
 
-def time_to_convert(
-    src: DataSource, spec: FunnelSpec, start, end, bins: int = 20
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seconds from each step to the next among units that made it: per step median and p90, and
-    a histogram (log-spaced bins) of the time from entry to the last step."""
+def duration_unit(ttc: pd.DataFrame) -> tuple[str, float]:
+    """The unit a :func:`time_to_convert` table is shown in: hours while its longest p90 is at
+    most two days, else days."""
+    longest = ttc["p90_s"].max()
+    return ("days", 86400.0) if longest > 2 * 86400 else ("hours", 3600.0)
+
+
+def time_between(
+    src: DataSource, spec: FunnelSpec, start, end, a: str, b: str, bins: int = 20
+) -> tuple[dict, pd.DataFrame]:
+    """Elapsed seconds from step ``a`` to a later step ``b`` among counted units that reached ``b``:
+    ``{"units", "median_s", "p90_s"}`` and a histogram (``upper_s`` log-spaced up to the window,
+    ``units``). Real elapsed time (UTC instants), computed in the engine."""
+    i, j = spec.steps.index(a) + 1, spec.steps.index(b) + 1
+    if j <= i:
+        raise ValueError(f"step '{b}' does not come after '{a}'")
     us = unit_steps(src, spec, start, end)
-    rows = []
-    for i in range(1, len(spec.steps)):
-        d = us.filter(us[f"t{i + 1}"].notnull())
-        secs = (d[f"t{i + 1}"].epoch_seconds() - d[f"t{i}"].epoch_seconds()).name("s")
-        agg = src.execute(
-            d.aggregate(n=secs.count(), median=secs.quantile(0.5), p90=secs.quantile(0.9))
-        ).iloc[0]
-        rows.append(
-            {
-                "step": f"{spec.steps[i - 1]} → {spec.steps[i]}",
-                "units": int(agg["n"]),
-                "median_s": float(agg["median"]) if agg["n"] else np.nan,
-                "p90_s": float(agg["p90"]) if agg["n"] else np.nan,
-            }
-        )
-    k = len(spec.steps)
-    done = us.filter(us[f"t{k}"].notnull())
-    tot = (done[f"t{k}"].epoch_seconds() - done.t1.epoch_seconds()).name("s")
-    edges = np.unique(np.concatenate([[0], np.geomspace(1, spec.window_days * 86400, bins)]))
+    d = us.filter(us[f"at{j}"].notnull())
+    secs = ((d[f"at{j}"] - d[f"at{i}"]).cast("float64") / W.US).name("s")
+    agg = src.execute(
+        d.aggregate(n=secs.count(), median=secs.quantile(0.5), p90=secs.quantile(0.9))
+    ).iloc[0]
+    n = int(agg["n"])
+    summary = {
+        "units": n,
+        "median_s": float(agg["median"]) if n else np.nan,
+        "p90_s": float(agg["p90"]) if n else np.nan,
+    }
+    edges = np.unique(np.concatenate([[0], np.geomspace(1, spec.window, bins)]))
     bucket = ibis.cases(
-        *[(tot < float(e), i) for i, e in enumerate(edges[1:])], else_=len(edges) - 1
+        *[(secs <= float(e), i) for i, e in enumerate(edges[1:])], else_=len(edges) - 1
     )
-    m = done.mutate(b=bucket)
+    m = d.mutate(b=bucket)
     h = src.execute(m.group_by("b").aggregate(units=m.count()))
     hist = pd.DataFrame({"upper_s": np.append(edges[1:], np.inf)})
     hist["units"] = hist.index.map(h.set_index("b")["units"]).fillna(0).astype(int)
+    return summary, hist
+
+
+def time_to_convert(
+    src: DataSource, spec: FunnelSpec, start, end, bins: int = 20, between=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seconds from each step to the next among units that made it (median and p90), then from
+    ``between`` (two step names; default the first and the last step) with the histogram of that
+    span (bins up to the window, the window's end included)."""
+    a, b = between or (spec.steps[0], spec.steps[-1])
+    rows = []
+    pairs = list(zip(spec.steps[:-1], spec.steps[1:], strict=True))
+    if (a, b) not in pairs:
+        pairs.append((a, b))
+    hist = None
+    for x, y in pairs:
+        summ, h = time_between(src, spec, start, end, x, y, bins)
+        rows.append({"step": f"{x} → {y}", **summ})
+        if (x, y) == (a, b):
+            hist = h
     return pd.DataFrame(rows), hist
 
 
 def trend(src: DataSource, spec: FunnelSpec, start, end, grain: str = "week") -> pd.DataFrame:
-    """Overall conversion by entry cohort (the day or week of each unit's entry)."""
+    """Overall conversion by entry cohort: each counted unit once, in the day or week (shop's
+    wall clock) of its counted chain's entry."""
     us = unit_steps(src, spec, start, end)
     k = len(spec.steps)
-    us = us.mutate(bucket=us.t1.truncate({"day": "D", "week": "W"}[grain]))
+    us = us.mutate(bucket=us.entry_ts.truncate({"day": "D", "week": "W"}[grain]))
     df = src.execute(
         us.group_by("bucket").aggregate(
             entered=us.count(), converted=(us.steps_reached >= k).cast("int64").sum()
@@ -308,6 +392,32 @@ def trend(src: DataSource, spec: FunnelSpec, start, end, grain: str = "week") ->
     ).sort_values("bucket")
     df["conversion"] = df["converted"] / df["entered"]
     return df.reset_index(drop=True)
+
+
+def entry_trend(src: DataSource, spec: FunnelSpec, start, end, grain: str = "day") -> pd.DataFrame:
+    """Conversion over time counting every entry (as Amplitude's conversion over time): a unit
+    counts in each day (or week) in which it entered, by its furthest chain from that day's
+    entries (exclusions as in the funnel), so one unit can convert on one day and not on another.
+    Always from every step-1 event, whatever ``entry``."""
+    sp = replace(spec, entry="any")
+    c = chains(src, sp, start, end)
+    c = c.mutate(bucket=c.entry_ts.truncate({"day": "D", "week": "W"}[grain]))
+    best = _choose(src, sp, start, end, c, ["unit", "bucket"])
+    k = len(spec.steps)
+    df = src.execute(
+        best.group_by("bucket").aggregate(
+            entered=best.count(), converted=(best.reach >= k).cast("int64").sum()
+        )
+    ).sort_values("bucket")
+    df["conversion"] = df["converted"] / df["entered"]
+    return df.reset_index(drop=True)
+
+
+def steps_without_events(src: DataSource, spec: FunnelSpec, start, end) -> list[str]:
+    """Steps with no event in the period (up to its end plus the window): they count zero."""
+    ev = _events(src, spec, start, end)
+    seen = set(src.execute(ev.filter(ev.code >= 0).select("code").distinct())["code"].tolist())
+    return [s for i, s in enumerate(spec.steps) if i not in seen]
 
 
 def compare_periods(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
@@ -406,6 +516,10 @@ _PHRASES = {
         "en": "At that step, {seg} ({by}) converts worst: {conv} against {others} for the other values.",
         "zh": "在该环节，{seg}（{by}）转化最差：{conv}，其他取值平均 {others}。",
     },
+    "missing": {
+        "en": "No {step} event in the period: that step and those after it count zero.",
+        "zh": "周期内没有 {step} 事件：该步骤及其后各步计为零。",
+    },
     "channels": {
         "en": "Best converting channel: {best} ({bc}); worst: {worst} ({wc}).",
         "zh": "转化最好的渠道：{best}（{bc}）；最差：{worst}（{wc}）。",
@@ -420,8 +534,10 @@ def findings(
     by: str | None,
     channels: pd.DataFrame | None,
     lang: str = "en",
+    missing: list[str] | None = None,
 ) -> list[str]:
-    """Plain-language findings generated from the numbers."""
+    """Plain-language findings generated from the numbers (``missing``: steps with no event in
+    the period, see :func:`steps_without_events`)."""
     from analysis_lib.report import fmt
 
     def ph(key, **kw):
@@ -473,6 +589,8 @@ def findings(
                     others=fmt(neck["others_conversion"], "pct"),
                 )
             )
+    if missing:
+        out.append(ph("missing", step=missing[0]))
     c = channels.dropna(subset=["conversion_rate"]) if channels is not None else None
     if c is not None and len(c) > 1:
         best, worst = c.loc[c["conversion_rate"].idxmax()], c.loc[c["conversion_rate"].idxmin()]
@@ -486,3 +604,76 @@ def findings(
             )
         )
     return out
+
+
+def describe(spec: FunnelSpec, lang: str = "en", zone: str = "UTC") -> str:
+    """The funnel's semantics in words, for the report: unit, entry, window, mode, ties,
+    exclusions."""
+    zh = lang == "zh"
+    s1 = spec.steps[0]
+    unit = ("用户" if spec.unit == "user" else "会话") if zh else f"{spec.unit}s"
+    win = format_window(spec.window)
+    if zh:
+        win = win.replace(" days", " 天").replace(" day", " 天").replace(" hours", " 小时")
+        win = win.replace(" hour", " 小时").replace(" minutes", " 分钟").replace(" minute", " 分钟")
+        win = win.replace(" seconds", " 秒").replace(" second", " 秒")
+    out = []
+    if zh:
+        out.append(f"计数单位：{unit}，每个单位每步只计一次。")
+        out.append(
+            f"进入方式 any：周期内每一次 {s1} 都可开始一条路径，按走得最远的路径计数"
+            "（同样远时优先不含排除事件的，再取最早的；同 PostHog、Amplitude）。"
+            if spec.entry == "any"
+            else f"进入方式 first：只从周期内首次 {s1} 开始一条路径，之后不再重新开始"
+            "（同 Mixpanel 经典 uniques）。"
+        )
+        out.append(
+            f"转化窗口：从路径的 {s1} 起 {win} 的实际经过时间（UTC 时刻，跨夏令时也按真实秒数），"
+            f"恰在窗口末尾的步骤计入；周期与日期按店铺时区 {zone} 的当地时间。"
+        )
+        out.append(
+            {
+                "ordered": "顺序模式：每一步须在上一步同时或之后，中间可有其他事件。",
+                "strict": "严格模式：步骤之间不能有该单位的任何其他事件。",
+                "any_order": f"任意顺序：{s1} 之后，其余步骤在窗口内以任意顺序完成即可。",
+            }[spec.mode]
+            + "同一时刻的事件视为按顺序发生。"
+        )
+        for x in spec.exclusions:
+            a, b = spec.steps[x.from_step], spec.steps[x.to_step]
+            out.append(
+                f"在 {a} 之后、{b} 之前（未到达 {b} 时为窗口内）做过 {x.event} 的单位，从所有步骤中剔除。"
+            )
+        out.append("区间为 95% Wilson 区间。")
+        return "".join(out)
+    out.append(f"Unit: {unit}; a unit counts once per step.")
+    out.append(
+        f"Entry any: every {s1} in the period starts a chain and the unit counts by its furthest "
+        "chain (where several go as far, one without an excluded event, then the earliest; as in "
+        "PostHog and Amplitude)."
+        if spec.entry == "any"
+        else f"Entry first: only the unit's first {s1} in the period starts its chain, never "
+        "restarted (Mixpanel's classic uniques)."
+    )
+    out.append(
+        f"Window: {win} of elapsed time from the chain's {s1} (UTC instants: real time across a "
+        f"change of clocks), a step exactly at its end counts; periods and days are the shop's "
+        f"clock ({zone})."
+    )
+    out.append(
+        {
+            "ordered": "Ordered: each step at or after the previous one; other events may come "
+            "between.",
+            "strict": "Strict: no other event of the unit between the steps.",
+            "any_order": f"Any order: after {s1}, the other steps in any order within the window.",
+        }[spec.mode]
+        + " Events at the same instant count as in order."
+    )
+    for x in spec.exclusions:
+        a, b = spec.steps[x.from_step], spec.steps[x.to_step]
+        out.append(
+            f"Units doing {x.event} after {a} and before {b} (or within the window if they never "
+            f"reach {b}) are removed from every step."
+        )
+    out.append("Intervals are 95% Wilson intervals.")
+    return " ".join(out)

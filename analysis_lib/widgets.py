@@ -28,9 +28,7 @@ def funnel_explorer(src, spec: F.FunnelSpec, start, end, breakdowns: list[str], 
             if len(chosen) < 2:
                 print("choose at least two steps")
                 return
-            sub = F.FunnelSpec(
-                tuple(chosen), spec.window_days, spec.mode, spec.unit, spec.exclusions
-            )
+            sub = spec.with_steps(tuple(chosen))
             viz.funnel_bars(F.funnel(src, sub, start, end), lang)
             if by.value != "(none)":
                 viz.heatmap(
