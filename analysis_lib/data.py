@@ -60,11 +60,15 @@ _KIND_NAME = {
 
 @dataclass
 class DataSource:
-    """An open data source: ``table(name)`` gives an Ibis table expression."""
+    """An open data source: ``table(name)`` gives an Ibis table expression. ``url`` is for
+    messages, with any password masked (:func:`redact_url`); ``date_format`` and
+    ``timestamp_format`` are how non-ISO dates in CSV files are written (:func:`read_file`)."""
 
     url: str
     con: object
     folder: Path | None = None
+    date_format: str | None = None
+    timestamp_format: str | None = None
     _files: dict[str, Path] = field(default_factory=dict)
     _cache: dict[str, ibis.Table] = field(default_factory=dict)
     # intermediate results an analysis computes once per run and reuses (engine temp tables)
@@ -97,7 +101,9 @@ class DataSource:
         if self.folder is None:
             t = self.con.table(name)
         else:
-            t = read_file(self.con, self._files[name], name)
+            t = read_file(
+                self.con, self._files[name], name, self.date_format, self.timestamp_format
+            )
         t = _wall_clock(t)
         self._cache[name] = t
         return t
@@ -131,9 +137,92 @@ def check_csv_encoding(path: Path, table: str) -> None:
         ) from None
 
 
-def read_file(con, path: Path, name: str) -> ibis.Table:
+# a date written day and month first or month and day first, then the year (10/02/2025,
+# 10.02.25), optionally followed by a time: the forms whose order a reader has to be told
+_NON_ISO_DATE = (
+    r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\s*$"
+)
+_SAMPLE_ROWS = 1000
+
+
+def _non_iso_date_columns(con, path: Path) -> dict[str, str]:
+    """Columns of a CSV whose values (in its first rows, read as text) are all dates written
+    like ``10/02/2025``: day and month in an order the text alone may not tell; each with its
+    first value."""
+    import re
+
+    sample = con.read_csv(str(path), all_varchar=True).limit(_SAMPLE_ROWS).execute()
+    rx = re.compile(_NON_ISO_DATE)
+    cols = {}
+    for c in sample.columns:
+        vals = sample[c].dropna()
+        if len(vals) and all(rx.match(v) for v in vals):
+            cols[c] = str(vals.iloc[0]).strip()
+    return cols
+
+
+def _refuse_ambiguous_dates(con, path: Path, name: str, table: ibis.Table) -> None:
+    """CSV dates written like ``10/02/2025`` that read both as day/month and as month/day are
+    refused: DuckDB's sniffer would pick day/month, and a US export would be read with its
+    months and days swapped, silently. Each date or timestamp column must settle the order
+    itself, by a value above 12: DuckDB picks one order per file for dates (and one for
+    timestamps) from the first column it can parse, so a column settled elsewhere in the file
+    may still have been read the other way round (and columns it cannot parse stay text). A
+    column whose values settle nothing and have some day and month that differ is refused with
+    the fix (``data.date_format``); when a value above 12 settles it, the sniffer's reading
+    stands."""
+    schema = table.schema()
+    dated = [c for c, t in schema.items() if t.is_date() or t.is_timestamp()]
+    cols = [c for c in _non_iso_date_columns(con, path) if c in dated]
+    if not cols:
+        return
+    raw = con.read_csv(str(path), all_varchar=True)
+    aggs = {}
+    for i, c in enumerate(cols):
+        first, second = (
+            raw[c].re_extract(_NON_ISO_DATE, k).nullif("").cast("int64") for k in (1, 2)
+        )
+        aggs[f"a{i}"] = (first > 12).cast("int64").sum().coalesce(0)
+        aggs[f"b{i}"] = (second > 12).cast("int64").sum().coalesce(0)
+        aggs[f"d{i}"] = (first != second).cast("int64").sum().coalesce(0)
+        aggs[f"e{i}"] = raw[c].max(where=first != second)
+    row = con.execute(raw.aggregate(**aggs)).iloc[0]
+    for i, c in enumerate(cols):
+        if row[f"a{i}"] == 0 and row[f"b{i}"] == 0 and row[f"d{i}"] > 0:
+            raise DataError(
+                f"{path}: column '{name}.{c}' has dates like '{str(row[f'e{i}']).strip()}' that "
+                "read both as day/month and as month/day (no value above 12 tells which); set "
+                "data.date_format (e.g. '%m/%d/%Y' or '%d/%m/%Y') or write ISO dates (YYYY-MM-DD)"
+            )
+
+
+def read_csv(
+    con, path: Path, name: str, date_format: str | None = None, timestamp_format: str | None = None
+) -> ibis.Table:
+    """A CSV file read by DuckDB. Dates written like ``10/02/2025`` are read with
+    ``date_format`` / ``timestamp_format`` when given (files with ISO dates are read as they are:
+    a forced format would turn their dates into zone-aware times); without them, a column whose
+    day/month order the values cannot settle is refused (:func:`_refuse_ambiguous_dates`)."""
+    if (date_format or timestamp_format) and _non_iso_date_columns(con, path):
+        opts = {"timestampformat": timestamp_format or f"{date_format} %H:%M:%S"}
+        if date_format:
+            opts["dateformat"] = date_format
+        return con.read_csv(str(path), table_name=name, **opts)
+    t = con.read_csv(str(path), table_name=name)
+    _refuse_ambiguous_dates(con, path, name, t)
+    return t
+
+
+def read_file(
+    con,
+    path: Path,
+    name: str,
+    date_format: str | None = None,
+    timestamp_format: str | None = None,
+) -> ibis.Table:
     """Table ``name`` from a CSV or Parquet file (or a folder of Parquet parts) as stored: no
-    shop-zone cast (:meth:`DataSource.table` adds it); a clear :class:`DataError` when unreadable."""
+    shop-zone cast (:meth:`DataSource.table` adds it); a clear :class:`DataError` when unreadable.
+    ``date_format``/``timestamp_format``: see :func:`read_csv`."""
     if path.suffix == ".csv":
         check_csv_encoding(path, name)
     try:
@@ -141,7 +230,9 @@ def read_file(con, path: Path, name: str) -> ibis.Table:
             return con.read_parquet(str(path / "*.parquet"), table_name=name)
         if path.suffix == ".parquet":
             return con.read_parquet(str(path), table_name=name)
-        return con.read_csv(str(path), table_name=name)
+        return read_csv(con, path, name, date_format, timestamp_format)
+    except DataError:
+        raise
     except Exception as exc:  # duckdb raises many kinds; the message is what matters
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot read table '{name}': {first}") from exc
@@ -276,27 +367,108 @@ def _set_timezone(con, backend: str, timezone: str, url: str) -> None:
         )
 
 
-def connect(url: str, timezone: str = "UTC") -> DataSource:
-    """Open the data source at ``url``: a folder of Parquet/CSV files or an Ibis backend URL.
+_SECRET_KEYS = ("password", "passwd", "pwd", "secret", "token", "key", "credentials")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password masked, for anything a person or a file will see (messages,
+    results.json, reports): ``postgres://analyst:s3cret@host/db`` ->
+    ``postgres://analyst:***@host/db``; query values that carry secrets (``password=``,
+    ``token=``, ``...key=``) are masked too. Folders and URLs without secrets pass unchanged."""
+    return _redact(url)[0]
+
+
+def _redact(url: str) -> tuple[str, list[str]]:
+    """(``url`` with its secrets masked, the secrets)."""
+    import re
+
+    if "://" not in url:
+        return url, []
+    secrets: list[str] = []
+    scheme, _, rest = url.partition("://")
+    head, qmark, query = rest.partition("?")
+    # user:password@host: the password runs to the last '@' before the query (it may hold '@'
+    # or '/'); a path (pyspark:///data, duckdb:///x.db) has no user part
+    at = head.rfind("@")
+    user, colon, password = head[:at].partition(":") if at > 0 else ("", "", "")
+    if colon and not user.startswith("/"):
+        head = f"{user}:***{head[at:]}"
+        secrets.append(password)
+
+    def mask(m: re.Match) -> str:
+        secrets.append(m.group(3))
+        return f"{m.group(1)}{m.group(2)}=***"
+
+    if query:
+        keys = "|".join(_SECRET_KEYS)
+        query = re.sub(rf"(?i)(^|[&;])([^=&;]*(?:{keys})[^=&;]*)=([^&;]*)", mask, query)
+    return f"{scheme}://{head}{qmark}{query}", [x for x in secrets if x]
+
+
+def redact_params(params: dict) -> dict:
+    """A copy of a params mapping with ``data.url`` masked (:func:`redact_url`), for results.json
+    and the report's provenance footer; the notebook itself still connects with the real URL."""
+    data = params.get("data") if isinstance(params, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+        return params
+    return {**params, "data": {**data, "url": redact_url(data["url"])}}
+
+
+def redact_text(text: str, url: str) -> str:
+    """``text`` (an error message) with ``url`` and its secrets masked wherever they appear,
+    also inside a driver's own message that quotes them."""
+    redacted, secrets = _redact(url)
+    out = str(text).replace(url, redacted)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 3:  # a one- or two-character password would mask unrelated text
+            out = out.replace(secret, "***")
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def connect(
+    url,
+    timezone: str = "UTC",
+    date_format: str | None = None,
+    timestamp_format: str | None = None,
+) -> DataSource:
+    """Open the data source at ``url``: a folder of Parquet/CSV files or an Ibis backend URL, or
+    a params file's ``data`` (:class:`~analysis_lib.params.DataSpec`), whose fields then give all
+    the rest (``data.connect(P.data)``: a new field reaches every notebook without editing it).
     ``timezone``: the shop's time zone, set as DuckDB's session zone (so results never depend on
-    the machine's zone); other backends accept only UTC (:func:`_set_timezone`)."""
-    if url.startswith("pyspark://"):
-        src = _connect_spark(url)
-    elif is_backend_url(url):
-        try:
-            con = ibis.connect(url)
-        except Exception as exc:
-            raise DataError(f"data.url: cannot connect to {url}: {exc}") from exc
-        src = DataSource(url=url, con=con)
-    else:
-        folder = Path(url.removeprefix("file://")).expanduser()
-        if not folder.exists():
-            raise DataError(f"data.url: folder not found: {folder}")
-        if not folder.is_dir():
-            raise DataError(f"data.url: not a folder: {folder}")
-        con = ibis.duckdb.connect()
-        src = DataSource(url=str(folder), con=con, folder=folder, _files=_scan_folder(folder))
-    _set_timezone(src.con, src.con.name, timezone, url)
+    the machine's zone); other backends accept only UTC (:func:`_set_timezone`).
+    ``date_format``/``timestamp_format``: how non-ISO dates are written in the folder's CSV files
+    (:func:`read_csv`). Errors and :attr:`DataSource.url` show the URL with its password masked."""
+    if not isinstance(url, str):
+        spec = url
+        url, timezone = spec.url, spec.timezone
+        date_format, timestamp_format = spec.date_format, spec.timestamp_format
+    try:
+        if url.startswith("pyspark://"):
+            src = _connect_spark(url)
+        elif is_backend_url(url):
+            try:
+                con = ibis.connect(url)
+            except Exception as exc:
+                raise DataError(f"data.url: cannot connect to {url}: {_first_line(exc)}") from exc
+            src = DataSource(url=redact_url(url), con=con)
+        else:
+            folder = Path(url.removeprefix("file://")).expanduser()
+            if not folder.exists():
+                raise DataError(f"data.url: folder not found: {folder}")
+            if not folder.is_dir():
+                raise DataError(f"data.url: not a folder: {folder}")
+            con = ibis.duckdb.connect()
+            src = DataSource(url=str(folder), con=con, folder=folder, _files=_scan_folder(folder))
+        _set_timezone(src.con, src.con.name, timezone, url)
+    except DataError as exc:
+        raise DataError(redact_text(str(exc), url)) from exc.__cause__
+    src.url = redact_url(src.url)
+    src.date_format, src.timestamp_format = date_format, timestamp_format
     return src
 
 
@@ -323,8 +495,29 @@ def check_table(source: DataSource, table: str, columns: list[str] | None = None
                 raise DataError(f"{source.where(table)}: table '{table}' is empty (no rows)")
             raise DataError(
                 f"{source.where(table)}: column '{table}.{col}' has type {schema[col]}, "
-                f"expected {_KIND_NAME[kind]}"
+                f"expected {_KIND_NAME[kind]}{_date_hint(source, table, col, kind)}"
             )
+
+
+def _date_hint(source: DataSource, table: str, col: str, kind: str) -> str:
+    """For a CSV date or time column read as text because its dates are written like
+    ``10/15/2025`` (or ``10/15/2025 10:00``, a form DuckDB does not guess): how to read it."""
+    path = source._files.get(table) if source.folder is not None else None
+    if kind not in ("ts", "date") or path is None or path.suffix != ".csv":
+        return ""
+    example = _non_iso_date_columns(source.con, path).get(col)
+    if example is None:
+        return ""
+    if source.date_format and kind == "date":
+        return f" (values like {example!r}): data.date_format {source.date_format!r} does not read them"
+    if source.date_format or source.timestamp_format:
+        ts = source.timestamp_format or f"{source.date_format} %H:%M:%S"
+        return f" (values like {example!r}): data.timestamp_format {ts!r} does not read them"
+    return (
+        f" (values like {example!r}, not ISO): set data.date_format (e.g. '%m/%d/%Y'; times are "
+        "then read as '<date> %H:%M:%S' unless data.timestamp_format says otherwise) or write "
+        "ISO dates (YYYY-MM-DD)"
+    )
 
 
 def check_tables(

@@ -23,23 +23,39 @@ KPI_KEYS = ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_r
 
 
 def _in_period(t: ibis.Table, col: str, start, end) -> ibis.Table:
-    lo, hi = as_date_bounds(start, end)
-    return t.filter((t[col] >= lo) & (t[col] < hi))
+    return _in_ranges(t, col, [(start, end)])
+
+
+def _in_ranges(t: ibis.Table, col: str, ranges) -> ibis.Table:
+    """Rows whose ``col`` falls in any of the inclusive date ranges ``[(start, end), ...]``."""
+    cond = None
+    for start, end in ranges:
+        lo, hi = as_date_bounds(start, end)
+        c = (t[col] >= lo) & (t[col] < hi)
+        cond = c if cond is None else cond | c
+    return t.filter(cond)
 
 
 def kpi_totals(src: DataSource, start: _dt.date, end: _dt.date) -> dict[str, float]:
     """Every headline KPI for ``[start, end]`` (inclusive): counts from the engine, ratios from
     :mod:`analysis_lib.metrics`. New buyers are buyers whose first valid order ever falls in the
     period; returning buyers are the rest."""
+    return kpi_totals_over(src, [(start, end)])
+
+
+def kpi_totals_over(src: DataSource, ranges) -> dict[str, float]:
+    """:func:`kpi_totals` over the days of several inclusive date ranges taken together (e.g. the
+    months of a period that have targets): buyers and UV are distinct over all of them; new
+    buyers are those whose first valid order ever falls in one of them."""
     orders = M.valid_orders(src.table("orders"))
     events = src.table("events")
-    cur = _in_period(orders, "order_ts", start, end)
+    cur = _in_ranges(orders, "order_ts", ranges)
     agg = src.execute(cur.aggregate(**M.order_aggregates(cur))).iloc[0].to_dict()
-    uv = src.execute(_in_period(events, "event_ts", start, end).user_id.nunique())
+    uv = src.execute(_in_ranges(events, "event_ts", ranges).user_id.nunique())
     first = orders.group_by("user_id").aggregate(first_ts=orders.order_ts.min())
-    lo, _hi = as_date_bounds(start, end)
+    first = _in_ranges(first, "first_ts", ranges)
     buyers = cur.select("user_id").distinct()
-    new = buyers.join(first, "user_id").filter(lambda t: t.first_ts >= lo).count()
+    new = buyers.join(first, "user_id").count()
     row = {k: float(v) for k, v in agg.items()}
     row["uv"] = float(uv)
     row["new_buyers"] = float(src.execute(new))
@@ -94,6 +110,55 @@ def shifted_period(start: _dt.date, end: _dt.date, how: str) -> tuple[_dt.date, 
 
         return back(start), back(end)
     raise ValueError(f"how must be 'pop' or 'yoy', got {how!r}")
+
+
+# the table each KPI is counted from: a comparison base must lie within that table's data
+_NEEDS = {
+    "uv": ("events",),
+    "conversion_rate": ("orders", "events"),
+}
+
+
+def data_starts(src: DataSource) -> dict[str, _dt.date | None]:
+    """The first day with a row in ``orders`` and in ``events`` (None: no rows)."""
+    out = {}
+    for table, col in (("orders", "order_ts"), ("events", "event_ts")):
+        t = src.table(table)
+        first = src.execute(t[col].min())
+        out[table] = None if first is None or pd.isna(first) else pd.Timestamp(first).date()
+    return out
+
+
+def base_gaps(src: DataSource, start: _dt.date, end: _dt.date) -> dict[str, _dt.date | None]:
+    """Tables (``orders``, ``events``) that do not cover ``[start, end]`` as a comparison base:
+    the day their data starts, after ``start``, or None when they have no row in the base. A
+    base that starts before a table's first row would compare a whole period with part of one."""
+    gaps: dict[str, _dt.date | None] = {}
+    for table, first in data_starts(src).items():
+        if first is None or first > end:
+            gaps[table] = None
+        elif first > start:
+            gaps[table] = first
+    return gaps
+
+
+def comparison_base(
+    src: DataSource, start: _dt.date, end: _dt.date, how: str
+) -> tuple[dict[str, float], dict]:
+    """KPI totals of the comparison period (``pop`` or ``yoy``, :func:`shifted_period`) and a
+    description of it: ``{"how", "start", "end", "gaps"}`` (:func:`base_gaps`; also a table
+    with no row in the base, a feed that did not land). A KPI whose table does not cover the whole
+    base is NaN: its change is n/a, not a number against part of a period."""
+    b_start, b_end = shifted_period(start, end, how)
+    base = kpi_totals(src, b_start, b_end)
+    gaps = base_gaps(src, b_start, b_end)
+    for table, n in (("orders", base["orders"]), ("events", base["uv"])):
+        if n == 0:
+            gaps[table] = None
+    for k in base:
+        if any(t in gaps for t in _NEEDS.get(k, ("orders",))):
+            base[k] = float("nan")
+    return base, {"how": how, "start": b_start, "end": b_end, "gaps": gaps}
 
 
 def compare(current: dict[str, float], previous: dict[str, float], keys=KPI_KEYS) -> pd.DataFrame:
@@ -166,7 +231,8 @@ def targets_for_period(targets: pd.DataFrame, start: _dt.date, end: _dt.date) ->
     """Targets for ``[start, end]`` from monthly (``YYYY-MM``) targets: additive metrics (GMV,
     orders) pro-rated by the days of each month that fall in the period; other metrics as the
     day-weighted mean of the monthly targets. ``days_covered`` counts the period's days that have
-    a target; metrics with no target in the period are left out."""
+    a target and ``covered`` lists them as inclusive date ranges (:func:`covered_ranges`);
+    metrics with no target in the period are left out."""
     days = pd.date_range(start, end, freq="D")
     months = pd.Series(days.to_period("M").astype(str)).value_counts()
     rows = []
@@ -182,8 +248,31 @@ def targets_for_period(targets: pd.DataFrame, start: _dt.date, end: _dt.date) ->
             )
         else:
             target = sum(vals[p] * covered[p] for p in covered.index) / covered.sum()
-        rows.append({"metric": metric, "target": float(target), "days_covered": int(covered.sum())})
-    return pd.DataFrame(rows, columns=["metric", "target", "days_covered"])
+        rows.append(
+            {
+                "metric": metric,
+                "target": float(target),
+                "days_covered": int(covered.sum()),
+                "covered": covered_ranges(list(covered.index), start, end),
+            }
+        )
+    return pd.DataFrame(rows, columns=["metric", "target", "days_covered", "covered"])
+
+
+def covered_ranges(months: list[str], start: _dt.date, end: _dt.date) -> list:
+    """The days of ``[start, end]`` that fall in ``months`` (``YYYY-MM``), as inclusive date
+    ranges, consecutive months joined: ``[(2025-01-01, 2025-12-31)]``."""
+    ranges: list[list[_dt.date]] = []
+    for p in sorted(months):
+        per = pd.Period(p, "M")
+        lo, hi = max(per.start_time.date(), start), min(per.end_time.date(), end)
+        if lo > hi:
+            continue
+        if ranges and ranges[-1][1] + _dt.timedelta(days=1) == lo:
+            ranges[-1][1] = hi
+        else:
+            ranges.append([lo, hi])
+    return [tuple(r) for r in ranges]
 
 
 def targets_by_bucket(
@@ -210,19 +299,38 @@ def targets_by_bucket(
 
 
 def target_vs_actual(
-    totals: dict[str, float], targets: pd.DataFrame, period_days: int
+    src: DataSource,
+    targets: pd.DataFrame,
+    start: _dt.date,
+    end: _dt.date,
+    totals: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Actual against target per metric, with the deviation rate (偏差率 = actual / target - 1);
-    ``complete`` says whether targets cover every day of the period."""
-    if targets.empty:
-        return pd.DataFrame(
-            columns=["metric", "actual", "target", "deviation_rate", "days_covered", "complete"]
-        )
-    out = targets.copy()
-    out["actual"] = out["metric"].map(totals)
+    """Actual against target per metric, like for like: both over the days of ``[start, end]``
+    that have a target (``targets`` as :func:`load_targets` gives them), with the deviation rate
+    (偏差率 = actual / target - 1). ``covered`` lists those days as date ranges; ``complete``
+    says whether they are the whole period (then ``totals``, the period's, is the actual when
+    given). Comparing a ten-year period's GMV with one year of targets would read as far above
+    target; here it compares that year with its targets and says so."""
+    cols = ["metric", "actual", "target", "deviation_rate", "days_covered", "complete", "covered"]
+    tp = targets_for_period(targets, start, end)
+    if tp.empty:
+        return pd.DataFrame(columns=cols)
+    period_days = (end - start).days + 1
+    actuals = []
+    for _, r in tp.iterrows():
+        if r["days_covered"] == period_days and totals is not None:
+            actuals.append(totals.get(r["metric"], np.nan))
+        else:
+            actuals.append(kpi_totals_over(src, r["covered"]).get(r["metric"], np.nan))
+    out = tp.assign(actual=actuals)
     out["deviation_rate"] = M.deviation_rate(out["actual"], out["target"])
     out["complete"] = out["days_covered"] == period_days
-    return out[["metric", "actual", "target", "deviation_rate", "days_covered", "complete"]]
+    return out[cols]
+
+
+def covered_text(ranges) -> str:
+    """Date ranges as text: ``2025-01-01 – 2025-06-30, 2025-09-01 – 2025-12-31``."""
+    return ", ".join(f"{lo} – {hi}" for lo, hi in ranges)
 
 
 _PHRASES = {
@@ -235,8 +343,21 @@ _PHRASES = {
         "zh": "{metric}完成目标的 {ratio}（实际 {actual}，目标 {target}，偏差率 {dev}）。",
     },
     "target_partial": {
-        "en": "Targets cover {days} of the period's {total} days; the comparison above uses the covered days' targets only.",
-        "zh": "目标只覆盖本周期 {total} 天中的 {days} 天，以上对比仅使用已覆盖天数的目标。",
+        "en": "Targets cover {days} of the period's {total} days ({ranges}): actual and target above are both for those days only.",
+        "zh": "目标只覆盖本周期 {total} 天中的 {days} 天（{ranges}）：以上实际与目标均只计这些天。",
+    },
+    "base_na": {
+        "en": "{what} changes are n/a for {kpis}: the base period {start} – {end} is not covered by the data ({why}).",
+        "zh": "{what}（{kpis}）无法计算：基期 {start} 至 {end} 不在数据范围内（{why}）。",
+    },
+    "base_starts": {
+        "en": "the {table} data starts on {first}",
+        "zh": "{table} 数据从 {first} 开始",
+    },
+    "base_empty": {"en": "no {table} in it", "zh": "其中没有 {table} 数据"},
+    "base_what": {
+        "pop": {"en": "Period-over-period", "zh": "环比"},
+        "yoy": {"en": "Year-over-year", "zh": "同比"},
     },
     "driver": {
         "en": "Against the previous period, GMV changed by {change}; the largest contribution came from {driver} ({contrib}), the smallest from {low} ({low_contrib}).",
@@ -266,8 +387,11 @@ def findings(
     start: _dt.date,
     end: _dt.date,
     lang: str = "en",
+    bases: list[dict] = (),
 ) -> list[str]:
-    """Plain-language findings generated from the numbers (never typed in)."""
+    """Plain-language findings generated from the numbers (never typed in). ``bases``: the
+    comparison periods as :func:`comparison_base` describes them; one the data does not cover
+    gets a sentence saying which changes are n/a and why."""
     from analysis_lib.report import fmt, fmt_metric
 
     def ph(key: str, **kw) -> str:
@@ -300,8 +424,38 @@ def findings(
         )
         if not r["complete"]:
             out.append(
-                ph("target_partial", days=int(r["days_covered"]), total=(end - start).days + 1)
+                ph(
+                    "target_partial",
+                    days=f"{int(r['days_covered']):,}",
+                    total=f"{(end - start).days + 1:,}",
+                    ranges=covered_text(r["covered"]),
+                )
             )
+    for base in bases:
+        if not base["gaps"]:
+            continue
+        sep = "；" if lang == "zh" else "; "
+        why = sep.join(
+            _PHRASES["base_empty"][lang].format(table=t)
+            if first is None
+            else _PHRASES["base_starts"][lang].format(table=t, first=first)
+            for t, first in base["gaps"].items()
+        )
+        kpis = [
+            M.label(k, lang)
+            for k in KPI_KEYS
+            if any(t in base["gaps"] for t in _NEEDS.get(k, ("orders",)))
+        ]
+        out.append(
+            ph(
+                "base_na",
+                what=_PHRASES["base_what"][base["how"]][lang],
+                kpis=("、" if lang == "zh" else ", ").join(kpis),
+                start=base["start"],
+                end=base["end"],
+                why=why,
+            )
+        )
     d = decomp.dropna(subset=["contribution"])
     if len(d):
         hi = d.loc[d["contribution"].abs().idxmax()]

@@ -120,6 +120,31 @@ class DataSpec(_Strict):
 
     url: str = Field(min_length=1, max_length=2000)
     timezone: str = Field(default="UTC", max_length=64)
+    # how CSV files write non-ISO dates (DuckDB strptime codes, e.g. "%m/%d/%Y" for a US export);
+    # without it, dates whose day/month order the values cannot settle are refused.
+    # timestamp_format defaults to date_format + " %H:%M:%S".
+    date_format: str | None = Field(default=None, min_length=2, max_length=64)
+    timestamp_format: str | None = Field(default=None, min_length=2, max_length=64)
+
+    @field_validator("date_format", "timestamp_format")
+    @classmethod
+    def _whole_date(cls, v: str | None, info) -> str | None:
+        """A format must write and read back a whole date (and, for timestamps, the hour and
+        minute), so a typo fails here rather than as a text column later."""
+        if v is None:
+            return v
+        ts = info.field_name == "timestamp_format"
+        for when in (_dt.datetime(2025, 10, 2, 13, 45), _dt.datetime(2025, 3, 14, 9, 5)):
+            want = when if ts else when.replace(hour=0, minute=0)
+            try:
+                ok = _dt.datetime.strptime(when.strftime(v), v).replace(second=0) == want
+            except ValueError:
+                ok = False
+            if not ok:
+                example = "'%m/%d/%Y %H:%M'" if ts else "'%m/%d/%Y' or '%d.%m.%Y'"
+                what = "day, month, year, hour and minute" if ts else "day, month and year only"
+                raise ValueError(f"{v!r} is not a format of {what} (e.g. {example})")
+        return v
 
     @field_validator("timezone")
     @classmethod

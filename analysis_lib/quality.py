@@ -3,9 +3,9 @@
 Two kinds of problem, one table of rules each:
 
 * **Blocking** (:func:`check_blocking`, called before anything executes): an empty table the
-  notebook needs, a null in a key column, a duplicated primary key, a negative GMV, a CSV time
-  column that mixes time zones (a CSV that is not UTF-8 is refused when it is read:
-  :mod:`analysis_lib.data`). Each raises a one-line
+  notebook needs, a null in a key column, a duplicated primary key, a NaN or infinite amount, a
+  negative GMV, a CSV time column that mixes time zones (a CSV that is not UTF-8, or whose dates
+  read both as day/month and as month/day, is refused when it is read: :mod:`analysis_lib.data`). Each raises a one-line
   :class:`~analysis_lib.errors.DataError` naming the file, the column and how many rows.
 * **Findings** (:func:`scan`): problems a run goes on with (duplicates, nulls in descriptive
   columns, negative quantities or stock, refunds above the amount paid, units in two variants).
@@ -43,6 +43,20 @@ UNIQUE: dict[str, str] = {
     "users": "user_id",
     "products": "sku",
     "campaigns": "campaign_id",
+}
+# amounts and quantities the analyses sum or divide by: a NaN or an infinity in one (a float in
+# Parquet, or the text nan/inf in a CSV, which DuckDB reads as such) makes every sum NaN or
+# infinite, shown as "n/a" or "∞", and every comparison with it false (so a NaN refund counts as
+# no refund), so the run stops instead. Only floating-point columns can hold them.
+FINITE: dict[str, list[str]] = {
+    "orders": ["gmv", "refund_amount", "discount"],
+    "order_items": ["quantity", "unit_price", "unit_cost"],
+    "products": ["price", "cost"],
+    "inventory": ["on_hand"],
+    "marketing_spend": ["spend"],
+    "campaigns": ["budget", "target_gmv"],
+    "targets": ["target_value"],
+    "market": ["sales", "units"],
 }
 # numbers that cannot be negative without the data being wrong
 NON_NEGATIVE_STOP: dict[str, list[str]] = {"orders": ["gmv"]}
@@ -90,7 +104,8 @@ def check_csv_time_zones(src: DataSource, table: str, columns: list[str]) -> Non
     path = src._files.get(table) if src.folder is not None else None
     if path is None or path.is_dir() or path.suffix != ".csv":
         return
-    schema = read_file(src.con, path, table).schema()  # as stored, before the shop-zone cast
+    # as stored, before the shop-zone cast (and read as src.table reads it: same view name)
+    schema = read_file(src.con, path, table, src.date_format, src.timestamp_format).schema()
     aware = [c for c in columns if c in schema and getattr(schema[c], "timezone", None)]
     for col in aware:
         raw = src.con.read_csv(str(path), all_varchar=True)
@@ -114,6 +129,10 @@ def _table_stats(src: DataSource, table: str) -> dict[str, int]:
     key = UNIQUE.get(table)
     if key and key in cols:
         aggs[f"distinct:{key}"] = t[key].nunique()
+    schema = t.schema()
+    for c in FINITE.get(table, []):
+        if c in cols and schema[c].is_floating():
+            aggs[f"nonfinite:{c}"] = (t[c].isnan() | t[c].isinf()).cast("int64").sum().coalesce(0)
     for c in NON_NEGATIVE_STOP.get(table, []):
         if c in cols:
             aggs[f"neg:{c}"] = (t[c] < 0).cast("int64").sum().coalesce(0)
@@ -125,7 +144,8 @@ def check_blocking(src: DataSource, required: list[str], optional: list[str] = (
     """Stop before executing when a table the notebook reads cannot be trusted at all.
 
     ``required`` tables must have rows; every present table in either list must have no null
-    keys, no duplicated primary key and no negative GMV. CSV files are checked for mixed time
+    keys, no duplicated primary key, no NaN or infinite amount (:data:`FINITE`) and no negative
+    GMV. CSV files are checked for mixed time
     zones first. Raises a one-line :class:`DataError` naming the file and column.
     """
     tables = list(required) + [t for t in optional if src.has(t)]
@@ -154,6 +174,13 @@ def check_blocking(src: DataSource, required: list[str], optional: list[str] = (
                 f"{where}: column '{table}.{key}' has {n_dup:,} value(s) that appear more than "
                 f"once (each {key} must be unique; a duplicate would double every joined figure)"
             )
+        for c in FINITE.get(table, []):
+            n = s.get(f"nonfinite:{c}", 0)
+            if n:
+                raise DataError(
+                    f"{where}: column '{table}.{c}' has {n:,} NaN or infinite value(s) in "
+                    f"{s['n']:,} rows (an amount must be a finite number)"
+                )
         for c in NON_NEGATIVE_STOP.get(table, []):
             n = s.get(f"neg:{c}", 0)
             if n:

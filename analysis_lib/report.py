@@ -344,8 +344,10 @@ def code_version() -> str:
 
 def provenance(params: dict, fingerprint: str, lang: str = "en") -> HTML:
     """The provenance footer: params, data fingerprint, code version and time of the run."""
+    from analysis_lib.data import redact_params  # a data URL's password is never shown
+
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    shown = json.dumps(params, ensure_ascii=False, indent=1, default=str)
+    shown = json.dumps(redact_params(params), ensure_ascii=False, indent=1, default=str)
     return HTML(
         f'<footer class="wb-footer"><h3>{esc(t("provenance", lang))}</h3>'
         f"<p>{esc(t('fingerprint', lang))}: {esc(fingerprint)} · {esc(t('code_version', lang))}: "

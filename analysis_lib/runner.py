@@ -101,7 +101,7 @@ def prepare(
         ctl.path = str(Path(ctl.path).expanduser().resolve())
     if getattr(params, "write_targets", None):
         params.write_targets = str(Path(params.write_targets).expanduser().resolve())
-    src = D.connect(params.data.url, params.data.timezone)
+    src = D.connect(params.data)
     D.check_tables(src, type(params).required_tables, type(params).optional_tables)
     quality.check_blocking(
         src, list(type(params).required_tables), list(type(params).optional_tables)
@@ -276,9 +276,12 @@ def _run_locked(
         "status": "running",
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": None,
-        "params": injected,
+        "params": D.redact_params(injected),
         "params_file": str(params_path),
-        "data": {"url": params.data.url, "fingerprint": D.fingerprint(params.data.url)},
+        "data": {
+            "url": D.redact_url(params.data.url),
+            "fingerprint": D.fingerprint(params.data.url),
+        },
         "code_version": code_version(),
         "figures": {},
     }

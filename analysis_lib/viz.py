@@ -1,6 +1,10 @@
 """The one chart theme and the standard charts. Functions take small aggregated frames and return
 a matplotlib Figure; they compute nothing that a report would show as a number.
 
+Labels come from the data (categories, channels, brands, campaign names): they are drawn as plain
+text (``text.parse_math`` off in :func:`setup`), so a ``$`` in a name is a dollar sign, not the
+start of math text that fails the chart (``$$``) or swallows the name (``$x$``).
+
 Chinese labels need a CJK font. It comes from the ``mplfonts`` package (Noto Sans CJK SC ships in
 its wheel), registered with matplotlib at :func:`setup`, so ``lang: zh`` charts render on a fresh
 machine with no system fonts.
@@ -31,7 +35,8 @@ def cjk_font_path() -> Path:
 
 
 def setup(lang: str = "en") -> str:
-    """Apply the workbook theme and register the CJK font; returns the font family in use."""
+    """Apply the workbook theme and register the CJK font; returns the font family in use. Every
+    notebook calls it before its first chart, so every label is plain text."""
     path = cjk_font_path()
     font_manager.fontManager.addfont(str(path))
     family = font_manager.FontProperties(fname=str(path)).get_name()
@@ -47,6 +52,8 @@ def setup(lang: str = "en") -> str:
             "axes.titleweight": "bold",
             "axes.spines.top": False,
             "axes.spines.right": False,
+            "text.parse_math": False,  # labels from data are text: "$$" or "$x$" drawn as is
+            "text.usetex": False,
         }
     )
     return family

@@ -221,3 +221,163 @@ def test_targets_and_market_with_dated_periods_give_the_same_figures(tmp_path, s
     ma, mb = market.load(a)[0], market.load(b)[0]
     pd.testing.assert_frame_equal(ma.drop(columns="period"), mb.drop(columns="period"))
     assert ma.period.tolist() == mb.period.tolist()
+
+
+US_ORDERS = (
+    "order_id,user_id,order_ts,gmv,status\n"
+    "o1,u1,10/02/2025 10:00:00,1.0,paid\n"
+    "o2,u2,11/03/2025 11:30:00,2.0,paid\n"
+    "o3,u3,12/11/2025 09:15:00,3.0,paid\n"
+)
+US_CAMPAIGNS = "campaign_id,name,start_date,end_date\nC1,Sale,10/02/2025,10/05/2025\n"
+
+
+def test_ambiguous_csv_dates_are_refused_with_the_fix(tmp_path):
+    """US dates where every day is 12 or less read as day/month by DuckDB's sniffer (October 2nd
+    became February 10th): such a column is refused, naming file, column and the fix."""
+    (tmp_path / "orders.csv").write_text(US_ORDERS)
+    (tmp_path / "campaigns.csv").write_text(US_CAMPAIGNS)
+    src = D.connect(str(tmp_path))
+    for table, col, example in (
+        ("orders", "order_ts", "12/11/2025 09:15:00"),
+        ("campaigns", "start_date", "10/02/2025"),
+    ):
+        with pytest.raises(DataError) as exc:
+            src.table(table)
+        assert str(exc.value) == (
+            f"{tmp_path / f'{table}.csv'}: column '{table}.{col}' has dates like '{example}' "
+            "that read both as day/month and as month/day (no value above 12 tells which); set "
+            "data.date_format (e.g. '%m/%d/%Y' or '%d/%m/%Y') or write ISO dates (YYYY-MM-DD)"
+        )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "days"),
+    [
+        ("%m/%d/%Y", ["2025-10-02", "2025-11-03", "2025-12-11"]),
+        ("%d/%m/%Y", ["2025-02-10", "2025-03-11", "2025-11-12"]),
+    ],
+)
+def test_date_format_reads_csv_dates_as_told(tmp_path, fmt, days):
+    """``data.date_format`` is applied when reading CSVs (timestamps: the same date, then
+    %H:%M:%S); a file in ISO dates in the same folder is read as it is."""
+    (tmp_path / "orders.csv").write_text(US_ORDERS)
+    (tmp_path / "campaigns.csv").write_text(US_CAMPAIGNS)
+    (tmp_path / "events.csv").write_text(
+        "event_ts,user_id,event\n2025-10-02 10:00:00,u1,page_view\n"
+    )
+    src = D.connect(str(tmp_path), date_format=fmt)
+    D.check_tables(src, {"orders": None, "campaigns": None, "events": None})
+    o = src.execute(src.table("orders").order_by("order_id"))
+    assert o.order_ts.dt.strftime("%Y-%m-%d").tolist() == days
+    assert o.order_ts.dt.strftime("%H:%M").tolist() == ["10:00", "11:30", "09:15"]
+    c = src.execute(src.table("campaigns"))
+    assert str(c.start_date.iloc[0])[:10] == days[0]
+    ev = src.table("events")
+    assert ev.schema()["event_ts"].timezone is None
+    assert str(src.execute(ev).event_ts.iloc[0]) == "2025-10-02 10:00:00"
+    # the same through a params file's data spec
+    from analysis_lib.params import DataSpec
+
+    spec = DataSpec(url=str(tmp_path), date_format=fmt)
+    assert src.execute(D.connect(spec).table("orders").order_ts.min()) == o.order_ts.min()
+
+
+def test_timestamp_format_and_certain_dates(tmp_path):
+    """Times without seconds need ``data.timestamp_format``; a date column where a day above 12
+    settles the order is read right without any format (DuckDB's sniffer is then certain)."""
+    (tmp_path / "orders.csv").write_text(
+        "order_id,user_id,order_ts,gmv,status\no1,u1,10/02/2025 10:00,1.0,paid\n"
+    )
+    (tmp_path / "campaigns.csv").write_text(
+        "campaign_id,name,start_date,end_date\nC1,Sale,10/13/2025,10/15/2025\n"
+    )
+    src = D.connect(str(tmp_path))
+    c = src.execute(src.table("campaigns"))
+    assert [str(c.start_date.iloc[0])[:10], str(c.end_date.iloc[0])[:10]] == [
+        "2025-10-13",
+        "2025-10-15",
+    ]
+    with pytest.raises(
+        DataError,
+        match=r"has type string, expected timestamp \(values like '10/02/2025 10:00', not ISO\): set data.date_format",
+    ):
+        D.check_tables(src, {"orders": None})
+    src = D.connect(str(tmp_path), date_format="%m/%d/%Y", timestamp_format="%m/%d/%Y %H:%M")
+    assert str(src.execute(src.table("orders")).order_ts.iloc[0]) == "2025-10-02 10:00:00"
+
+
+def test_redact_url():
+    """Passwords and secret query values are masked; everything else is kept."""
+    cases = {
+        "postgres://analyst:s3cret@host/db": "postgres://analyst:***@host/db",
+        "postgres://analyst:p@ss/w0rd@db.corp:5432/shop?sslmode=require": "postgres://analyst:***@db.corp:5432/shop?sslmode=require",
+        "trino://analyst@host:8080/hive?password=s3cret&schema=x": "trino://analyst@host:8080/hive?password=***&schema=x",
+        "bigquery://project?credentials_json=abc": "bigquery://project?credentials_json=***",
+        "postgres://analyst@host/db": "postgres://analyst@host/db",
+        "duckdb:///home/me@corp/shop.duckdb": "duckdb:///home/me@corp/shop.duckdb",
+        "/data/shop@2025": "/data/shop@2025",
+    }
+    for url, want in cases.items():
+        assert D.redact_url(url) == want
+    p = {"title": "t", "data": {"url": "postgres://analyst:s3cret@host/db", "timezone": "UTC"}}
+    assert D.redact_params(p)["data"] == {
+        "url": "postgres://analyst:***@host/db",
+        "timezone": "UTC",
+    }
+    assert p["data"]["url"].endswith("s3cret@host/db")  # the notebook still gets the real one
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://analyst:s3cret@127.0.0.1:1/db",
+        "duckdb://analyst:s3cret@/nonexistent/folder/shop.duckdb",  # the driver quotes it
+    ],
+)
+def test_password_is_not_echoed(tmp_path, url):
+    """A data URL with a password that fails to connect: one line on stderr, exit 3, the
+    password masked (before: echoed as typed, in the message and in the driver's own text)."""
+    import json
+    import subprocess
+    import sys
+
+    doc = {
+        "notebook": "kpi_monitor",
+        "title": "t",
+        "data": {"url": url},
+        "period": {"start": "2025-10-01", "end": "2025-10-31"},
+    }
+    (tmp_path / "p.yaml").write_text(json.dumps(doc))
+    for cmd in ("validate", "run"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "analysis_lib.cli", cmd, "p.yaml"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 3, proc.stderr
+        assert "s3cret" not in proc.stderr + proc.stdout
+        assert "analyst:***@" in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_provenance_masks_the_password():
+    from analysis_lib import report
+
+    html = str(report.provenance({"data": {"url": "postgres://analyst:s3cret@host/db"}}, "x"))
+    assert "s3cret" not in html and "analyst:***@host/db" in html
+
+
+def test_dates_settled_but_times_ambiguous_are_refused(tmp_path):
+    """DuckDB settles the order of a file's dates and of its timestamps separately: dates made
+    certain by a day above 12 do not vouch for the file's ambiguous timestamps (which it reads
+    day first)."""
+    (tmp_path / "campaigns.csv").write_text(
+        "campaign_id,name,start_date,end_date,launched_ts\n"
+        "C1,Sale,10/13/2025,10/15/2025,10/02/2025 10:00:00\n"
+    )
+    with pytest.raises(
+        DataError, match=r"column 'campaigns.launched_ts' has dates like '10/02/2025 10:00:00'"
+    ):
+        D.connect(str(tmp_path)).table("campaigns")

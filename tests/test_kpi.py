@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -96,9 +97,11 @@ def test_targets_prorated_by_days():
     # 2 days of January at 100/day + 2 days of February at 100/day
     assert t.iloc[0]["target"] == pytest.approx(400.0)
     assert t.iloc[0]["days_covered"] == 4
-    tva = kpi.target_vs_actual({"gmv": 380.0}, t, 4)
+    # the whole period has targets: the period's totals are the actual
+    tva = kpi.target_vs_actual(None, tg, dt.date(2025, 1, 30), dt.date(2025, 2, 2), {"gmv": 380.0})
     assert tva.iloc[0]["deviation_rate"] == pytest.approx(-0.05)
     assert bool(tva.iloc[0]["complete"])
+    assert tva.iloc[0]["covered"] == [(dt.date(2025, 1, 30), dt.date(2025, 2, 2))]
 
 
 def test_findings_generated_from_numbers(sample_dir):
@@ -107,9 +110,229 @@ def test_findings_generated_from_numbers(sample_dir):
     prev = kpi.kpi_totals(src, *kpi.shifted_period(START, END, "pop"))
     ly = kpi.kpi_totals(src, *kpi.shifted_period(START, END, "yoy"))
     tg = kpi.load_targets(src)
-    tva = kpi.target_vs_actual(tot, kpi.targets_for_period(tg, START, END), 92)
+    tva = kpi.target_vs_actual(src, tg, START, END, tot)
     f = kpi.findings(tot, prev, ly, kpi.gmv_decomposition(tot, prev), tva, START, END, "en")
     assert f"{tot['gmv']:,.0f}" in f[0]
     assert f"{(tot['gmv'] / prev['gmv'] - 1) * 100:+.1f}%" in f[0]
     zh = kpi.findings(tot, prev, ly, kpi.gmv_decomposition(tot, prev), tva, START, END, "zh")
     assert "环比" in zh[0]
+
+
+def _valid_gmv(folder, ranges) -> float:
+    """GMV of valid orders whose day falls in any of the inclusive date ranges (pandas)."""
+    o = pd.read_parquet(folder / "orders")
+    o = o[o.status.isin(["paid", "refunded"])]
+    day = o.order_ts.dt.normalize()
+    keep = False
+    for lo, hi in ranges:
+        keep = keep | ((day >= pd.Timestamp(lo)) & (day <= pd.Timestamp(hi)))
+    return float(o.loc[keep, "gmv"].sum())
+
+
+def test_targets_compared_like_for_like(sample_dir):
+    """A period longer than its targets (22 months, targets for 2025 only) compares the GMV of
+    the days with targets with their targets, and says which days (before: the whole period's
+    GMV against one year of targets read as far above target)."""
+    src = data.connect(str(sample_dir))
+    start, end = dt.date(2024, 3, 1), dt.date(2025, 12, 31)
+    tg = kpi.load_targets(src)
+    assert set(tg.period) == {f"2025-{m:02d}" for m in range(1, 13)}  # what the test relies on
+    tot = kpi.kpi_totals(src, start, end)
+    row = kpi.target_vs_actual(src, tg, start, end, tot).set_index("metric").loc["gmv"]
+    year = [(dt.date(2025, 1, 1), dt.date(2025, 12, 31))]
+    assert row["covered"] == year and row["days_covered"] == 365 and not row["complete"]
+    assert row["actual"] == pytest.approx(_valid_gmv(sample_dir, year), rel=1e-9)
+    assert row["target"] == pytest.approx(tg[tg.metric == "gmv"].target_value.sum())
+    assert row["actual"] < tot["gmv"]
+    # a month without a target in the middle: two ranges, June left out of both sides
+    no_june = tg[tg.period != "2025-06"]
+    row = kpi.target_vs_actual(src, no_june, start, end, tot).set_index("metric").loc["gmv"]
+    two = [
+        (dt.date(2025, 1, 1), dt.date(2025, 5, 31)),
+        (dt.date(2025, 7, 1), dt.date(2025, 12, 31)),
+    ]
+    assert row["covered"] == two and row["days_covered"] == 365 - 30
+    assert row["actual"] == pytest.approx(_valid_gmv(sample_dir, two), rel=1e-9)
+    assert row["target"] == pytest.approx(no_june[no_june.metric == "gmv"].target_value.sum())
+    f = kpi.findings(
+        tot,
+        tot,
+        tot,
+        kpi.gmv_decomposition(tot, tot),
+        kpi.target_vs_actual(src, no_june, start, end, tot),
+        start,
+        end,
+    )
+    assert any(
+        "2025-01-01 – 2025-05-31, 2025-07-01 – 2025-12-31" in x
+        and "335 of the period's 671 days" in x
+        for x in f
+    )
+
+
+def test_totals_over_ranges_equal_pandas(sample_dir):
+    """KPIs over two separate ranges: sums add up, buyers and UV count each user once."""
+    src = data.connect(str(sample_dir))
+    a = (dt.date(2025, 1, 1), dt.date(2025, 1, 31))
+    b = (dt.date(2025, 3, 1), dt.date(2025, 3, 31))
+    got = kpi.kpi_totals_over(src, [a, b])
+    o = pd.read_parquet(sample_dir / "orders")
+    o = o[o.status.isin(["paid", "refunded"])]
+    day = o.order_ts.dt.normalize()
+    cur = o[
+        day.between(pd.Timestamp(a[0]), pd.Timestamp(a[1]))
+        | day.between(pd.Timestamp(b[0]), pd.Timestamp(b[1]))
+    ]
+    assert got["gmv"] == pytest.approx(cur.gmv.sum(), rel=1e-9)
+    assert got["buyers"] == cur.user_id.nunique()
+    ja, jb = kpi.kpi_totals(src, *a), kpi.kpi_totals(src, *b)
+    assert got["orders"] == ja["orders"] + jb["orders"]
+    assert got["buyers"] < ja["buyers"] + jb["buyers"]  # some bought in both months
+
+
+def test_base_the_data_does_not_cover_is_nan(sample_dir):
+    """Year over year (and period over period) against a base that starts before the first order
+    or event is n/a, with the reason; a covered base gives the same figures as before."""
+    src = data.connect(str(sample_dir))
+    first = pd.read_parquet(sample_dir / "orders").order_ts.min().date()
+    start, end = dt.date(2024, 3, 1), dt.date(2025, 2, 28)
+    for how in ("yoy", "pop"):
+        base, info = kpi.comparison_base(src, start, end, how)
+        assert info["start"] < first <= info["end"]  # the base is only partly in the data
+        assert info["gaps"]["orders"] == first
+        assert all(np.isnan(base[k]) for k in kpi.KPI_KEYS), how
+        cmp = kpi.compare(kpi.kpi_totals(src, start, end), base)
+        assert cmp["change_pct"].isna().all()
+    # no data at all in the base
+    base, info = kpi.comparison_base(src, dt.date(2016, 1, 1), dt.date(2016, 12, 31), "yoy")
+    assert info["gaps"] == {"orders": None, "events": None}
+    # a covered base: the figures of the base period itself
+    base, info = kpi.comparison_base(src, START, END, "yoy")
+    assert info["gaps"] == {}
+    assert base == kpi.kpi_totals(src, *kpi.shifted_period(START, END, "yoy"))
+    tot = kpi.kpi_totals(src, start, end)
+    bases = [kpi.comparison_base(src, start, end, h)[1] for h in ("pop", "yoy")]
+    f = kpi.findings(
+        tot,
+        *(kpi.comparison_base(src, start, end, h)[0] for h in ("pop", "yoy")),
+        kpi.gmv_decomposition(tot, tot),
+        kpi.target_vs_actual(src, kpi.load_targets(src), start, end, tot),
+        start,
+        end,
+        "en",
+        bases,
+    )
+    assert "n/a against the previous period and n/a year on year" in f[0]
+    assert any(
+        x.startswith("Year-over-year changes are n/a") and f"orders data starts on {first}" in x
+        for x in f
+    )
+
+
+def test_events_that_start_later_make_only_their_kpis_nan(tmp_path, sample_dir):
+    """Orders from the start, events only from mid-2024: GMV year over year is a number, UV and
+    conversion rate are n/a."""
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    for p in sample_dir.iterdir():
+        if p.name != "events" and p.suffix not in (".json", ".lock"):
+            (shop / p.name).symlink_to(p)
+    ev = pd.read_parquet(sample_dir / "events")
+    ev[ev.event_ts >= "2024-07-01"].to_parquet(shop / "events.parquet")
+    src = data.connect(str(shop))
+    base, info = kpi.comparison_base(src, dt.date(2025, 6, 1), dt.date(2025, 8, 31), "yoy")
+    assert info["gaps"] == {"events": dt.date(2024, 7, 1)}
+    assert np.isnan(base["uv"]) and np.isnan(base["conversion_rate"])
+    assert base["gmv"] == kpi.kpi_totals(src, dt.date(2024, 6, 1), dt.date(2024, 8, 31))["gmv"] > 0
+    # a base with no events at all says so
+    _, info = kpi.comparison_base(src, dt.date(2025, 3, 1), dt.date(2025, 5, 31), "yoy")
+    assert info["gaps"] == {"events": None}
+
+
+def test_report_compares_like_for_like_and_says_na(tmp_path, sample_dir):
+    """The KPI report over 2024-03 – 2025-12 (targets for 2025, data from 2024-01-01): its
+    deviation rate is 2025's GMV against 2025's targets, results.json says which days it
+    covers, and the year-over-year and period-over-period changes are n/a with the reason."""
+    import json
+    import subprocess
+    import sys
+
+    doc = {
+        "notebook": "kpi_monitor",
+        "title": "KPI",
+        "data": {"url": str(sample_dir)},
+        "period": {"start": "2024-03-01", "end": "2025-12-31"},
+        "grain": "month",
+    }
+    (tmp_path / "long.yaml").write_text(json.dumps(doc))
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis_lib.cli", "run", "long.yaml", "--out", "reports"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "reports" / "kpi_monitor" / "long"
+    fig = json.loads((out / "results.json").read_text())["figures"]
+    year = [(dt.date(2025, 1, 1), dt.date(2025, 12, 31))]
+    target = pd.read_parquet(sample_dir / "targets.parquet").target_value.sum()
+    assert fig["gmv_deviation_rate"] == pytest.approx(_valid_gmv(sample_dir, year) / target - 1)
+    assert fig["gmv_target"]["covered"] == [["2025-01-01", "2025-12-31"]]
+    assert (fig["gmv_target"]["days_covered"], fig["gmv_target"]["period_days"]) == (365, 671)
+    assert fig["gmv_change_yoy"] is None and fig["gmv_change_pop"] is None
+    assert fig["comparison_bases"]["yoy"]["not_covered"] == {
+        "orders": "2024-01-01",
+        "events": "2024-01-01",
+    }
+    html = (out / "report.html").read_text()
+    assert "n/a year on year" in html and "Year-over-year changes are n/a" in html
+    assert "2025-01-01 – 2025-12-31 (365 / 671 days)" in html
+
+
+def test_chart_labels_from_data_are_plain_text():
+    """Names from the data with ``$$``, ``$x$``, ``_`` or ``^`` (a category, channel, brand or
+    campaign) render to PNG and are drawn as the literal text, not as math text (before: ``$$``
+    failed three notebooks and ``$x$`` lost its dollar signs)."""
+    import io
+
+    import matplotlib.text
+
+    from analysis_lib import viz
+
+    viz.setup("en")
+    names = ["$$", "$x$ off", "a_b", "x^2", "50$"]
+    charts = [
+        viz.grouped_bars(
+            pd.DataFrame({"category": names, "gmv": range(1, 6), "units": range(5)}),
+            "category",
+            ["gmv", "units"],
+            title="$ by category",
+        ),
+        viz.heatmap(pd.DataFrame({"$a$": [0.1] * 5, "b_c": [0.2] * 5}, index=names)),
+        viz.growth_share(
+            pd.DataFrame(
+                {
+                    "category": names,
+                    "market_size": [5.0, 4, 3, 2, 1],
+                    "our_share": [0.1, 0.2, 0.3, 0.4, 0.5],
+                    "growth_yoy": [0.1, -0.1, 0.2, 0.0, 0.3],
+                    "quadrant": ["star", "defend", "opportunity", "deprioritise", "star"],
+                }
+            ),
+            0.0,
+            0.25,
+        ),
+        viz.interval_plot(
+            pd.DataFrame({"v": names, "e": [0.1] * 5, "lo": [0.0] * 5, "hi": [0.2] * 5}),
+            "v",
+            "e",
+            "lo",
+            "hi",
+        ),
+    ]
+    for fig in charts:
+        fig.savefig(io.BytesIO(), format="png")  # draws every text
+        texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+        shown = {t.get_text() for t in texts}
+        assert set(names) <= shown or {"$a$", "b_c"} <= shown, shown
+        assert not [t.get_text() for t in texts if t._preprocess_math(t.get_text())[1]]

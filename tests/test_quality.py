@@ -2,6 +2,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from analysis_lib import data as D
@@ -174,3 +176,57 @@ def test_period_past_the_last_row_is_reported_in_days(tmp_path, sample_dir):
     assert found["events"].rows == 0
     html = str(report.data_quality(list(found.values()), "zh"))
     assert f"统计期超出最后一行数据（{last.isoformat()}）" in html
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "bad"),
+    [
+        ("orders", "gmv", [np.nan, np.nan, np.inf]),
+        ("orders", "gmv", [-np.inf]),  # not reported as a mere negative value
+        ("orders", "refund_amount", [np.inf, np.nan]),
+        ("order_items", "unit_price", [np.nan]),
+        ("marketing_spend", "spend", [np.inf]),
+        ("inventory", "on_hand", [np.nan, -np.inf]),
+        ("market", "sales", [np.nan]),
+    ],
+)
+def test_non_finite_amounts_stop(tmp_path, sample_dir, table, column, bad):
+    """NaN or an infinity in an amount (a Parquet float) stops the run, naming the file, the
+    column and how many rows (before: "n/a" or "∞" figures, a 0.0% refund rate, and "all checks
+    passed")."""
+    path = sample_dir / table if (sample_dir / table).is_dir() else sample_dir / f"{table}.parquet"
+    df = pd.read_parquet(path).reset_index(drop=True)
+    if column not in df:
+        df[column] = 0.0
+    df[column] = df[column].astype("float64")
+    values = df[column].to_numpy(copy=True)
+    values[: len(bad)] = bad
+    _shop(tmp_path, sample_dir, **{table: df})  # then the column rewritten with real NaN:
+    # pandas writes NaN as null, a Spark or Arrow job writes it as NaN
+    pq_path = tmp_path / "shop" / f"{table}.parquet"
+    t = pq.read_table(pq_path)
+    t = t.set_column(t.schema.get_field_index(column), column, pa.array(values, pa.float64()))
+    pq.write_table(t, pq_path)
+    assert pq.read_table(pq_path).column(column).null_count == 0
+    src = D.connect(str(tmp_path / "shop"))
+    with pytest.raises(DataError) as exc:
+        Q.check_blocking(src, [table])
+    assert str(exc.value) == (
+        f"{tmp_path / 'shop' / f'{table}.parquet'}: column '{table}.{column}' has {len(bad)} "
+        f"NaN or infinite value(s) in {len(df):,} rows (an amount must be a finite number)"
+    )
+
+
+def test_non_finite_text_in_a_csv_reads_as_such_and_stops(tmp_path):
+    """A CSV can hold nan/inf as text: DuckDB reads them as floats, and they stop the run too."""
+    (tmp_path / "orders.csv").write_text(
+        "order_id,user_id,order_ts,gmv,status\n"
+        "o1,u1,2025-01-01 10:00:00,1.5,paid\n"
+        "o2,u2,2025-01-01 11:00:00,nan,paid\n"
+        "o3,u3,2025-01-01 12:00:00,Infinity,refunded\n"
+        "o4,u4,2025-01-01 13:00:00,-inf,paid\n"
+    )
+    src = D.connect(str(tmp_path))
+    assert src.table("orders").schema()["gmv"].is_floating()
+    with pytest.raises(DataError, match=r"'orders.gmv' has 3 NaN or infinite value\(s\) in 4 rows"):
+        Q.check_blocking(src, ["orders"])
