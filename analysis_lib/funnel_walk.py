@@ -152,8 +152,9 @@ def _strict(ev, ent_lo_hi, k: int, win_us: int, first: bool) -> ibis.Table:
         w = ibis.window(group_by="unit", order_by="at")
         e = e.mutate(rn=ibis.row_number().over(w)).filter(lambda t: t.rn == 0).drop("rn")
     e = e.mutate(run0=_run(e.mask >> 1, k - 1))
-    a = ibis.memtable({"a": list(range(k))}, schema={"a": "int64"})
-    cand = e.cross_join(a).filter(lambda t: t.a <= t.run0)
+    # one candidate per a in 0..run0 (a union, not a literal table: Spark cannot see memtables
+    # inside cached expressions)
+    cand = ibis.union(*[e.filter(e.run0 >= a).mutate(a=ibis.literal(a, "int64")) for a in range(k)])
     cand = cand.select(
         unit=cand.unit,
         at1=cand.at,

@@ -5,6 +5,7 @@ exclusion) on random logs with ties and daylight-saving changes; the three defec
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -256,3 +257,21 @@ def test_window_is_exact_and_its_end_included(tmp_path):
     _, hist = F.time_to_convert(src, spec, day, day)
     finite = hist[np.isfinite(hist.upper_s)]
     assert finite.upper_s.iloc[-1] == pytest.approx(60_480) and finite.units.iloc[-1] == 1
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="PySpark needs Java")
+def test_spark_walks_as_duckdb(tmp_path):
+    """Every mode, both entries and an exclusion range give the same units, steps and entries on
+    Spark (local mode) as on DuckDB: the walk is Ibis expressions, not DuckDB SQL."""
+    ev = random_log(1)
+    ev["event_ts"] = ev.event_ts.dt.tz_convert("UTC")  # Spark sources run in UTC
+    ev.to_parquet(tmp_path / "events.parquet")
+    start, end = PERIODS[1]
+    duck, spark = data.connect(str(tmp_path)), data.connect(f"pyspark://{tmp_path}")
+    for case in CASES[:6] + [CASES[7], CASES[9]]:
+        spec = F.FunnelSpec(STEPS, window=F.parse_window("36h"), **case)
+        got = []
+        for src in (duck, spark):
+            us = src.execute(F.unit_steps(src, spec, start, end, "channel"))
+            got.append(us.sort_values("unit").reset_index(drop=True).astype(str))
+        pd.testing.assert_frame_equal(*got)
