@@ -385,7 +385,8 @@ class FunnelParams(BaseParams):
     @field_validator("window_days")
     @classmethod
     def _one_window(cls, v, info):
-        if info.data.get("window") is not None:  # only runs when window_days is given
+        w = info.data.get("window")  # this only runs when window_days is given
+        if w is not None and abs(w - v * 86400) > 1e-6:
             raise ValueError("give window or window_days, not both")
         return v
 
@@ -409,6 +410,8 @@ class FunnelParams(BaseParams):
     def _check_steps(self) -> FunnelParams:
         if self.export_dropoff and self.export_dropoff.step not in self.steps[:-1]:
             raise ValueError(f"export_dropoff.step must be one of {self.steps[:-1]}")
+        if self.window is not None:  # both kept in step, so the params read back the same
+            self.window_days = self.window / 86400
         return self
 
     @property

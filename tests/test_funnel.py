@@ -233,3 +233,28 @@ def test_step_without_events_counts_zero_with_a_finding(tmp_path):
     P.validate({**doc, "steps": list(steps)}).check_data(src, "p.yaml")
     with pytest.raises(ParamsError, match="did you mean 'product_view'"):
         P.validate({**doc, "steps": ["page_view", "product_vew"]}).check_data(src, "p.yaml")
+
+
+def test_params_window_entry_mode_exclusions_reach_the_spec():
+    """``window`` text, ``entry``, ``mode`` and exclusion ranges (step names or numbers) give the
+    spec; the params read back from the notebook's copy give the same spec (the notebook
+    validates them again); an old ``window_days`` file still reads."""
+    from analysis_lib import params as P
+
+    doc = {
+        "notebook": "funnel",
+        "title": "F",
+        "data": {"url": "data/sample"},
+        "period": {"start": "2025-12-01", "end": "2025-12-31"},
+        "window": "36h",
+        "entry": "first",
+        "mode": "any_order",
+        "exclusions": ["search", {"event": "remove_from_cart", "between": ["product_view", 4]}],
+    }
+    p = P.validate(doc)
+    spec = p.spec()
+    assert spec.window_us == 36 * 3600 * 10**6 and (spec.entry, spec.mode) == ("first", "any_order")
+    assert spec.exclusions == (F.Exclusion("search", 0, 4), F.Exclusion("remove_from_cart", 1, 3))
+    assert P.validate(P.to_notebook(p)).spec() == spec
+    old = {k: v for k, v in doc.items() if k not in ("window", "exclusions")}
+    assert P.validate({**old, "window_days": 0.7}).spec().window_us == 60_480 * 10**6
