@@ -10,7 +10,16 @@ so 10^8 units cost Python no more than 10^3. Statistics then come from those:
   optional winsorization at a percentile computed in the engine;
 - ratio metrics (sum of numerator / sum of denominator per variant, e.g. AOV): the delta method;
 - CUPED: a pre-period covariate with one pooled slope theta = cov(y, x) / var(x); the adjusted
-  difference and its variance follow from the same sums (checked against OLS in the tests);
+  difference and its variance follow from the same sums (checked against OLS in the tests). For a
+  ratio metric the covariate may be a ratio too (``covariate`` / ``covariate_denominator``, e.g.
+  pre-period revenue / pre-period orders): both ratios are linearised by the delta method and the
+  slope is their pooled covariance over the covariate's variance, as tea-tasting's
+  ``RatioOfMeans`` does; the sums then include the cross products of numerator and denominator
+  with the covariate's numerator and denominator (checked against a per-unit linearisation and
+  OLS in the tests);
+- missing values: per metric ``missing: drop`` (default; a unit without a value, or without its
+  denominator or covariate, is left out of that metric and counted) or ``zero`` (a missing value
+  counts as 0, for tables that leave "nothing happened" empty); the counts are in the sums;
 - relative differences: delta method on the ratio of the two means;
 - a sample-ratio-mismatch chi-square test (scipy) against the planned split;
 - Holm or Benjamini-Hochberg across variants x metrics (statsmodels ``multipletests``);
@@ -38,7 +47,8 @@ KINDS = ("proportion", "mean", "ratio")
 class MetricDef:
     """A metric: ``name``, ``kind`` (proportion, mean, ratio), the unit-table ``column`` (or
     ``numerator`` / ``denominator`` for a ratio), ``winsorize`` (upper percentile, e.g. 0.99),
-    ``covariate`` (a pre-period column for CUPED), ``higher_is_better``."""
+    ``covariate`` (a pre-period column for CUPED; for a ratio optionally over
+    ``covariate_denominator``), ``higher_is_better``, ``missing`` (``drop`` or ``zero``)."""
 
     name: str
     kind: str
@@ -48,54 +58,122 @@ class MetricDef:
     winsorize: float | None = None
     covariate: str | None = None
     higher_is_better: bool = True
+    covariate_denominator: str | None = None
+    missing: str = "drop"
 
     @property
     def y(self) -> str:
         """The column of the metric's values (numerator for a ratio)."""
         return self.numerator if self.kind == "ratio" else (self.column or self.name)
 
+    def columns(self) -> list[str]:
+        """The unit-table columns the metric reads (value, denominator, covariate parts)."""
+        cols = [self.y, self.denominator if self.kind == "ratio" else None]
+        return [c for c in [*cols, self.covariate, self.covariate_denominator] if c]
+
 
 def _num(col: ibis.Value) -> ibis.Value:
     return col.cast("float64")
 
 
+def _vars(m: MetricDef) -> tuple[str, list[str]]:
+    """The variables whose sums the metric needs (y = value or numerator, x = denominator,
+    c = covariate, d = covariate denominator) and the products of pairs of them."""
+    ratio, cuped = m.kind == "ratio", bool(m.covariate)
+    names = "y" + "x" * ratio + "c" * cuped + "d" * (ratio and cuped)
+    pairs = ["yy"] + ["xx", "xy"] * ratio + ["cc", "yc"] * cuped
+    return names, pairs + ["dd", "cd", "yd", "xc", "xd"] * (ratio and cuped)
+
+
 def sufficient_stats(
     units: ibis.Table, metrics: list[MetricDef], by: list[str] | None = None, execute=None
 ) -> pd.DataFrame:
-    """Per group (``variant`` plus ``by``): for each metric ``<m>__n``, ``__sy``, ``__syy`` and,
-    for ratios, ``__sx``, ``__sxx``, ``__sxy`` (x = denominator), for CUPED ``__sc``, ``__scc``,
-    ``__syc`` (c = covariate). Computed in the engine; ``execute`` runs an expression (default:
-    ``expr.execute()``)."""
+    """Per group (``variant`` plus ``by``): ``__units`` (every unit of the group, for the sample
+    ratio check) and for each metric ``<m>__n`` (units counted), ``__missing`` (units with a
+    missing value: left out under ``missing: drop``, counted as 0 under ``zero``), ``__sy``,
+    ``__syy`` and, for ratios, ``__sx``, ``__sxx``, ``__sxy`` (x = denominator), for CUPED
+    ``__sc``, ``__scc``, ``__syc`` (c = covariate), for CUPED of a ratio also the cross products
+    with d (the covariate's denominator, 1 when not given): ``__sd``, ``__sdd``, ``__scd``,
+    ``__syd``, ``__sxc``, ``__sxd``. Computed in the engine; ``execute`` runs an expression
+    (default: ``expr.execute()``)."""
     execute = execute or (lambda e: e.execute())
     t = units
     caps = {}
     for m in metrics:
         if m.winsorize:
             caps[m.name] = float(execute(_num(t[m.y]).quantile(m.winsorize)))
-    aggs = {}
+    aggs = {"__units": t.count()}
     for m in metrics:
-        y = _num(t[m.y])
-        if m.name in caps:
-            y = ibis.least(y, caps[m.name])
-        y = y.fill_null(0)
-        aggs[f"{m.name}__n"] = t.count()
-        aggs[f"{m.name}__sy"] = y.sum()
-        aggs[f"{m.name}__syy"] = (y * y).sum()
+        raw = {"y": _num(t[m.y])}
         if m.kind == "ratio":
-            x = _num(t[m.denominator]).fill_null(0)
-            aggs[f"{m.name}__sx"] = x.sum()
-            aggs[f"{m.name}__sxx"] = (x * x).sum()
-            aggs[f"{m.name}__sxy"] = (x * y).sum()
+            raw["x"] = _num(t[m.denominator])
         if m.covariate:
-            c = _num(t[m.covariate]).fill_null(0)
-            aggs[f"{m.name}__sc"] = c.sum()
-            aggs[f"{m.name}__scc"] = (c * c).sum()
-            aggs[f"{m.name}__syc"] = (y * c).sum()
+            raw["c"] = _num(t[m.covariate])
+            if m.kind == "ratio":
+                raw["d"] = (
+                    _num(t[m.covariate_denominator])
+                    if m.covariate_denominator
+                    else ibis.literal(1.0, type="float64")
+                )
+        incomplete = ibis.or_(*(v.isnull() for v in raw.values()))
+        aggs[f"{m.name}__missing"] = incomplete.ifelse(1, 0).sum().coalesce(0)
+        y = raw["y"] if m.missing == "drop" else raw["y"].fill_null(0)
+        if m.name in caps:  # DuckDB's least() skips nulls: cap after the fill, never a null
+            y = ibis.least(y, caps[m.name])
+        v = {**raw, "y": y}
+        if m.missing == "zero":
+            v = {k: c.fill_null(0) for k, c in v.items()}
+            aggs[f"{m.name}__n"] = t.count()
+        else:  # drop: a unit without every value the metric reads adds nothing
+            v = {k: incomplete.ifelse(0.0, c) for k, c in v.items()}
+            aggs[f"{m.name}__n"] = incomplete.ifelse(0, 1).sum().coalesce(0)
+        names, pairs = _vars(m)
+        for a in names:
+            aggs[f"{m.name}__s{a}"] = v[a].sum().coalesce(0)
+        for ab in pairs:
+            aggs[f"{m.name}__s{ab}"] = (v[ab[0]] * v[ab[1]]).sum().coalesce(0)
     keys = ["variant", *(by or [])]
     df = execute(t.group_by(keys).aggregate(**aggs))
     df = df.sort_values(keys).reset_index(drop=True)
     df.attrs["winsorize_caps"] = caps
     return df
+
+
+def _sums(rows: pd.Series | pd.DataFrame, m: MetricDef) -> dict[str, float]:
+    """The metric's sums of one variant (a row) or pooled over several (a frame): ``n`` and
+    ``s<a>`` / ``s<ab>`` for the variables it has (see :func:`sufficient_stats`)."""
+    prefix = f"{m.name}__"
+    if isinstance(rows, pd.DataFrame):
+        got = {k[len(prefix) :]: float(rows[k].sum()) for k in rows.columns if k.startswith(prefix)}
+    else:
+        got = {k[len(prefix) :]: float(rows[k]) for k in rows.index if k.startswith(prefix)}
+    return got
+
+
+def _linearised(s: dict[str, float]) -> dict[str, float]:
+    """Per-unit moments of a ratio of means y/x and of its covariate ratio c/d from their sums (delta
+    method): the ratios ``r``, ``rc``, the per-unit variances ``var_r``, ``var_c`` of the
+    linearised ratios and their covariance ``cov_rc``. Dividing by n gives the variances of the
+    estimates."""
+    n = s["n"]
+
+    def mean(a):
+        return s[f"s{a}"] / n
+
+    def cov(a, b):
+        key = f"s{a}{b}" if f"s{a}{b}" in s else f"s{b}{a}"
+        return (s[key] - n * mean(a) * mean(b)) / (n - 1)
+
+    my, mx, mc, md = mean("y"), mean("x"), mean("c"), mean("d")
+    r, rc = my / mx, mc / md
+    return {
+        "r": r,
+        "rc": rc,
+        "var_r": (cov("y", "y") - 2 * r * cov("x", "y") + r * r * cov("x", "x")) / (mx * mx),
+        "var_c": (cov("c", "c") - 2 * rc * cov("c", "d") + rc * rc * cov("d", "d")) / (md * md),
+        "cov_rc": (cov("y", "c") - r * cov("x", "c") - rc * cov("y", "d") + r * rc * cov("x", "d"))
+        / (mx * md),
+    }
 
 
 def _moments(
@@ -108,6 +186,14 @@ def _moments(
         return float("nan"), float("nan"), n
     my = sy / n
     vy = (syy - n * my * my) / (n - 1)
+    if m.kind == "ratio" and m.covariate:
+        s = _sums(row, m)
+        if s["sx"] == 0 or s["sd"] == 0:
+            return float("nan"), float("nan"), n
+        q = _linearised(s)
+        est = q["r"] - theta * (q["rc"] - cbar)
+        var = (q["var_r"] - 2 * theta * q["cov_rc"] + theta * theta * q["var_c"]) / n
+        return est, var, n
     if m.kind == "ratio":
         sx, sxx, sxy = (float(row[f"{m.name}__{k}"]) for k in ("sx", "sxx", "sxy"))
         mx = sx / n
@@ -130,7 +216,15 @@ def _moments(
 
 
 def cuped_theta(ss: pd.DataFrame, m: MetricDef) -> tuple[float, float]:
-    """Pooled CUPED slope theta = cov(y, x) / var(x) over all variants, and the pooled mean of x."""
+    """Pooled CUPED slope theta = cov(y, x) / var(x) over all variants, and the pooled mean of x
+    (x = the covariate). For a ratio metric, y and x are the linearised ratios of the value and of
+    the covariate (tea-tasting's RatioOfMeans), and the mean is the pooled covariate ratio."""
+    if m.kind == "ratio":
+        s = _sums(ss, m)
+        if s["n"] < 2 or s["sx"] == 0 or s["sd"] == 0:
+            return 0.0, 0.0
+        q = _linearised(s)
+        return (q["cov_rc"] / q["var_c"] if q["var_c"] > 0 else 0.0), q["rc"]
     n = ss[f"{m.name}__n"].sum()
     sy, sc = ss[f"{m.name}__sy"].sum(), ss[f"{m.name}__sc"].sum()
     scc, syc = ss[f"{m.name}__scc"].sum(), ss[f"{m.name}__syc"].sum()
@@ -227,7 +321,11 @@ def compare(
                 )
                 lo, hi = diff - zcrit * se, diff + zcrit * se
                 zrel = zcrit
-                method = "delta method z-test" if m.kind == "ratio" else "CUPED z-test"
+                method = (
+                    ("delta method z-test with CUPED" if m.covariate else "delta method z-test")
+                    if m.kind == "ratio"
+                    else "CUPED z-test"
+                )
             rel, rlo, rhi = _rel(mt, vt, mc, vc, zrel)
             out.append(
                 Comparison(
@@ -284,6 +382,10 @@ def srm(counts: dict[str, int], planned: dict[str, float] | None = None) -> dict
     }
 
 
+GUARD_PASSED, GUARD_FAILED, GUARD_UNSURE = "passed", "failed", "not enough data"
+GUARD_ZH = {GUARD_PASSED: "通过", GUARD_FAILED: "未通过", GUARD_UNSURE: "数据不足"}
+
+
 @dataclass(frozen=True)
 class Guardrail:
     """A metric that must not get worse by more than ``tolerance`` (relative)."""
@@ -295,20 +397,24 @@ class Guardrail:
 def guardrail_status(
     cmp: pd.DataFrame, guardrails: list[Guardrail], metrics: dict[str, MetricDef]
 ) -> pd.DataFrame:
-    """Per guardrail and variant: ``violated`` when the whole interval of the relative change lies
-    beyond the tolerance in the bad direction, ``at risk`` when the estimate does, else ``ok``."""
+    """Per guardrail and variant, from the interval of the relative change (a non-inferiority
+    reading): ``failed`` when the whole interval lies beyond the tolerance in the bad direction,
+    ``passed`` when the whole interval lies within it (a degradation beyond the tolerance is ruled
+    out), else ``not enough data`` (the interval crosses the tolerance, or there is none): such a
+    guardrail has not shown the metric safe, whatever its estimate."""
     rows = []
     for g in guardrails:
         sign = 1 if metrics[g.metric].higher_is_better else -1
         for _, r in cmp[cmp.metric == g.metric].iterrows():
-            worst_end = r.rel_ci_high if sign > 0 else -r.rel_ci_low
-            est = sign * r.rel_diff
-            if worst_end < -g.tolerance:
-                status = "violated"
-            elif est < -g.tolerance:
-                status = "at risk"
+            # the interval's ends in the good direction: worst (lower) and best (upper)
+            worst = r.rel_ci_low if sign > 0 else -r.rel_ci_high
+            best = r.rel_ci_high if sign > 0 else -r.rel_ci_low
+            if np.isfinite(best) and best < -g.tolerance:
+                status = GUARD_FAILED
+            elif np.isfinite(worst) and worst >= -g.tolerance:
+                status = GUARD_PASSED
             else:
-                status = "ok"
+                status = GUARD_UNSURE
             rows.append(
                 {
                     "metric": g.metric,
@@ -344,8 +450,9 @@ def verdict(
     metrics: dict[str, MetricDef] | None = None,
 ) -> dict:
     """Ship, don't ship or inconclusive, with the reason, from the numbers: a sample ratio mismatch
-    blocks; ship when the primary metric improves significantly (adjusted p) and no guardrail is
-    violated; don't ship on a violated guardrail, or on a significant harm to any metric without a
+    blocks; ship when the primary metric improves significantly (adjusted p) and no guardrail
+    failed (a guardrail with not enough data is named in the reason: it has not shown the metric
+    safe); don't ship on a failed guardrail, or on a significant harm to any metric without a
     significant gain in the primary one; otherwise inconclusive."""
     if srm_result["p_value"] < srm_threshold:
         return {
@@ -356,7 +463,7 @@ def verdict(
         }
     sign = 1 if primary.higher_is_better else -1
     p = cmp[cmp.metric == primary.name]
-    bad_guard = guards[guards.status == "violated"] if len(guards) else guards
+    bad_guard = guards[guards.status == GUARD_FAILED] if len(guards) else guards
     signs = (
         cmp.metric.map(lambda m: 1 if metrics.get(m, primary).higher_is_better else -1)
         if metrics
@@ -367,13 +474,22 @@ def verdict(
     better = better[~better.variant.isin(bad_guard.variant)] if len(bad_guard) else better
     if len(better):
         best = better.loc[(sign * better.rel_diff).idxmax()]
-        at_risk = (
-            guards[(guards.variant == best.variant) & (guards.status == "at risk")]
+        unsure = (
+            guards[(guards.variant == best.variant) & (guards.status == GUARD_UNSURE)]
             if len(guards)
             else guards
         )
         also = harmed[(harmed.variant == best.variant) & (harmed.metric != primary.name)]
-        note = f"; watch {', '.join(at_risk.metric)} (at risk)" if len(at_risk) else ""
+        note = (
+            "; but not enough data to rule out "
+            + ", ".join(
+                f"{g.metric} worse than its {g.tolerance:.0%} tolerance "
+                f"(interval {g.rel_ci_low:+.1%} to {g.rel_ci_high:+.1%})"
+                for g in unsure.itertuples()
+            )
+            if len(unsure)
+            else ""
+        )
         if len(also):
             note += (
                 "; but "
@@ -384,7 +500,7 @@ def verdict(
             "decision": "ship",
             "variant": best.variant,
             "reason": f"{primary.name} {best.rel_diff:+.1%} for {best.variant} "
-            f"(adjusted p = {best.p_value_adjusted:.2g}), no guardrail violated{note}",
+            f"(adjusted p = {best.p_value_adjusted:.2g}), no guardrail failed{note}",
         }
     if len(bad_guard):
         g = bad_guard.iloc[0]
@@ -534,7 +650,7 @@ def findings(
                 "guard",
                 metric=g.metric,
                 variant=g.variant,
-                status=g.status,
+                status=GUARD_ZH.get(g.status, g.status) if lang == "zh" else g.status,
                 rel=fmt(g.rel_diff, "signed_pct"),
                 tol=fmt(g.tolerance, "pct"),
             )
@@ -563,3 +679,122 @@ def detectable_effect(
         return PW.mde("proportion", mean, n, alpha, power)
     sd = math.sqrt(max(float(row[f"{metric.name}__syy"]) / n - mean * mean, 0.0) * n / (n - 1))
     return PW.mde("mean", mean, n, alpha, power, sd=sd)
+
+
+def missing_summary(ss: pd.DataFrame, metrics: list[MetricDef]) -> dict[str, dict]:
+    """Per metric: its rule (``drop`` / ``zero``), the units with a missing value in any column it
+    reads (in all and by variant) and the units it counts, from the sufficient statistics."""
+    out = {}
+    for m in metrics:
+        by = dict(zip(ss.variant.astype(str), ss[f"{m.name}__missing"].astype(int), strict=True))
+        out[m.name] = {
+            "rule": m.missing,
+            "columns": m.columns(),
+            "units_missing": int(sum(by.values())),
+            "units_missing_by_variant": by,
+            "units_counted": int(ss[f"{m.name}__n"].sum()),
+            "units": int(ss["__units"].sum()),
+        }
+    return out
+
+
+def missing_rule_text(m: str, s: dict, lang: str = "en") -> str:
+    """How a metric's missing values were handled, in a sentence with the count."""
+    cols = ", ".join(s["columns"])
+    n, total = s["units_missing"], s["units"]
+    if s["rule"] == "zero":
+        return (
+            f"{m}: {n:,} of {total:,} units miss a value of {cols}; counted as 0 (missing: zero)."
+            if lang != "zh"
+            else f"{m}：{total:,} 个单位中有 {n:,} 个缺少 {cols} 的值，按 0 计（missing: zero）。"
+        )
+    return (
+        f"{m}: {n:,} of {total:,} units miss a value of {cols}; left out of this metric "
+        f"(missing: drop), which counts {s['units_counted']:,} units."
+        if lang != "zh"
+        else f"{m}：{total:,} 个单位中有 {n:,} 个缺少 {cols} 的值，不计入该指标（missing: drop），"
+        f"该指标计 {s['units_counted']:,} 个单位。"
+    )
+
+
+def missing_findings(summary: dict[str, dict], table: str, lang: str = "en") -> list:
+    """Data-quality findings (:class:`analysis_lib.quality.Finding`) for the metrics' missing
+    values: one per metric, with its handling."""
+    from analysis_lib.quality import Finding
+
+    out = []
+    for m, s in summary.items():
+        zh = lang == "zh"
+        check = (
+            f"{m} 的 {', '.join(s['columns'])} 缺失"
+            if zh
+            else f"missing value in {', '.join(s['columns'])} (metric {m})"
+        )
+        if s["rule"] == "zero":
+            handling = "按 0 计" if zh else "counted as 0 (missing: zero)"
+        else:
+            handling = "不计入该指标" if zh else "left out of this metric (missing: drop)"
+        out.append(Finding(table, check, s["units_missing"], s["units"], handling))
+    return out
+
+
+def record(
+    cmp: pd.DataFrame,
+    srm_result: dict,
+    guards: pd.DataFrame,
+    decision: dict,
+    *,
+    segments: pd.DataFrame | None = None,
+    cumulative_lift: pd.DataFrame | None = None,
+    missing: dict | None = None,
+    plan: dict | None = None,
+    mde_primary: float | None = None,
+    sequential: bool = False,
+    units_in_several_variants: int = 0,
+) -> dict:
+    """The figures of an A/B report for results.json: everything its summary, tables and charts
+    show (comparisons with relative intervals and methods, guardrail statuses, segments, the
+    cumulative lift, missing values, the planner's result), not only the verdict."""
+
+    def records(df: pd.DataFrame | None) -> list[dict]:
+        return [] if df is None or not len(df) else df.to_dict("records")
+
+    cols = [
+        "metric",
+        "kind",
+        "variant",
+        "control_value",
+        "treatment_value",
+        "abs_diff",
+        "rel_diff",
+        "ci_low",
+        "ci_high",
+        "rel_ci_low",
+        "rel_ci_high",
+        "p_value",
+        "p_value_adjusted",
+        "n_control",
+        "n_treatment",
+        "method",
+    ]
+    return {
+        "srm": {"p_value": srm_result["p_value"], "counts": srm_result["counts"]},
+        "srm_table": [
+            {"variant": v, "units": n, "expected": srm_result["expected"][v]}
+            for v, n in srm_result["counts"].items()
+        ],
+        "srm_chi2": srm_result["chi2"],
+        "units": int(sum(srm_result["counts"].values())),
+        "units_in_several_variants": units_in_several_variants,
+        "metrics": records(cmp[cols]),
+        "guardrails": records(guards),
+        "segments": records(segments),
+        "cumulative": records(cumulative_lift),
+        "missing": missing or {},
+        "planner": plan,
+        "verdict": decision["decision"],
+        "verdict_reason": decision["reason"],
+        "verdict_variant": decision["variant"],
+        "sequential": sequential,
+        "mde_primary": mde_primary,
+    }

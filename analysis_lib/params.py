@@ -463,7 +463,9 @@ class AbMetric(_Strict):
     denominator: str | None = None
     winsorize: float | None = Field(default=None, gt=0.5, lt=1)
     covariate: str | None = None
+    covariate_denominator: str | None = None
     higher_is_better: bool = True
+    missing: Literal["drop", "zero"] = "drop"
 
     @model_validator(mode="after")
     def _ratio_parts(self) -> AbMetric:
@@ -472,6 +474,11 @@ class AbMetric(_Strict):
         if self.kind != "ratio" and (self.numerator or self.denominator):
             raise ValueError(
                 f"only ratio metrics take numerator/denominator ('{self.name}' is {self.kind})"
+            )
+        if self.covariate_denominator and not (self.kind == "ratio" and self.covariate):
+            raise ValueError(
+                f"covariate_denominator goes with a ratio metric's covariate ('{self.name}' is "
+                f"{self.kind}{'' if self.covariate else ' without a covariate'})"
             )
         return self
 
@@ -482,7 +489,7 @@ class AbMetric(_Strict):
             if self.kind == "ratio"
             else [self.column or self.name]
         )
-        return [c for c in [*cols, self.covariate] if c]
+        return [c for c in [*cols, self.covariate, self.covariate_denominator] if c]
 
 
 class AbGuardrail(_Strict):
@@ -556,6 +563,22 @@ class AbTestParams(BaseParams):
             )
         return self
 
+    def _check_zero_one(self, src, t, m: AbMetric) -> None:
+        """A proportion's column holds 0 and 1 only (a "proportion" of 2.99 is a mean): a
+        :class:`DataError` naming table, column and a value that is neither."""
+        from analysis_lib.errors import DataError
+
+        c = m.columns()[0]
+        bad = t.filter(t[c].notnull() & ~t[c].isin([0, 1]))
+        n = int(src.execute(bad.count()))
+        if n:
+            example = src.execute(bad.select(c).limit(1))[c].iloc[0]
+            table = self.unit_table.table
+            raise DataError(
+                f"{src.where(table)}: column '{table}.{c}' of proportion metric '{m.name}' has "
+                f"{n:,} value(s) that are not 0 or 1 (e.g. {example:g}); use kind: mean"
+            )
+
     def check_data(self, src, source: str) -> None:
         """The tables of the chosen input exist with their columns; control and the metric columns
         are there; at least two variants, none empty."""
@@ -574,6 +597,12 @@ class AbTestParams(BaseParams):
                             f"{source}: field 'metrics': column '{c}' of metric '{m.name}' is not one "
                             f"of the shop metrics {sorted(shop)}"
                         )
+                if m.kind == "proportion" and m.columns()[0] not in ("converted", "pre_converted"):
+                    raise ParamsError(
+                        f"{source}: field 'metrics': metric '{m.name}' is a proportion but "
+                        f"'{m.columns()[0]}' is not 0/1 (converted and pre_converted are); "
+                        f"use kind: mean"
+                    )
             for seg in self.segments:
                 if seg not in ("channel", "new_vs_returning"):
                     raise ParamsError(
@@ -614,6 +643,8 @@ class AbTestParams(BaseParams):
                         raise ParamsError(
                             f"{source}: field 'metrics': column '{c}' of metric '{m.name}' is {dt}, not numeric"
                         )
+                if m.kind == "proportion" and not t.schema()[m.columns()[0]].is_boolean():
+                    self._check_zero_one(src, t, m)
             for s in self.segments:
                 if s not in t.columns:
                     raise ParamsError(
