@@ -112,6 +112,7 @@ def _shop_of_orders(folder, months: int = 12):
     ).to_parquet(folder / "orders.parquet")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "target, field",
     [("data/orders.parquet", "inside the data folder"), ("targets.parquet", "outside exports/")],
@@ -135,6 +136,7 @@ def test_write_targets_never_touches_the_data(tmp_path, target, field):
     assert not (tmp_path / "targets.parquet").exists() and not (tmp_path / "reports").exists()
 
 
+@pytest.mark.e2e
 def test_write_targets_under_exports_is_written(tmp_path):
     """The documented place: a targets table under exports/ is written and read back."""
     from tests.test_runner import workbook
