@@ -168,6 +168,7 @@ def sample(
     nseasons: int | None = None,
     niter: int = 1000,
     seed: int = 0,
+    prior_level_sd: float = LEVEL_SIGMA_GUESS,
 ) -> Draws:
     """Run the sampler on the standardised series ``z`` (length n; the first ``n_pre`` points
     are the pre-period, NaN marks a missing day; later points are treated as missing, as R sets
@@ -208,7 +209,7 @@ def sample(
         k, beta, gamma = 0, np.zeros(0), np.zeros(0, dtype=bool)
         obs_prior = (0.01, 0.01)
     s2_obs = obs_prior[1] / obs_prior[0]
-    s2_level = LEVEL_SIGMA_GUESS**2
+    s2_level = prior_level_sd**2
     s2_season = LEVEL_SIGMA_GUESS**2
     # states only: the disturbance smoother's output is not needed (40% of the time per draw)
     sim = mod.simulation_smoother(simulation_output=SIMULATION_STATE)
@@ -218,7 +219,7 @@ def sample(
     out_obs, out_lvl = np.empty(keep), np.empty(keep)
     out_sea = np.empty(keep) if season else None
     out_beta = np.zeros((keep, k))
-    level_prior = (LEVEL_SAMPLE_SIZE, LEVEL_SAMPLE_SIZE * LEVEL_SIGMA_GUESS**2)
+    level_prior = (LEVEL_SAMPLE_SIZE, LEVEL_SAMPLE_SIZE * prior_level_sd**2)
     season_prior = (0.01, 0.01 * LEVEL_SIGMA_GUESS**2)
     for it in range(niter):
         xb = X @ beta if has_x else np.zeros(n)

@@ -12,6 +12,7 @@ probability of a causal effect (a Bayesian posterior, never called a p-value).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis_lib.report import fmt
@@ -94,6 +95,17 @@ def summary_table(s: dict, kind: str = "ratio", lang: str = "en", alpha: float =
     return pd.DataFrame(rows, columns=cols)
 
 
+def _level_warning(s: dict) -> str | None:
+    """The Bayes factor for R's wider level prior, when the default was used and the pre-period
+    favours the wider one strongly (over 20 to 1), as text; else None."""
+    from analysis_lib.causal import R_LEVEL_SDS, STRONG_EVIDENCE
+
+    lbf = s.get("level_prior_log_bf")
+    if lbf is None or s.get("prior_level_sd") != R_LEVEL_SDS[0] or lbf <= STRONG_EVIDENCE:
+        return None
+    return "1,000+" if lbf > np.log(1000) else f"{np.exp(lbf):,.0f}"
+
+
 def verdict(s: dict, lang: str = "en") -> str:
     """One phrase: a credible increase or decrease when the interval of the cumulative effect
     excludes zero, else inconclusive."""
@@ -166,6 +178,12 @@ def paragraphs(
                 + ("和季节模式" if seasonal else "")
                 + f"的外推，假设 {intervention} 之后没有其他变化；同期发生的任何其他变化都会被算作{event or '干预'}效应。"
             )
+        bf = _level_warning(s)
+        if bf:
+            out.append(
+                f"模型检验：干预前的数据更支持 R 的宽松水平先验（prior.level.sd 0.1）而不是默认的 0.01，"
+                f"贝叶斯因子 {bf}：序列水平的波动超出了默认先验的假设，上面的区间可能偏窄，结论需谨慎。"
+            )
         if placebo is not None and not placebo.get("available", True):
             out.append(
                 f"安慰剂检验：无法进行，干预前的数据太短或在虚拟日期 {str(placebo['fake_date'])[:10]} 之前没有波动。"
@@ -229,6 +247,14 @@ def paragraphs(
             + (" and seasonal pattern" if seasonal else "")
             + f", assuming nothing else changed after {intervention}: anything else that changed "
             "at the same time is counted as the effect."
+        )
+    bf = _level_warning(s)
+    if bf:
+        out.append(
+            "Model check: the pre-period favours R's wider level prior (prior.level.sd 0.1) over "
+            f"its default 0.01 by a Bayes factor of {bf}: the series' level moves more than the "
+            "default allows, so the intervals above are likely too narrow; treat the verdict with "
+            "caution."
         )
     if placebo is not None and not placebo.get("available", True):
         out.append(

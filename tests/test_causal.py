@@ -141,22 +141,42 @@ def test_tail_probability_as_r_computes_it():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("level_sd", [0.05, 0.5])
-def test_cumulative_interval_coverage_over_300_series(level_sd):
+def test_cumulative_interval_coverage_over_300_series():
     """The 95% interval of the cumulative effect covers the planted effect in 93-97% of 300
-    simulated series: a local level with small level noise plus a control, and one with ten times
-    the level noise, where the posterior must widen. 300 iterations per series (270 kept) instead
-    of 1,000: measured outside the suite, coverage moved by at most 1 point between the two (see
-    the README)."""
+    simulated series that follow the model's assumptions (a local level with small level noise,
+    about R's prior of 1% of sd(y), plus a control). 300 iterations per series (270 kept) instead
+    of 1,000: measured outside the suite, coverage was 94.0% with either (README)."""
     hits, n = 0, 300
     for i in range(n):
         rng = np.random.default_rng(1000 + i)
         effect = float(rng.choice([0.0, 2.0, 5.0]))
-        y, X = _series(rng, effect, level_sd)
+        y, X = _series(rng, effect, 0.05)
         s = CI.estimate(y, 70, X, niter=300, seed=i).summary
         hits += s["ci_low"] <= effect * 30 <= s["ci_high"]
-    print(f"level sd {level_sd}: 95% cumulative intervals covered the truth in {hits / n:.1%}")
+    print(f"95% cumulative intervals covered the truth in {hits / n:.1%}")
     assert 0.93 <= hits / n <= 0.97
+
+
+@pytest.mark.slow
+def test_large_level_noise_is_flagged_where_intervals_miss():
+    """Ten times the level noise (0.5 per step against an observation noise of 1) on a 70-point
+    pre-period: R's default prior holds the level sd near 1% of sd(y) and the intervals cover far
+    less than 95% (R's model does the same: it is its prior, not the sampler). The report's level
+    prior check (Bayes factor of R's safer 0.1 over 0.01 above 20) must then say so: in at least
+    93% of the series the interval covers the truth or the report warns."""
+    hits = warned = honest = 0
+    n = 300
+    for i in range(n):
+        rng = np.random.default_rng(1000 + i)
+        effect = float(rng.choice([0.0, 2.0, 5.0]))
+        y, X = _series(rng, effect, 0.5)
+        s = CI.estimate(y, 70, X, niter=300, seed=i).summary
+        hit = s["ci_low"] <= effect * 30 <= s["ci_high"]
+        warn = s["level_prior_log_bf"] > CI.STRONG_EVIDENCE
+        hits, warned, honest = hits + hit, warned + warn, honest + (hit or warn)
+    print(f"covered {hits / n:.1%}, warned {warned / n:.1%}, covered or warned {honest / n:.1%}")
+    assert hits / n < 0.6  # the limitation is real: if this fails, the README must change
+    assert honest / n >= 0.93
 
 
 def test_no_effect_interval_covers_zero_and_placebo():
@@ -336,3 +356,25 @@ def test_flat_pre_period_is_reported_not_fatal():
     text = IR.paragraphs(r.summary, name="GMV", intervention="40", controls=[], placebo=p)
     assert text[-2].startswith("Placebo check: not possible")
     assert text[-1].startswith("Note: GMV did not vary at all")
+
+
+def test_level_prior_check_flags_volkswagen_not_google():
+    """The Bayes factor of R's wider level prior (0.1) against its default (0.01): a share price
+    (VolksWagen, a random walk) favours the wider one overwhelmingly and the text warns that the
+    intervals under R's default are likely too narrow; R's daily example does not."""
+    from analysis_lib import impact_report as IR
+
+    yv, Xv, tv = _reference("volks")
+    s = CI.estimate(yv, tv, Xv).summary
+    assert s["level_prior_log_bf"] > 20 and s["prior_level_sd"] == 0.01
+    text = IR.paragraphs(s, name="VolksWagen", intervention="2015-09-20", controls=["BMW"])
+    assert any(p.startswith("Model check: the pre-period favours") for p in text)
+    y, X, t = _reference("google")
+    g = CI.estimate(y, t, X).summary
+    assert g["level_prior_log_bf"] < 3
+    assert not any(
+        "Model check" in p for p in IR.paragraphs(g, name="y", intervention="t", controls=["x1"])
+    )
+    auto = CI.estimate(yv, tv, Xv, prior_level_sd="auto")
+    assert auto.summary["prior_level_sd"] == 0.1
+    assert auto.summary["ci_high"] - auto.summary["ci_low"] > 1.5 * (s["ci_high"] - s["ci_low"])
