@@ -99,9 +99,10 @@ def impact(
     alpha: float = 0.05,
     niter: int = 1000,
     seed: int = 0,
+    prior_level_sd: float | str = causal.R_LEVEL_SDS[0],
 ) -> causal.Impact:
     """The counterfactual of daily GMV over the campaign and the post window (``niter`` MCMC
-    iterations, seeded)."""
+    iterations, seeded; ``prior_level_sd`` as in :func:`analysis_lib.causal.estimate`)."""
     y = daily_gmv(src, pre_start, camp["post_end"])
     c = controls.reindex(y.index) if controls is not None else None
     if c is not None and c.isna().any().any():
@@ -109,7 +110,14 @@ def impact(
             "controls: the control series do not cover every day of the pre-period and campaign"
         )
     return causal.estimate(
-        y, pd.Timestamp(camp["preheat_start"]), c, seasonal, alpha, niter=niter, seed=seed
+        y,
+        pd.Timestamp(camp["preheat_start"]),
+        c,
+        seasonal,
+        alpha,
+        niter=niter,
+        seed=seed,
+        prior_level_sd=prior_level_sd,
     )
 
 

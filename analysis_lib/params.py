@@ -893,6 +893,10 @@ class CampaignRetroParams(BaseParams):
     controls: SeriesControls | None = None
     seasonality: int | None = Field(default=7, ge=2, le=366)
     margin: float = Field(default=0.3, gt=0, le=1)
+    prior_level_sd: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] = 0.01
+    """R CausalImpact's ``prior.level.sd``: 0.01 (R's default, reproduces R), 0.1 for a
+    noisy series whose level wanders, or ``auto`` (chosen by the Bayes factor of the pre-period;
+    see the README)."""
     compare_with: list[str] = Field(default=[], max_length=10)
 
     def input_paths(self) -> list[str]:
@@ -976,6 +980,10 @@ class InterventionParams(BaseParams):
     intervention: Date | int
     seasonality: int | None = Field(default=None, ge=2, le=366)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    prior_level_sd: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] = 0.01
+    """R CausalImpact's ``prior.level.sd``: 0.01 (R's default, reproduces R), 0.1 for a
+    noisy series whose level wanders, or ``auto`` (chosen by the Bayes factor of the pre-period;
+    see the README)."""
 
     required_tables: ClassVar = {}
 

@@ -378,3 +378,26 @@ def test_level_prior_check_flags_volkswagen_not_google():
     auto = CI.estimate(yv, tv, Xv, prior_level_sd="auto")
     assert auto.summary["prior_level_sd"] == 0.1
     assert auto.summary["ci_high"] - auto.summary["ci_low"] > 1.5 * (s["ci_high"] - s["ci_low"])
+
+
+@pytest.mark.parametrize(
+    "value,ok", [(0.01, True), (0.1, True), ("auto", True), (0, False), (2, False), ("wide", False)]
+)
+def test_prior_level_sd_is_a_param(value, ok):
+    """``prior_level_sd`` reaches both notebooks through params: R's 0.01, 0.1 or auto; nothing else."""
+    from analysis_lib import params as P
+
+    doc = {
+        "notebook": "intervention_impact",
+        "title": "t",
+        "data": {"url": "."},
+        "period": {"start": "2020-01-01", "end": "2020-12-31"},
+        "series": {"path": "s.csv", "y": "y"},
+        "intervention": "2020-06-01",
+        "prior_level_sd": value,
+    }
+    if ok:
+        assert P.validate(doc).prior_level_sd == value
+    else:
+        with pytest.raises(P.ParamsError, match="prior_level_sd"):
+            P.validate(doc)
