@@ -150,7 +150,10 @@ HEADERS = {
     "verdict_variant": ("Variant", "组别"),
     "mde_primary": ("Detectable effect", "可检测效应"),
     "net_incremental_gmv": ("Net incremental GMV", "净增量 GMV"),
-    "p_no_effect": ("p (no effect)", "p（无效应）"),
+    "posterior_prob_causal_effect": (
+        "Posterior probability of a causal effect",
+        "存在因果效应的后验概率",
+    ),
     "post_dip_gmv": ("Post-campaign dip", "活动后回落"),
     "repeat_customer_share": ("Repeat customers", "复购客户占比"),
     "overall_conversion": ("Overall conversion", "整体转化率"),
