@@ -3,11 +3,14 @@ figures. Static, escaped, no script: it opens from a file share."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
+from urllib.parse import quote
 
+from analysis_lib.errors import RunError
 from analysis_lib.metrics import METRICS
 from analysis_lib.report import esc, fmt, fmt_metric, header
 
@@ -20,11 +23,13 @@ def collect(out: str | Path) -> list[dict]:
     entries: dict[tuple[str, str], dict] = {}
     for res in sorted(out.glob("*/*/results.json")):
         d = res.parent
-        if d.name.startswith("."):
-            continue
+        if d.name.startswith(".") or d.parent.name.startswith("."):
+            continue  # the workbook's own folders: staging areas, logs
         try:
             rec = json.loads(res.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError):
+            continue
+        if not isinstance(rec, dict):
             continue
         failed = d.name.endswith(".failed")
         name = d.name.removesuffix(".failed")
@@ -103,7 +108,9 @@ def render(out: str | Path) -> str:
         ok, latest = e.get("ok"), e["latest"]
         title = (ok or latest).get("title", e["name"])
         if ok:
-            link = f'<a href="{esc(e["notebook"])}/{esc(e["name"])}/report.html">{esc(title)}</a>'
+            # a file name may hold '#', '%', spaces or any script: encoded in the link, escaped
+            href = f"{quote(e['notebook'])}/{quote(e['name'])}/report.html"
+            link = f'<a href="{esc(href)}">{esc(title)}</a>'
         else:
             link = esc(title)
         status = "ok" if e["status"] == "ok" else "FAILED"
@@ -151,12 +158,28 @@ th {{ background: #f1f5f9; }}
 
 
 def write(out: str | Path) -> Path:
-    """Write ``<out>/index.html`` atomically and return its path."""
+    """Write ``<out>/index.html`` atomically and return its path.
+
+    The file gets the umask's permissions (0644 under umask 022: others on the file share can
+    read it; ``mkstemp`` would make it 0600). Any failure (disk full, read-only folder) is one
+    line, :class:`RunError`, and leaves neither a temp file nor a changed index behind."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     target = out / "index.html"
-    fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".html", dir=out)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(render(out))
-    os.replace(tmp, target)
+    tmp = out / f".index-{os.getpid()}-{secrets.token_hex(4)}.html"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        html = render(out).encode("utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(html)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise RunError(f"{target}: cannot write the index: {exc.strerror or exc}") from None
     return target

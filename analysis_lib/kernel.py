@@ -9,8 +9,10 @@ jupyter_client, so starting the kernel is the first thing a run does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +38,22 @@ PRELOAD = (
     "import analysis_lib.report, analysis_lib.viz, analysis_lib.data, analysis_lib.quality, "
     "analysis_lib.params, analysis_lib.metrics"
 )
+
+
+# pids of the kernels this process started (launched or forked) and has not cleaned up yet: what a
+# run stopped by a signal kills on its way out (see kill_all)
+LIVE_KERNELS: set[int] = set()
+
+
+def kill_all() -> None:
+    """SIGKILL every kernel this process started, with its process group (a kernel's own children,
+    e.g. a Spark JVM, go with it). Safe in a signal handler: no I/O, no locks."""
+    for pid in list(LIVE_KERNELS):
+        with contextlib.suppress(OSError):
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
 
 
 class IsolatedKernelManager(AsyncKernelManager):
@@ -68,14 +86,20 @@ class IsolatedKernelManager(AsyncKernelManager):
                 p = self.provisioner
                 p.process, p.pid, p.pgid, p.cwd = zygote.ForkedProcess(pid), pid, pid, cwd
                 self._reconcile_connection_info(p.connection_info)
+                self._kernel_pid = pid
+                LIVE_KERNELS.add(pid)
                 return
         # the kernel's own log lines (e.g. "KeyboardInterrupt caught in kernel" at shutdown) must
         # not reach the terminal: a failed run prints exactly one line
         kw.setdefault("stdout", subprocess.DEVNULL)
         kw.setdefault("stderr", subprocess.DEVNULL)
         await super()._async_launch_kernel(kernel_cmd, **kw)
+        self._kernel_pid = getattr(self.provisioner, "pid", None)
+        if self._kernel_pid:
+            LIVE_KERNELS.add(self._kernel_pid)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        LIVE_KERNELS.discard(getattr(self, "_kernel_pid", None))
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
@@ -99,6 +123,14 @@ class WarmKernel:
         # time (measured: starting the imports only after the params validate made a valid run
         # 0.4 s slower)
         self._kc.execute(PRELOAD, silent=True, store_history=False)
+
+    def kill(self) -> None:
+        """Kill the kernel without talking to it (a run stopped by a signal: the event loop the
+        client uses may have been interrupted) and remove its socket folder."""
+        kill_all()
+        with contextlib.suppress(OSError):
+            self.km.cleanup_connection_file()
+        shutil.rmtree(self.km._ipc_dir, ignore_errors=True)
 
     def shutdown(self) -> None:
         """Stop the kernel and remove its socket folder."""

@@ -3,10 +3,18 @@ nbconvert, and write ``report.html``, ``executed.ipynb`` and ``results.json`` at
 
 Layout under the output folder (``reports/`` by default)::
 
-    <notebook>/<name>/            the last good report (replaced only by a complete new one)
-    <notebook>/<name>.failed/     the latest failed run, when it failed: executed.ipynb, results.json
-    <notebook>/.staging-<name>-*  work in progress (removed at the end; a killed run's leftovers are
-                                  removed by the next run of the same params)
+    <notebook>/<name>/                 the last good report (replaced only by a complete new one)
+    <notebook>/<name>.failed/          the latest failed run, when it failed: executed.ipynb,
+                                       results.json
+    <notebook>/.staging/<name>/<run>/  work in progress (removed at the end; a killed run's
+                                       leftovers are removed by the next run of the same name)
+
+``<name>`` is the params file's name without ``.yaml``: a report is identified by its notebook and
+its file name, so ``params/<notebook>/<name>.yaml`` always lands in ``<notebook>/<name>/``. Two
+params files of one notebook with the same file name in different folders would share a report:
+a run refuses to replace a report made from another params file that still exists, and run-all
+refuses such pairs before anything runs (:func:`check_owner`). Names starting with ``.`` (hidden
+folders are the workbook's own) or ending in ``.failed`` (another report's failed run) are refused.
 
 A run validates params and data before anything executes: on bad input it raises a one-line
 :class:`~analysis_lib.errors.WorkbookError` and touches nothing under the output folder.
@@ -14,11 +22,13 @@ A run validates params and data before anything executes: on bad input it raises
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import json
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -33,7 +43,7 @@ from filelock import FileLock, Timeout
 from analysis_lib import data as D
 from analysis_lib import params as P
 from analysis_lib import quality
-from analysis_lib.errors import RunError, WorkbookError
+from analysis_lib.errors import DataError, ParamsError, RunError, WorkbookError
 from analysis_lib.kernel import WarmKernel, notebooks_dir
 from analysis_lib.report import FIGURES_MIME, code_version
 
@@ -67,7 +77,13 @@ def resolve_url(url: str, base: Path | None = None) -> str:
         return f"pyspark://{path}{sep}{query}"
     if D.is_backend_url(url):
         return url
-    p = Path(url.removeprefix("file://")).expanduser()
+    if "\0" in url:
+        raise DataError(f"data.url: {url!r}: contains a NUL byte")
+    try:
+        p = Path(url.removeprefix("file://")).expanduser()
+    except RuntimeError:  # '~someone' naming no user on this machine
+        user = url.removeprefix("file://").split("/", 1)[0]
+        raise DataError(f"data.url: {url}: no user {user[1:]!r} on this machine") from None
     if not p.is_absolute():
         p = (base or Path.cwd()) / p
     return str(p.resolve())
@@ -183,9 +199,11 @@ def _write_json(path: Path, obj: dict) -> None:
 
 
 def _swap_in(staging: Path, final: Path) -> None:
-    """Replace ``final`` by ``staging``: rename the old aside, rename the new in, drop the old.
-    Each step is a rename on one file system; if the second fails the old one is put back."""
-    old = final.with_name(f".old-{final.name}-{os.getpid()}")
+    """Replace ``final`` by ``staging``: rename the old aside (into the run's own staging area, so
+    a run killed in between leaves it where the next run of the same name puts it back), rename
+    the new in, drop the old. Each step is a rename on one file system; if the second fails the
+    old one is put back."""
+    old = staging.parent / f"old-{final.name}-{os.getpid()}"
     if final.exists():
         os.replace(final, old)
     try:
@@ -202,8 +220,116 @@ def _lock_path(out_root: Path, notebook: str, name: str) -> Path:
 
     key = hashlib.sha1(str(out_root.resolve()).encode()).hexdigest()[:12]
     d = Path(tempfile.gettempdir()) / "workbook-locks"
-    d.mkdir(exist_ok=True)
+    if not d.is_dir():
+        d.mkdir(exist_ok=True)
+        # shared like /tmp: another user's run of another output folder must create its lock too
+        with contextlib.suppress(OSError):
+            d.chmod(0o1777)
     return d / f"{key}-{notebook}-{name}.lock"
+
+
+def report_name(params_path: str | Path) -> str:
+    """The report name of a params file (its file name without ``.yaml``); a one-line
+    :class:`ParamsError` for names that would land on a folder the workbook uses itself."""
+    name = Path(params_path).stem
+    if name.startswith("."):
+        raise ParamsError(
+            f"{params_path}: a params file name must not start with '.' (hidden folders under "
+            "the reports folder are the workbook's own): rename the file"
+        )
+    if name.endswith(".failed"):
+        raise ParamsError(
+            f"{params_path}: a params file name must not end in '.failed.yaml' "
+            f"(<notebook>/{name}/ is where the failed run of "
+            f"'{name.removesuffix('.failed')}' is kept): rename the file, e.g. "
+            f"{name.removesuffix('.failed')}_failed.yaml"
+        )
+    return name
+
+
+def _recorded_params(folder: Path) -> Path | None:
+    """The params file (absolute) a report folder's results.json was made from, if it says."""
+    try:
+        rec = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        path = rec.get("params_path") or rec.get("params_file")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(path, str) or not os.path.isabs(path):
+        return None  # older reports record the path as typed, relative to a cwd now unknown
+    return Path(path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_owner(params_path: Path, nb_dir: Path, name: str) -> None:
+    """Refuse to replace a report (or its failed run) made from another params file that still
+    exists: two files named alike in different folders (``north/weekly.yaml``,
+    ``south/weekly.yaml``) would otherwise replace each other's report in turn. A params file
+    that was moved or renamed away leaves its report to the new one."""
+    for folder in (nb_dir / name, nb_dir / f"{name}.failed"):
+        other = _recorded_params(folder)
+        if other is None or _same_file(other, params_path) or not other.is_file():
+            continue
+        raise ParamsError(
+            f"{params_path}: report {nb_dir.name}/{name} is made from another params file, "
+            f"{other}; a report is named by its notebook and file name: rename one of the two "
+            f"files (e.g. {params_path.parent.name}_{name}.yaml)"
+        )
+
+
+def _clean_stale(stage_root: Path, nb_dir: Path, name: str) -> None:
+    """Remove what a killed run of ``name`` left in its staging area; a report it had renamed
+    aside and not yet replaced is put back first. Only called under the run's lock, so no live
+    run of this name is writing there; other names have areas of their own."""
+    if not stage_root.is_dir():
+        return
+    for entry in sorted(stage_root.iterdir()):
+        kind = entry.name.rpartition("-")[0]
+        for final in (nb_dir / name, nb_dir / f"{name}.failed"):
+            if kind == f"old-{final.name}" and not final.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(entry, final)
+        if entry.exists():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _new_staging(stage_root: Path) -> Path:
+    """A fresh folder for this run, created with the umask's permissions (``mkdtemp`` would make
+    it 0700, and it becomes the report folder)."""
+    for _ in range(5):
+        try:
+            stage_root.mkdir(parents=True, exist_ok=True)
+            staging = stage_root / f"{os.getpid()}-{secrets.token_hex(4)}"
+            staging.mkdir()
+            return staging
+        except FileNotFoundError:  # .staging removed by another name's run finishing just now
+            continue
+    raise RunError(f"{stage_root}: cannot create the staging folder")
+
+
+def _drop_stage_root(stage_root: Path) -> None:
+    """Remove the name's (and, when empty, the notebook's) staging folder after a run."""
+    for d in (stage_root, stage_root.parent):
+        try:
+            d.rmdir()
+        except OSError:
+            return
+
+
+# set in run-all's worker processes: the run-all process; a worker whose run-all has gone (killed)
+# must not swap a report in
+RUN_ALL_PID: int | None = None
+# the staging folder of the run in progress, removed by a worker stopped by a signal
+CURRENT_STAGING: Path | None = None
+
+
+def _orphaned() -> bool:
+    return RUN_ALL_PID is not None and os.getppid() != RUN_ALL_PID
 
 
 def run(
@@ -224,20 +350,25 @@ def run(
     started = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
     params_path = Path(params_path)
+    name = report_name(params_path)
     params, _src = prepare(params_path, data_url, out)
     validate_s = time.perf_counter() - t0
-    name = params_path.stem
     nb_name = params.notebook
     notebook = NOTEBOOKS_DIR / f"{nb_name}.ipynb"
     if not notebook.is_file():
         raise RunError(f"{params_path}: field 'notebook': notebook file not found: {notebook}")
     out_root = Path(out)  # output paths were checked against it in prepare()
-    lock = FileLock(str(_lock_path(out_root, nb_name, name)))
     try:
+        lock = FileLock(str(_lock_path(out_root, nb_name, name)), mode=0o666)
         lock.acquire(timeout=lock_wait)
     except Timeout:
         raise RunError(
             f"{params_path}: another run of {nb_name}/{name} is in progress; try again later"
+        ) from None
+    except OSError as exc:
+        raise RunError(
+            f"{params_path}: cannot take the run's lock in {tempfile.gettempdir()}: "
+            f"{exc.strerror or exc}"
         ) from None
     try:
         return _run_locked(
@@ -259,15 +390,59 @@ def run(
 def _run_locked(
     params, params_path, notebook, out_root, name, started, t0, cell_timeout, validate_s, warm
 ) -> RunResult:
+    global CURRENT_STAGING
+    nb_name = params.notebook
+    nb_dir = out_root / nb_name
+    check_owner(params_path, nb_dir, name)  # under the lock: no run of this name is writing
+    stage_root = nb_dir / ".staging" / name
+    try:
+        nb_dir.mkdir(parents=True, exist_ok=True)
+        _clean_stale(stage_root, nb_dir, name)
+        staging = _new_staging(stage_root)
+    except OSError as exc:
+        raise RunError(
+            f"{nb_name}/{name}: cannot write the report under {nb_dir}: {exc.strerror or exc}"
+        ) from None
+    CURRENT_STAGING = staging
+    try:
+        return _execute(
+            params,
+            params_path,
+            notebook,
+            nb_dir,
+            name,
+            staging,
+            started,
+            t0,
+            cell_timeout,
+            validate_s,
+            warm,
+        )
+    except BaseException:  # a signal (run-all stopping) or a bug: nothing half-done stays
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        CURRENT_STAGING = None
+        _drop_stage_root(stage_root)
+
+
+def _execute(
+    params,
+    params_path,
+    notebook,
+    nb_dir,
+    name,
+    staging,
+    started,
+    t0,
+    cell_timeout,
+    validate_s,
+    warm,
+) -> RunResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     nb_name = params.notebook
-    nb_dir = out_root / nb_name
-    nb_dir.mkdir(parents=True, exist_ok=True)
-    for stale in nb_dir.glob(f".staging-{name}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{name}-", dir=nb_dir))
     injected = P.to_notebook(params)
     record = {
         "notebook": nb_name,
@@ -278,6 +453,7 @@ def _run_locked(
         "duration_s": None,
         "params": D.redact_params(injected),
         "params_file": str(params_path),
+        "params_path": str(params_path.resolve()),  # whose report this is (check_owner)
         "data": {
             "url": D.redact_url(params.data.url),
             "fingerprint": D.fingerprint(params.data.url),
@@ -329,6 +505,9 @@ def _run_locked(
     record["duration_s"] = round(time.perf_counter() - t0, 2)
     final = nb_dir / name
     failed_dir = nb_dir / f"{name}.failed"
+    kept = final if error is None else failed_dir
+    if _orphaned():  # run-all was killed while this ran: its caller is gone, replace nothing
+        raise RunError(f"{nb_name}/{name}: run-all has stopped; the report was not replaced")
     try:
         if error is None:
             record["status"] = "ok"
@@ -345,11 +524,12 @@ def _run_locked(
         shutil.rmtree(staging, ignore_errors=True)
         error = f"{nb_name}/{name}: cannot write the report under {nb_dir}: {exc.strerror or exc}"
         record["status"] = "failed"
+        kept = None  # nothing of this run was written; an older failed run may still be there
     return RunResult(
         notebook=nb_name,
         name=name,
         status=record["status"],
-        report_dir=str(final if record["status"] == "ok" else failed_dir),
+        report_dir=str(kept) if kept is not None else "",
         duration_s=record["duration_s"],
         error=error,
         figures=record["figures"],

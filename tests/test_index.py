@@ -47,3 +47,31 @@ def test_index_shows_data_quality_per_report(tmp_path):
     html = index.render(tmp_path)
     assert "9 checks passed" in html
     assert '<td class="warn">1 warning (157 rows)</td>' in html
+
+
+def test_links_to_odd_file_names_are_encoded_and_their_text_escaped(tmp_path):
+    """A params file may be named with '#', '%', spaces, '&' or any script: the link must still
+    reach its report (before: '#' cut the link, '%' garbled it)."""
+    import json
+    from urllib.parse import unquote
+
+    name = "week #1 & 50% <b>ü周报"
+    d = tmp_path / "kpi_monitor" / name
+    d.mkdir(parents=True)
+    (d / "results.json").write_text(
+        json.dumps({"title": name, "status": "ok", "started_at": "2026-01-05T06:30:00+00:00"})
+    )
+    html = index.render(tmp_path)
+    href = "kpi_monitor/week%20%231%20%26%2050%25%20%3Cb%3E%C3%BC%E5%91%A8%E6%8A%A5/report.html"
+    assert f'<a href="{href}">week #1 &amp; 50% &lt;b&gt;ü周报</a>' in html
+    assert (tmp_path / unquote(href)).parent == d  # the link names the report's folder
+
+
+def test_hidden_folders_are_not_reports(tmp_path):
+    """Staging areas and logs live in hidden folders; the index never lists them."""
+    import json
+
+    for d in (tmp_path / ".logs" / "x", tmp_path / "kpi_monitor" / ".staging"):
+        d.mkdir(parents=True)
+        (d / "results.json").write_text(json.dumps({"title": "hidden", "status": "ok"}))
+    assert index.collect(tmp_path) == []
