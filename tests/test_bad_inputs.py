@@ -103,7 +103,7 @@ def run_case(case: str, work: Path) -> tuple[int, str]:
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=3600,  # a backstop only: a case takes seconds, but not always on a loaded machine
     )
     return proc.returncode, proc.stderr.replace(f"{work.resolve()}/", "")
 

@@ -17,6 +17,7 @@ PERSONAL = [
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"),  # e-mail addresses
     re.compile(r"\b1[3-9]\d{9}\b"),  # mainland China mobile numbers
 ]
+pytestmark = pytest.mark.e2e  # every example runs through `workbook run-all` once
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +111,7 @@ def test_ab_examples_record_the_documented_figures(all_reports):
     assert cc["verdict"] == "don't ship" and "retention_7" in cc["verdict_reason"]
 
 
+@pytest.mark.browser
 def test_reports_in_a_real_browser(all_reports, browser):
     """Every example report and the index, opened from file:// in headless Chromium: no console
     error, every image loads, no script ran; a full-page screenshot of each is saved."""

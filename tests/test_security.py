@@ -15,6 +15,7 @@ from tests.test_runner import ROOT, workbook
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=2">'
 SVG = "<svg onload=window.__xss=3>"
+pytestmark = pytest.mark.e2e
 
 
 def _marker_title(marker) -> str:
@@ -87,6 +88,7 @@ def test_hostile_text_is_escaped_in_the_html(hostile):
     assert "Toys&lt;svg onload=window.__xss=3&gt;" in html
 
 
+@pytest.mark.browser
 def test_no_script_runs_in_a_real_browser(hostile, browser):
     pages = [*hostile["out"].glob("*/*/report.html"), hostile["out"] / "index.html"]
     for page in pages:

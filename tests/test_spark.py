@@ -20,6 +20,9 @@ EXAMPLES = [
 ]
 
 
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.e2e]
+
+
 def _java() -> bool:
     return shutil.which("java") is not None
 

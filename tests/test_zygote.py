@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from jupyter_client import BlockingKernelClient
 from jupyter_client.utils import run_sync
 
@@ -15,13 +16,15 @@ from analysis_lib.kernel import IsolatedKernelManager, notebooks_dir
 from analysis_lib.zygote import Zygote
 from tests.test_runner import _notebook_dir, params_file, workbook
 
+pytestmark = pytest.mark.e2e  # kernels started, notebooks run through run-all
+
 
 def _start(km: IsolatedKernelManager) -> BlockingKernelClient:
     run_sync(km.start_kernel)(cwd=str(notebooks_dir()))
     kc = BlockingKernelClient()
     kc.load_connection_info(km.get_connection_info())
     kc.start_channels()
-    kc.wait_for_ready(timeout=60)
+    kc.wait_for_ready(timeout=600)
     return kc
 
 
@@ -33,7 +36,7 @@ def _value(kc: BlockingKernelClient, code: str):
         if msg["msg_type"] == "stream":
             out.append(msg["content"]["text"])
 
-    reply = kc.execute_interactive(code, timeout=60, output_hook=hook)
+    reply = kc.execute_interactive(code, timeout=600, output_hook=hook)
     assert reply["content"]["status"] == "ok", reply["content"]
     return json.loads("".join(out).strip().splitlines()[-1])
 
@@ -129,7 +132,7 @@ def test_killing_run_all_leaves_no_zygote_or_kernel(tmp_path, sample_dir, cli_en
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # a backstop: kernels start within seconds
     zygote, kernels = None, []
     while time.monotonic() < deadline and len(kernels) < 2:
         time.sleep(0.2)
@@ -140,7 +143,7 @@ def test_killing_run_all_leaves_no_zygote_or_kernel(tmp_path, sample_dir, cli_en
     assert zygote is not None and len(kernels) == 2, "run-all did not fork two kernels"
     os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its workers; not the zygote's session
     proc.wait()
-    gone, alive = psutil.wait_procs([zygote, *kernels], timeout=15)
+    gone, alive = psutil.wait_procs([zygote, *kernels], timeout=60)
     assert not alive, [p.pid for p in alive]
 
 
