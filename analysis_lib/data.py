@@ -71,6 +71,8 @@ class DataSource:
     timestamp_format: str | None = None
     _files: dict[str, Path] = field(default_factory=dict)
     _cache: dict[str, ibis.Table] = field(default_factory=dict)
+    # id columns stored as numbers and read as text: (table, column) -> stored type
+    id_casts: dict[tuple[str, str], str] = field(default_factory=dict)
     # intermediate results an analysis computes once per run and reuses (engine temp tables)
     memo: dict[tuple, ibis.Table] = field(default_factory=dict)
 
@@ -104,13 +106,45 @@ class DataSource:
             t = read_file(
                 self.con, self._files[name], name, self.date_format, self.timestamp_format
             )
-        t = _wall_clock(t)
+        t = _wall_clock(_text_ids(t, name, self.id_casts))
         self._cache[name] = t
         return t
 
     def execute(self, expr) -> object:
         """Run an Ibis expression on this source's backend (pandas result)."""
         return self.con.execute(expr)
+
+
+# id columns of the canonical model and the optional ones the analyses join on
+ID_COLUMNS: dict[str, list[str]] = {
+    table: [c for c, kind in cols.items() if kind == "id"] for table, cols in CANONICAL.items()
+}
+ID_COLUMNS["orders"] += ["campaign_id"]
+ID_COLUMNS["events"] += ["session_id"]
+ID_COLUMNS["marketing_spend"] = ["campaign_id"]
+ID_COLUMNS["order_items"] = ["order_id", "sku"]
+
+
+def _text_ids(t: ibis.Table, table: str, casts: dict[tuple[str, str], str]) -> ibis.Table:
+    """Id columns stored as numbers read as text, so they join and compare as ids: DuckDB reads a
+    CSV's ``order_id``/``user_id`` as integers (quoted or not), and exports often hold customer
+    ids as floats (``12346.0``, with NaN for guests). An integral float becomes its integer's
+    digits (``12346``), so the same id stored as an integer in one table and a float in another
+    still joins; a null stays null. Each cast is recorded in ``casts`` for the data-quality
+    section."""
+    schema = t.schema()
+    fix = {}
+    for col in ID_COLUMNS.get(table, []):
+        if col not in schema or not schema[col].is_numeric():
+            continue
+        c = t[col]
+        if schema[col].is_floating():
+            whole = c.isnan().ifelse(False, c == c.floor())
+            fix[col] = whole.ifelse(c.cast("int64").cast("string"), c.cast("string"))
+        else:
+            fix[col] = c.cast("string")
+        casts[(table, col)] = str(schema[col])
+    return t.mutate(**fix) if fix else t
 
 
 _SNIFF_BYTES = 4 * 1024 * 1024
@@ -248,6 +282,17 @@ def _scan_folder(folder: Path) -> dict[str, Path]:
         elif p.is_file() and p.suffix in (".parquet", ".csv"):
             files.setdefault(p.stem, p)
     return files
+
+
+def _read_only(url: str) -> dict:
+    """A DuckDB database file is opened read-only: the workbook never writes to the shop's data,
+    and DuckDB lets one process hold a file for writing, so the CLI (which validates) and the
+    notebook's kernel (which reads) could not both open it otherwise. ``duckdb://`` alone or
+    ``:memory:`` is an empty in-memory database and stays writable."""
+    path = url.removeprefix("duckdb://").partition("?")[0]
+    return (
+        {"read_only": True} if url.startswith("duckdb://") and path not in ("", ":memory:") else {}
+    )
 
 
 def is_backend_url(url: str) -> bool:
@@ -452,7 +497,7 @@ def connect(
             src = _connect_spark(url)
         elif is_backend_url(url):
             try:
-                con = ibis.connect(url)
+                con = ibis.connect(url, **_read_only(url))
             except Exception as exc:
                 raise DataError(f"data.url: cannot connect to {url}: {_first_line(exc)}") from exc
             src = DataSource(url=redact_url(url), con=con)

@@ -297,6 +297,7 @@ def scan(src: DataSource, tables: list[str], start=None, end=None) -> list[Findi
         if start is not None and table in FEEDS and TIME_COLUMN[table] in src.table(table).columns:
             found.append(_coverage(src, table, *_dates(start, end)))
         t = _in_period(src.table(table), table, start, end)
+        found += _id_casts(src, table, t)
         rules = _rules(t, table)
         if not rules:
             continue
@@ -308,6 +309,23 @@ def scan(src: DataSource, tables: list[str], start=None, end=None) -> list[Findi
             rows = row[f"r{i}"] if f"r{i}" in same else src.execute(e.expr)
             found.append(Finding(table, check, int(rows), int(row["total"]), handling))
     return found
+
+
+ID_AS_NUMBER = "stored as a number"
+ID_READ_AS_TEXT = "read as text: ids join and compare as text"
+
+
+def _id_casts(src: DataSource, table: str, t: ibis.Table) -> list[Finding]:
+    """A note per id column stored as numbers and read as text (:func:`analysis_lib.data.
+    _text_ids`): every row of the period is concerned, none is lost."""
+    casts = [(col, typ) for (tbl, col), typ in src.id_casts.items() if tbl == table]
+    if not casts:
+        return []
+    total = int(src.execute(t.count()))
+    return [
+        Finding(table, f"{col} {ID_AS_NUMBER} ({typ})", total, total, ID_READ_AS_TEXT)
+        for col, typ in casts
+    ]
 
 
 def _dates(start, end) -> tuple:

@@ -67,6 +67,7 @@ _DQ_ZH = {
     "missing value": "缺失值",
     "skipped by the model's Kalman filter": "由模型的卡尔曼滤波跳过",
     "duplicate date": "重复日期",
+    "read as text: ids join and compare as text": "按文本读取：编号按文本关联和比较",
 }
 
 
@@ -285,6 +286,9 @@ def data_quality(findings: list, lang: str = "en") -> HTML:
             return text
         if text.startswith("period runs past the last row ("):  # names the last day with data
             return f"统计期超出最后一行数据（{text.rsplit('(', 1)[1].rstrip(')')}）"
+        if " stored as a number (" in text:  # an id column read as text: names column and type
+            col, typ = text.split(" stored as a number (")
+            return f"{col} 以数字存储（{typ.rstrip(')')}）"
         return _DQ_ZH.get(text, text)
 
     hits = [f for f in findings if f.rows]

@@ -381,3 +381,73 @@ def test_dates_settled_but_times_ambiguous_are_refused(tmp_path):
         DataError, match=r"column 'campaigns.launched_ts' has dates like '10/02/2025 10:00:00'"
     ):
         D.connect(str(tmp_path)).table("campaigns")
+
+
+def test_numeric_ids_are_read_as_text_and_still_join(tmp_path):
+    """Ids DuckDB reads as numbers (a CSV's integer ids, quoted or not; float customer ids with
+    NaN for guests) are read as text: the canonical checks pass, an integer id and the same id
+    as a float join, and the data-quality section says what was done."""
+    from analysis_lib import quality
+
+    (tmp_path / "orders.csv").write_text(
+        "order_id,user_id,order_ts,gmv,status\n"
+        '"1001",12346,2025-10-02 10:00:00,120.5,paid\n'
+        '"1002",12347,2025-10-03 11:00:00,80.0,paid\n'
+        '"1003",12346,2025-10-04 12:00:00,40.0,refunded\n'
+    )
+    pd.DataFrame(
+        {
+            "user_id": [12346.0, 12347.0, float("nan")],
+            "signup_ts": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
+        }
+    ).to_parquet(tmp_path / "users.parquet")
+    src = D.connect(str(tmp_path))
+    D.check_tables(src, {"orders": None, "users": None})
+    orders, users = src.table("orders"), src.table("users")
+    assert orders.schema()["order_id"].is_string() and orders.schema()["user_id"].is_string()
+    assert sorted(src.execute(users.user_id).dropna()) == ["12346", "12347"]
+    assert src.execute(users.user_id.isnull().sum()) == 1
+    joined = orders.join(users, "user_id")
+    assert src.execute(joined.count()) == 3
+    assert src.execute(orders.user_id.nunique()) == 2
+    found = {(f.table, f.check): f for f in quality.scan(src, ["orders", "users"])}
+    note = found[("orders", "user_id stored as a number (int64)")]
+    assert note.rows == note.total == 3
+    assert ("users", "user_id stored as a number (float64)") in found
+    assert ("orders", "order_id stored as a number (int64)") in found
+
+
+@pytest.mark.e2e
+def test_duckdb_file_validates_and_runs(tmp_path):
+    """A ``duckdb:///shop.duckdb`` source is opened read-only, so the CLI (validating) and the
+    kernel (reading) can both open it: before, ``validate`` passed and ``run`` always failed on
+    the file's lock. The file is not changed by the run."""
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import duckdb
+
+    base = Path(__file__).parent / "bad_inputs" / "_base_data"
+    db = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(db))
+    for table in ("orders", "events"):
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv('{base / table}.csv')")
+    con.close()
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    (tmp_path / "p.yaml").write_text(
+        "notebook: kpi_monitor\ntitle: DuckDB file\n"
+        f"data: {{url: 'duckdb://{db}'}}\n"
+        "period: {start: 2025-10-01, end: 2025-10-31}\ngrain: week\n"
+    )
+    for args in (["validate", "p.yaml"], ["run", "p.yaml", "--out", "reports"]):
+        r = subprocess.run(
+            [sys.executable, "-m", "analysis_lib.cli", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 0, r.stderr
+    assert (tmp_path / "reports" / "kpi_monitor" / "p" / "report.html").is_file()
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
