@@ -61,6 +61,7 @@ PCT_WORDS = (
     "conversion",
     "achievement",
     "p_reach",
+    "prob",  # posterior_prob_causal_effect
     "uplift",
     "growth",
     "relative",

@@ -75,3 +75,10 @@ def test_hidden_folders_are_not_reports(tmp_path):
         d.mkdir(parents=True)
         (d / "results.json").write_text(json.dumps({"title": "hidden", "status": "ok"}))
     assert index.collect(tmp_path) == []
+
+
+def test_posterior_probability_is_a_percentage():
+    """The intervention engine's posterior probability of a causal effect reads as a percentage
+    under its own name, not as '1.00'."""
+    h = index._headline({"posterior_prob_causal_effect": 0.9988}, ["posterior_prob_causal_effect"])
+    assert h == "Posterior probability of a causal effect: 99.9%"
