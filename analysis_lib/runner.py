@@ -491,6 +491,8 @@ def _execute(
 
     exec_s = time.perf_counter() - t_exec
     render_s = 0.0
+    _scrub_secrets(executed, params.data.url)
+    error = error and D.redact_text(error, params.data.url)
     if error is None:
         try:
             nb = nbformat.read(str(executed), as_version=4)
@@ -534,6 +536,18 @@ def _execute(
         error=error,
         figures=record["figures"],
     )
+
+
+def _scrub_secrets(executed: Path, url: str) -> None:
+    """Mask a password of the data URL in the executed notebook kept for analysts: the kernel
+    needed it in the injected params to connect, but the file is kept on a share beside the
+    report (results.json and the report already show the URL masked)."""
+    if D.redact_url(url) == url or not executed.is_file():
+        return
+    text = executed.read_text(encoding="utf-8")
+    clean = D.redact_text(text, url)
+    if clean != text:
+        executed.write_text(clean, encoding="utf-8")
 
 
 def _timings(nb, validate_s: float, exec_s: float, render_s: float) -> dict[str, Any]:

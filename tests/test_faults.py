@@ -537,3 +537,28 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_in_a_log(tmp_path, c
     monkeypatch.setenv("WORKBOOK_DEBUG", "1")
     code, err = _main(capsys, "index", "--out", tmp_path)
     assert code == 1 and err[0] == "Traceback (most recent call last):"
+
+
+def test_the_executed_notebook_keeps_no_password(tmp_path):
+    """The executed notebook kept beside the report holds the injected params the kernel
+    connected with: a password in the data URL is masked there after the run, like everywhere
+    else; a URL without one leaves the file as it was."""
+    import nbformat
+
+    url = "postgres://analyst:s3cret-pw@pg.internal:5432/shop"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(f'params = {{"data": {{"url": "{url}"}}}}'),
+        nbformat.v4.new_code_cell("connect()", outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text=f"could not reach {url}\n")
+        ]),
+    ]  # fmt: skip
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(nb, str(path))
+    runner._scrub_secrets(path, url)
+    text = path.read_text()
+    assert "s3cret-pw" not in text and "postgres://analyst:***@pg.internal:5432/shop" in text
+    nbformat.validate(nbformat.read(str(path), as_version=4))
+    before = path.read_bytes()
+    runner._scrub_secrets(path, "/srv/shop")
+    assert path.read_bytes() == before
