@@ -203,7 +203,14 @@ def unit_steps(
     funnel, its breakdowns, time to convert, trend and export share it."""
     key = ("unit_steps", spec, str(start), str(end))
     if key not in src.memo:
-        best = _choose(src, spec, start, end, chains(src, spec, start, end), ["unit"])
+        if spec.mode == "ordered" and not spec.exclusions and len(spec.steps) > 1:
+            # the counted chain straight from the events, without every chain (W.ordered_walk)
+            lo, hi = as_date_bounds(start, end)
+            ev = _events(src, spec, start, end)
+            k, first = len(spec.steps), spec.entry == "first"
+            best = W.ordered_walk(ev, lo, hi, k, spec.window_us, first)
+        else:
+            best = _choose(src, spec, start, end, chains(src, spec, start, end), ["unit"])
         cols = [f"at{i + 1}" for i in range(len(spec.steps))]
         src.memo[key] = best.select("unit", "entry_ts", *cols, steps_reached=best.reach).cache()
     us = src.memo[key]
@@ -240,9 +247,11 @@ def _entry_breakdown(
             & (ev.event_ts < hi + day)
             & ev[spec.unit_col].notnull()
         )
-        s1 = s1.group_by(unit_e=s1[spec.unit_col], at_e=s1.at).aggregate(bd=s1[col].min())
+        # join, then reduce: the counted entries pick their events out of every step-1 event,
+        # so only those are grouped (grouping every step-1 event first took longer than the walk)
+        s1 = s1.select(unit_e=s1[spec.unit_col], at_e=s1.at, bd_e=s1[col])
         j = base.left_join(s1, (base.unit == s1.unit_e) & (base.at1 == s1.at_e))
-        base = j.select("unit", "at1", "bd")
+        base = j.group_by("unit", "at1").aggregate(bd=j.bd_e.min())
     return _attach_breakdown(src, base, breakdown, spec, start).select("unit", "bd")
 
 

@@ -8,13 +8,18 @@ Both sides start from the Parquet files on disk; the pandas side reads only the 
 Prints seconds, peak memory and the ratio pandas / engine; checks both give the same counts. The
 pandas side walks from each user's first page_view (``entry: first``), so that is what the engine
 is compared on; ``--entry any`` times the default (every page_view may start a chain) alone.
+``--compare-old`` also times the walk of commit f47d4f1 (first entry only, before issue 19) in the
+same run, so that the ratio new / old holds whatever the load of the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -58,6 +63,29 @@ def pandas_funnel(folder: Path, start, end, by: str, window_days: float = 7) -> 
     return pd.DataFrame(counts).fillna(0).astype(int).sort_index()
 
 
+OLD_COMMIT = "f47d4f1"
+
+
+def old_walk():
+    """The funnel module of commit f47d4f1 (one walk from each unit's first entry), imported from
+    a temporary copy: the baseline of issue 20's figures."""
+    root = Path(__file__).resolve().parent.parent
+    text = subprocess.run(
+        ["git", "show", f"{OLD_COMMIT}:analysis_lib/funnel.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "funnel_old.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("funnel_old", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["funnel_old"] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="data/m")
@@ -68,6 +96,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--entry", choices=["first", "any"], default="first")
     ap.add_argument("--mode", choices=["ordered", "strict", "any_order"], default="ordered")
+    ap.add_argument("--compare-old", action="store_true", help=f"also time the {OLD_COMMIT} walk")
     a = ap.parse_args()
     folder = Path(a.data)
     start, end = dt.date.fromisoformat(a.start), dt.date.fromisoformat(a.end)
@@ -85,6 +114,21 @@ def main() -> None:
 
     t_eng, got = best_of(engine, a.repeat)
     print(f"engine (Ibis + DuckDB):  {t_eng:8.2f} s   peak RSS {peak_rss_mb():,.0f} MiB")
+    if a.compare_old:
+        old = old_walk()
+        old_src = data.connect(str(folder))
+        old_spec = old.FunnelSpec(STEPS)
+
+        def old_engine() -> pd.DataFrame:
+            old_src.memo.clear()
+            return old.counts(old_src, old_spec, start, end, a.by)
+
+        t_old, want_old = best_of(old_engine, a.repeat)
+        same = got.equals(want_old) if a.entry == "first" and a.mode == "ordered" else "n/a"
+        print(
+            f"old walk ({OLD_COMMIT}):     {t_old:8.2f} s   new / old {t_eng / t_old:5.2f}x   "
+            f"same counts: {same}"
+        )
     if a.no_pandas or (a.entry, a.mode) != ("first", "ordered"):
         print(f"counts: {got.sum().to_dict()}")
         return

@@ -134,6 +134,41 @@ def parse(w):
     return F.parse_window(w)
 
 
+@pytest.mark.parametrize("entry", ["any", "first"])
+@pytest.mark.parametrize("unit", ["user", "session"])
+@pytest.mark.parametrize("seed", sorted(PERIODS))
+def test_ordered_step_times_match_the_reference(logs, seed, unit, entry):
+    """Ordered mode without exclusions reads the counted chain straight from the events (not
+    from a table of every chain): each step's instant is the reference's chain from the counted
+    entry, and every column (entry wall clock included) equals the every-chain walk's."""
+    from tests.funnel_reference import _ordered
+
+    folder, ev = logs[seed]
+    spec = F.FunnelSpec(STEPS, window=parse("36h"), entry=entry, unit=unit)
+    start, end = PERIODS[seed]
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    ref = ref_frame(ev, spec.unit_col)
+    want, _ = reference(ref, spec, lo, hi)
+    src = data.connect(str(folder), ZONE)
+    us = src.execute(F.unit_steps(src, spec, start, end)).set_index("unit").sort_index()
+    k = len(STEPS)
+    assert sorted(us.index) == sorted(want)
+    for u, g in ref.groupby("unit"):
+        if u not in want:
+            continue
+        steps_at = {c: sorted(g.inst[g.event == s]) for c, s in enumerate(STEPS)}
+        (times,) = _ordered(steps_at, want[u][1], k, spec.window_us)
+        got = [us.loc[u, f"at{i + 1}"] for i in range(k)]
+        assert [int(t) for t in got if pd.notna(t)] == list(times), u
+        assert all(pd.isna(t) for t in got[len(times) :]), u
+    # the every-chain walk (candidates, then choose) gives the same table
+    walk = F._choose(src, spec, start, end, F.chains(src, spec, start, end), ["unit"])
+    old = src.execute(walk.select(*us.reset_index().columns[:-1], steps_reached=walk.reach))
+    pd.testing.assert_frame_equal(
+        us.reset_index()[old.columns], old.sort_values("unit").reset_index(drop=True)
+    )
+
+
 def test_the_random_logs_have_ties_and_a_clock_change(logs):
     """The logs exercise what they are meant to: events of one unit at one instant, a period
     across a change of clocks."""
