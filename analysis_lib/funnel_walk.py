@@ -285,7 +285,7 @@ def _first_chain(ev: ibis.Table, s1: ibis.Table, k: int, win_us: int) -> ibis.Ta
     per step over that step's events only (units that reached the step before), no sort."""
     ent = s1.group_by("unit").aggregate(at1=s1.at.min(), entry_ts=s1.event_ts.argmin(s1.at))
     prev = ent.select("unit", "at1", t=ent.at1)
-    out = ent
+    levels = []
     for i in range(2, k + 1):
         st = ev.filter(ev.code == i - 1)
         st = st.select(unit_s=st.unit, t_s=st.at)
@@ -294,8 +294,13 @@ def _first_chain(ev: ibis.Table, s1: ibis.Table, k: int, win_us: int) -> ibis.Ta
             (prev.unit == st.unit_s) & (st.t_s >= prev.t) & (st.t_s <= prev.at1 + win_us),
         )
         prev = j.group_by("unit", "at1").aggregate(t=j.t_s.min())
-        got = prev.select(unit_i=prev.unit, **{f"at{i}": prev.t})
-        out = out.left_join(got, out.unit == got.unit_i).drop("unit_i")
+        levels.append(prev.select("unit", "t", lvl=ibis.literal(i, "int8")))
+    # the steps reached, one row per unit that reached step 2: one join onto the entries
+    got = ibis.union(*levels)
+    got = got.group_by(unit_i=got.unit).aggregate(
+        **{f"at{i}": ibis.cases((got.lvl == i, got.t)).min() for i in range(2, k + 1)}
+    )
+    out = ent.left_join(got, ent.unit == got.unit_i).drop("unit_i")
     reach = 1 + sum(out[f"at{i}"].notnull().cast("int64") for i in range(2, k + 1))
     return out.mutate(reach=reach)
 
@@ -340,16 +345,19 @@ def _any_chain(ev: ibis.Table, s1: ibis.Table, k: int, win_us: int) -> ibis.Tabl
         R=ibis.cases(*[(g[f"f{i}"].notnull(), i) for i in far]).cast("int64"),
         x=ibis.coalesce(*[g[f"f{i}"] for i in far]) - win_us,
     )
-    j = entries.left_join(g, entries.unit == g.unit_g)
-    pick = j.filter(
-        (j.x.isnull() & j.prev.isnull()) | ((j.s >= j.x) & (j.prev.isnull() | (j.prev < j.x)))
-    )
-    pick = pick.select("unit", at1=pick.s, entry_ts=pick.entry_ts, reach=pick.R.fill_null(1))
+    # each expression used once (shared subqueries are inlined, so computed twice): the step
+    # times per unit carry R and x, and the entries pick theirs up with them
     t = small.join(g, (small.unit == g.unit_g) & (g.x <= small.L))
     times = t.group_by(unit_t=t.unit).aggregate(
-        **{f"at{i}": ibis.cases((t.lvl == i, t.at)).min() for i in range(2, k + 1)}
+        R=t.R.max(),
+        x=t.x.max(),
+        **{f"at{i}": ibis.cases((t.lvl == i, t.at)).min() for i in range(2, k + 1)},
     )
-    out = pick.left_join(times, pick.unit == times.unit_t).drop("unit_t")
+    j = entries.left_join(times, entries.unit == times.unit_t)
+    out = j.filter(
+        (j.x.isnull() & j.prev.isnull()) | ((j.s >= j.x) & (j.prev.isnull() | (j.prev < j.x)))
+    )
+    out = out.mutate(at1=out.s, reach=out.R.fill_null(1))
     return out.select("unit", "at1", "entry_ts", *[f"at{i}" for i in range(2, k + 1)], "reach")
 
 
