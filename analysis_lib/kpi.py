@@ -4,6 +4,11 @@ Aggregations run in the engine (Ibis); what comes back is one small row per buck
 between two periods is split into additive contributions of traffic (UV), conversion
 (buyers / UV), purchase frequency (orders / buyers) and AOV (GMV / orders) with the LMDI method
 (logarithmic mean Divisia index), whose contributions add up exactly to the change.
+
+A shop without an ``events`` table (most order exports: Olist, UCI Online Retail, ERP exports)
+still gets every order KPI: UV and conversion rate are then left out (NaN, with the reason from
+:func:`unavailable`), never computed from faked events, and the decomposition uses
+GMV = buyers x orders per buyer x AOV, which still adds up exactly.
 """
 
 from __future__ import annotations
@@ -20,6 +25,27 @@ from analysis_lib.data import DataSource, as_date_bounds, month_key
 
 GRAIN_UNIT = {"day": "D", "week": "W", "month": "M"}
 KPI_KEYS = ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_rate"]
+# KPIs counted from events: absent (not zero) in a shop without an events table
+TRAFFIC_KEYS = ["uv", "conversion_rate"]
+
+_NO_EVENTS = {
+    "en": "the shop has no events table (visits), so there is no UV to count",
+    "zh": "该店铺没有 events 表（访问记录），无法统计访客数",
+}
+
+
+def has_traffic(src: DataSource) -> bool:
+    """Whether the shop has an ``events`` table to count UV (and so conversion) from."""
+    return src.has("events")
+
+
+def unavailable(src: DataSource, lang: str = "en") -> dict[str, str]:
+    """KPIs this shop's tables cannot give, each with the reason in ``lang``: UV and conversion
+    rate without an ``events`` table. A report shows them as absent with this reason rather than
+    a number computed from events that do not exist (faked purchase events read as 100%)."""
+    if has_traffic(src):
+        return {}
+    return {k: _NO_EVENTS[lang] for k in TRAFFIC_KEYS}
 
 
 def _in_period(t: ibis.Table, col: str, start, end) -> ibis.Table:
@@ -46,12 +72,14 @@ def kpi_totals(src: DataSource, start: _dt.date, end: _dt.date) -> dict[str, flo
 def kpi_totals_over(src: DataSource, ranges) -> dict[str, float]:
     """:func:`kpi_totals` over the days of several inclusive date ranges taken together (e.g. the
     months of a period that have targets): buyers and UV are distinct over all of them; new
-    buyers are those whose first valid order ever falls in one of them."""
+    buyers are those whose first valid order ever falls in one of them. Without an events table
+    UV and conversion rate are NaN (:func:`unavailable`)."""
     orders = M.valid_orders(src.table("orders"))
-    events = src.table("events")
     cur = _in_ranges(orders, "order_ts", ranges)
     agg = src.execute(cur.aggregate(**M.order_aggregates(cur))).iloc[0].to_dict()
-    uv = src.execute(_in_ranges(events, "event_ts", ranges).user_id.nunique())
+    uv = float("nan")
+    if has_traffic(src):
+        uv = src.execute(_in_ranges(src.table("events"), "event_ts", ranges).user_id.nunique())
     first = orders.group_by("user_id").aggregate(first_ts=orders.order_ts.min())
     first = _in_ranges(first, "first_ts", ranges)
     buyers = cur.select("user_id").distinct()
@@ -66,16 +94,18 @@ def kpi_totals_over(src: DataSource, ranges) -> dict[str, float]:
 
 def kpi_series(src: DataSource, start: _dt.date, end: _dt.date, grain: str) -> pd.DataFrame:
     """One row per ``grain`` bucket (day, week starting Monday, or month) in the period, with
-    counts and ratios; buckets without activity are present with zeros."""
+    counts and ratios; buckets without activity are present with zeros. Without an events
+    table there are no ``uv`` and ``conversion_rate`` columns."""
     unit = GRAIN_UNIT[grain]
     orders = M.valid_orders(src.table("orders"))
-    events = src.table("events")
     cur = _in_period(orders, "order_ts", start, end)
     cur = cur.mutate(bucket=cur.order_ts.truncate(unit))
     o = src.execute(cur.group_by("bucket").aggregate(**M.order_aggregates(cur)))
-    ev = _in_period(events, "event_ts", start, end)
-    ev = ev.mutate(bucket=ev.event_ts.truncate(unit))
-    u = src.execute(ev.group_by("bucket").aggregate(uv=ev.user_id.nunique()))
+    parts = [o]
+    if has_traffic(src):
+        ev = _in_period(src.table("events"), "event_ts", start, end)
+        ev = ev.mutate(bucket=ev.event_ts.truncate(unit))
+        parts.append(src.execute(ev.group_by("bucket").aggregate(uv=ev.user_id.nunique())))
     first = orders.group_by("user_id").aggregate(first_ts=orders.order_ts.min())
     first = first.mutate(first_bucket=first.first_ts.truncate(unit))
     b = cur.select("user_id", "bucket").distinct().join(first, "user_id")
@@ -86,7 +116,7 @@ def kpi_series(src: DataSource, start: _dt.date, end: _dt.date, grain: str) -> p
     first_bucket = pd.Timestamp(start).to_period({"day": "D", "week": "W-SUN", "month": "M"}[grain])
     idx = pd.date_range(first_bucket.start_time, pd.Timestamp(end), freq=freq, name="bucket")
     df = pd.DataFrame(index=idx)
-    for part in (o, u, nb):
+    for part in (*parts, nb):
         part = part.assign(bucket=pd.to_datetime(part["bucket"]).astype("datetime64[ns]"))
         df = df.join(part.set_index("bucket"), how="left")
     df = df.fillna(0.0).astype(float)
@@ -120,9 +150,12 @@ _NEEDS = {
 
 
 def data_starts(src: DataSource) -> dict[str, _dt.date | None]:
-    """The first day with a row in ``orders`` and in ``events`` (None: no rows)."""
+    """The first day with a row in ``orders`` and in ``events`` (None: no rows); a table the
+    shop does not have is left out."""
     out = {}
     for table, col in (("orders", "order_ts"), ("events", "event_ts")):
+        if not src.has(table):
+            continue
         t = src.table(table)
         first = src.execute(t[col].min())
         out[table] = None if first is None or pd.isna(first) else pd.Timestamp(first).date()
@@ -153,7 +186,7 @@ def comparison_base(
     base = kpi_totals(src, b_start, b_end)
     gaps = base_gaps(src, b_start, b_end)
     for table, n in (("orders", base["orders"]), ("events", base["uv"])):
-        if n == 0:
+        if n == 0 and src.has(table):
             gaps[table] = None
     for k in base:
         if any(t in gaps for t in _NEEDS.get(k, ("orders",))):
@@ -185,19 +218,26 @@ def _logmean(a: float, b: float) -> float:
 
 
 DRIVERS = ["uv", "conversion_rate", "orders_per_buyer", "aov"]
+# without events: UV x conversion rate is buyers, and GMV = buyers x orders per buyer x AOV
+DRIVERS_NO_TRAFFIC = ["buyers", "orders_per_buyer", "aov"]
 
 
-def gmv_decomposition(current: dict[str, float], previous: dict[str, float]) -> pd.DataFrame:
+def gmv_decomposition(
+    current: dict[str, float], previous: dict[str, float], traffic: bool = True
+) -> pd.DataFrame:
     """Split GMV(current) - GMV(previous) into additive contributions of the drivers of
-    GMV = UV x conversion rate x orders per buyer x AOV (LMDI-I). The contributions sum exactly to
-    the change. Needs positive values of every driver in both periods; otherwise NaN rows."""
+    GMV = UV x conversion rate x orders per buyer x AOV (LMDI-I); with ``traffic`` False (a shop
+    without events, :func:`has_traffic`) of GMV = buyers x orders per buyer x AOV, the same
+    identity with UV x conversion folded into buyers. The contributions sum exactly to the change.
+    Needs positive values of every driver in both periods; otherwise NaN rows."""
+    drivers = DRIVERS if traffic else DRIVERS_NO_TRAFFIC
     g1, g0 = current["gmv"], previous["gmv"]
     rows = []
     ok = (
-        all(current.get(k, 0) > 0 and previous.get(k, 0) > 0 for k in DRIVERS) and g1 > 0 and g0 > 0
+        all(current.get(k, 0) > 0 and previous.get(k, 0) > 0 for k in drivers) and g1 > 0 and g0 > 0
     )
     w = _logmean(g1, g0) if ok else np.nan
-    for k in DRIVERS:
+    for k in drivers:
         contrib = w * math.log(current[k] / previous[k]) if ok else np.nan
         rows.append(
             {
@@ -367,6 +407,10 @@ _PHRASES = {
         "en": "Conversion rate was {cr} ({delta} against the previous period) on {uv} visitors.",
         "zh": "转化率为 {cr}（环比 {delta}），访客数 {uv}。",
     },
+    "no_traffic": {
+        "en": "UV and conversion rate are not reported: the shop has no events table (visits). The GMV change is split into buyers, orders per buyer and AOV (GMV = buyers × orders per buyer × AOV).",
+        "zh": "未报告访客数和转化率：该店铺没有 events 表（访问记录）。GMV 变化按购买用户数、人均订单数和客单价拆分（GMV = 购买用户数 × 人均订单数 × 客单价）。",
+    },
     "new": {
         "en": "{share} of the {buyers} buyers bought for the first time.",
         "zh": "{buyers} 位购买用户中有 {share} 为首次购买。",
@@ -388,10 +432,13 @@ def findings(
     end: _dt.date,
     lang: str = "en",
     bases: list[dict] = (),
+    traffic: bool = True,
 ) -> list[str]:
     """Plain-language findings generated from the numbers (never typed in). ``bases``: the
     comparison periods as :func:`comparison_base` describes them; one the data does not cover
-    gets a sentence saying which changes are n/a and why."""
+    gets a sentence saying which changes are n/a and why. ``traffic`` False (no events table,
+    :func:`has_traffic`): a sentence saying UV and conversion are not reported and why, instead
+    of the conversion sentence."""
     from analysis_lib.report import fmt, fmt_metric
 
     def ph(key: str, **kw) -> str:
@@ -445,6 +492,7 @@ def findings(
             M.label(k, lang)
             for k in KPI_KEYS
             if any(t in base["gaps"] for t in _NEEDS.get(k, ("orders",)))
+            and (traffic or k not in TRAFFIC_KEYS)
         ]
         out.append(
             ph(
@@ -470,14 +518,17 @@ def findings(
                 low_contrib=fmt(lo["contribution"], "money"),
             )
         )
-    out.append(
-        ph(
-            "conversion",
-            cr=fmt(totals["conversion_rate"], "pct"),
-            delta=fmt(totals["conversion_rate"] - previous["conversion_rate"], "pp"),
-            uv=fmt(totals["uv"]),
+    if traffic:
+        out.append(
+            ph(
+                "conversion",
+                cr=fmt(totals["conversion_rate"], "pct"),
+                delta=fmt(totals["conversion_rate"] - previous["conversion_rate"], "pp"),
+                uv=fmt(totals["uv"]),
+            )
         )
-    )
+    else:
+        out.append(ph("no_traffic"))
     out.append(
         ph(
             "new",

@@ -238,20 +238,16 @@ class KpiMonitorParams(BaseParams):
     notebook: Literal["kpi_monitor"]
     grain: Literal["day", "week", "month"] = "week"
 
-    required_tables: ClassVar = {"orders": None, "events": ["event_ts", "user_id"]}
-    optional_tables: ClassVar = {"targets": None}
+    # events optional: most order exports have none; UV and conversion are then left out
+    required_tables: ClassVar = {"orders": None}
+    optional_tables: ClassVar = {"events": ["event_ts", "user_id"], "targets": None}
 
     def check_data(self, src, source: str) -> None:
         """The period must hold orders or events (no report of zeros before the data lands)."""
-        require_rows(
-            src,
-            source,
-            self.period,
-            [
-                (src.table("orders"), "order_ts", "orders"),
-                (src.table("events"), "event_ts", "events"),
-            ],
-        )
+        tables = [(src.table("orders"), "order_ts", "orders")]
+        if src.has("events"):
+            tables.append((src.table("events"), "event_ts", "events"))
+        require_rows(src, source, self.period, tables)
 
 
 class _CsvExport(_Strict):
@@ -330,8 +326,13 @@ class FunnelParams(BaseParams):
         """The drop-off export, if any."""
         return [("export_dropoff.path", self.export_dropoff.path)] if self.export_dropoff else []
 
-    required_tables: ClassVar = {"events": ["event_ts", "user_id", "event"], "orders": None}
-    optional_tables: ClassVar = {"marketing_spend": None, "products": ["sku", "category"]}
+    # orders optional: only the traffic-source section (AOV, GMV per UV, ROAS) needs them
+    required_tables: ClassVar = {"events": ["event_ts", "user_id", "event"]}
+    optional_tables: ClassVar = {
+        "orders": None,
+        "marketing_spend": None,
+        "products": ["sku", "category"],
+    }
 
     def check_data(self, src, source: str) -> None:
         """Exclusions must be event names present in ``events``, and so must steps that look like

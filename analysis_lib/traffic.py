@@ -9,7 +9,9 @@ Definitions (metrics from :mod:`analysis_lib.metrics`):
   order); CAC = spend / new customers; ROAS = GMV / spend.
 
 ``channel`` is optional in both ``events`` and ``orders``; without it in either there is nothing to
-compare, and the table is empty (same columns).
+compare, and the table is empty (same columns). So is a shop without an ``orders`` table (an
+event log alone, such as Taobao's UserBehavior): conversion, AOV, GMV per UV and ROAS are counted
+from orders; :func:`why_not` says which is the case, in words for the report.
 """
 
 from __future__ import annotations
@@ -24,12 +26,48 @@ COLUMNS += ["new_customers", "conversion_rate", "aov", "gmv_per_uv"]
 
 
 def has_channels(src: DataSource) -> bool:
-    """Whether both ``events`` and ``orders`` say which channel each row came from."""
-    return all("channel" in src.table(t).columns for t in ("events", "orders"))
+    """Whether both ``events`` and ``orders`` exist and say which channel each row came from."""
+    return all(src.has(t) and "channel" in src.table(t).columns for t in ("events", "orders"))
+
+
+_WHY_NOT = {
+    "orders": {
+        "en": "Not shown: the shop has no orders table, and conversion, AOV, GMV per UV and ROAS by traffic source are counted from orders.",
+        "zh": "未显示：该店铺没有 orders 表，而各流量来源的转化率、客单价、UV 价值和 ROAS 都由订单计算。",
+    },
+    "channel": {
+        "en": "Not shown: events and orders need a channel column to compare traffic sources.",
+        "zh": "未显示：events 和 orders 需要 channel 列才能比较流量来源。",
+    },
+}
+
+
+def why_not(src: DataSource, lang: str = "en") -> str:
+    """Why the traffic-source table is empty, for the report ('' when it is not for want of data):
+    no orders table, or no channel column in events or orders."""
+    if not src.has("orders"):
+        return _WHY_NOT["orders"][lang]
+    if not has_channels(src):
+        return _WHY_NOT["channel"][lang]
+    return ""
+
+
+def no_orders_finding(src: DataSource, lang: str = "en") -> list[str]:
+    """The summary's sentence for a shop without orders (none otherwise): the funnel runs on
+    events alone, and the traffic-source section is left out, saying why."""
+    if src.has("orders"):
+        return []
+    return [
+        {
+            "en": "The traffic-source section is left out: the shop has no orders table (an event log alone), and conversion, AOV, GMV per UV and ROAS by source are counted from orders.",
+            "zh": "未包含流量来源质量部分：该店铺没有 orders 表（只有行为日志），而各来源的转化率、客单价、UV 价值和 ROAS 都由订单计算。",
+        }[lang]
+    ]
 
 
 def channel_quality(src: DataSource, start, end) -> pd.DataFrame:
-    """One row per channel with the measures in the module docstring (empty without channels)."""
+    """One row per channel with the measures in the module docstring (empty without channels or
+    without an orders table, :func:`why_not`)."""
     if not has_channels(src):
         return pd.DataFrame(columns=COLUMNS)
     lo, hi = as_date_bounds(start, end)

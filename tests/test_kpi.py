@@ -336,3 +336,51 @@ def test_chart_labels_from_data_are_plain_text():
         shown = {t.get_text() for t in texts}
         assert set(names) <= shown or {"$a$", "b_c"} <= shown, shown
         assert not [t.get_text() for t in texts if t._preprocess_math(t.get_text())[1]]
+
+
+def without_tables(sample_dir, folder, *dropped):
+    """A shop folder holding the sample's tables except ``dropped`` (links, nothing copied)."""
+    folder.mkdir(exist_ok=True)
+    for p in sample_dir.iterdir():
+        if p.name.split(".")[0] not in dropped:
+            (folder / p.name).symlink_to(p)
+    return folder
+
+
+def test_a_shop_without_events_gets_every_order_kpi(sample_dir, tmp_path):
+    """Most order exports have no event log: the order KPIs equal the full shop's, UV and
+    conversion are NaN with the reason (before: "table 'events' not found", and faked purchase
+    events read as a 100% conversion rate), and the GMV change is split into buyers, orders per
+    buyer and AOV, still adding up exactly."""
+    full = data.connect(str(sample_dir))
+    src = data.connect(str(without_tables(sample_dir, tmp_path / "shop", "events")))
+    assert not src.has("events") and not kpi.has_traffic(src)
+    got, want = kpi.kpi_totals(src, START, END), kpi.kpi_totals(full, START, END)
+    for k in ["gmv", "orders", "buyers", "aov", "refund_rate", "new_buyers", "returning_buyers"]:
+        assert got[k] == pytest.approx(want[k], rel=1e-12), k
+    assert np.isnan(got["uv"]) and np.isnan(got["conversion_rate"])
+    assert set(kpi.unavailable(src)) == {"uv", "conversion_rate"}
+    assert "no events table" in kpi.unavailable(src)["uv"]
+    assert "events" in kpi.unavailable(src, "zh")["uv"] and kpi.unavailable(full) == {}
+    prev, base = kpi.comparison_base(src, START, END, "pop")
+    assert prev["gmv"] == pytest.approx(kpi.comparison_base(full, START, END, "pop")[0]["gmv"])
+    assert "events" not in base["gaps"]
+    d = kpi.gmv_decomposition(got, prev, traffic=False).set_index("driver")
+    assert list(d.index) == ["buyers", "orders_per_buyer", "aov"]
+    assert d["contribution"].sum() == pytest.approx(got["gmv"] - prev["gmv"], rel=1e-9)
+    # the full shop's UV x conversion terms add up to the buyers term
+    dfull = kpi.gmv_decomposition(want, kpi.comparison_base(full, START, END, "pop")[0])
+    dfull = dfull.set_index("driver")
+    assert dfull.loc[["uv", "conversion_rate"], "contribution"].sum() == pytest.approx(
+        d.loc["buyers", "contribution"], rel=1e-9
+    )
+    s = kpi.kpi_series(src, START, END, "week")
+    assert "uv" not in s and "conversion_rate" not in s
+    assert s["gmv"].sum() == pytest.approx(got["gmv"])
+    tva = kpi.target_vs_actual(src, kpi.load_targets(src), START, END, got)
+    for lang, says, absent in [
+        ("en", "no events table", "Conversion rate was"),
+        ("zh", "没有 events 表", "转化率为"),
+    ]:
+        f = kpi.findings(got, prev, prev, d.reset_index(), tva, START, END, lang, [base], False)
+        assert any(says in x for x in f) and not any(absent in x for x in f)

@@ -69,3 +69,68 @@ def test_every_notebook_runs_on_a_minimal_shop(tmp_path, columns):
             (tmp_path / "reports" / "funnel" / "zh_compare" / "results.json").read_text()
         )
         assert res["params"]["breakdowns"] == ["new_vs_returning"]
+
+
+# a whole optional table missing: the notebooks that can run without it, and what their reports
+# must then say (both languages)
+WITHOUT = {
+    "events": {
+        "kpi_monitor/en.yaml": "notebook: kpi_monitor\ngrain: week\nperiod: {start: 2025-10-01, end: 2025-10-31}\n",
+        "kpi_monitor/zh.yaml": "notebook: kpi_monitor\nlang: zh\ngrain: day\nperiod: {start: 2025-10-01, end: 2025-10-31}\n",
+        "product_ops/month.yaml": PARAMS["product_ops/month.yaml"],
+        "customer_value/month.yaml": PARAMS["customer_value/month.yaml"],
+    },
+    "orders": {
+        "funnel/en.yaml": "notebook: funnel\nperiod: {start: 2025-10-01, end: 2025-10-31}\n",
+        "funnel/zh.yaml": "notebook: funnel\nlang: zh\nperiod: {start: 2025-10-01, end: 2025-10-31}\n",
+    },
+}
+SAYS = {
+    "kpi_monitor/en.yaml": [
+        "UV and conversion rate are not reported: the shop has no events table"
+    ],
+    "kpi_monitor/zh.yaml": ["未报告访客数和转化率：该店铺没有 events 表"],
+    "funnel/en.yaml": ["the shop has no orders table", "The traffic-source section is left out"],
+    "funnel/zh.yaml": ["该店铺没有 orders 表", "未包含流量来源质量部分"],
+    # the minimal shop has neither a cost nor an inventory table
+    "product_ops/month.yaml": [
+        "Not available: gross margin (needs a cost",
+        "needs an inventory table",
+    ],
+}
+
+
+@pytest.mark.parametrize("table", sorted(WITHOUT))
+def test_notebooks_run_without_a_whole_table(tmp_path, table):
+    """Most shop exports have no event log (Olist, UCI Online Retail, ERP order exports), and an
+    event log may come without orders: the notebooks that can still run do (before: "table
+    'events' not found" / "table 'orders' not found"), leave out what needs the missing table and
+    say why, in the report and in results.json (None with the reason, never a made-up number)."""
+    shutil.copytree(BASE, tmp_path / "data")
+    (tmp_path / "data" / f"{table}.csv").unlink()
+    for rel, body in WITHOUT[table].items():
+        p = tmp_path / "params" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(HEAD + body)
+    r = workbook("run-all", "params", "--out", "reports", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for rel in WITHOUT[table]:
+        nb, name = rel.removesuffix(".yaml").split("/")
+        out = tmp_path / "reports" / nb / name
+        res = json.loads((out / "results.json").read_text())
+        assert res["status"] == "ok", rel
+        html = (out / "report.html").read_text()
+        for text in SAYS.get(rel, []):
+            assert text in html, (rel, text)
+        figs = res["figures"]
+        if nb == "kpi_monitor":
+            assert figs["uv"] is None and figs["conversion_rate"] is None
+            assert "no events table" in figs["not_available"]["conversion_rate"]
+            assert figs["gmv"] > 0 and figs["orders"] > 0
+            for shown in ["Conversion rate", "转化率为", ">转化率<", ">UV<", ">访客数 UV<"]:
+                assert shown not in html, (rel, shown)  # no card, row, column or sentence
+        if nb == "product_ops":
+            assert figs["gross_margin"] is None and "cost" in figs["not_available"]["gross_margin"]
+            assert figs["inventory_turnover"] is None and "nan×" not in html
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert "n/a" not in index  # a figure the shop cannot give is left out of the headline

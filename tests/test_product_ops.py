@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -101,3 +102,62 @@ def test_orders_without_user_id_refused(tmp_path, sample_dir):
     src = data.connect(str(tmp_path))
     with pytest.raises(DataError, match="table 'orders' is missing required column 'user_id'"):
         data.check_tables(src, {"orders": None})
+
+
+def _shop(sample_dir, folder, inventory: bool, cost: bool):
+    """The sample shop, optionally without its inventory table and without any unit cost."""
+    folder.mkdir()
+    for t in ["orders"] + (["inventory.parquet"] if inventory else []):
+        (folder / t).symlink_to(sample_dir / t)
+    p, it = (
+        pd.read_parquet(sample_dir / "products.parquet"),
+        pd.read_parquet(sample_dir / "order_items"),
+    )
+    if not cost:
+        p, it = p.drop(columns="cost"), it.drop(columns="unit_cost")
+    p.to_parquet(folder / "products.parquet")
+    it.to_parquet(folder / "order_items.parquet")
+    return data.connect(str(folder))
+
+
+@pytest.mark.parametrize("inventory,cost", [(False, True), (True, False), (False, False)])
+def test_missing_cost_or_inventory_gives_na_with_the_reason(
+    tmp_path, sample_dir, skus, inventory, cost
+):
+    """Without a cost the margin is n/a (before: "Gross margin 100.0%", the missing cost summed as
+    zero); without inventory the sell-through, slow movers, stock-out risk and turnover are n/a
+    (before: "turnover nan×", and only selling SKUs "on sale", so a sell-through of 100%). What
+    needs neither (revenue, ABC, SKUs sold) equals the full shop's."""
+    src = _shop(sample_dir, tmp_path / "shop", inventory, cost)
+    have = PO.inputs(src)
+    assert have == {"inventory": inventory, "cost": cost}
+    df = PO.sku_table(src, *Q4)
+    s, full = (
+        PO.summary(df, 92, have),
+        PO.summary(skus, 92, PO.inputs(data.connect(str(sample_dir)))),
+    )
+    gone = PO.unavailable(have)
+    assert ("gross_margin" in gone) == (not cost)
+    assert ("sell_through_rate" in gone) == (not inventory)
+    assert "inventory_turnover" in gone
+    for k in gone:
+        assert np.isnan(s[k]), k
+    for k in set(full) - set(gone):
+        assert s[k] == pytest.approx(full[k]), k
+    assert s["skus_sold"] == int((df.units > 0).sum()) and s["skus_in_catalogue"] == len(df)
+    assert df.set_index("sku").abc.to_dict() == skus.set_index("sku").abc.to_dict()
+    if not cost:
+        assert "products.cost" in gone["gross_margin"] and df.gross_margin.isna().all()
+        assert "gross_margin" not in PO.by_category(df, have)
+    if not inventory:
+        assert "inventory table" in gone["slow_movers"] and df.days_of_supply.isna().all()
+        assert not df.slow_mover.any() and set(df.action) <= {"bundle", "keep"}
+        rules = PO.rules_table(have).set_index("action")
+        assert "inventory" in rules.loc["restock", "not_applied"]
+        assert rules.loc["bundle", "not_applied"] == ""
+    elif not cost:  # slow movers found, but the margin that splits clear from delist is unknown
+        assert df.slow_mover.any()
+        assert set(df.loc[df.slow_mover, "action"]) - {"restock"} == {"clear or delist"}
+    for lang, na in [("en", "Not available"), ("zh", "无法计算")]:
+        f = PO.findings(s, df, lang, have)
+        assert any(na in x for x in f) and not any("nan" in x for x in f)

@@ -49,3 +49,17 @@ def test_no_channel_column_gives_an_empty_table(tmp_path, sample_dir):
     src = data.connect(str(tmp_path))
     got = traffic.channel_quality(src, dt.date(2025, 10, 1), dt.date(2025, 10, 31))
     assert got.empty and list(got.columns) == traffic.COLUMNS
+
+
+def test_no_orders_table_gives_an_empty_table_and_says_why(tmp_path, sample_dir):
+    """An event log alone (no orders table): conversion, AOV, GMV per UV and ROAS need orders, so
+    the table is empty and the report says why (before: "table 'orders' not found")."""
+    (tmp_path / "events").symlink_to(sample_dir / "events")
+    src = data.connect(str(tmp_path))
+    assert not traffic.has_channels(src)
+    got = traffic.channel_quality(src, dt.date(2025, 10, 1), dt.date(2025, 10, 31))
+    assert got.empty and list(got.columns) == traffic.COLUMNS
+    assert "no orders table" in traffic.why_not(src) and "orders" in traffic.why_not(src, "zh")
+    assert "no orders table" in traffic.no_orders_finding(src)[0]
+    full = data.connect(str(sample_dir))
+    assert traffic.why_not(full) == "" and traffic.no_orders_finding(full) == []
