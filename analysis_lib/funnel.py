@@ -133,22 +133,15 @@ def _names(spec: FunnelSpec) -> list[str]:
     return list(spec.steps) + list(dict.fromkeys(x.event for x in spec.exclusions))
 
 
-def _events(src: DataSource, spec: FunnelSpec, start, end) -> ibis.Table:
+def _events(src: DataSource, spec: FunnelSpec, start, end, carry: str | None = None) -> ibis.Table:
     """The events a walk reads, cached in the engine: ``unit``, ``code`` (step index; exclusion
     events after the steps; -1 any other event, read in strict mode only), ``at`` (UTC instant,
     microseconds) and ``event_ts`` (wall clock). From a day before the period to a day after its
     end plus the window (wall-clock margins for a daylight-saving shift; the walk compares
-    instants)."""
-    key = (
-        "events",
-        spec.steps,
-        spec.exclusions,
-        spec.mode,
-        spec.unit,
-        spec.window,
-        str(start),
-        str(end),
-    )
+    instants). ``carry``: an events column read with them as ``bd`` when they are first read (the
+    first breakdown asked for rides along instead of reading the events again; see
+    :func:`_carried`)."""
+    key = _events_key(spec, start, end)
     if key in src.memo:
         return src.memo[key]
     ev = W.timed_events(src)
@@ -163,10 +156,32 @@ def _events(src: DataSource, spec: FunnelSpec, start, end) -> ibis.Table:
     if spec.mode != "strict":
         ev = ev.filter(ev.event.isin(names))
     code = ibis.cases(*[(ev.event == n, i) for i, n in enumerate(names)], else_=-1).cast("int8")
+    extra = {}
+    if carry is not None and carry in ev.columns and carry != spec.unit_col:
+        extra["bd"] = ev[carry]
+    src.memo[key + ("carry",)] = carry if extra else None
     src.memo[key] = ev.select(
-        unit=ev[spec.unit_col], code=code, at=ev.at, event_ts=ev.event_ts
+        unit=ev[spec.unit_col], code=code, at=ev.at, event_ts=ev.event_ts, **extra
     ).cache()
     return src.memo[key]
+
+
+def _carried(src: DataSource, spec: FunnelSpec, start, end) -> str | None:
+    """The events column :func:`_events` read along (``bd``), if any."""
+    return src.memo.get(_events_key(spec, start, end) + ("carry",))
+
+
+def _events_key(spec: FunnelSpec, start, end) -> tuple:
+    return (
+        "events",
+        spec.steps,
+        spec.exclusions,
+        spec.mode,
+        spec.unit,
+        spec.window,
+        str(start),
+        str(end),
+    )
 
 
 def chains(src: DataSource, spec: FunnelSpec, start, end) -> ibis.Table:
@@ -203,10 +218,10 @@ def unit_steps(
     funnel, its breakdowns, time to convert, trend and export share it."""
     key = ("unit_steps", spec, str(start), str(end))
     if key not in src.memo:
+        ev = _events(src, spec, start, end, carry=_bd_col(breakdown))
         if spec.mode == "ordered" and not spec.exclusions and len(spec.steps) > 1:
             # the counted chain straight from the events, without every chain (W.ordered_walk)
             lo, hi = as_date_bounds(start, end)
-            ev = _events(src, spec, start, end)
             k, first = len(spec.steps), spec.entry == "first"
             best = W.ordered_walk(ev, lo, hi, k, spec.window_us, first)
         else:
@@ -238,7 +253,13 @@ def _entry_breakdown(
     base = us.select("unit", "at1")
     col = _bd_col(breakdown)
     ev = W.timed_events(src)
-    if col in ev.columns and col != spec.unit_col:
+    if col == _carried(src, spec, start, end):
+        # read with the walk's events: the counted entries' events from the engine's copy
+        ce = _events(src, spec, start, end)
+        s1 = ce.filter(ce.code == 0).select(unit_e=ce.unit, at_e=ce.at, bd_e=ce.bd)
+        j = base.left_join(s1, (base.unit == s1.unit_e) & (base.at1 == s1.at_e))
+        base = j.group_by("unit", "at1").aggregate(bd=j.bd_e.min())
+    elif col in ev.columns and col != spec.unit_col:
         lo, hi = as_date_bounds(start, end)
         day = _dt.timedelta(days=1)
         s1 = ev.filter(

@@ -134,6 +134,29 @@ def parse(w):
     return F.parse_window(w)
 
 
+@pytest.mark.parametrize("case", CASES[:4], ids=lambda c: "-".join(c.values()))
+def test_breakdown_read_with_the_walk_equals_one_joined_after(logs, case):
+    """A breakdown asked for before the walk rides along with the walk's events; asked for after
+    it, it is read from the events again: the same counts, the reference's (entry value, the
+    smallest where several step-1 events share the entry's instant)."""
+    folder, ev = logs[1]
+    spec = F.FunnelSpec(STEPS, window=parse("36h"), **case)
+    start, end = PERIODS[1]
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    want, _ = reference(ref_frame(ev, spec.unit_col), spec, lo, hi)
+    ref = pd.DataFrame([(c, r) for r, _, c in want.values()], columns=["channel", "reached"])
+    along = data.connect(str(folder), ZONE)
+    first = F.counts(along, spec, start, end, "channel")
+    assert F._carried(along, spec, start, end) == "channel"
+    after = data.connect(str(folder), ZONE)
+    F.unit_steps(after, spec, start, end)
+    assert F._carried(after, spec, start, end) is None
+    pd.testing.assert_frame_equal(first, F.counts(after, spec, start, end, "channel"))
+    for i, s in enumerate(STEPS):
+        expect = ref[ref.reached >= i + 1].groupby("channel").size()
+        assert first[s].to_dict() == expect.reindex(first.index, fill_value=0).to_dict()
+
+
 @pytest.mark.parametrize("entry", ["any", "first"])
 @pytest.mark.parametrize("unit", ["user", "session"])
 @pytest.mark.parametrize("seed", sorted(PERIODS))
