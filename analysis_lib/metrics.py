@@ -59,6 +59,8 @@ METRICS: dict[str, Metric] = {
         Metric("new_customers", "New customers", "新客数", "count", False),
         Metric("cac", "CAC", "获客成本", "money", False),
         Metric("roas", "ROAS", "ROAS（广告支出回报）", "ratio", False),
+        Metric("skus_sold", "SKUs sold", "有销售的 SKU", "count", False),
+        Metric("skus_in_catalogue", "SKUs in the products table", "商品表 SKU 数", "count", False),
     ]
 }
 

@@ -904,12 +904,10 @@ class CampaignRetroParams(BaseParams):
         """The controls file, if controls come from a file."""
         return [self.controls.path] if self.controls is not None and self.controls.path else []
 
-    required_tables: ClassVar = {
-        "orders": None,
-        "events": ["event_ts", "user_id", "event"],
-        "campaigns": None,
-    }
+    # events optional: only the burst-funnel section needs them
+    required_tables: ClassVar = {"orders": None, "campaigns": None}
     optional_tables: ClassVar = {
+        "events": ["event_ts", "user_id", "event"],
         "marketing_spend": None,
         "order_items": None,
         "products": ["sku", "category"],

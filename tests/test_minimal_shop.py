@@ -79,6 +79,7 @@ WITHOUT = {
         "kpi_monitor/zh.yaml": "notebook: kpi_monitor\nlang: zh\ngrain: day\nperiod: {start: 2025-10-01, end: 2025-10-31}\n",
         "product_ops/month.yaml": PARAMS["product_ops/month.yaml"],
         "customer_value/month.yaml": PARAMS["customer_value/month.yaml"],
+        "campaign_retro/no_spend.yaml": PARAMS["campaign_retro/no_spend.yaml"],
     },
     "orders": {
         "funnel/en.yaml": "notebook: funnel\nperiod: {start: 2025-10-01, end: 2025-10-31}\n",
@@ -97,6 +98,7 @@ SAYS = {
         "Not available: gross margin (needs a cost",
         "needs an inventory table",
     ],
+    "campaign_retro/no_spend.yaml": ["Not shown: the shop has no events table"],
 }
 
 
@@ -134,3 +136,5 @@ def test_notebooks_run_without_a_whole_table(tmp_path, table):
             assert figs["inventory_turnover"] is None and "nan×" not in html
     index = (tmp_path / "reports" / "index.html").read_text()
     assert "n/a" not in index  # a figure the shop cannot give is left out of the headline
+    if table == "events":  # what replaces them: buyers for conversion, SKUs sold for sell-through
+        assert "Buyers:" in index and "SKUs sold:" in index
