@@ -79,11 +79,16 @@ _WHY = {
 
 
 def inputs(src: DataSource) -> dict[str, bool]:
-    """Which optional inputs the shop has: ``cost`` (``order_items.unit_cost`` or
-    ``products.cost``) and ``inventory`` (the table)."""
+    """Which optional inputs the shop has: ``cost`` (an ``order_items.unit_cost`` or
+    ``products.cost`` with a value: an export's empty cost column is no cost) and ``inventory``
+    (the table)."""
+
+    def filled(table: str, col: str) -> bool:
+        t = src.table(table)
+        return col in t.columns and int(src.execute(t[col].count())) > 0
+
     return {
-        "cost": "unit_cost" in src.table("order_items").columns
-        or "cost" in src.table("products").columns,
+        "cost": filled("order_items", "unit_cost") or filled("products", "cost"),
         "inventory": src.has("inventory"),
     }
 
@@ -221,14 +226,21 @@ def summary(
         else float("nan"),
         "slow_movers": int(df["slow_mover"].sum()),
         "stockout_risk_skus": int(df["stockout_risk"].sum()),
-        "gross_margin": float(
-            M.safe_div(df["revenue"].sum() - df["cogs"].sum(), df["revenue"].sum())
-        ),
+        "gross_margin": _margin(df),
         "negative_stock_rows": int(df["negative_days"].fillna(0).sum()),
     }
     for k in unavailable(have or {}):
         out[k] = float("nan")
     return out
+
+
+def _margin(df: pd.DataFrame) -> float:
+    """Gross margin over the SKUs whose cost of goods is known (NaN when none is): a missing
+    cost summed as zero would read as a 100% margin."""
+    known = df[df["cogs"].notna()]
+    if known.empty:
+        return float("nan")
+    return float(M.safe_div(known["revenue"].sum() - known["cogs"].sum(), known["revenue"].sum()))
 
 
 def by_category(df: pd.DataFrame, have: dict[str, bool] | None = None) -> pd.DataFrame:
@@ -242,7 +254,7 @@ def by_category(df: pd.DataFrame, have: dict[str, bool] | None = None) -> pd.Dat
                 lambda x: x.loc[x.on_sale, "sold"].mean(), include_groups=False
             ),
             "revenue": g["revenue"].sum(),
-            "gross_margin": (g["revenue"].sum() - g["cogs"].sum()) / g["revenue"].sum(),
+            "gross_margin": g.apply(_margin, include_groups=False),
             "slow_movers": g["slow_mover"].sum(),
             "stockout_risk": g["stockout_risk"].sum(),
         }

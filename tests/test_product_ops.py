@@ -161,3 +161,20 @@ def test_missing_cost_or_inventory_gives_na_with_the_reason(
     for lang, na in [("en", "Not available"), ("zh", "无法计算")]:
         f = PO.findings(s, df, lang, have)
         assert any(na in x for x in f) and not any("nan" in x for x in f)
+
+
+def test_an_empty_cost_column_is_no_cost(tmp_path, sample_dir, skus):
+    """An export's cost column with no value is no cost (before: summed as zero, a 100% margin);
+    a SKU without a cost leaves the margin of those with one unchanged."""
+    _shop(sample_dir, tmp_path / "shop", inventory=True, cost=False)
+    it = pd.read_parquet(sample_dir / "order_items").assign(unit_cost=np.nan)
+    it.to_parquet(tmp_path / "shop" / "order_items.parquet")
+    src = data.connect(str(tmp_path / "shop"))
+    assert PO.inputs(src)["cost"] is False
+    assert np.isnan(PO.summary(PO.sku_table(src, *Q4), 92)["gross_margin"])
+    part = skus.copy()
+    sold = part.index[part.revenue > 0]
+    part.loc[sold[:5], "cogs"] = np.nan
+    rest = skus.drop(index=sold[:5])
+    want = (rest.revenue.sum() - rest.cogs.sum()) / rest.revenue.sum()
+    assert PO.summary(part, 92)["gross_margin"] == pytest.approx(want)
