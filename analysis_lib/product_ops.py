@@ -10,8 +10,8 @@ Definitions stated in the report:
 - slow mover: in stock at the end and no sale in the last ``slow_days`` days;
 - stock-out risk: days of supply below ``lead_time_days`` (already at zero stock counts too);
 - ABC: A = SKUs making the first 80% of GMV, B the next 15%, C the rest;
-- gross margin = (revenue - cost of goods) / revenue, cost from ``order_items.unit_cost`` or else
-  ``products.cost``; price position = percent rank of the price within its category.
+- gross margin = (revenue - cost of goods) / revenue over the SKUs whose cost is known, cost from
+  ``order_items.unit_cost`` or else ``products.cost``; price position = percent rank of the price within its category.
 Negative stock (oversold in the ERP) is counted in the data-quality section and treated as zero.
 
 A shop without a cost (no ``products.cost`` nor ``order_items.unit_cost``) or without an
