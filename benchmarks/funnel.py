@@ -120,7 +120,7 @@ def main() -> None:
     else:
         old = old_walk()
         old_src = data.connect(str(folder))
-        old_spec = old.FunnelSpec(STEPS)
+        old_spec = old.FunnelSpec(STEPS, mode="strict" if a.mode == "strict" else "ordered")
 
         def old_engine() -> pd.DataFrame:
             old_src.memo.clear()
