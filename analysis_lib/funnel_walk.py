@@ -323,9 +323,9 @@ def _any_chain(ev: ibis.Table, s1: ibis.Table, k: int, win_us: int) -> ibis.Tabl
     kept = []
     for i in range(2, k + 1):
         st = ev.filter(ev.code == i - 1)
-        st = st.select(
-            "unit", "at", c=ibis.literal(1, "int8"), L=ibis.null().cast("int64"), ts=no_ts
-        )
+        # the entries' wall clock rides in the entries pass only
+        ts = {"ts": no_ts} if i == 2 else {}
+        st = st.select("unit", "at", c=ibis.literal(1, "int8"), L=ibis.null().cast("int64"), **ts)
         u = ibis.union(rows, st)
         cols = {"Lc": u.L.max().over(ibis.window(**w_all, rows=(None, 0)))}
         if i == 2:  # the entries pass: each entry's previous entry, to pick the first >= x
@@ -334,7 +334,7 @@ def _any_chain(ev: ibis.Table, s1: ibis.Table, k: int, win_us: int) -> ibis.Tabl
         if i == 2:
             entries = u.filter(u.c == 0).select("unit", s=u.at, prev=u.prev, entry_ts=u.ts)
         v = u.filter((u.c == 1) & (u.Lc >= u.at - win_us))
-        rows = v.select("unit", "at", c=ibis.literal(0, "int8"), L=v.Lc, ts=v.ts)
+        rows = v.select("unit", "at", c=ibis.literal(0, "int8"), L=v.Lc)
         kept.append(v.select("unit", "at", L=v.Lc, lvl=ibis.literal(i, "int8")))
     small = ibis.union(*kept)
     first = {i: ibis.cases((small.lvl == i, small.at)).min() for i in range(2, k + 1)}
