@@ -60,7 +60,9 @@ def timed_events(src) -> ibis.Table:
     elif backend == "duckdb":
         at = _duckdb_epoch_us(ts.cast(dt.Timestamp(timezone="UTC")))
     elif backend == "pyspark":
-        at = _spark_unix_micros(ts)
+        # a column without a zone reads as TIMESTAMP_NTZ, which unix_micros refuses; as a
+        # TIMESTAMP in the session zone (UTC) it is the same instant
+        at = _spark_unix_micros(ts.cast(dt.Timestamp(timezone="UTC")))
     else:  # backends that take only UTC: the wall clock is the instant
         at = ts.epoch_seconds().cast("int64") * US + ts.microsecond().cast("int64")
     wall = ts.cast(dt.Timestamp(scale=typ.scale)) if typ.timezone is not None else ts
