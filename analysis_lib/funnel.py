@@ -350,13 +350,6 @@ def breakdown_table(src: DataSource, spec: FunnelSpec, start, end, by: str) -> p
     return out
 
 
-def duration_unit(ttc: pd.DataFrame) -> tuple[str, float]:
-    """The unit a :func:`time_to_convert` table is shown in: hours while its longest p90 is at
-    most two days, else days."""
-    longest = ttc["p90_s"].max()
-    return ("days", 86400.0) if longest > 2 * 86400 else ("hours", 3600.0)
-
-
 def time_between(
     src: DataSource, spec: FunnelSpec, start, end, a: str, b: str, bins: int = 20
 ) -> tuple[dict, pd.DataFrame]:

@@ -97,7 +97,27 @@ def fmt(value: Any, kind: str = "count", lang: str = "en") -> str:
         return f"{v * 100:+.1f}%"
     if kind == "ratio":
         return f"{v:,.2f}"
+    if kind == "duration":
+        return _duration(v, lang if lang != "en" else _LANG["lang"])
     return f"{v:,.0f}"
+
+
+_DURATION_UNITS = (  # (seconds, en, zh): the largest unit the value reaches
+    (86400.0, "d", "天"),
+    (3600.0, "h", "小时"),
+    (60.0, "min", "分钟"),
+    (1.0, "s", "秒"),
+)
+
+
+def _duration(seconds: float, lang: str) -> str:
+    """Elapsed seconds in the largest unit they reach, two significant digits at most one
+    decimal (``45 s``, ``1.2 min``, ``3.4 h``, ``2.1 d``; ``1.2 分钟``): never raw seconds
+    beside fractions of an hour."""
+    size, en, zh = next((u for u in _DURATION_UNITS if abs(seconds) >= u[0]), _DURATION_UNITS[-1])
+    n = seconds / size
+    text = f"{n:.0f}" if abs(n) >= 10 else f"{n:.1f}".removesuffix(".0")
+    return f"{text} {zh}" if lang == "zh" else f"{text} {en}"
 
 
 def fmt_metric(key: str, value: Any, lang: str = "en") -> str:

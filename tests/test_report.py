@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from analysis_lib import report
 
@@ -12,3 +13,21 @@ def test_table_headers_read_like_words():
         assert "GMV 占比" in report.table(df).markup
     finally:
         report.set_lang("en")
+
+
+@pytest.mark.parametrize(
+    "seconds,en,zh",
+    [
+        (45, "45 s", "45 秒"),
+        (70.2, "1.2 min", "1.2 分钟"),
+        (600, "10 min", "10 分钟"),
+        (12_345, "3.4 h", "3.4 小时"),
+        (3600, "1 h", "1 小时"),
+        (200_000, "2.3 d", "2.3 天"),
+        (0.4, "0.4 s", "0.4 秒"),
+    ],
+)
+def test_durations_in_the_largest_unit_they_reach(seconds, en, zh):
+    """Times to convert read as minutes, hours or days, never as 0.0195 hours or raw seconds."""
+    assert report.fmt(seconds, "duration", "en") == en
+    assert report.fmt(seconds, "duration", "zh") == zh
