@@ -127,16 +127,21 @@ def sku_table(
             units=j.quantity.sum(),
             revenue=(j.quantity * j.unit_price).sum(),
             cogs_items=(j.quantity * cost).sum(),
+            units_no_cost=cost.isnull().ifelse(j.quantity, 0).sum(),
             last_sale=j.order_ts.max(),
             recent_units=(j.order_ts >= recent_lo).ifelse(j.quantity, 0).sum(),
         )
     )
     df = p.merge(sales, on="sku", how="left")
-    df[["units", "revenue", "recent_units"]] = df[["units", "revenue", "recent_units"]].fillna(0)
+    filled = ["units", "revenue", "recent_units", "units_no_cost"]
+    df[filled] = df[filled].fillna(0)
+    # lines without a unit_cost are costed at the product's cost; where that is unknown too the
+    # SKU's cost of goods is unknown (NaN), never the cost of the other lines against all revenue
     unit_cost = df.get("cost", np.nan)
-    df["cogs"] = df["cogs_items"].where(
-        df["cogs_items"].notna() & (df["cogs_items"] > 0), df["units"] * unit_cost
-    )
+    no_cost = df["units_no_cost"] * unit_cost
+    df["cogs"] = df["cogs_items"].fillna(0) + no_cost.where(df["units_no_cost"] > 0, 0.0)
+    df.loc[(df["units_no_cost"] > 0) & no_cost.isna(), "cogs"] = np.nan
+    df.loc[(df["units"] == 0) & pd.isna(unit_cost), "cogs"] = np.nan
     if src.has("inventory"):
         inv = src.table("inventory")
         inv = inv.filter((inv.date >= lo.date()) & (inv.date < hi.date()))

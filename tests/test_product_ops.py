@@ -178,3 +178,42 @@ def test_an_empty_cost_column_is_no_cost(tmp_path, sample_dir, skus):
     rest = skus.drop(index=sold[:5])
     want = (rest.revenue.sum() - rest.cogs.sum()) / rest.revenue.sum()
     assert PO.summary(part, 92)["gross_margin"] == pytest.approx(want)
+
+
+@pytest.mark.parametrize("product_cost", [True, False])
+def test_lines_without_a_cost_never_count_as_free(tmp_path, sample_dir, skus, product_cost):
+    """Order lines whose unit_cost is empty (real exports fill cost on recent orders only) are
+    costed at the product's cost, or leave the SKU's cost unknown; before, the other lines' cost
+    stood against all of the revenue and the margin read too high."""
+    _shop(sample_dir, tmp_path / "shop", inventory=True, cost=True)
+    it = pd.read_parquet(sample_dir / "order_items")
+    gap = it.index[::2]
+    it.loc[gap, "unit_cost"] = np.nan
+    it.to_parquet(tmp_path / "shop" / "order_items.parquet")
+    if not product_cost:
+        p = pd.read_parquet(sample_dir / "products.parquet").drop(columns="cost")
+        p.to_parquet(tmp_path / "shop" / "products.parquet")
+    got = PO.sku_table(data.connect(str(tmp_path / "shop")), *Q4).set_index("sku")
+    full = skus.set_index("sku")
+    # independently: each line's cost is its unit_cost, else the product's cost, else unknown
+    o = pd.read_parquet(sample_dir / "orders")
+    o = o[o.status.isin(["paid", "refunded"])]
+    o = o[
+        (o.order_ts >= pd.Timestamp(Q4[0]))
+        & (o.order_ts < pd.Timestamp(Q4[1]) + pd.Timedelta(days=1))
+    ]
+    lines = it.merge(o[["order_id"]], on="order_id")
+    pc = pd.read_parquet(sample_dir / "products.parquet").set_index("sku")["cost"]
+    cost = lines.unit_cost.fillna(lines.sku.map(pc) if product_cost else np.nan)
+    want = (
+        lines.assign(c=lines.quantity * cost)
+        .groupby("sku")
+        .c.apply(lambda s: s.sum() if s.notna().all() else np.nan)
+    )
+    sold = want.index
+    assert np.allclose(got.loc[sold, "cogs"], want, equal_nan=True)
+    assert got.loc[sold, "revenue"].equals(full.loc[sold, "revenue"])
+    known = want.dropna().index
+    assert got.loc[sold, "cogs"].isna().any() != product_cost  # only unknown without a product cost
+    margin = (got.loc[known, "revenue"].sum() - want[known].sum()) / got.loc[known, "revenue"].sum()
+    assert PO.summary(got.reset_index(), 92)["gross_margin"] == pytest.approx(margin)
