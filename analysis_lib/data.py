@@ -139,7 +139,9 @@ def _text_ids(t: ibis.Table, table: str, casts: dict[tuple[str, str], str]) -> i
             continue
         c = t[col]
         if schema[col].is_floating():
-            whole = c.isnan().ifelse(False, c == c.floor())
+            # inf, NaN and values past int64 stay as written (a cast would fail in the engine)
+            odd = c.isnan() | c.isinf() | (c.abs() >= 2.0**63)
+            whole = odd.ifelse(False, c == c.floor())
             fix[col] = whole.ifelse(c.cast("int64").cast("string"), c.cast("string"))
         else:
             fix[col] = c.cast("string")

@@ -201,15 +201,15 @@ def _write_json(path: Path, obj: dict) -> None:
 def _swap_in(staging: Path, final: Path) -> None:
     """Replace ``final`` by ``staging``: rename the old aside (into the run's own staging area, so
     a run killed in between leaves it where the next run of the same name puts it back), rename
-    the new in, drop the old. Each step is a rename on one file system; if the second fails the
-    old one is put back."""
+    the new in, drop the old. Each step is a rename on one file system; if the second fails, or
+    anything (a signal's exception) interrupts between the two, the old one is put back."""
     old = staging.parent / f"old-{final.name}-{os.getpid()}"
-    if final.exists():
-        os.replace(final, old)
     try:
+        if final.exists():
+            os.replace(final, old)
         os.replace(staging, final)
-    except OSError:
-        if old.exists():
+    except BaseException:
+        if old.exists() and not final.exists():
             os.replace(old, final)
         raise
     shutil.rmtree(old, ignore_errors=True)

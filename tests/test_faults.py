@@ -562,3 +562,28 @@ def test_the_executed_notebook_keeps_no_password(tmp_path):
     before = path.read_bytes()
     runner._scrub_secrets(path, "/srv/shop")
     assert path.read_bytes() == before
+
+
+def test_an_interruption_between_the_two_renames_puts_the_old_report_back(tmp_path, monkeypatch):
+    """A signal's exception (or any) after the old report was renamed aside and before the new
+    one is in puts the old one back: the last good report never goes missing."""
+    final = tmp_path / "kpi_monitor" / "q4"
+    final.mkdir(parents=True)
+    (final / "report.html").write_text("last good")
+    staging = tmp_path / "kpi_monitor" / ".staging" / "q4" / "run1"
+    staging.mkdir(parents=True)
+    (staging / "report.html").write_text("new")
+    real = os.replace
+    calls = []
+
+    def replace(a, b):
+        calls.append((a, b))
+        if len(calls) == 2:  # the new report's rename
+            raise KeyboardInterrupt
+        return real(a, b)
+
+    monkeypatch.setattr(runner.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        runner._swap_in(staging, final)
+    monkeypatch.setattr(runner.os, "replace", real)
+    assert (final / "report.html").read_text() == "last good"
