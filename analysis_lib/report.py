@@ -77,9 +77,10 @@ def t(key: str, lang: str) -> str:
     return entry.get(lang) or entry.get("en") or key
 
 
-def fmt(value: Any, kind: str = "count", lang: str = "en") -> str:
+def fmt(value: Any, kind: str = "count", lang: str | None = None) -> str:
     """Format a number for a manager: money with thousands separators, percentages with one
-    decimal, counts as integers; ``n/a`` for missing values."""
+    decimal, counts as integers, durations in their largest unit; ``n/a`` for missing values.
+    ``lang`` defaults to the report's language (:func:`set_lang`)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     v = float(value)
@@ -98,7 +99,7 @@ def fmt(value: Any, kind: str = "count", lang: str = "en") -> str:
     if kind == "ratio":
         return f"{v:,.2f}"
     if kind == "duration":
-        return _duration(v, lang if lang != "en" else _LANG["lang"])
+        return _duration(v, lang or _LANG["lang"])
     return f"{v:,.0f}"
 
 
