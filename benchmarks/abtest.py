@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import peak_rss_mb  # noqa: E402
 
-from analysis_lib import abtest as A  # noqa: E402
-from analysis_lib import abtest_units as U  # noqa: E402
-from analysis_lib import data  # noqa: E402
+from analysis_lib.analyses import abtest as A  # noqa: E402
+from analysis_lib.analyses import abtest_units as U  # noqa: E402
+from analysis_lib.core import data  # noqa: E402
 
 METRICS = [
     A.MetricDef("converted", "proportion"),

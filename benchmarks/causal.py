@@ -3,7 +3,7 @@ controls (300 days before the intervention, 65 after).
 
     python benchmarks/causal.py [--days 365] [--controls 3] [--repeat 3]
 
-Times :func:`analysis_lib.causal.estimate` (the Gibbs sampler of R CausalImpact's model) and, in
+Times :func:`analysis_lib.analyses.causal.estimate` (the Gibbs sampler of R CausalImpact's model) and, in
 the same run on the same series, the engine it replaced (maximum likelihood with a Laplace
 approximation, 1,000 simulated paths), read from git history at ``OLD_ENGINE_COMMIT`` so that the
 ratio is measured, not remembered. Target: under 10 s on 2 cores. Prints the machine's load
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 from _common import best_of  # noqa: E402
 
-from analysis_lib import causal  # noqa: E402
+from analysis_lib.analyses import causal  # noqa: E402
 
 OLD_ENGINE_COMMIT = "f47d4f1"  # the last commit with the maximum-likelihood engine
 

@@ -29,8 +29,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_of, peak_rss_mb  # noqa: E402
 
-from analysis_lib import data  # noqa: E402
-from analysis_lib import funnel as F  # noqa: E402
+from analysis_lib.analyses import funnel as F  # noqa: E402
+from analysis_lib.core import data  # noqa: E402
 
 STEPS = ("page_view", "product_view", "add_to_cart", "checkout", "purchase")
 

@@ -23,10 +23,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_of, peak_rss_mb  # noqa: E402
 
-from analysis_lib import abtest as A  # noqa: E402
-from analysis_lib import abtest_units as U  # noqa: E402
-from analysis_lib import customers as C  # noqa: E402
-from analysis_lib import data  # noqa: E402
+from analysis_lib.analyses import abtest as A  # noqa: E402
+from analysis_lib.analyses import abtest_units as U  # noqa: E402
+from analysis_lib.analyses import customers as C  # noqa: E402
+from analysis_lib.core import data  # noqa: E402
 
 VALID = ["paid", "refunded"]
 EXPERIMENT = "EXP_CHECKOUT_2025Q3"

@@ -14,7 +14,7 @@ SAMPLE_SEED = 42
 
 
 def _ensure_sample(path: Path, seed: int) -> Path:
-    from analysis_lib import sample_data
+    from analysis_lib.sample import sample_data
 
     with FileLock(str(path) + ".lock"):
         if not (path / "truth.json").exists():

@@ -16,9 +16,9 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats import proportion as smp
 
-from analysis_lib import abtest as A
-from analysis_lib import abtest_units as U
-from analysis_lib import data
+from analysis_lib.analyses import abtest as A
+from analysis_lib.analyses import abtest_units as U
+from analysis_lib.core import data
 
 COOKIE = Path(__file__).resolve().parent.parent / "analysis_lib" / "datasets" / "cookie_cats"
 
@@ -509,7 +509,7 @@ def _records(obj) -> list[dict]:
 
 def _explains(record: dict, cell: str) -> bool:
     """The cell shows one of the record's values (a number in one of the report's formats)."""
-    from analysis_lib.report import fmt
+    from analysis_lib.present.report import fmt
 
     for v in record.values():
         if v is None and cell == "n/a":

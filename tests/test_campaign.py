@@ -5,8 +5,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from analysis_lib import campaign as CA
-from analysis_lib import data
+from analysis_lib.analyses import campaign as CA
+from analysis_lib.core import data
 from analysis_lib.errors import DataError
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis_lib import bsts
-from analysis_lib import causal as CI
+from analysis_lib.analyses import bsts
+from analysis_lib.analyses import causal as CI
 from analysis_lib.errors import DataError
 
 REF = Path(__file__).resolve().parent.parent / "analysis_lib" / "datasets" / "causalimpact"
@@ -284,7 +284,7 @@ GOLDEN_ZH = [
 
 @pytest.mark.parametrize("lang, golden", [("en", GOLDEN_EN), ("zh", GOLDEN_ZH)])
 def test_paragraphs_match_golden_text(lang, golden):
-    from analysis_lib import impact_report as IR
+    from analysis_lib.present import impact_report as IR
 
     got = IR.paragraphs(
         GOLDEN_SUMMARY,
@@ -301,7 +301,7 @@ def test_paragraphs_match_golden_text(lang, golden):
 def test_inconclusive_text_without_controls():
     """An interval across zero is inconclusive (never "no effect"); without controls the text
     says the counterfactual is the series' own extrapolation; the campaign names itself."""
-    from analysis_lib import impact_report as IR
+    from analysis_lib.present import impact_report as IR
 
     s = dict(GOLDEN_SUMMARY, estimate=-50.0, ci_low=-120.0, ci_high=20.0, significant=False)
     s["posterior_prob_causal_effect"] = 0.8
@@ -327,7 +327,7 @@ def test_inconclusive_text_without_controls():
 
 
 def test_summary_table_columns_and_chart_over_pre_period():
-    from analysis_lib import impact_report as IR
+    from analysis_lib.present import impact_report as IR
 
     y, X, t = _reference("google")
     imp = CI.estimate(y, t, X)
@@ -346,7 +346,7 @@ def test_summary_table_columns_and_chart_over_pre_period():
 def test_flat_pre_period_is_reported_not_fatal():
     """A new shop whose GMV is flat before a campaign: the estimate goes on in the series' own
     units and says so; a placebo that cannot be fitted is marked unavailable, not raised."""
-    from analysis_lib import impact_report as IR
+    from analysis_lib.present import impact_report as IR
 
     y = pd.Series(np.r_[np.zeros(40), np.full(10, 5.0)])
     r = CI.estimate(y, 40)
@@ -362,7 +362,7 @@ def test_level_prior_check_flags_volkswagen_not_google():
     """The Bayes factor of R's wider level prior (0.1) against its default (0.01): a share price
     (VolksWagen, a random walk) favours the wider one overwhelmingly and the text warns that the
     intervals under R's default are likely too narrow; R's daily example does not."""
-    from analysis_lib import impact_report as IR
+    from analysis_lib.present import impact_report as IR
 
     yv, Xv, tv = _reference("volks")
     s = CI.estimate(yv, tv, Xv).summary

@@ -1,6 +1,6 @@
 import json
 
-from analysis_lib.cli import longest_first
+from analysis_lib.run.cli import longest_first
 
 
 def test_run_all_starts_the_longest_runs_first(tmp_path):

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_lib import customers as C
-from analysis_lib import data
+from analysis_lib.analyses import customers as C
+from analysis_lib.core import data
 
 CDNOW = Path(__file__).resolve().parent.parent / "analysis_lib" / "datasets"
 

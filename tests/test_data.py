@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from analysis_lib import data as D
+from analysis_lib.core import data as D
 from analysis_lib.errors import DataError
 
 
@@ -104,8 +104,8 @@ def test_a_shop_in_csv_gives_the_parquet_figures(tmp_path, sample_dir):
     and gives the same KPI totals and funnel counts as the Parquet original."""
     import datetime as dt
 
-    from analysis_lib import funnel as F
-    from analysis_lib import kpi
+    from analysis_lib.analyses import funnel as F
+    from analysis_lib.analyses import kpi
 
     for p in sample_dir.iterdir():
         if p.suffix in (".json", ".lock"):
@@ -139,7 +139,8 @@ def _aware_shop(tmp_path, sample_dir, zone: str):
 
 KPI_CODE = """
 import datetime as dt, json, sys
-from analysis_lib import data, kpi
+from analysis_lib.core import data
+from analysis_lib.analyses import kpi
 src = data.connect(sys.argv[1], sys.argv[2])
 q = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
 s = kpi.kpi_series(src, *q, "week")
@@ -205,7 +206,7 @@ def test_month_key_accepts_months_and_dates_and_names_the_rest():
 
 def test_targets_and_market_with_dated_periods_give_the_same_figures(tmp_path, sample_dir):
     """Periods written as the first day of the month (text or a date column) are the same months."""
-    from analysis_lib import kpi, market
+    from analysis_lib.analyses import kpi, market
 
     shop = tmp_path / "shop"
     shop.mkdir()
@@ -351,7 +352,7 @@ def test_password_is_not_echoed(tmp_path, url):
     (tmp_path / "p.yaml").write_text(json.dumps(doc))
     for cmd in ("validate", "run"):
         proc = subprocess.run(
-            [sys.executable, "-m", "analysis_lib.cli", cmd, "p.yaml"],
+            [sys.executable, "-m", "analysis_lib.run.cli", cmd, "p.yaml"],
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -363,7 +364,7 @@ def test_password_is_not_echoed(tmp_path, url):
 
 
 def test_provenance_masks_the_password():
-    from analysis_lib import report
+    from analysis_lib.present import report
 
     html = str(report.provenance({"data": {"url": "postgres://analyst:s3cret@host/db"}}, "x"))
     assert "s3cret" not in html and "analyst:***@host/db" in html
@@ -387,7 +388,7 @@ def test_numeric_ids_are_read_as_text_and_still_join(tmp_path):
     """Ids DuckDB reads as numbers (a CSV's integer ids, quoted or not; float customer ids with
     NaN for guests) are read as text: the canonical checks pass, an integer id and the same id
     as a float join, and the data-quality section says what was done."""
-    from analysis_lib import quality
+    from analysis_lib.core import quality
 
     (tmp_path / "orders.csv").write_text(
         "order_id,user_id,order_ts,gmv,status\n"
@@ -446,7 +447,7 @@ def test_duckdb_file_validates_and_runs(tmp_path):
     )
     for args in (["validate", "p.yaml"], ["run", "p.yaml", "--out", "reports"]):
         r = subprocess.run(
-            [sys.executable, "-m", "analysis_lib.cli", *args],
+            [sys.executable, "-m", "analysis_lib.run.cli", *args],
             cwd=tmp_path,
             capture_output=True,
             text=True,

@@ -6,7 +6,7 @@ import ast
 import re
 import shlex
 
-from analysis_lib.cli import build_parser
+from analysis_lib.run.cli import build_parser
 from tests.test_runner import ROOT
 
 DEPLOY = ROOT / "deploy"

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from analysis_lib import cli, index, runner
+from analysis_lib.run import cli, index, runner
 from tests.test_runner import (
     CLI_TIMEOUT,
     ROOT,
@@ -90,7 +90,7 @@ def _start(args, env) -> subprocess.Popen:
     # a session of its own only so that the finally below can clean up after a failing test;
     # the signal under test goes to the CLI process alone
     return subprocess.Popen(
-        [sys.executable, "-m", "analysis_lib.cli", *map(str, args)],
+        [sys.executable, "-m", "analysis_lib.run.cli", *map(str, args)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

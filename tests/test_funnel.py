@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_lib import data
-from analysis_lib import funnel as F
+from analysis_lib.analyses import funnel as F
+from analysis_lib.core import data
 
 STEPS = ("page_view", "product_view", "add_to_cart", "checkout", "purchase")
 D0 = dt.date(2025, 1, 1)

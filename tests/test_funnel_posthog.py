@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis_lib import data
-from analysis_lib import funnel as F
+from analysis_lib.analyses import funnel as F
+from analysis_lib.core import data
 
 DAY = 86400
 X = F.Exclusion

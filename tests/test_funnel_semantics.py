@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_lib import data
-from analysis_lib import funnel as F
+from analysis_lib.analyses import funnel as F
+from analysis_lib.core import data
 from tests.funnel_reference import reference
 
 STEPS = ("page_view", "product_view", "add_to_cart", "checkout")

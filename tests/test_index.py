@@ -1,6 +1,6 @@
 """Headline figures in the index: named by the notebook, formatted by kind, escaped."""
 
-from analysis_lib import index
+from analysis_lib.run import index
 
 
 def test_headline_uses_the_notebooks_list_and_formats():

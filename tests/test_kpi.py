@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_lib import data, kpi
+from analysis_lib.analyses import kpi
+from analysis_lib.core import data
 
 START, END = dt.date(2025, 10, 1), dt.date(2025, 12, 31)
 
@@ -266,7 +267,7 @@ def test_report_compares_like_for_like_and_says_na(tmp_path, sample_dir):
     }
     (tmp_path / "long.yaml").write_text(json.dumps(doc))
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis_lib.cli", "run", "long.yaml", "--out", "reports"],
+        [sys.executable, "-m", "analysis_lib.run.cli", "run", "long.yaml", "--out", "reports"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -297,19 +298,19 @@ def test_chart_labels_from_data_are_plain_text():
 
     import matplotlib.text
 
-    from analysis_lib import viz
+    from analysis_lib.present import charts
 
-    viz.setup("en")
+    charts.setup("en")
     names = ["$$", "$x$ off", "a_b", "x^2", "50$"]
     charts = [
-        viz.grouped_bars(
+        charts.grouped_bars(
             pd.DataFrame({"category": names, "gmv": range(1, 6), "units": range(5)}),
             "category",
             ["gmv", "units"],
             title="$ by category",
         ),
-        viz.heatmap(pd.DataFrame({"$a$": [0.1] * 5, "b_c": [0.2] * 5}, index=names)),
-        viz.growth_share(
+        charts.heatmap(pd.DataFrame({"$a$": [0.1] * 5, "b_c": [0.2] * 5}, index=names)),
+        charts.growth_share(
             pd.DataFrame(
                 {
                     "category": names,
@@ -322,7 +323,7 @@ def test_chart_labels_from_data_are_plain_text():
             0.0,
             0.25,
         ),
-        viz.interval_plot(
+        charts.interval_plot(
             pd.DataFrame({"v": names, "e": [0.1] * 5, "lo": [0.0] * 5, "hi": [0.2] * 5}),
             "v",
             "e",

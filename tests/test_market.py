@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from analysis_lib import data, market
+from analysis_lib.analyses import market
+from analysis_lib.core import data
 from analysis_lib.errors import DataError
 
 

@@ -2,7 +2,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from analysis_lib import metrics as M
+from analysis_lib.core import metrics as M
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from analysis_lib.data import CANONICAL
+from analysis_lib.core.data import CANONICAL
 from tests.test_bad_inputs import BASE
 from tests.test_runner import workbook
 

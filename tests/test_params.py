@@ -113,7 +113,7 @@ def test_funnel_bad_params(tmp_path, extra, expected):
     ],
 )
 def test_funnel_params_checked_against_data(tmp_path, sample_dir, extra, expected):
-    from analysis_lib import runner
+    from analysis_lib.run import runner
 
     path = write(tmp_path, FUNNEL.replace("data/sample", str(sample_dir)) + extra)
     with pytest.raises(ParamsError) as exc:
@@ -182,7 +182,7 @@ metrics: [{{name: m, kind: mean}}]
     ],
 )
 def test_ab_bad_inputs_one_line(tmp_path, variants, values, control, extra, expected):
-    from analysis_lib import runner
+    from analysis_lib.run import runner
 
     d = _ab_data(tmp_path, variants, values)
     path = write(tmp_path, AB.format(url=d, control=control) + extra)
@@ -235,7 +235,7 @@ def test_target_setting_bad_params(tmp_path, extra, expected):
 
 
 def test_target_setting_needs_two_seasons(tmp_path, sample_dir):
-    from analysis_lib import runner
+    from analysis_lib.run import runner
 
     path = write(tmp_path, TS.replace("DATA", str(sample_dir)) + "annual_target: 100\n")
     with pytest.raises(
@@ -246,7 +246,7 @@ def test_target_setting_needs_two_seasons(tmp_path, sample_dir):
 
 
 def test_market_without_our_brand_names_the_field(tmp_path):
-    from analysis_lib import runner
+    from analysis_lib.run import runner
 
     d = tmp_path / "m"
     d.mkdir()
@@ -283,7 +283,7 @@ campaign_id: {cid}
     ],
 )
 def test_campaign_bad_inputs(tmp_path, sample_dir, cid, extra, expected):
-    from analysis_lib import runner
+    from analysis_lib.run import runner
 
     path = write(tmp_path, CR.format(url=sample_dir, cid=cid) + extra)
     with pytest.raises(ParamsError, match=expected):
@@ -291,7 +291,7 @@ def test_campaign_bad_inputs(tmp_path, sample_dir, cid, extra, expected):
 
 
 def test_campaign_spend_for_unknown_channel(tmp_path, sample_dir):
-    from analysis_lib import runner
+    from analysis_lib.run import runner
 
     d = tmp_path / "shop"
     d.mkdir()
@@ -326,7 +326,7 @@ intervention: {t}
 def test_intervention_bad_inputs(tmp_path, y, t, expected):
     from pathlib import Path
 
-    from analysis_lib import runner
+    from analysis_lib.run import runner
 
     ref = Path(__file__).resolve().parent.parent / "analysis_lib" / "datasets" / "causalimpact"
     path = write(tmp_path, II.format(ref=ref, y=y, t=t))

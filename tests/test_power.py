@@ -3,7 +3,7 @@
 import pytest
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 
-from analysis_lib import power
+from analysis_lib.analyses import power
 
 
 def test_proportion_sample_size_textbook():
@@ -40,7 +40,7 @@ def test_mean_needs_sd():
 def test_detectable_effect_from_sufficient_stats():
     import pandas as pd
 
-    from analysis_lib import abtest as A
+    from analysis_lib.analyses import abtest as A
 
     ss = pd.DataFrame(
         [

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_lib import data
-from analysis_lib import product_ops as PO
+from analysis_lib.analyses import product_ops as PO
+from analysis_lib.core import data
 
 Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
 
@@ -74,8 +74,8 @@ def test_negative_stock_is_counted_and_treated_as_zero(tmp_path, sample_dir):
 
 
 def test_duplicate_skus_refused(tmp_path, sample_dir):
-    from analysis_lib import runner
     from analysis_lib.errors import DataError
+    from analysis_lib.run import runner
 
     folder = tmp_path / "shop"
     folder.mkdir()

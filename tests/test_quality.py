@@ -6,10 +6,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis_lib import data as D
-from analysis_lib import quality as Q
-from analysis_lib import report
+from analysis_lib.core import data as D
+from analysis_lib.core import quality as Q
 from analysis_lib.errors import DataError
+from analysis_lib.present import report
 
 Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
 

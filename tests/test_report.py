@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from analysis_lib import report
+from analysis_lib.present import report
 
 
 def test_table_headers_read_like_words():

@@ -26,7 +26,7 @@ CLI_TIMEOUT = 3600
 
 def workbook(*args, env=None, cwd=ROOT, **kw):
     return subprocess.run(
-        [sys.executable, "-m", "analysis_lib.cli", *map(str, args)],
+        [sys.executable, "-m", "analysis_lib.run.cli", *map(str, args)],
         capture_output=True,
         text=True,
         env=env,
@@ -238,7 +238,7 @@ def test_run_all_reports_invalid_files_and_exits_nonzero(tmp_path, sample_dir):
 def test_second_run_of_same_params_refuses_while_locked(good_run, tmp_path, sample_dir):
     from filelock import FileLock
 
-    from analysis_lib import runner
+    from analysis_lib.run import runner
 
     d, _ = good_run
     out = d.parent.parent
@@ -262,7 +262,7 @@ def test_sigkill_midway_leaves_last_good_report(tmp_path, sample_dir):
     good = out / "kpi_monitor" / "kill"
     before = tree_digest(good)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "analysis_lib.cli", "run", str(p), "--out", str(out)],
+        [sys.executable, "-m", "analysis_lib.run.cli", "run", str(p), "--out", str(out)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -314,7 +314,7 @@ def test_cell_past_its_timeout_fails_cleanly(tmp_path, sample_dir, cli_env):
 
 
 def test_failed_write_keeps_last_good_report(tmp_path, sample_dir, monkeypatch):
-    from analysis_lib import runner
+    from analysis_lib.run import runner
 
     out = tmp_path / "reports"
     p = params_file(tmp_path, sample_dir, name="disk")
@@ -335,7 +335,7 @@ def test_failed_write_keeps_last_good_report(tmp_path, sample_dir, monkeypatch):
 def test_warm_kernel_has_imported_before_the_first_cell(tmp_path, sample_dir, cli_env):
     """`workbook run` starts the kernel first and has it import the heavy libraries while the
     CLI validates; the import is silent, so cell numbers in errors are unchanged."""
-    code = "import sys\nassert 'analysis_lib.viz' in sys.modules, 'not preloaded'\nraise ValueError('x')"
+    code = "import sys\nassert 'analysis_lib.present.charts' in sys.modules, 'not preloaded'\nraise ValueError('x')"
     env = cli_env | {"WORKBOOK_NOTEBOOKS": str(_notebook_dir(tmp_path, code))}
     p = params_file(tmp_path, sample_dir, name="warm")
     r = workbook("run", p, "--out", tmp_path / "reports", env=env)

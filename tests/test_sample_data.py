@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from analysis_lib import sample_data
+from analysis_lib.sample import sample_data
 
 
 def test_deterministic_for_a_seed(tmp_path):
@@ -21,7 +21,7 @@ def test_deterministic_for_a_seed(tmp_path):
 
 
 def test_every_canonical_table_written(sample_dir):
-    from analysis_lib import data
+    from analysis_lib.core import data
 
     src = data.connect(str(sample_dir))
     for table in data.CANONICAL:

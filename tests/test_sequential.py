@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_lib import abtest as A
-from analysis_lib import sequential
+from analysis_lib.analyses import abtest as A
+from analysis_lib.analyses import sequential
 
 SIMS, DAYS, PER_DAY = 300, 28, 100
 

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_lib import data, kpi
-from analysis_lib import target_setting as T
+from analysis_lib.analyses import kpi
+from analysis_lib.analyses import target_setting as T
+from analysis_lib.core import data
 from analysis_lib.errors import DataError
 
 GROWTH, AMP = 0.30, 0.20

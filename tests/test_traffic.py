@@ -5,7 +5,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from analysis_lib import data, traffic
+from analysis_lib.analyses import traffic
+from analysis_lib.core import data
 
 
 def test_channel_quality_equals_pandas(sample_dir):

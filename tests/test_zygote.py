@@ -12,8 +12,8 @@ import pytest
 from jupyter_client import BlockingKernelClient
 from jupyter_client.utils import run_sync
 
-from analysis_lib.kernel import IsolatedKernelManager, notebooks_dir
-from analysis_lib.zygote import Zygote
+from analysis_lib.run.kernel import IsolatedKernelManager, notebooks_dir
+from analysis_lib.run.zygote import Zygote
 from tests.test_runner import _notebook_dir, params_file, workbook
 
 pytestmark = pytest.mark.e2e  # kernels started, notebooks run through run-all
@@ -44,7 +44,7 @@ def _value(kc: BlockingKernelClient, code: str):
 PROBE = """
 import json, os, sys
 import numpy as np
-print(json.dumps({"ppid": os.getppid(), "preloaded": "analysis_lib.viz" in sys.modules,
+print(json.dumps({"ppid": os.getppid(), "preloaded": "analysis_lib.present.charts" in sys.modules,
                   "pandas": "pandas" in sys.modules, "cwd": os.getcwd(),
                   "x": "x" in globals(), "rand": float(np.random.random())}))
 x = 1
@@ -81,7 +81,7 @@ def test_forked_kernels_are_preloaded_and_isolated():
 
 STANDIN = """
 import os, sys, time
-assert "analysis_lib.viz" in sys.modules, "not forked from the zygote"
+assert "analysis_lib.present.charts" in sys.modules, "not forked from the zygote"
 if params.get("title") == "die":
     os.kill(os.getpid(), 9)
 if params.get("title") == "slow":
@@ -123,7 +123,7 @@ def test_killing_run_all_leaves_no_zygote_or_kernel(tmp_path, sample_dir, cli_en
     for name in ("s1", "s2"):
         params_file(pdir, sample_dir, name=name, title="slow")
     env = cli_env | {"WORKBOOK_NOTEBOOKS": str(_notebook_dir(tmp_path, STANDIN))}
-    cmd = [sys.executable, "-m", "analysis_lib.cli", "run-all", str(pdir)]
+    cmd = [sys.executable, "-m", "analysis_lib.run.cli", "run-all", str(pdir)]
     proc = subprocess.Popen(
         [*cmd, "--out", str(tmp_path / "reports")],
         cwd=ROOT,
@@ -137,7 +137,7 @@ def test_killing_run_all_leaves_no_zygote_or_kernel(tmp_path, sample_dir, cli_en
     while time.monotonic() < deadline and len(kernels) < 2:
         time.sleep(0.2)
         for p in psutil.Process(proc.pid).children(recursive=False):
-            if "analysis_lib.zygote" in " ".join(p.cmdline()):
+            if "analysis_lib.run.zygote" in " ".join(p.cmdline()):
                 zygote = p
                 kernels = zygote.children()
     assert zygote is not None and len(kernels) == 2, "run-all did not fork two kernels"
@@ -149,7 +149,7 @@ def test_killing_run_all_leaves_no_zygote_or_kernel(tmp_path, sample_dir, cli_en
 
 def test_a_zygote_that_died_is_not_waited_for(tmp_path):
     """With the zygote gone, a run launches its kernel itself at once."""
-    from analysis_lib.zygote import fork_kernel
+    from analysis_lib.run.zygote import fork_kernel
 
     with Zygote() as zy:
         zy.proc.kill()

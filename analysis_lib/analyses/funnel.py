@@ -1,0 +1,702 @@
+"""Funnel analysis (漏斗分析) over ``events``, computed in the engine with Ibis.
+
+Semantics (stated in the report, in words; see :func:`describe`):
+
+- counting unit: users (default) or sessions; a unit counts once per step;
+- entry ``any`` (default): a unit's chains start at each of its step-1 events in the period, and the
+  furthest chain counts; where several reach the same step, one without an excluded event, then the
+  earliest (PostHog, Amplitude's "earliest-longest", ClickHouse ``windowFunnel``); ``first``: only
+  the chain from its first step-1 event in the period (Mixpanel's classic "uniques");
+- window: elapsed time from the chain's entry (UTC instants, so real seconds across a
+  daylight-saving change), exact (``"36h"``, ``"30m"``, ``"7d"`` or seconds), its end included;
+  periods and days are the shop's wall clock (``data.timezone``);
+- mode ``ordered`` (default): each step at or after the previous one, other events may come
+  between; ``strict``: no other event of the unit between the steps; ``any_order``: steps 2..K in
+  any order within the window from step 1. Events at the same instant count as in order (in
+  strict mode they are arranged in the order that continues the chain);
+- exclusions (``{event, between: [from, to]}``, default the whole funnel): a unit whose chain has
+  the event after reaching the from step and before reaching the to step (or, if it never did,
+  within the window) is removed from every step (PostHog);
+- breakdowns take the value of the counted chain's entry event (``channel``, ``device``...), or
+  ``new_vs_returning`` (new: no event before the period), or ``category`` (the product category
+  of the entry's sku).
+
+Step conversion intervals are Wilson intervals (statsmodels); two periods are compared per step with
+a two-proportion z-test (statsmodels). The walk itself is in :mod:`analysis_lib.analyses.funnel_walk`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import KW_ONLY, dataclass, replace
+
+import ibis
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint, proportions_ztest
+
+from analysis_lib.analyses import funnel_walk as W
+from analysis_lib.core.data import DataSource, as_date_bounds
+from analysis_lib.params import parse_window  # noqa: F401 - the funnel's window syntax
+
+MODES = ("ordered", "strict", "any_order")
+ENTRIES = ("any", "first")
+
+
+def format_window(seconds: float) -> str:
+    """``"7 days"``, ``"36 hours"``, ``"30 minutes"``, ``"45 seconds"``: the largest unit that
+    divides the window, else hours with decimals."""
+    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        n = seconds / size
+        if n >= 1 and abs(n - round(n)) < 1e-9:
+            return f"{round(n)} {name}{'s' if round(n) != 1 else ''}"
+    return f"{seconds / 3600:.4g} hours"
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Remove units whose counted chain has ``event`` between steps ``from_step`` and ``to_step``
+    (0-based step indices; ``to_step`` -1: the last step)."""
+
+    event: str
+    from_step: int = 0
+    to_step: int = -1
+
+
+@dataclass(frozen=True)
+class FunnelSpec:
+    """What a funnel counts: ``steps`` (event names), ``window`` (seconds), ``mode``, ``unit``
+    (user or session), ``exclusions`` (:class:`Exclusion`, or an event name for the whole funnel)
+    and ``entry``. Keyword arguments after the steps, so that an old positional ``window_days``
+    cannot be taken for seconds."""
+
+    steps: tuple[str, ...]
+    _: KW_ONLY
+    window: float = 7 * 86400.0
+    mode: str = "ordered"
+    unit: str = "user"
+    exclusions: tuple = ()
+    entry: str = "any"
+
+    def __post_init__(self) -> None:
+        k = len(self.steps)
+        if (
+            self.mode not in MODES
+            or self.entry not in ENTRIES
+            or self.unit not in ("user", "session")
+        ):
+            raise ValueError(f"mode {self.mode!r}, entry {self.entry!r} or unit {self.unit!r}")
+        if not self.window > 0:
+            raise ValueError("the window must be positive")
+        out = []
+        for x in self.exclusions:
+            x = Exclusion(x) if isinstance(x, str) else x
+            to = k - 1 if x.to_step == -1 else x.to_step
+            if x.event in self.steps:
+                raise ValueError(f"exclusion '{x.event}' is also a step")
+            if not 0 <= x.from_step < to < k:
+                raise ValueError(f"exclusion '{x.event}': steps {x.from_step + 1}..{to + 1}")
+            out.append(Exclusion(x.event, x.from_step, to))
+        object.__setattr__(self, "exclusions", tuple(out))
+
+    @property
+    def unit_col(self) -> str:
+        """Column of ``events`` that identifies a unit."""
+        return "user_id" if self.unit == "user" else "session_id"
+
+    @property
+    def window_us(self) -> int:
+        """The window in whole microseconds (exact for any window written in s, m, h or d)."""
+        return round(self.window * W.US)
+
+    @property
+    def window_days(self) -> float:
+        """The window in days."""
+        return self.window / 86400
+
+    def with_steps(self, steps: tuple[str, ...]) -> FunnelSpec:
+        """The same funnel over a subset of its steps: exclusions whose two steps are kept keep
+        them; whole-funnel exclusions stay whole-funnel; the others are dropped."""
+        old = list(self.steps)
+        kept = []
+        for x in self.exclusions:
+            a, b = old[x.from_step], old[x.to_step]
+            if x.from_step == 0 and x.to_step == len(old) - 1:
+                kept.append(Exclusion(x.event))
+            elif a in steps and b in steps and steps.index(a) < steps.index(b):
+                kept.append(Exclusion(x.event, steps.index(a), steps.index(b)))
+        return replace(self, steps=tuple(steps), exclusions=tuple(kept))
+
+
+def _names(spec: FunnelSpec) -> list[str]:
+    """Step names, then the distinct exclusion events: an event's code is its index here."""
+    return list(spec.steps) + list(dict.fromkeys(x.event for x in spec.exclusions))
+
+
+def _events(src: DataSource, spec: FunnelSpec, start, end, carry: str | None = None) -> ibis.Table:
+    """The events a walk reads, cached in the engine: ``unit``, ``code`` (step index; exclusion
+    events after the steps; -1 any other event, read in strict mode only), ``at`` (UTC instant,
+    microseconds) and ``event_ts`` (wall clock). From a day before the period to a day after its
+    end plus the window (wall-clock margins for a daylight-saving shift; the walk compares
+    instants). ``carry``: an events column read with them as ``bd`` when they are first read (the
+    first breakdown asked for rides along instead of reading the events again; see
+    :func:`_carried`)."""
+    key = _events_key(spec, start, end)
+    if key in src.memo:
+        return src.memo[key]
+    ev = W.timed_events(src)
+    lo, hi = as_date_bounds(start, end)
+    day = _dt.timedelta(days=1)
+    names = _names(spec)
+    ev = ev.filter(
+        (ev.event_ts >= lo - day)
+        & (ev.event_ts < hi + _dt.timedelta(seconds=spec.window) + day)
+        & ev[spec.unit_col].notnull()
+    )
+    if spec.mode != "strict":
+        ev = ev.filter(ev.event.isin(names))
+    code = ibis.cases(*[(ev.event == n, i) for i, n in enumerate(names)], else_=-1).cast("int8")
+    extra = {}
+    if carry is not None and carry in ev.columns and carry != spec.unit_col:
+        extra["bd"] = ev[carry]
+    src.memo[key + ("carry",)] = carry if extra else None
+    src.memo[key] = ev.select(
+        unit=ev[spec.unit_col], code=code, at=ev.at, event_ts=ev.event_ts, **extra
+    ).cache()
+    return src.memo[key]
+
+
+def _carried(src: DataSource, spec: FunnelSpec, start, end) -> str | None:
+    """The events column :func:`_events` read along (``bd``), if any."""
+    return src.memo.get(_events_key(spec, start, end) + ("carry",))
+
+
+def _events_key(spec: FunnelSpec, start, end) -> tuple:
+    return (
+        "events",
+        spec.steps,
+        spec.exclusions,
+        spec.mode,
+        spec.unit,
+        spec.window,
+        str(start),
+        str(end),
+    )
+
+
+def chains(src: DataSource, spec: FunnelSpec, start, end) -> ibis.Table:
+    """Every chain a unit could be counted by (see :func:`analysis_lib.analyses.funnel_walk.candidates`),
+    cached in the engine for the run."""
+    key = ("chains", spec, str(start), str(end))
+    if key not in src.memo:
+        lo, hi = as_date_bounds(start, end)
+        ev = _events(src, spec, start, end)
+        src.memo[key] = W.candidates(ev, spec, lo, hi, spec.window_us).cache()
+    return src.memo[key]
+
+
+def _choose(src, spec, start, end, cands, keys) -> ibis.Table:
+    k = len(spec.steps)
+    names = _names(spec)
+    rules = [(names.index(x.event) - k, x.from_step, x.to_step) for x in spec.exclusions]
+    xev = None
+    if rules:
+        ev = _events(src, spec, start, end)
+        xev = ev.filter(ev.code >= k).select("unit", x=ev.code - k, e=ev.at)
+    return W.choose(cands, rules, xev, keys, spec.window_us)
+
+
+def unit_steps(
+    src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None = None
+) -> ibis.Table:
+    """One row per unit counted: ``unit``, ``entry_ts`` (wall-clock time of the counted chain's
+    entry), ``at1``..``atK`` (UTC instants in microseconds at which it reached each step, null
+    beyond its reach), ``steps_reached`` and, with ``breakdown``, its value ``bd``.
+
+    The walk runs once per period and spec, whatever the breakdowns (each joins its value from the
+    counted chain's entry event), and is kept in the engine for the run (``src.memo``): the
+    funnel, its breakdowns, time to convert, trend and export share it."""
+    key = ("unit_steps", spec, str(start), str(end))
+    if key not in src.memo:
+        ev = _events(src, spec, start, end, carry=_bd_col(breakdown))
+        if spec.mode == "ordered" and not spec.exclusions and len(spec.steps) > 1:
+            # the counted chain straight from the events, without every chain (W.ordered_walk)
+            lo, hi = as_date_bounds(start, end)
+            k, first = len(spec.steps), spec.entry == "first"
+            best = W.ordered_walk(ev, lo, hi, k, spec.window_us, first)
+        else:
+            best = _choose(src, spec, start, end, chains(src, spec, start, end), ["unit"])
+        cols = [f"at{i + 1}" for i in range(len(spec.steps))]
+        src.memo[key] = best.select("unit", "entry_ts", *cols, steps_reached=best.reach).cache()
+    us = src.memo[key]
+    if breakdown is None:
+        return us
+    bkey = key + (breakdown,)
+    if bkey not in src.memo:
+        src.memo[bkey] = us.join(
+            _entry_breakdown(src, spec, start, end, breakdown, us), "unit"
+        ).cache()
+    return src.memo[bkey]
+
+
+def _bd_col(breakdown: str | None) -> str | None:
+    """The events column a breakdown reads (a product category is looked up from the sku)."""
+    return "sku" if breakdown == "category" else breakdown
+
+
+def _entry_breakdown(
+    src: DataSource, spec: FunnelSpec, start, end, breakdown: str, us: ibis.Table
+) -> ibis.Table:
+    """``unit``, ``bd``: each counted unit's breakdown value, taken from its counted chain's entry
+    event (the smallest value when several step-1 events share that instant); see
+    :func:`_attach_breakdown`."""
+    base = us.select("unit", "at1")
+    col = _bd_col(breakdown)
+    ev = W.timed_events(src)
+    if col == _carried(src, spec, start, end):
+        # read with the walk's events: the counted entries' events from the engine's copy
+        ce = _events(src, spec, start, end)
+        s1 = ce.filter(ce.code == 0).select(unit_e=ce.unit, at_e=ce.at, bd_e=ce.bd)
+        j = base.left_join(s1, (base.unit == s1.unit_e) & (base.at1 == s1.at_e))
+        base = j.group_by("unit", "at1").aggregate(bd=j.bd_e.min())
+    elif col in ev.columns and col != spec.unit_col:
+        lo, hi = as_date_bounds(start, end)
+        day = _dt.timedelta(days=1)
+        s1 = ev.filter(
+            (ev.event == spec.steps[0])
+            & (ev.event_ts >= lo - day)
+            & (ev.event_ts < hi + day)
+            & ev[spec.unit_col].notnull()
+        )
+        # join, then reduce: the counted entries pick their events out of every step-1 event,
+        # so only those are grouped (grouping every step-1 event first took longer than the walk)
+        s1 = s1.select(unit_e=s1[spec.unit_col], at_e=s1.at, bd_e=s1[col])
+        j = base.left_join(s1, (base.unit == s1.unit_e) & (base.at1 == s1.at_e))
+        base = j.group_by("unit", "at1").aggregate(bd=j.bd_e.min())
+    return _attach_breakdown(src, base, breakdown, spec, start).select("unit", "bd")
+
+
+def _attach_breakdown(src, base, breakdown, spec, start):
+    """``bd``: the entry event's value (already in ``base``), the product category of its sku, or
+    new vs returning (new: no event of the unit before the period)."""
+    lo, _ = as_date_bounds(start, start)
+    if breakdown == "new_vs_returning":
+        allev = src.table("events")
+        before = allev.filter(allev.event_ts < lo).select(unit=allev[spec.unit_col]).distinct()
+        before = before.mutate(seen=ibis.literal(1))
+        j = base.left_join(before, "unit")
+        return j.select(*[c for c in base.columns], bd=j.seen.isnull().ifelse("new", "returning"))
+    if "bd" not in base.columns:
+        return base.mutate(bd=ibis.literal("(none)"))
+    if breakdown == "category":
+        p = src.table("products").select("sku", "category")
+        j = base.left_join(p, base.bd == p.sku)
+        base = j.select(*[c for c in base.columns if c != "bd"], bd=j.category)
+    return base.mutate(bd=base.bd.cast("string").fill_null("(none)"))
+
+
+def step_table(counts: list[int], steps: list[str], alpha: float = 0.05) -> pd.DataFrame:
+    """Per step: units, step conversion (from the previous step) with a Wilson interval, overall
+    conversion (from step 1) and the drop-off count."""
+    n = np.asarray(counts, dtype=float)
+    prev = np.concatenate([[n[0]], n[:-1]])
+    lo, hi = proportion_confint(
+        n.astype(int), np.maximum(prev, 1).astype(int), alpha=alpha, method="wilson"
+    )
+    df = pd.DataFrame(
+        {
+            "step": steps,
+            "units": n.astype(int),
+            "step_conversion": np.where(prev > 0, n / np.where(prev > 0, prev, 1), np.nan),
+            "ci_low": np.where(prev > 0, lo, np.nan),
+            "ci_high": np.where(prev > 0, hi, np.nan),
+            "overall_conversion": n / n[0] if n[0] else np.nan,
+            "drop_off": (prev - n).astype(int),
+        }
+    )
+    return df
+
+
+def counts(
+    src: DataSource, spec: FunnelSpec, start, end, breakdown: str | None = None
+) -> pd.DataFrame:
+    """Units reaching each step (rows: breakdown values, or one row ``all``; columns: step names)."""
+    us = unit_steps(src, spec, start, end, breakdown)
+    k = len(spec.steps)
+    aggs = {s: (us.steps_reached >= i + 1).cast("int64").sum() for i, s in enumerate(spec.steps)}
+    if breakdown is None:
+        df = src.execute(us.aggregate(**aggs))
+        df.index = ["all"]
+    else:
+        df = src.execute(us.group_by("bd").aggregate(**aggs)).set_index("bd").sort_index()
+    return df.fillna(0).astype(int)[list(spec.steps)] if k else df
+
+
+def funnel(src: DataSource, spec: FunnelSpec, start, end) -> pd.DataFrame:
+    """The whole funnel for the period as a :func:`step_table`."""
+    c = counts(src, spec, start, end).iloc[0]
+    return step_table(c.tolist(), list(spec.steps))
+
+
+def breakdown_table(src: DataSource, spec: FunnelSpec, start, end, by: str) -> pd.DataFrame:
+    """Step conversion per breakdown value: rows value, columns ``step_i -> step_{i+1}`` plus
+    ``entered`` and ``overall``."""
+    c = counts(src, spec, start, end, by)
+    out = pd.DataFrame(index=c.index)
+    out["entered"] = c[spec.steps[0]]
+    for a, b in zip(spec.steps[:-1], spec.steps[1:], strict=True):
+        out[f"{a} → {b}"] = c[b] / c[a].where(c[a] > 0)
+    out["overall"] = c[spec.steps[-1]] / c[spec.steps[0]].where(c[spec.steps[0]] > 0)
+    return out
+
+
+def time_between(
+    src: DataSource, spec: FunnelSpec, start, end, a: str, b: str, bins: int = 20
+) -> tuple[dict, pd.DataFrame]:
+    """Elapsed seconds from step ``a`` to a later step ``b`` among counted units that reached ``b``:
+    ``{"units", "median_s", "p90_s"}`` and a histogram (``upper_s`` log-spaced up to the window,
+    ``units``). Real elapsed time (UTC instants), computed in the engine."""
+    i, j = spec.steps.index(a) + 1, spec.steps.index(b) + 1
+    if j <= i:
+        raise ValueError(f"step '{b}' does not come after '{a}'")
+    us = unit_steps(src, spec, start, end)
+    d = us.filter(us[f"at{j}"].notnull())
+    secs = ((d[f"at{j}"] - d[f"at{i}"]).cast("float64") / W.US).name("s")
+    agg = src.execute(
+        d.aggregate(n=secs.count(), median=secs.quantile(0.5), p90=secs.quantile(0.9))
+    ).iloc[0]
+    n = int(agg["n"])
+    summary = {
+        "units": n,
+        "median_s": float(agg["median"]) if n else np.nan,
+        "p90_s": float(agg["p90"]) if n else np.nan,
+    }
+    edges = np.unique(np.concatenate([[0], np.geomspace(1, spec.window, bins)]))
+    bucket = ibis.cases(
+        *[(secs <= float(e), i) for i, e in enumerate(edges[1:])], else_=len(edges) - 1
+    )
+    m = d.mutate(b=bucket)
+    h = src.execute(m.group_by("b").aggregate(units=m.count()))
+    hist = pd.DataFrame({"upper_s": np.append(edges[1:], np.inf)})
+    hist["units"] = hist.index.map(h.set_index("b")["units"]).fillna(0).astype(int)
+    return summary, hist
+
+
+def time_to_convert(
+    src: DataSource, spec: FunnelSpec, start, end, bins: int = 20, between=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seconds from each step to the next among units that made it (median and p90), then from
+    ``between`` (two step names; default the first and the last step) with the histogram of that
+    span (bins up to the window, the window's end included)."""
+    a, b = between or (spec.steps[0], spec.steps[-1])
+    rows = []
+    pairs = list(zip(spec.steps[:-1], spec.steps[1:], strict=True))
+    if (a, b) not in pairs:
+        pairs.append((a, b))
+    hist = None
+    for x, y in pairs:
+        summ, h = time_between(src, spec, start, end, x, y, bins)
+        rows.append({"step": f"{x} → {y}", **summ})
+        if (x, y) == (a, b):
+            hist = h
+    return pd.DataFrame(rows), hist
+
+
+def trend(src: DataSource, spec: FunnelSpec, start, end, grain: str = "week") -> pd.DataFrame:
+    """Overall conversion by entry cohort: each counted unit once, in the day or week (shop's
+    wall clock) of its counted chain's entry."""
+    us = unit_steps(src, spec, start, end)
+    k = len(spec.steps)
+    us = us.mutate(bucket=us.entry_ts.truncate({"day": "D", "week": "W"}[grain]))
+    df = src.execute(
+        us.group_by("bucket").aggregate(
+            entered=us.count(), converted=(us.steps_reached >= k).cast("int64").sum()
+        )
+    ).sort_values("bucket")
+    df["conversion"] = df["converted"] / df["entered"]
+    return df.reset_index(drop=True)
+
+
+def entry_trend(src: DataSource, spec: FunnelSpec, start, end, grain: str = "day") -> pd.DataFrame:
+    """Conversion over time counting every entry (as Amplitude's conversion over time): a unit
+    counts in each day (or week) in which it entered, by its furthest chain from that day's
+    entries (exclusions as in the funnel), so one unit can convert on one day and not on another.
+    Always from every step-1 event, whatever ``entry``."""
+    sp = replace(spec, entry="any")
+    c = chains(src, sp, start, end)
+    c = c.mutate(bucket=c.entry_ts.truncate({"day": "D", "week": "W"}[grain]))
+    best = _choose(src, sp, start, end, c, ["unit", "bucket"])
+    k = len(spec.steps)
+    df = src.execute(
+        best.group_by("bucket").aggregate(
+            entered=best.count(), converted=(best.reach >= k).cast("int64").sum()
+        )
+    ).sort_values("bucket")
+    df["conversion"] = df["converted"] / df["entered"]
+    return df.reset_index(drop=True)
+
+
+def steps_without_events(src: DataSource, spec: FunnelSpec, start, end) -> list[str]:
+    """Steps with no event in the period (up to its end plus the window): they count zero."""
+    ev = _events(src, spec, start, end)
+    seen = set(src.execute(ev.filter(ev.code >= 0).select("code").distinct())["code"].tolist())
+    return [s for i, s in enumerate(spec.steps) if i not in seen]
+
+
+def compare_periods(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """Step conversion in two periods, with a two-proportion z-test per step (statsmodels)."""
+    rows = []
+    for i in range(1, len(current)):
+        n1, d1 = current["units"][i], current["units"][i - 1]
+        n0, d0 = previous["units"][i], previous["units"][i - 1]
+        if min(d1, d0) > 0:
+            z, p = proportions_ztest([n1, n0], [d1, d0])
+        else:
+            z, p = np.nan, np.nan
+        c1 = n1 / d1 if d1 else np.nan
+        c0 = n0 / d0 if d0 else np.nan
+        rows.append(
+            {
+                "step": current["step"][i],
+                "from_step": current["step"][i - 1],
+                "current": c1,
+                "previous": c0,
+                "change": c1 - c0,
+                "relative_change": c1 / c0 - 1 if c0 else np.nan,
+                "z": z,
+                "p_value": p,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def bottleneck(comparison: pd.DataFrame, breakdown: pd.DataFrame | None = None) -> dict:
+    """The bottleneck: the step whose conversion dropped most against its own previous period
+    (most negative z statistic), and, where a breakdown is given, the breakdown value whose
+    conversion at that step is lowest relative to the others."""
+    c = comparison.dropna(subset=["z"])
+    if c.empty:
+        return {}
+    row = c.loc[c["z"].idxmin()]
+    out = {
+        "step": row["step"],
+        "from_step": row["from_step"],
+        "change": float(row["change"]),
+        "relative_change": float(row["relative_change"]),
+        "p_value": float(row["p_value"]),
+    }
+    if breakdown is not None and len(breakdown) > 1:
+        col = f"{row['from_step']} → {row['step']}"
+        if col in breakdown:
+            vals = breakdown[col].dropna()
+            if len(vals):
+                worst = vals.idxmin()
+                out["worst_segment"] = str(worst)
+                out["worst_segment_conversion"] = float(vals[worst])
+                out["others_conversion"] = (
+                    float(vals.drop(worst).mean()) if len(vals) > 1 else np.nan
+                )
+    return out
+
+
+def dropoff_units(src: DataSource, spec: FunnelSpec, start, end, step: str) -> pd.Series:
+    """Ids of units that reached ``step`` but not the next step (for a CRM export; never shown
+    in a report)."""
+    i = spec.steps.index(step)
+    us = unit_steps(src, spec, start, end)
+    ids = src.execute(us.filter(us.steps_reached == i + 1).select("unit").order_by("unit"))
+    return ids["unit"].rename(spec.unit_col)
+
+
+def export_dropoff(src: DataSource, spec: FunnelSpec, start, end, step: str, path: str) -> int:
+    """Write :func:`dropoff_units` to ``path`` (CSV, written whole then renamed); returns the count."""
+    import os
+    from pathlib import Path
+
+    ids = dropoff_units(src, spec, start, end, step)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    ids.to_frame().to_csv(tmp, index=False)
+    os.replace(tmp, p)
+    return len(ids)
+
+
+_PHRASES = {
+    "leak": {
+        "en": "The step that leaks most is {a} → {b}: {conv} of units go on ({drop} drop off).",
+        "zh": "流失最多的环节是 {a} → {b}：仅 {conv} 的用户进入下一步（流失 {drop}）。",
+    },
+    "overall": {
+        "en": "{n} units entered the funnel; {conv} reached {last}.",
+        "zh": "共 {n} 个用户进入漏斗，{conv} 完成 {last}。",
+    },
+    "bottleneck": {
+        "en": "Against the previous period, {a} → {b} changed most: {cur} vs {prev} ({rel}, p = {p}).",
+        "zh": "与对比周期相比，{a} → {b} 变化最大：{cur}，对比期 {prev}（{rel}，p = {p}）。",
+    },
+    "segment": {
+        "en": "At that step, {seg} ({by}) converts worst: {conv} against {others} for the other values.",
+        "zh": "在该环节，{seg}（{by}）转化最差：{conv}，其他取值平均 {others}。",
+    },
+    "missing": {
+        "en": "No {step} event in the period: that step and those after it count zero.",
+        "zh": "周期内没有 {step} 事件：该步骤及其后各步计为零。",
+    },
+    "channels": {
+        "en": "Best converting channel: {best} ({bc}); worst: {worst} ({wc}).",
+        "zh": "转化最好的渠道：{best}（{bc}）；最差：{worst}（{wc}）。",
+    },
+}
+
+
+def findings(
+    table: pd.DataFrame,
+    comparison: pd.DataFrame | None,
+    neck: dict,
+    by: str | None,
+    channels: pd.DataFrame | None,
+    lang: str = "en",
+    missing: list[str] | None = None,
+) -> list[str]:
+    """Plain-language findings generated from the numbers (``missing``: steps with no event in
+    the period, see :func:`steps_without_events`)."""
+    from analysis_lib.present.report import fmt
+
+    def ph(key, **kw):
+        return _PHRASES[key][lang].format(**kw)
+
+    out = [
+        ph(
+            "overall",
+            n=fmt(table["units"].iloc[0]),
+            conv=fmt(table["overall_conversion"].iloc[-1], "pct"),
+            last=table["step"].iloc[-1],
+        )
+    ]
+    rest = table.iloc[1:].dropna(subset=["step_conversion"])
+    if len(rest):
+        w = rest.loc[rest["step_conversion"].idxmin()]
+        i = int(w.name)
+        out.append(
+            ph(
+                "leak",
+                a=table["step"][i - 1],
+                b=w["step"],
+                conv=fmt(w["step_conversion"], "pct"),
+                drop=fmt(w["drop_off"]),
+            )
+        )
+    if neck:
+        out.append(
+            ph(
+                "bottleneck",
+                a=neck["from_step"],
+                b=neck["step"],
+                cur=fmt(
+                    neck["change"] + comparison.set_index("step").loc[neck["step"], "previous"],
+                    "pct",
+                ),
+                prev=fmt(comparison.set_index("step").loc[neck["step"], "previous"], "pct"),
+                rel=fmt(neck["relative_change"], "signed_pct"),
+                p=f"{neck['p_value']:.2g}",
+            )
+        )
+        if "worst_segment" in neck:
+            out.append(
+                ph(
+                    "segment",
+                    seg=neck["worst_segment"],
+                    by=by,
+                    conv=fmt(neck["worst_segment_conversion"], "pct"),
+                    others=fmt(neck["others_conversion"], "pct"),
+                )
+            )
+    if missing:
+        out.append(ph("missing", step=missing[0]))
+    c = channels.dropna(subset=["conversion_rate"]) if channels is not None else None
+    if c is not None and len(c) > 1:
+        best, worst = c.loc[c["conversion_rate"].idxmax()], c.loc[c["conversion_rate"].idxmin()]
+        out.append(
+            ph(
+                "channels",
+                best=best["channel"],
+                bc=fmt(best["conversion_rate"], "pct"),
+                worst=worst["channel"],
+                wc=fmt(worst["conversion_rate"], "pct"),
+            )
+        )
+    return out
+
+
+def describe(spec: FunnelSpec, lang: str = "en", zone: str = "UTC") -> str:
+    """The funnel's semantics in words, for the report: unit, entry, window, mode, ties,
+    exclusions."""
+    zh = lang == "zh"
+    s1 = spec.steps[0]
+    unit = ("用户" if spec.unit == "user" else "会话") if zh else f"{spec.unit}s"
+    win = format_window(spec.window)
+    if zh:
+        win = win.replace(" days", " 天").replace(" day", " 天").replace(" hours", " 小时")
+        win = win.replace(" hour", " 小时").replace(" minutes", " 分钟").replace(" minute", " 分钟")
+        win = win.replace(" seconds", " 秒").replace(" second", " 秒")
+    out = []
+    if zh:
+        out.append(f"计数单位：{unit}，每个单位每步只计一次。")
+        out.append(
+            f"进入方式 any：周期内每一次 {s1} 都可开始一条路径，按走得最远的路径计数"
+            "（同样远时优先不含排除事件的，再取最早的；同 PostHog、Amplitude）。"
+            if spec.entry == "any"
+            else f"进入方式 first：只从周期内首次 {s1} 开始一条路径，之后不再重新开始"
+            "（同 Mixpanel 经典 uniques）。"
+        )
+        out.append(
+            f"转化窗口：从路径的 {s1} 起 {win} 的实际经过时间（UTC 时刻，跨夏令时也按真实秒数），"
+            f"恰在窗口末尾的步骤计入；周期与日期按店铺时区 {zone} 的当地时间。"
+        )
+        out.append(
+            {
+                "ordered": "顺序模式：每一步须在上一步同时或之后，中间可有其他事件。",
+                "strict": "严格模式：步骤之间不能有该单位的任何其他事件。",
+                "any_order": f"任意顺序：{s1} 之后，其余步骤在窗口内以任意顺序完成即可。",
+            }[spec.mode]
+            + "同一时刻的事件视为按顺序发生。"
+        )
+        for x in spec.exclusions:
+            a, b = spec.steps[x.from_step], spec.steps[x.to_step]
+            out.append(
+                f"在 {a} 之后、{b} 之前（未到达 {b} 时为窗口内）做过 {x.event} 的单位，从所有步骤中剔除。"
+            )
+        out.append("区间为 95% Wilson 区间。")
+        return "".join(out)
+    out.append(f"Unit: {unit}; a unit counts once per step.")
+    out.append(
+        f"Entry any: every {s1} in the period starts a chain and the unit counts by its furthest "
+        "chain (where several go as far, one without an excluded event, then the earliest; as in "
+        "PostHog and Amplitude)."
+        if spec.entry == "any"
+        else f"Entry first: only the unit's first {s1} in the period starts its chain, never "
+        "restarted (Mixpanel's classic uniques)."
+    )
+    out.append(
+        f"Window: {win} of elapsed time from the chain's {s1} (UTC instants: real time across a "
+        f"change of clocks), a step exactly at its end counts; periods and days are the shop's "
+        f"clock ({zone})."
+    )
+    out.append(
+        {
+            "ordered": "Ordered: each step at or after the previous one; other events may come "
+            "between.",
+            "strict": "Strict: no other event of the unit between the steps.",
+            "any_order": f"Any order: after {s1}, the other steps in any order within the window.",
+        }[spec.mode]
+        + " Events at the same instant count as in order."
+    )
+    for x in spec.exclusions:
+        a, b = spec.steps[x.from_step], spec.steps[x.to_step]
+        out.append(
+            f"Units doing {x.event} after {a} and before {b} (or within the window if they never "
+            f"reach {b}) are removed from every step."
+        )
+    out.append("Intervals are 95% Wilson intervals.")
+    return " ".join(out)

@@ -1,0 +1,346 @@
+"""Product operations (商品运营): sell-through, turnover, days of supply, slow movers, stock-out
+risk, ABC, margins, price position, and a recommended action per SKU from explicit rules.
+
+Definitions stated in the report:
+- SKUs on sale: SKUs launched by the period's end with stock on some day of the period or a sale
+  in it; sell-through rate (动销率) = SKUs with a sale in the period / SKUs on sale;
+- inventory turnover = cost of goods sold in the period / average inventory value (on hand x cost,
+  averaged over the period's days); days of supply = on hand at the period's end / average daily
+  units sold over the last ``slow_days`` days;
+- slow mover: in stock at the end and no sale in the last ``slow_days`` days;
+- stock-out risk: days of supply below ``lead_time_days`` (already at zero stock counts too);
+- ABC: A = SKUs making the first 80% of GMV, B the next 15%, C the rest;
+- gross margin = (revenue - cost of goods) / revenue over the SKUs whose cost is known, cost from
+  ``order_items.unit_cost`` or else ``products.cost``; price position = percent rank of the price within its category.
+Negative stock (oversold in the ERP) is counted in the data-quality section and treated as zero.
+
+A shop without a cost (no ``products.cost`` nor ``order_items.unit_cost``) or without an
+``inventory`` table still gets every measure its tables support; the others are n/a with the
+reason (:func:`unavailable`), never a number made of missing inputs (a margin of 100% from a cost
+of zero, a turnover of NaN, every selling SKU "on sale" so a sell-through of 100%): margins need a
+cost; sell-through, slow movers, stock-out risk and days of supply need stock levels; turnover
+needs both. Without a cost a slow mover's action is "clear or delist" (the margin decides which).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from analysis_lib.core import metrics as M
+from analysis_lib.core.data import DataSource, as_date_bounds
+
+ACTION_RULES = [
+    (
+        "restock",
+        "stocked out with sales in the last slow_days days, or days of supply below the lead time",
+    ),
+    (
+        "clear (promotion / live stream)",
+        "slow mover with a gross margin at or above the median: room to discount",
+    ),
+    ("delist", "slow mover with a gross margin below the median"),
+    ("clear or delist", "slow mover whose gross margin is unknown (no cost data): decide by hand"),
+    ("bundle", "class C that still sells: bundle with an A item"),
+    ("keep", "everything else"),
+]
+
+
+# what each headline figure needs besides sales: "cost" (a unit cost), "inventory" (stock levels)
+NEEDS: dict[str, tuple[str, ...]] = {
+    "sell_through_rate": ("inventory",),
+    "skus_on_sale": ("inventory",),
+    "inventory_turnover": ("inventory", "cost"),
+    "inventory_days": ("inventory", "cost"),
+    "slow_movers": ("inventory",),
+    "stockout_risk_skus": ("inventory",),
+    "gross_margin": ("cost",),
+}
+# the action rules each input is needed for (restock, clear and delist look at stock)
+RULE_NEEDS = {
+    "restock": ("inventory",),
+    "clear (promotion / live stream)": ("inventory", "cost"),
+    "delist": ("inventory", "cost"),
+    "clear or delist": ("inventory",),
+}
+_WHY = {
+    "inventory": {
+        "en": "needs an inventory table (stock levels)",
+        "zh": "需要 inventory 表（库存）",
+    },
+    "cost": {
+        "en": "needs a cost (products.cost or order_items.unit_cost)",
+        "zh": "需要成本（products.cost 或 order_items.unit_cost）",
+    },
+}
+
+
+def inputs(src: DataSource) -> dict[str, bool]:
+    """Which optional inputs the shop has: ``cost`` (an ``order_items.unit_cost`` or
+    ``products.cost`` with a value: an export's empty cost column is no cost) and ``inventory``
+    (the table)."""
+
+    def filled(table: str, col: str) -> bool:
+        t = src.table(table)
+        return col in t.columns and int(src.execute(t[col].count())) > 0
+
+    return {
+        "cost": filled("order_items", "unit_cost") or filled("products", "cost"),
+        "inventory": src.has("inventory"),
+    }
+
+
+def why(needs, have: dict[str, bool], lang: str = "en") -> str:
+    """Why a measure needing ``needs`` is n/a given ``have`` ('' when nothing lacks)."""
+    sep = "；" if lang == "zh" else "; "
+    return sep.join(_WHY[n][lang] for n in needs if not have.get(n, True))
+
+
+def unavailable(have: dict[str, bool], lang: str = "en") -> dict[str, str]:
+    """Headline figures the shop's inputs (:func:`inputs`) cannot give, each with the reason."""
+    return {k: why(n, have, lang) for k, n in NEEDS.items() if why(n, have, lang)}
+
+
+def sku_table(
+    src: DataSource, start: _dt.date, end: _dt.date, slow_days: int = 30, lead_time_days: int = 7
+) -> pd.DataFrame:
+    """One row per SKU with every measure of the module docstring (aggregated in the engine).
+    Without an inventory table the stock columns (on hand, days of supply) are NaN and no SKU is
+    a slow mover or at risk; without a cost, margins are NaN (see :func:`unavailable`)."""
+    lo, hi = as_date_bounds(start, end)
+    recent_lo = hi - _dt.timedelta(days=slow_days)
+    products = src.table("products")
+    cols = ["sku", "category", "price"] + [
+        c for c in ["cost", "launch_date", "name"] if c in products.columns
+    ]
+    p = src.execute(products.select(*cols))
+    o = M.valid_orders(src.table("orders")).select("order_id", "order_ts")
+    it = src.table("order_items")
+    j = it.join(o, "order_id")
+    j = j.filter((j.order_ts >= lo) & (j.order_ts < hi))
+    cost = j.unit_cost if "unit_cost" in it.columns else ibis.null("float64")
+    sales = src.execute(
+        j.group_by("sku").aggregate(
+            units=j.quantity.sum(),
+            revenue=(j.quantity * j.unit_price).sum(),
+            cogs_items=(j.quantity * cost).sum(),
+            units_no_cost=cost.isnull().ifelse(j.quantity, 0).sum(),
+            last_sale=j.order_ts.max(),
+            recent_units=(j.order_ts >= recent_lo).ifelse(j.quantity, 0).sum(),
+        )
+    )
+    df = p.merge(sales, on="sku", how="left")
+    filled = ["units", "revenue", "recent_units", "units_no_cost"]
+    df[filled] = df[filled].fillna(0)
+    # lines without a unit_cost are costed at the product's cost; where that is unknown too the
+    # SKU's cost of goods is unknown (NaN), never the cost of the other lines against all revenue
+    unit_cost = df.get("cost", np.nan)
+    no_cost = df["units_no_cost"] * unit_cost
+    df["cogs"] = df["cogs_items"].fillna(0) + no_cost.where(df["units_no_cost"] > 0, 0.0)
+    df.loc[(df["units_no_cost"] > 0) & no_cost.isna(), "cogs"] = np.nan
+    df.loc[(df["units"] == 0) & pd.isna(unit_cost), "cogs"] = np.nan
+    if src.has("inventory"):
+        inv = src.table("inventory")
+        inv = inv.filter((inv.date >= lo.date()) & (inv.date < hi.date()))
+        oh = ibis.greatest(inv.on_hand, 0)
+        stock = src.execute(
+            inv.group_by("sku").aggregate(
+                avg_on_hand=oh.mean(),
+                max_on_hand=oh.max(),
+                end_date=inv.date.max(),
+                negative_days=(inv.on_hand < 0).cast("int64").sum(),
+            )
+        )
+        last = inv.filter(inv.date == inv.date.max().over(ibis.window(group_by=inv.sku)))
+        end_oh = src.execute(
+            last.group_by("sku").aggregate(on_hand=ibis.greatest(last.on_hand, 0).max())
+        )
+        df = df.merge(stock, on="sku", how="left").merge(end_oh, on="sku", how="left")
+    else:
+        df["avg_on_hand"] = df["max_on_hand"] = df["on_hand"] = np.nan
+        df["negative_days"] = 0
+    launched = (
+        pd.to_datetime(df["launch_date"]) <= pd.Timestamp(end) if "launch_date" in df else True
+    )
+    df["on_sale"] = launched & ((df["max_on_hand"].fillna(0) > 0) | (df["units"] > 0))
+    df["sold"] = df["units"] > 0
+    daily = df["recent_units"] / slow_days
+    df["days_of_supply"] = np.where(daily > 0, df["on_hand"] / daily.where(daily > 0), np.inf)
+    df.loc[df["on_hand"].isna(), "days_of_supply"] = np.nan  # no stock level: unknown, not ∞
+    df["slow_mover"] = (df["on_hand"].fillna(0) > 0) & (df["recent_units"] == 0)
+    df["stocked_out"] = df["on_hand"].fillna(1) <= 0
+    df["stockout_risk"] = (
+        df["on_sale"]
+        & (df["stocked_out"] | (df["days_of_supply"] < lead_time_days))
+        & (df["recent_units"] > 0)
+    )
+    df["gross_margin"] = M.safe_div(df["revenue"] - df["cogs"], df["revenue"])
+    df["inventory_value"] = df["avg_on_hand"] * (df.get("cost", np.nan))
+    df["price_position"] = df.groupby("category")["price"].rank(pct=True)
+    df = df.sort_values("revenue", ascending=False).reset_index(drop=True)
+    share = df["revenue"].cumsum() / df["revenue"].sum()
+    prev = share.shift(fill_value=0)
+    df["abc"] = np.select([prev < 0.80, prev < 0.95], ["A", "B"], "C")
+    df.loc[df["revenue"] == 0, "abc"] = "C"
+    df["action"] = actions(df)
+    return df
+
+
+def actions(df: pd.DataFrame) -> pd.Series:
+    """The recommended action per SKU by :data:`ACTION_RULES` (first match wins). A SKU without
+    a margin takes the median's; when no SKU has one (no cost at all) a slow mover is "clear or
+    delist": the margin that would decide is not known."""
+    median_margin = df.loc[df["revenue"] > 0, "gross_margin"].median()
+    margin = df["gross_margin"].fillna(median_margin)
+    return pd.Series(
+        np.select(
+            [
+                df["stockout_risk"],
+                df["slow_mover"] & (margin >= median_margin),
+                df["slow_mover"] & (margin < median_margin),
+                df["slow_mover"],
+                (df["abc"] == "C") & df["sold"],
+            ],
+            [r[0] for r in ACTION_RULES[:5]],
+            ACTION_RULES[5][0],
+        ),
+        index=df.index,
+    )
+
+
+def summary(
+    df: pd.DataFrame, period_days: int, have: dict[str, bool] | None = None
+) -> dict[str, float]:
+    """Headline figures: sell-through rate, turnover, counts of slow movers and stock-out risks,
+    gross margin; those the inputs ``have`` (:func:`inputs`; default: all) cannot give are NaN
+    (a sum over missing costs would read as a 100% margin). ``skus_sold`` and
+    ``skus_in_catalogue`` need sales and products only."""
+    on_sale = df[df["on_sale"]]
+    avg_inv = df["inventory_value"].sum()
+    out = {
+        "skus_sold": int(df["sold"].sum()),
+        "skus_in_catalogue": int(len(df)),
+        "skus_on_sale": int(len(on_sale)),
+        "sell_through_rate": float(on_sale["sold"].mean()) if len(on_sale) else float("nan"),
+        "inventory_turnover": float(df["cogs"].sum() / avg_inv) if avg_inv > 0 else float("nan"),
+        "inventory_days": float(avg_inv / (df["cogs"].sum() / period_days))
+        if df["cogs"].sum() > 0
+        else float("nan"),
+        "slow_movers": int(df["slow_mover"].sum()),
+        "stockout_risk_skus": int(df["stockout_risk"].sum()),
+        "gross_margin": _margin(df),
+        "negative_stock_rows": int(df["negative_days"].fillna(0).sum()),
+    }
+    for k in unavailable(have or {}):
+        out[k] = float("nan")
+    return out
+
+
+def _margin(df: pd.DataFrame) -> float:
+    """Gross margin over the SKUs whose cost of goods is known (NaN when none is): a missing
+    cost summed as zero would read as a 100% margin."""
+    known = df[df["cogs"].notna()]
+    if known.empty:
+        return float("nan")
+    return float(M.safe_div(known["revenue"].sum() - known["cogs"].sum(), known["revenue"].sum()))
+
+
+def by_category(df: pd.DataFrame, have: dict[str, bool] | None = None) -> pd.DataFrame:
+    """Per category: SKUs, sell-through, revenue, gross margin, slow movers, stock-out risks;
+    the columns the inputs ``have`` (:func:`inputs`) cannot give are left out."""
+    g = df.groupby("category")
+    out = pd.DataFrame(
+        {
+            "skus": g.size(),
+            "sell_through_rate": g.apply(
+                lambda x: x.loc[x.on_sale, "sold"].mean(), include_groups=False
+            ),
+            "revenue": g["revenue"].sum(),
+            "gross_margin": g.apply(_margin, include_groups=False),
+            "slow_movers": g["slow_mover"].sum(),
+            "stockout_risk": g["stockout_risk"].sum(),
+        }
+    )
+    gone = unavailable(have or {})
+    cols = {
+        "sell_through_rate": "sell_through_rate",
+        "gross_margin": "gross_margin",
+        "slow_movers": "slow_movers",
+        "stockout_risk": "stockout_risk_skus",
+    }
+    out = out.drop(columns=[c for c, k in cols.items() if k in gone])
+    return out.sort_values("revenue", ascending=False).reset_index()
+
+
+def rules_table(have: dict[str, bool], lang: str = "en") -> pd.DataFrame:
+    """:data:`ACTION_RULES` with, per rule, why it cannot apply with the shop's inputs (''
+    when it can): without stock levels no SKU is a slow mover or at risk of stocking out."""
+    rows = [(a, rule, why(RULE_NEEDS.get(a, ()), have, lang)) for a, rule in ACTION_RULES]
+    if have.get("cost", True):  # with costs the margin always decides between clear and delist
+        rows = [r for r in rows if r[0] != "clear or delist"]
+    return pd.DataFrame(rows, columns=["action", "rule", "not_applied"])
+
+
+_LABELS = {
+    "sell_through_rate": {"en": "sell-through rate", "zh": "动销率"},
+    "skus_on_sale": {"en": "SKUs on sale", "zh": "在售 SKU 数"},
+    "inventory_turnover": {"en": "inventory turnover", "zh": "库存周转"},
+    "inventory_days": {"en": "days of stock", "zh": "库存天数"},
+    "slow_movers": {"en": "slow movers", "zh": "滞销 SKU"},
+    "stockout_risk_skus": {"en": "stock-out risk", "zh": "断货风险"},
+    "gross_margin": {"en": "gross margin", "zh": "毛利率"},
+}
+
+
+def findings(
+    s: dict, df: pd.DataFrame, lang: str = "en", have: dict[str, bool] | None = None
+) -> list[str]:
+    """Plain-language findings generated from the numbers; a measure the inputs ``have``
+    (:func:`inputs`) cannot give gets no sentence, and one sentence says which are n/a and why."""
+    from analysis_lib.present.report import fmt
+
+    have = have or {}
+    gone = unavailable(have, lang)
+    en = lang != "zh"
+    a = df[df.abc == "A"]
+    sold_sentence = (
+        f"{s['skus_sold']:,} of the {s['skus_in_catalogue']:,} SKUs in the products table sold in the period."
+        if en
+        else f"商品表 {s['skus_in_catalogue']:,} 个 SKU 中有 {s['skus_sold']:,} 个在本期有销售。"
+    )
+    out = [
+        sold_sentence
+        if "sell_through_rate" in gone
+        else f"Sell-through rate {fmt(s['sell_through_rate'], 'pct')}: {int(df.loc[df.on_sale, 'sold'].sum()):,} of {s['skus_on_sale']:,} SKUs on sale sold in the period."
+        if en
+        else f"动销率 {fmt(s['sell_through_rate'], 'pct')}：在售 {s['skus_on_sale']:,} 个 SKU 中 {int(df.loc[df.on_sale, 'sold'].sum()):,} 个有销售。",
+        f"{len(a):,} A-class SKUs ({fmt(len(a) / max(len(df), 1), 'pct')} of SKUs) make 80% of revenue."
+        if en
+        else f"{len(a):,} 个 A 类 SKU（占 {fmt(len(a) / max(len(df), 1), 'pct')}）贡献 80% 的销售额。",
+    ]
+    if "slow_movers" not in gone:
+        out.append(
+            f"{s['slow_movers']:,} slow movers hold stock without a recent sale; {s['stockout_risk_skus']:,} selling SKUs are at risk of stocking out."
+            if en
+            else f"{s['slow_movers']:,} 个滞销 SKU 有库存但近期无销售；{s['stockout_risk_skus']:,} 个在售 SKU 有断货风险。"
+        )
+    if "inventory_turnover" not in gone:
+        out.append(
+            f"Inventory turns {s['inventory_turnover']:.1f} times in the period (about {s['inventory_days']:.0f} days of stock)."
+            if en
+            else f"本期库存周转 {s['inventory_turnover']:.1f} 次（约 {s['inventory_days']:.0f} 天库存）。"
+        )
+    by_reason: dict[str, list[str]] = {}
+    for k, reason in gone.items():
+        if k not in ("skus_on_sale", "inventory_days"):  # shown with their headline figure
+            by_reason.setdefault(reason, []).append(_LABELS[k][lang])
+    for reason, names in by_reason.items():
+        out.append(
+            f"Not available: {', '.join(names)} ({reason})."
+            if en
+            else f"无法计算：{'、'.join(names)}（{reason}）。"
+        )
+    return out

@@ -1,0 +1,104 @@
+"""One catalog of words for en and zh: ``catalog/*.yaml``.
+
+Every visible word of a report comes from here: section titles, card labels, column headers,
+statistical terms, units, and the labels of internal keys that come from the data (event names,
+channels, segments, actions). A notebook holds no bilingual literal; a narrative module asks for
+``t("funnel.finding.bottleneck", step=..., rate=...)``.
+
+Layout: each YAML file is a mapping of keys to ``{en: ..., zh: ...}`` leaves, nested as deep as
+useful. Keys of ``common.yaml`` are used as they are (``t("summary")``); the keys of any other file
+are prefixed by its name (``funnel.yaml``'s ``title`` is ``funnel.title``), except its ``shared:``
+section, whose keys join the common ones (``shared: {labels: {entered: ...}}`` is
+``labels.entered``), so each report's file can add column labels and data values without every
+report editing one shared file; a key defined twice anywhere fails. Placeholders are
+``str.format`` fields and must be the same in both languages (a test checks every entry).
+
+Why YAML pairs and not gettext: with two languages, a reviewer reads both side by side in one file
+and a missing translation is a failing test, not an English fallback on a Chinese page; gettext
+keys by the English text, which changes whenever the English is edited.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from analysis_lib.core import metrics as M
+from analysis_lib.present.context import LANGS, lang_of
+
+
+class MissingWord(KeyError):
+    """A key that is not in the catalog: a programming error, caught by the tests."""
+
+
+def _flatten(prefix: str, node: Any, out: dict[str, dict[str, str]], source: str) -> None:
+    if isinstance(node, dict) and set(node) and set(node) <= set(LANGS):
+        out[prefix] = {k: str(v) for k, v in node.items()}
+        return
+    if not isinstance(node, dict):
+        raise ValueError(f"{source}: {prefix}: expected {{en: ..., zh: ...}} or a mapping")
+    for k, v in node.items():
+        _flatten(f"{prefix}.{k}" if prefix else str(k), v, out, source)
+
+
+@functools.cache
+def catalog() -> dict[str, dict[str, str]]:
+    """Every entry of every catalog file, by full key."""
+    out: dict[str, dict[str, str]] = {}
+    folder = resources.files("analysis_lib.present") / "catalog"
+    for f in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not f.name.endswith(".yaml"):
+            continue
+        ns = f.name.removesuffix(".yaml")
+        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        entries: dict[str, dict[str, str]] = {}
+        shared = data.pop("shared", None) if ns != "common" else None
+        _flatten("" if ns == "common" else ns, data, entries, f.name)
+        if shared:
+            _flatten("", shared, entries, f.name)
+        for k in entries:
+            if k in out:
+                raise ValueError(f"{f.name}: key {k!r} defined twice")
+        out |= entries
+    return out
+
+
+def t(key: str, lang: str | None = None, /, **values: Any) -> str:
+    """The words of ``key`` in ``lang`` (default: the report's), with ``values`` filled in.
+    Values should already be formatted (:func:`analysis_lib.present.numbers.fmt`)."""
+    entry = catalog().get(key)
+    if entry is None:
+        raise MissingWord(key)
+    text = entry[lang_of(lang)]
+    return text.format(**values) if values else text
+
+
+def has(key: str) -> bool:
+    """Whether the catalog has ``key``."""
+    return key in catalog()
+
+
+def label(name: str, lang: str | None = None) -> str:
+    """A header a manager can read for a column, metric or figure name: the metric registry's
+    label for a metric (:mod:`analysis_lib.core.metrics`), else ``labels.<name>`` of the catalog.
+    An unknown name raises :class:`MissingWord`: a column id must never reach a reader."""
+    if name in M.METRICS:
+        return M.label(name, lang_of(lang))
+    return t(f"labels.{name}", lang)
+
+
+def value(kind: str, raw: Any, lang: str | None = None) -> str:
+    """The label of a value from the data of ``kind`` (``event``, ``channel``, ``device``,
+    ``segment``, ``action``...): ``values.<kind>.<raw>`` of the catalog when it has one, else the
+    value as it is (a shop's own event or channel name is shown as written)."""
+    key = f"values.{kind}.{raw}"
+    return t(key, lang) if key in catalog() else str(raw)
+
+
+def fields(text: str) -> set[str]:
+    """The placeholders of a catalog text (for the test that both languages have the same)."""
+    return set(re.findall(r"{(\w+)[^}]*}", text))
