@@ -27,7 +27,8 @@ class Settings:
     timezone: str = "UTC"
 
 
-_SETTINGS: ContextVar[Settings] = ContextVar("workbook_report_settings", default=Settings())
+# Settings is frozen: sharing the default instance is safe
+_SETTINGS: ContextVar[Settings] = ContextVar("workbook_report_settings", default=Settings())  # noqa: B039
 
 
 def settings() -> Settings:
