@@ -82,3 +82,27 @@ def test_posterior_probability_is_a_percentage():
     under its own name, not as '1.00'."""
     h = index._headline({"posterior_prob_causal_effect": 0.9988}, ["posterior_prob_causal_effect"])
     assert h == "Posterior probability of a causal effect: 99.9%"
+
+
+def test_headline_prints_the_cards_text_not_a_second_formatting():
+    """The index shows a headline figure exactly as the report's card shows it (label and text
+    recorded by the report), e.g. ``819`` where formatting the raw figure again gave ``819.04``."""
+    figs = {"aov": 819.04, "bottleneck_step": "purchase"}
+    shown = {
+        "aov": {"label": "客单价", "text": "¥819"},
+        "bottleneck_step": {"label": "瓶颈环节", "text": "结算 → 支付"},
+    }
+    line = index._headline(figs, ["aov", "bottleneck_step"], shown)
+    assert line == "客单价: ¥819 · 瓶颈环节: 结算 → 支付"
+    assert "819.04" not in line
+    # a results.json from before cards were recorded still gets a headline
+    assert "819" in index._headline(figs, ["aov"], None)
+
+
+def test_cards_with_keys_are_recorded_for_the_index():
+    from analysis_lib.present import blocks
+
+    html = blocks.summary_block(
+        [blocks.Card("AOV", "¥819", key="aov"), blocks.Card("Note", "x")], ["f"]
+    )
+    assert html.shown == {"aov": {"label": "AOV", "text": "¥819"}}

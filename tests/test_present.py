@@ -102,7 +102,9 @@ def test_settings_live_in_a_context_not_a_global():
 
 def test_blocks_escape_data_and_cards_say_good_or_bad():
     with use(lang="en"):
-        card = blocks.Card("Refund rate", "5.1%", "of GMV", "+1.0 pp", "up", blocks.tone_of(0.01, False))
+        card = blocks.Card(
+            "Refund rate", "5.1%", "of GMV", "+1.0 pp", "up", blocks.tone_of(0.01, False)
+        )
         html = blocks.summary_block([card], ["<script>x</script> happened"]).markup
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "wb-bad" in html and "▲" in html
@@ -115,7 +117,9 @@ def test_blocks_escape_data_and_cards_say_good_or_bad():
 
 
 def test_tables_show_numbers_through_the_one_formatter():
-    df = pd.DataFrame({"channel": ["ads", None], "gmv": [1234567.0, None], "gmv_share": [0.25, 0.75]})
+    df = pd.DataFrame(
+        {"channel": ["ads", None], "gmv": [1234567.0, None], "gmv_share": [0.25, 0.75]}
+    )
     with use(lang="zh", currency="CNY"):
         html = tables.table(df, {"gmv": "money", "gmv_share": "pct"}).markup
     assert "¥1,234,567" in html and "25.0%" in html and "无数据" in html

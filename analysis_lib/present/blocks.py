@@ -30,10 +30,13 @@ FIGURES_MIME = "application/vnd.workbook.figures+json"
 
 
 class HTML:
-    """A displayable HTML fragment (renders in Jupyter and in the nbconvert report)."""
+    """A displayable HTML fragment (renders in Jupyter and in the nbconvert report). ``shown``:
+    headline figures this fragment shows (key -> label and text), recorded for the index by
+    :func:`show`."""
 
-    def __init__(self, markup: str):
+    def __init__(self, markup: str, shown: dict[str, dict[str, str]] | None = None):
         self.markup = markup
+        self.shown = shown or {}
 
     def _repr_html_(self) -> str:
         return self.markup
@@ -53,6 +56,9 @@ def show(*parts: HTML | str) -> None:
     from IPython.display import display
 
     display(_IPyHTML("".join(str(p) for p in parts)))
+    shown = {k: v for p in parts if isinstance(p, HTML) for k, v in p.shown.items()}
+    if shown:  # the cards' label and text, for the index (one formatting of each figure)
+        display({FIGURES_MIME: {"figures": {}, "headline": [], "shown": shown}}, raw=True)
 
 
 # --- title and summary -------------------------------------------------------------------------
@@ -68,9 +74,7 @@ def title_block(
         bits.append(t("compared_with", period=compared))
     if last_day is not None:
         bits.append(t("data_through", day=str(last_day)))
-    return HTML(
-        f'<div class="wb-title"><h1>{esc(title)}</h1><p>{esc(" · ".join(bits))}</p></div>'
-    )
+    return HTML(f'<div class="wb-title"><h1>{esc(title)}</h1><p>{esc(" · ".join(bits))}</p></div>')
 
 
 Tone = Literal["good", "bad", "neutral"]
@@ -89,6 +93,7 @@ class Card:
     change: str = ""
     direction: Literal["up", "down", "flat"] | None = None
     tone: Tone = "neutral"
+    key: str | None = None  # the results.json figure it shows: the index prints this card's text
 
 
 ARROWS = {"up": "▲", "down": "▼", "flat": "■"}
@@ -131,7 +136,8 @@ def summary_block(cards: list[Card], findings: list[str]) -> HTML:
     return HTML(
         f'<section class="wb-summary"><h2>{esc(t("summary"))}</h2>'
         f'<div class="wb-cards">{"".join(_card_html(c) for c in cards)}</div>'
-        f'<h3>{esc(t("findings"))}</h3><ul class="wb-findings">{items}</ul></section>'
+        f'<h3>{esc(t("findings"))}</h3><ul class="wb-findings">{items}</ul></section>',
+        shown={c.key: {"label": c.label, "text": c.value} for c in cards if c.key},
     )
 
 
@@ -223,7 +229,9 @@ def _dq_words(text: str) -> str:
     from analysis_lib.present.words import has
 
     if text.startswith("period runs past the last row ("):  # names the last day with data
-        return t("quality.checks_with_detail.period_runs_past", detail=text.rsplit("(", 1)[1].rstrip(")"))
+        return t(
+            "quality.checks_with_detail.period_runs_past", detail=text.rsplit("(", 1)[1].rstrip(")")
+        )
     if " stored as a number (" in text:  # an id column read as text: names column and type
         col, typ = text.split(" stored as a number (")
         return t("quality.checks_with_detail.stored_as_number", column=col, detail=typ.rstrip(")"))
@@ -287,16 +295,29 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def record_figures(figures: dict[str, Any], headline: list[str] | None = None) -> dict[str, Any]:
+def record_figures(
+    figures: dict[str, Any],
+    headline: list[str] | None = None,
+    shown: dict[str, Card | str] | None = None,
+) -> dict[str, Any]:
     """Record the run's figures: the runner reads them from the executed notebook into
     results.json (they are not shown in the report). ``headline`` names, in order, the few figures
-    the index shows for this report. Returns the JSON-ready figures."""
+    the index shows for this report; ``shown`` gives, for headline figures, the card (or text) as
+    the report shows it, so the index prints exactly the card's label and value (one source of
+    truth: never a second formatting of the same figure). Returns the JSON-ready figures."""
     clean = _jsonable(figures)
     json.dumps(clean)  # fail here, in the notebook, if something is not serialisable
+    as_shown = {
+        k: {"label": c.label, "text": c.value}
+        if isinstance(c, Card)
+        else {"label": k, "text": str(c)}
+        for k, c in (shown or {}).items()
+    }
+    payload = {"figures": clean, "headline": list(headline or []), "shown": as_shown}
     try:
         from IPython.display import display
 
-        display({FIGURES_MIME: {"figures": clean, "headline": list(headline or [])}}, raw=True)
+        display({FIGURES_MIME: payload}, raw=True)
     except ImportError:  # pragma: no cover - IPython is a dependency
         pass
     return clean

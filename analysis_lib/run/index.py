@@ -87,15 +87,22 @@ def _value(key: str, v) -> str | None:
     return fmt(v, "ratio") if abs(v) < 100 else fmt(v, "money")
 
 
-def _headline(figs: dict, keys: list[str] | None = None) -> str:
-    """The figures a report names as its headline, else the preferred KPIs and other numbers."""
+def _headline(figs: dict, keys: list[str] | None = None, shown: dict | None = None) -> str:
+    """The figures a report names as its headline, as the report's cards show them (label and
+    text recorded by the report: the index never formats a figure a second time); for an older
+    results.json without them, the preferred KPIs and other numbers formatted here."""
+    shown = shown or {}
+    if keys and all(k in shown for k in keys):
+        return " · ".join(
+            f"{esc(shown[k]['label'])}: {esc(shown[k]['text'])}" for k in keys[:MAX_FIGURES]
+        )
     keys = keys or [k for k in PREFERRED if k in figs] + [k for k in figs if k not in PREFERRED]
     parts = []
     for k in keys:
-        shown = _value(k, figs.get(k))
-        if shown is not None:
+        shown_text = _value(k, figs.get(k))
+        if shown_text is not None:
             name = header(k, "en")
-            parts.append(f"{esc(name)}: {esc(shown)}")
+            parts.append(f"{esc(name)}: {esc(shown_text)}")
         if len(parts) >= MAX_FIGURES:
             break
     return " · ".join(parts)
@@ -137,7 +144,7 @@ def render(out: str | Path) -> str:
             f'<tr class="{"bad" if status == "FAILED" else "good"}"><td>{esc(e["notebook"])}</td><td>{link}</td>'
             f"<td>{status}</td><td>{esc(ran)}</td>"
             f"<td>{esc(fmt(dur, 'ratio')) if dur is not None else ''} s</td>"
-            f"<td>{_headline((ok or {}).get('figures', {}), (ok or {}).get('headline'))}</td>"
+            f"<td>{_headline((ok or {}).get('figures', {}), (ok or {}).get('headline'), (ok or {}).get('shown'))}</td>"
             f'<td class="{dq_class}">{esc(dq_cell)}</td><td>{note}</td></tr>'
         )
     body = "".join(rows) or '<tr><td colspan="8">No reports yet.</td></tr>'

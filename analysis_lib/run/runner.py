@@ -44,7 +44,8 @@ from analysis_lib import params as P
 from analysis_lib.core import data as D
 from analysis_lib.core import quality
 from analysis_lib.errors import DataError, ParamsError, RunError, WorkbookError
-from analysis_lib.present.report import FIGURES_MIME, code_version
+from analysis_lib.core.version import code_version
+from analysis_lib.present.blocks import FIGURES_MIME
 from analysis_lib.run.kernel import WarmKernel, notebooks_dir
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -131,16 +132,19 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _figures(nb) -> tuple[dict[str, Any], list[str]]:
+def _figures(nb) -> tuple[dict[str, Any], list[str], dict[str, dict]]:
+    """The figures a notebook recorded, its headline keys, and how the report shows them."""
     figures: dict[str, Any] = {}
     headline: list[str] = []
+    shown: dict[str, dict] = {}
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             if FIGURES_MIME in out.get("data", {}):
                 payload = out["data"][FIGURES_MIME]
                 figures.update(payload.get("figures", {}))
                 headline += [k for k in payload.get("headline", []) if k not in headline]
-    return figures, headline
+                shown.update(payload.get("shown", {}))
+    return figures, headline, shown
 
 
 def _clean_for_report(nb) -> Any:
@@ -501,9 +505,11 @@ def _execute(
     if error is None:
         try:
             nb = nbformat.read(str(executed), as_version=4)
-            record["figures"], record["headline"] = _figures(nb)
+            record["figures"], record["headline"], record["shown"] = _figures(nb)
             t_render = time.perf_counter()
-            (staging / "report.html").write_text(render_html(nb, params.title, params.lang), encoding="utf-8")
+            (staging / "report.html").write_text(
+                render_html(nb, params.title, params.lang), encoding="utf-8"
+            )
             render_s = time.perf_counter() - t_render
             record["timings"] = _timings(nb, validate_s, exec_s, render_s)
         except Exception as exc:
