@@ -43,8 +43,8 @@ from filelock import FileLock, Timeout
 from analysis_lib import params as P
 from analysis_lib.core import data as D
 from analysis_lib.core import quality
-from analysis_lib.errors import DataError, ParamsError, RunError, WorkbookError
 from analysis_lib.core.version import code_version
+from analysis_lib.errors import DataError, ParamsError, RunError, WorkbookError
 from analysis_lib.present.blocks import FIGURES_MIME
 from analysis_lib.run.kernel import WarmKernel, notebooks_dir
 
