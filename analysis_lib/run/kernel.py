@@ -35,8 +35,8 @@ def notebooks_dir() -> Path:
 
 # what every notebook imports first (silent: no execution count, nothing in the notebook)
 PRELOAD = (
-    "import analysis_lib.present.report, analysis_lib.present.charts, analysis_lib.core.data, analysis_lib.core.quality, "
-    "analysis_lib.params, analysis_lib.core.metrics"
+    "import analysis_lib.present.bootstrap, analysis_lib.present.tables, analysis_lib.present.charts, "
+    "analysis_lib.core.data, analysis_lib.core.quality, analysis_lib.params, analysis_lib.core.metrics"
 )
 
 
