@@ -200,7 +200,7 @@ def figure(fig, alt: str) -> None:
         if os.environ.get("WORKBOOK_CHECK_CHARTS") == "1":
             from analysis_lib.present.charts.base import check
 
-            problems = check(fig)
+            problems = check(fig, alt)
             if problems:
                 raise ChartError(f"chart {alt!r}: " + "; ".join(problems))
         buf = io.BytesIO()
