@@ -9,6 +9,8 @@ colour scale symmetric around its reference, partial buckets found.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 
 import matplotlib
 
@@ -294,3 +296,23 @@ def test_diverging_scale_is_symmetric_around_the_reference():
     assert norm(-0.4) == pytest.approx(1 - norm(0.4))
     good, bad = sc["cmap"](norm(0.4)), sc["cmap"](norm(-0.4))
     assert good[1] > good[0] and bad[0] > bad[1]  # green above, red below
+
+
+def test_chinese_date_axis_has_no_english_month_names():
+    with use(lang="zh"):
+        fig = C.rate_trend(weekly(), "bucket", "conversion_rate", "转化率", ylabel="转化率")
+        texts = C.chart_texts(fig)
+    assert any(x.endswith("月") for x in texts)
+    assert not [x for x in texts if re.search("[A-Za-z]{2,}", x)]
+
+
+def test_chart_log_records_every_problem_and_lets_the_run_go_on(tmp_path, monkeypatch):
+    log = tmp_path / "charts.jsonl"
+    monkeypatch.setenv(C.CHART_LOG_ENV, str(log))
+    fig, ax = plt.subplots()
+    ax.bar(["a", "b"], [1, 2])
+    ax.text(0, 1, "tiny", fontsize=6)
+    assert C.check(fig, "bars of a and b") == []
+    rec = json.loads(log.read_text(encoding="utf-8"))
+    assert rec["alt"] == "bars of a and b" and rec["lang"] == "en"
+    assert "tiny" in rec["texts"] and any("tiny" in p for p in rec["problems"])

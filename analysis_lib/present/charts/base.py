@@ -41,9 +41,11 @@ What :func:`check` measures, and why these and not others:
 7. *Markers cut by the axes' edge* (bubbles clipped): a scatter marker whose centre is in the
    axes but whose disc crosses its edge.
 
-A chart's words (title, labels, legends) are collected by :func:`chart_texts`; with
-``WORKBOOK_CHART_TEXTS=<file>`` each checked chart appends them as one JSON line, so the report
-wording test (tests/test_report_rules.py) can hold chart words to the same rules as the page's.
+A chart's words (title, labels, legends) are collected by :func:`chart_texts`. With
+``WORKBOOK_CHART_LOG=<file>`` (the report rules test sets it beside ``WORKBOOK_CHECK_CHARTS=1``)
+:func:`check` appends each chart's alt text, words and problems to that file as one JSON line and
+returns no problem, so a run goes on past a bad chart and the test lists every chart of every
+report, and holds chart words to the same wording rules as the page's.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ FADED = "#94a3b8"  # the comparison period and partial buckets
 MIN_FONT_PT = 9.0  # REPORTS.md: heatmap annotations at least 9 pt; we hold every text to it
 REPORT_WIDTH_PX = 1000  # the report column (template: body max-width 1100 px less its padding)
 MAX_FIG_WIDTH_IN = 10.4  # at 96 dpi: the widest figure shown without shrinking its text
+CHART_LOG_ENV = "WORKBOOK_CHART_LOG"
 TOL_PX = 1.0  # measurement slack: anti-aliasing and rounding, not a design allowance
 
 ValueKind = Literal["count", "money", "pct", "signed_pct", "pp", "ratio", "duration"]
@@ -235,9 +238,27 @@ def value_axis(
         a.set_label_text(axis_title(title, kind))
 
 
+_DATE_FORMATS: dict[str, dict] = {  # levels: years, months, days, hours, minutes, seconds
+    "en": {},  # matplotlib's own: Dec, 08, 15 with the year once
+    "zh": {
+        "formats": ["%Y年", "%-m月", "%-d日", "%H:%M", "%H:%M", "%S.%f"],
+        "zero_formats": ["", "%Y年", "%-m月", "%-m月%-d日", "%H:%M", "%H:%M"],
+        "offset_formats": [
+            "",
+            "%Y年",
+            "%Y年%-m月",
+            "%Y年%-m月%-d日",
+            "%Y年%-m月%-d日",
+            "%Y年%-m月%-d日 %H:%M",
+        ],
+    },
+}
+
+
 def date_axis(ax: Axes, axis: Literal["x", "y"] = "x", maxticks: int | None = None) -> None:
-    """Dates with matplotlib's concise formatter: ``Dec``, ``8``, ``15`` with the year once, not
-    ``2025-12-08`` on every tick; at most one tick per ~90 px of axis so labels never touch."""
+    """Dates with matplotlib's concise formatter: ``Dec``, ``08``, ``15`` (``12月``, ``8日``)
+    with the year once, not ``2025-12-08`` on every tick; at most one tick per ~90 px of axis so
+    labels never touch."""
     a = ax.xaxis if axis == "x" else ax.yaxis
     if maxticks is None:
         fig = ax.get_figure()
@@ -245,7 +266,9 @@ def date_axis(ax: Axes, axis: Literal["x", "y"] = "x", maxticks: int | None = No
         maxticks = max(3, int(width_in * 96 / 90))
     locator = mdates.AutoDateLocator(minticks=3, maxticks=maxticks)
     a.set_major_locator(locator)
-    a.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=True))
+    a.set_major_formatter(
+        mdates.ConciseDateFormatter(locator, show_offset=True, **_DATE_FORMATS[settings().lang])
+    )
     a.set_label_text("")
     for lbl in a.get_ticklabels():
         lbl.set_rotation(0)
@@ -644,7 +667,7 @@ def _texts(fig: plt.Figure) -> list[_Txt]:
     out: list[_Txt] = []
 
     def add(role: str, t_: Text | None, ax: Axes | None = None, group: object = None) -> None:
-        if _shown(t_):
+        if _shown(t_) and all(x.text is not t_ for x in out):  # a suptitle is in fig.texts too
             out.append(_Txt(role, t_, ax, group if group is not None else id(t_)))
 
     for attr in ("_suptitle", "_supxlabel", "_supylabel"):
@@ -831,7 +854,7 @@ def _clipped_markers(ax: Axes, renderer) -> int:
 def check(fig: plt.Figure, alt: str | None = None) -> list[str]:
     """The house rules this figure breaks, one line each (empty when it passes). See the module
     docstring for what is measured and why; every size is measured on the drawn figure. ``alt``
-    (the chart's alt text) only names the chart in the ``WORKBOOK_CHART_TEXTS`` record."""
+    (the chart's alt text) only names the chart in the ``WORKBOOK_CHART_LOG`` record."""
     renderer = _render(fig)
     problems: list[str] = []
     texts = _texts(fig)
@@ -946,9 +969,15 @@ def check(fig: plt.Figure, alt: str | None = None) -> list[str]:
         if cut:
             problems.append(f"{cut} marker(s) cut by the edge of {_where(ax)}")
 
-    dump = os.environ.get("WORKBOOK_CHART_TEXTS")
-    if dump:
-        line = {"alt": alt, "lang": settings().lang, "texts": [x.text.get_text() for x in texts]}
-        with open(dump, "a", encoding="utf-8") as f:
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    log = os.environ.get(CHART_LOG_ENV)
+    if log:
+        record = {
+            "alt": alt,
+            "lang": settings().lang,
+            "texts": [x.text.get_text() for x in texts],
+            "problems": problems,
+        }
+        with open(log, "a", encoding="utf-8") as f:  # one short line per chart: O_APPEND is atomic
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return []
     return problems
