@@ -3,6 +3,12 @@ test setup does it, as the issue asks), driven through Selenium and chromedriver
 
 Where Chromium cannot be installed (not root, no apt-get, no network), :func:`driver` skips with
 a loud message naming what is missing, printed to the terminal as well as in the skip reason.
+
+Chinese text needs a CJK font, and a fresh machine has none: Chinese reports screenshot as boxes
+(tofu). Instead of installing a system font package, :func:`start` hands Chromium a fontconfig
+file (``FONTCONFIG_FILE`` in the driver's environment, which Chromium inherits) that keeps the
+system's fonts and adds the folder of the ``mplfonts`` package, whose Noto Sans CJK SC the charts
+already use (:func:`cjk_fontconfig`).
 """
 
 from __future__ import annotations
@@ -73,8 +79,28 @@ def loud_skip(reason: str) -> None:
     pytest.skip(msg)
 
 
+def cjk_fontconfig(folder: Path) -> Path:
+    """A fontconfig file in ``folder``: the system's configuration plus the ``mplfonts`` fonts
+    (Noto Sans CJK SC), with its cache in ``folder`` (the system cache may not be writable)."""
+    from importlib import resources
+    from xml.sax.saxutils import escape
+
+    fonts = Path(str(resources.files("mplfonts") / "fonts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{escape(str(fonts))}</dir>\n"
+        f"  <cachedir>{escape(str(folder / 'cache'))}</cachedir>\n"
+        "</fontconfig>\n",
+        encoding="utf-8",
+    )
+    return conf
+
+
 def start(chrome: str, chromedriver: str, profile: Path):
-    """A headless Chromium WebDriver that records the browser console."""
+    """A headless Chromium WebDriver that records the browser console and has a CJK font."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -85,7 +111,9 @@ def start(chrome: str, chromedriver: str, profile: Path):
     opts.add_argument(f"--user-data-dir={profile}")
     opts.add_argument("--window-size=1280,900")
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=chromedriver), options=opts)
+    env = dict(os.environ, FONTCONFIG_FILE=str(cjk_fontconfig(profile / "fontconfig")))
+    service = Service(executable_path=chromedriver, env=env)
+    return webdriver.Chrome(service=service, options=opts)
 
 
 IMAGES_OK_JS = """
