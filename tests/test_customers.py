@@ -92,8 +92,8 @@ def test_repeat_share_equals_pandas():
     rep = C.repeat_share(data.connect(str(folder)), dt.date(1997, 1, 1), dt.date(1998, 6, 30))
     o = pandas_orders(folder, "1997-01-01", "1998-06-30")
     n = o.groupby("user_id").size()
-    assert rep["customers"] == 23_570
-    assert rep["repeat_customer_share"] == pytest.approx((n >= 2).mean())
+    assert rep.customers == 23_570
+    assert rep.repeat_customer_share == pytest.approx((n >= 2).mean())
 
 
 def test_bgnbd_reproduces_fader_hardie_lee_2005():
@@ -146,3 +146,45 @@ def test_ltv_by_channel_equals_pandas_and_survives_short_periods(sample_dir):
         C.cohorts(src, start, dt.date(2024, 6, 30), by="channel"), src, start, dt.date(2024, 6, 30)
     )
     assert short["ltv"].isna().all() and short["new_customers"].sum() > 0
+
+
+def test_a_degenerate_bgnbd_fit_is_flagged():
+    """Issue 16: a fit of r 18.4, alpha 192,489 on a shop with 0.4% repeat customers was shown
+    without a warning. Each check flags its own case; the published CDNOW fit passes them all."""
+    cdnow = C.BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    gg = C.GammaGamma(6.25, 3.74, 15.44)
+    assert C.fit_warnings(cdnow, gg, 900, 1882, 1653) == ()
+    bad = C.fit_warnings(C.BgNbd(18.4, 192_489, 0.8, 2.4), gg, 12, 30, 12)
+    assert [w.kind for w in bad] == ["few_repeat_customers", "extreme_parameter", "holdout_off"]
+    assert bad[1].name == "alpha" and bad[1].value == 192_489
+    assert [w.kind for w in C.fit_warnings(cdnow, None, 900, 1882, 1653)] == ["no_spend_model"]
+    # a holdout too small to judge is not judged
+    assert C.fit_warnings(cdnow, gg, 900, 10, 1) == ()
+
+
+def test_predicted_clv_adds_up_by_segment(sample_dir):
+    """The forecast covers every customer of the period once: by segment it adds up to the total
+    and to the RFM segment sizes; a shop with a few repeat customers gets no CLV, only warnings."""
+    src = data.connect(str(sample_dir))
+    start, cal, end = dt.date(2024, 1, 1), dt.date(2025, 6, 30), dt.date(2025, 12, 31)
+    rfm = C.rfm_table(src, start, end)
+    clv = C.predict_clv(src, rfm, start, cal, end, 12)
+    assert clv.reliable and clv.forecast is not None
+    f = clv.forecast
+    seg = C.segments(src, rfm).set_index("segment")["customers"]
+    assert f.customers == C.repeat_share(src, start, end).customers == seg.sum()
+    assert f.by_segment.clv_total.sum() == pytest.approx(f.total)
+    assert f.by_segment.set_index("segment").customers.to_dict() == seg.to_dict()
+    assert f.total > 0 and f.per_customer == pytest.approx(f.total / f.customers)
+
+
+def test_a_shop_with_few_repeat_customers_gets_no_clv(tmp_path, sample_dir):
+    o = pd.read_parquet(sample_dir / "orders").sort_values("order_ts")
+    keep = set(o.user_id.drop_duplicates().iloc[:40])  # 40 customers keep their repeat orders
+    o[~o.duplicated("user_id") | o.user_id.isin(keep)].to_parquet(tmp_path / "orders.parquet")
+    src = data.connect(str(tmp_path))
+    start, cal, end = dt.date(2024, 1, 1), dt.date(2025, 6, 30), dt.date(2025, 12, 31)
+    assert C.repeat_share(src, start, end).repeat_customer_share < 0.02
+    clv = C.predict_clv(src, C.rfm_table(src, start, end), start, cal, end, 12)
+    assert not clv.reliable and clv.forecast is None
+    assert "few_repeat_customers" in [w.kind for w in clv.warnings]

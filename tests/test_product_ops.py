@@ -8,6 +8,8 @@ import pytest
 
 from analysis_lib.analyses import product_ops as PO
 from analysis_lib.core import data
+from analysis_lib.present.context import use
+from analysis_lib.present.narrative import product_ops as N
 
 Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
 
@@ -34,7 +36,7 @@ def test_planted_stockout_found(skus, truth):
 def test_sell_through_and_abc_by_hand(skus):
     s = PO.summary(skus, 92)
     on_sale = skus[skus.on_sale]
-    assert s["sell_through_rate"] == pytest.approx((on_sale.units > 0).mean())
+    assert s.sell_through_rate == pytest.approx((on_sale.units > 0).mean())
     a_share = skus.loc[skus.abc == "A", "revenue"].sum() / skus.revenue.sum()
     assert 0.80 <= a_share < 0.80 + skus.revenue.max() / skus.revenue.sum() + 1e-9
 
@@ -69,7 +71,7 @@ def test_negative_stock_is_counted_and_treated_as_zero(tmp_path, sample_dir):
     inv.loc[inv.index[-3:], "on_hand"] = -5
     inv.to_parquet(folder / "inventory.parquet")
     df = PO.sku_table(data.connect(str(folder)), *Q4)
-    assert PO.summary(df, 92)["negative_stock_rows"] == 3
+    assert PO.summary(df, 92).negative_stock_rows == 3
     assert (df.on_hand.dropna() >= 0).all()
 
 
@@ -133,8 +135,8 @@ def test_missing_cost_or_inventory_gives_na_with_the_reason(
     assert have == {"inventory": inventory, "cost": cost}
     df = PO.sku_table(src, *Q4)
     s, full = (
-        PO.summary(df, 92, have),
-        PO.summary(skus, 92, PO.inputs(data.connect(str(sample_dir)))),
+        PO.summary(df, 92, have).figures(),
+        PO.summary(skus, 92, PO.inputs(data.connect(str(sample_dir)))).figures(),
     )
     gone = PO.unavailable(have)
     assert ("gross_margin" in gone) == (not cost)
@@ -146,20 +148,25 @@ def test_missing_cost_or_inventory_gives_na_with_the_reason(
         assert s[k] == pytest.approx(full[k]), k
     assert s["skus_sold"] == int((df.units > 0).sum()) and s["skus_in_catalogue"] == len(df)
     assert df.set_index("sku").abc.to_dict() == skus.set_index("sku").abc.to_dict()
+    reasons = N.not_available(have, "en")
     if not cost:
-        assert "products.cost" in gone["gross_margin"] and df.gross_margin.isna().all()
+        assert gone["gross_margin"] == ("cost",) and df.gross_margin.isna().all()
+        assert "needs a cost" in reasons["gross_margin"]
         assert "gross_margin" not in PO.by_category(df, have)
     if not inventory:
-        assert "inventory table" in gone["slow_movers"] and df.days_of_supply.isna().all()
+        assert "inventory table" in reasons["slow_movers"] and df.days_of_supply.isna().all()
         assert not df.slow_mover.any() and set(df.action) <= {"bundle", "keep"}
-        rules = PO.rules_table(have).set_index("action")
+        with use(lang="en"):
+            rules = N.rules_table(have, {}, 30, 7, float("nan")).set_index("action")
         assert "inventory" in rules.loc["restock", "not_applied"]
         assert rules.loc["bundle", "not_applied"] == ""
     elif not cost:  # slow movers found, but the margin that splits clear from delist is unknown
         assert df.slow_mover.any()
         assert set(df.loc[df.slow_mover, "action"]) - {"restock"} == {"clear or delist"}
+    summ = PO.summary(df, 92, have)
     for lang, na in [("en", "Not available"), ("zh", "无法计算")]:
-        f = PO.findings(s, df, lang, have)
+        with use(lang=lang):
+            f = N.findings(summ, have, df.action.value_counts().to_dict(), 30, 7)
         assert any(na in x for x in f) and not any("nan" in x for x in f)
 
 
@@ -171,13 +178,13 @@ def test_an_empty_cost_column_is_no_cost(tmp_path, sample_dir, skus):
     it.to_parquet(tmp_path / "shop" / "order_items.parquet")
     src = data.connect(str(tmp_path / "shop"))
     assert PO.inputs(src)["cost"] is False
-    assert np.isnan(PO.summary(PO.sku_table(src, *Q4), 92)["gross_margin"])
+    assert np.isnan(PO.summary(PO.sku_table(src, *Q4), 92).gross_margin)
     part = skus.copy()
     sold = part.index[part.revenue > 0]
     part.loc[sold[:5], "cogs"] = np.nan
     rest = skus.drop(index=sold[:5])
     want = (rest.revenue.sum() - rest.cogs.sum()) / rest.revenue.sum()
-    assert PO.summary(part, 92)["gross_margin"] == pytest.approx(want)
+    assert PO.summary(part, 92).gross_margin == pytest.approx(want)
 
 
 @pytest.mark.parametrize("product_cost", [True, False])
@@ -216,4 +223,22 @@ def test_lines_without_a_cost_never_count_as_free(tmp_path, sample_dir, skus, pr
     known = want.dropna().index
     assert got.loc[sold, "cogs"].isna().any() != product_cost  # only unknown without a product cost
     margin = (got.loc[known, "revenue"].sum() - want[known].sum()) / got.loc[known, "revenue"].sum()
-    assert PO.summary(got.reset_index(), 92)["gross_margin"] == pytest.approx(margin)
+    assert PO.summary(got.reset_index(), 92).gross_margin == pytest.approx(margin)
+
+
+def test_action_plan_puts_restock_first_and_lists_every_action(skus):
+    """Issue 16: the SKU list sorted actions alphabetically ("bundle" < "clear" < "delist" <
+    "restock") and cut at 60, so the 2 restock SKUs and the 20 delist SKUs never showed. The plan
+    lists every action but keep, most urgent first, restock by fewest days of supply."""
+    plan = PO.action_plan(skus)
+    got = [g.action for g in plan]
+    assert got == [a for a in PO.ACTIONS if a in set(skus.action) and a != "keep"]
+    assert got[0] == "restock" and "delist" in got
+    counts = skus.action.value_counts()
+    for g in plan:
+        assert g.count == counts[g.action] and set(g.skus.action) == {g.action}
+    restock = plan[0].skus
+    assert restock.days_of_supply.is_monotonic_increasing
+    assert (restock.days_of_supply < 7).all() and (restock.recent_units > 0).all()
+    for g in plan[1:]:
+        assert g.skus.revenue.is_monotonic_decreasing

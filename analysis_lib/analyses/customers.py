@@ -18,6 +18,11 @@ Definitions stated in the report:
 
 from __future__ import annotations
 
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -25,8 +30,22 @@ import pandas as pd
 from analysis_lib.core import metrics as M
 from analysis_lib.core.data import DataSource, as_date_bounds
 
+Segment = Literal[
+    "champions",
+    "loyal",
+    "new",
+    "potential_loyalists",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "cannot_lose",
+    "at_risk",
+    "hibernating",
+    "other",
+]
+
 # (segment, rule on r and f scores), first match wins
-SEGMENT_RULES: list[tuple[str, str]] = [
+SEGMENT_RULES: list[tuple[Segment, str]] = [
     ("champions", "r >= 4 and f >= 4"),
     ("loyal", "r >= 3 and f >= 4"),
     ("new", "r == 5 and f == 1"),
@@ -38,59 +57,9 @@ SEGMENT_RULES: list[tuple[str, str]] = [
     ("at_risk", "r <= 2 and f >= 3"),
     ("hibernating", "r <= 2 and f <= 2"),
 ]
-SEGMENT_LABELS = {
-    "champions": (
-        "Champions",
-        "重要价值用户",
-        "Reward; early access, referrals",
-        "奖励与专属权益，邀请推荐",
-    ),
-    "loyal": (
-        "Loyal",
-        "忠诚用户",
-        "Upsell higher-value items; membership",
-        "推荐高价值商品，会员体系",
-    ),
-    "new": ("New", "新用户", "Onboarding; second-order coupon", "新客引导，二单优惠券"),
-    "potential_loyalists": (
-        "Potential loyalists",
-        "潜力用户",
-        "Membership offers; recommendations",
-        "会员邀请，个性化推荐",
-    ),
-    "promising": (
-        "Promising",
-        "有潜力新客",
-        "Brand content; small incentives",
-        "品牌内容，小额激励",
-    ),
-    "need_attention": (
-        "Need attention",
-        "需关注用户",
-        "Limited-time offers based on history",
-        "基于历史的限时优惠",
-    ),
-    "about_to_sleep": (
-        "About to sleep",
-        "即将沉睡",
-        "Reactivation: popular items, reminders",
-        "唤醒：热门商品，提醒",
-    ),
-    "cannot_lose": (
-        "Cannot lose",
-        "重要挽留用户",
-        "Win back personally; best offers",
-        "重点挽回，专属优惠",
-    ),
-    "at_risk": ("At risk", "流失风险用户", "Personal win-back campaign", "个性化召回活动"),
-    "hibernating": (
-        "Hibernating",
-        "沉睡用户",
-        "Low-cost reactivation or let go",
-        "低成本唤醒或放弃",
-    ),
-}
-DORMANT = ["about_to_sleep", "at_risk", "cannot_lose", "hibernating"]
+# the segments to win back, most urgent first: customers who bought often and have stopped
+# (cannot lose, at risk) before those who bought little (about to sleep, hibernating)
+DORMANT: list[Segment] = ["cannot_lose", "at_risk", "about_to_sleep", "hibernating"]
 
 
 def _score(col: ibis.Value, descending: bool = False) -> ibis.Value:
@@ -215,19 +184,22 @@ def retention_matrix(coh: pd.DataFrame, kind: str = "retention_in") -> pd.DataFr
     ).sort_index()
 
 
-def repeat_share(src: DataSource, start, end) -> dict[str, float]:
+class Repeat(NamedTuple):
+    """Customers with a valid order in the period, and the share of them with at least two."""
+
+    customers: int
+    repeat_customer_share: float
+
+
+def repeat_share(src: DataSource, start, end) -> Repeat:
     """Customers, and the share with at least two valid orders in the period (repurchase rate)."""
     lo, hi = as_date_bounds(start, end)
     o = M.valid_orders(src.table("orders"))
     o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
     c = o.group_by("user_id").aggregate(n=o.count())
     r = src.execute(c.aggregate(customers=c.count(), repeat=(c.n >= 2).cast("int64").sum())).iloc[0]
-    return {
-        "customers": int(r["customers"]),
-        "repeat_customer_share": float(r["repeat"] / r["customers"])
-        if r["customers"]
-        else float("nan"),
-    }
+    n = int(r["customers"])
+    return Repeat(n, float(r["repeat"] / n) if n else float("nan"))
 
 
 def ltv_cac_by_channel(
@@ -348,45 +320,209 @@ def holdout_check(bg, summary: pd.DataFrame, max_freq: int = 7) -> pd.DataFrame:
     return out.rename_axis("calibration_repeats").reset_index()
 
 
-def findings(
-    rep: dict, seg: pd.DataFrame, coh: pd.DataFrame, clv: dict | None, lang: str = "en"
-) -> list[str]:
-    """Plain-language findings generated from the numbers."""
-    from analysis_lib.present.report import fmt
+# ---- predictive CLV: the forecast, and whether the fit can be trusted ----
 
-    en = lang != "zh"
-    out = [
-        f"{rep['customers']:,} customers; {fmt(rep['repeat_customer_share'], 'pct')} bought at least twice."
-        if en
-        else f"共 {rep['customers']:,} 位客户，{fmt(rep['repeat_customer_share'], 'pct')} 至少购买两次。"
-    ]
-    top = seg.sort_values("gmv_share", ascending=False).iloc[0]
-    lbl = SEGMENT_LABELS.get(top.segment, (top.segment, top.segment))
-    out.append(
-        f"{lbl[0]} are {fmt(top.customer_share, 'pct')} of customers and bring {fmt(top.gmv_share, 'pct')} of GMV."
-        if en
-        else f"{lbl[1]}占客户 {fmt(top.customer_share, 'pct')}，贡献 {fmt(top.gmv_share, 'pct')} 的 GMV。"
+# A BG/NBD fit learns how often customers buy and when they stop from the customers who bought
+# again in the calibration period; with few of them the likelihood is flat and the optimiser can
+# run off to parameters with no meaning (r 18.4, alpha 192,489 on a shop with 0.4% repeat
+# customers). These limits flag such a fit; the report then shows no CLV.
+MIN_REPEAT_CUSTOMERS = 50  # repeat customers in the calibration period
+PARAM_RANGE = (1e-3, 1e4)  # a BG/NBD parameter outside it sits where the likelihood is flat
+HOLDOUT_TOLERANCE = 0.25  # predicted holdout repeat purchases off by more than this share...
+HOLDOUT_MIN_ACTUAL = 20  # ...judged only when the holdout holds at least this many
+MIN_GAMMA_GAMMA = 10  # repeat customers with a value the spend model needs
+
+FitIssue = Literal["few_repeat_customers", "extreme_parameter", "holdout_off", "no_spend_model"]
+
+
+class FitWarning(NamedTuple):
+    """Why a CLV fit is not to be trusted: ``kind``, the parameter or figure concerned
+    (``name``), its ``value`` and the ``limit`` it broke."""
+
+    kind: FitIssue
+    name: str
+    value: float
+    limit: float
+
+
+class BgNbd(NamedTuple):
+    """BG/NBD parameters (weeks): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b)."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+
+class GammaGamma(NamedTuple):
+    """Gamma-Gamma parameters of the mean order value."""
+
+    p: float
+    q: float
+    v: float
+
+
+@dataclass(frozen=True)
+class ClvForecast:
+    """Predicted GMV of the period's customers over the next ``months`` months (undiscounted,
+    GMV: the base is revenue, not margin): ``total``, ``per_customer`` (mean), ``median``, and
+    per RFM segment (``by_segment``: segment, customers, clv_total, clv_mean, clv_share)."""
+
+    months: int
+    customers: int
+    total: float
+    per_customer: float
+    median: float
+    by_segment: pd.DataFrame
+    values: np.ndarray  # per customer, for the distribution chart (no ids)
+
+
+@dataclass(frozen=True)
+class Clv:
+    """Predictive CLV: the models fitted on ``start .. calibration_end``, checked on the holdout
+    up to the period's end (``holdout``: by calibration repeat purchases; ``holdout_actual`` and
+    ``holdout_predicted``: repeat purchases in all), the ``warnings`` that make the fit
+    unreliable, and the ``forecast`` (``None`` when the fit is unreliable: it is not shown)."""
+
+    calibration_end: _dt.date
+    holdout_weeks: float
+    bgnbd: BgNbd
+    gamma_gamma: GammaGamma | None
+    calibration_customers: int
+    repeat_customers: int
+    holdout: pd.DataFrame
+    holdout_actual: float
+    holdout_predicted: float
+    warnings: tuple[FitWarning, ...]
+    forecast: ClvForecast | None
+
+    @property
+    def reliable(self) -> bool:
+        """Whether the fit passed every check (:func:`fit_warnings`)."""
+        return not self.warnings
+
+
+def fit_warnings(
+    bgnbd: BgNbd,
+    gamma_gamma: GammaGamma | None,
+    repeat_customers: int,
+    holdout_actual: float,
+    holdout_predicted: float,
+) -> tuple[FitWarning, ...]:
+    """The reasons not to trust a fit: too few repeat customers to learn from, a parameter where
+    the likelihood is flat, a holdout the model misses by more than :data:`HOLDOUT_TOLERANCE`,
+    no spend model (too few repeat customers with a value)."""
+    out = []
+    if repeat_customers < MIN_REPEAT_CUSTOMERS:
+        out.append(
+            FitWarning(
+                "few_repeat_customers", "repeat_customers", repeat_customers, MIN_REPEAT_CUSTOMERS
+            )
+        )
+    lo, hi = PARAM_RANGE
+    for name, v in bgnbd._asdict().items():
+        if not math.isfinite(v) or not lo <= v <= hi:
+            out.append(FitWarning("extreme_parameter", name, v, hi if v > hi else lo))
+    if holdout_actual >= HOLDOUT_MIN_ACTUAL:
+        off = holdout_predicted / holdout_actual - 1
+        if not abs(off) <= HOLDOUT_TOLERANCE:
+            out.append(FitWarning("holdout_off", "holdout", off, HOLDOUT_TOLERANCE))
+    if gamma_gamma is None:
+        out.append(FitWarning("no_spend_model", "gamma_gamma", repeat_customers, MIN_GAMMA_GAMMA))
+    return tuple(out)
+
+
+def predict_clv(
+    src: DataSource, rfm: ibis.Table, start, calibration_end, end, months: int = 12
+) -> Clv:
+    """Fit BG/NBD and Gamma-Gamma on ``start .. calibration_end``, check them on the holdout up
+    to ``end``, and, when the fit passes :func:`fit_warnings`, predict each customer's GMV over
+    the next ``months`` months from their whole history in the period (the calibration
+    parameters applied to ``start .. end``, the forecast starting the day after ``end``), summed
+    by RFM segment (``rfm``: :func:`rfm_table` of the same period)."""
+    summ = rfm_summary(src, start, calibration_end, end)
+    bg, gg, params = fit_clv(summ)
+    check = holdout_check(bg, summ)
+    bgnbd = BgNbd(**params["bgnbd"])
+    gamma = GammaGamma(**params["gamma_gamma"]) if "gamma_gamma" in params else None
+    actual = float(summ["holdout_purchases"].sum())
+    predicted = float((check.predicted * check.customers).sum())
+    repeaters = int((summ["frequency"] > 0).sum())
+    warnings = fit_warnings(bgnbd, gamma, repeaters, actual, predicted)
+    forecast = None
+    if not warnings:
+        forecast = _forecast(src, rfm, bg, gg, start, end, months)
+        if forecast is not None and not math.isfinite(forecast.total):
+            forecast = None  # pragma: no cover - a fit that passed the checks gives finite values
+    return Clv(
+        calibration_end=pd.Timestamp(calibration_end).date(),
+        holdout_weeks=float(summ.attrs["holdout_weeks"]),
+        bgnbd=bgnbd,
+        gamma_gamma=gamma,
+        calibration_customers=len(summ),
+        repeat_customers=repeaters,
+        holdout=check,
+        holdout_actual=actual,
+        holdout_predicted=predicted,
+        warnings=warnings,
+        forecast=forecast,
     )
-    dormant = seg[seg.segment.isin(DORMANT)]
-    if len(dormant):
-        out.append(
-            f"{int(dormant.customers.sum()):,} customers are dormant or at risk ({fmt(dormant.gmv_share.sum(), 'pct')} of past GMV): the reactivation pool."
-            if en
-            else f"{int(dormant.customers.sum()):,} 位客户处于沉睡或流失风险（历史 GMV 占 {fmt(dormant.gmv_share.sum(), 'pct')}），是唤醒的目标人群。"
+
+
+def _forecast(src, rfm, bg, gg, start, end, months: int) -> ClvForecast | None:
+    """Each customer's expected GMV over ``months`` months after ``end`` (pymc-marketing's
+    ``expected_customer_lifetime_value``: expected purchases month by month x expected order
+    value, undiscounted), summed by segment."""
+    import warnings
+
+    full = rfm_summary(src, start, end)
+    cols = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clv = gg.expected_customer_lifetime_value(
+            transaction_model=bg, data=full[cols], future_t=months, discount_rate=0.0, time_unit="W"
         )
-    m1 = coh[coh.offset == 1]
-    if len(m1):
-        r1 = np.average(m1.retention_in, weights=m1["size"])
-        out.append(
-            f"On average {fmt(r1, 'pct')} of a cohort buys again in the month after its first order."
-            if en
-            else f"平均 {fmt(r1, 'pct')} 的新客在首购次月再次购买。"
-        )
-    if clv:
-        b = clv["bgnbd"]
-        out.append(
-            f"BG/NBD fit: r = {b['r']:.3f}, alpha = {b['alpha']:.3f}, a = {b['a']:.3f}, b = {b['b']:.3f}."
-            if en
-            else f"BG/NBD 参数：r = {b['r']:.3f}，alpha = {b['alpha']:.3f}，a = {b['a']:.3f}，b = {b['b']:.3f}。"
-        )
-    return out
+    values = np.asarray(clv.mean(("chain", "draw")), dtype=float)
+    seg = src.execute(rfm.select("user_id", "segment"))
+    per = pd.DataFrame({"user_id": full["customer_id"].to_numpy(), "clv": values}).merge(
+        seg, on="user_id", how="left"
+    )
+    g = per.groupby("segment")["clv"]
+    by = pd.DataFrame({"customers": g.size(), "clv_total": g.sum(), "clv_mean": g.mean()})
+    by["clv_share"] = by["clv_total"] / by["clv_total"].sum()
+    order = {s: i for i, (s, _) in enumerate(SEGMENT_RULES)}
+    by = by.reset_index().sort_values("segment", key=lambda s: s.map(order)).reset_index(drop=True)
+    return ClvForecast(
+        months=months,
+        customers=len(per),
+        total=float(values.sum()),
+        per_customer=float(values.mean()) if len(values) else float("nan"),
+        median=float(np.median(values)) if len(values) else float("nan"),
+        by_segment=by,
+        values=values,
+    )
+
+
+@dataclass(frozen=True)
+class CustomerValue:
+    """Everything the customer value report shows, computed once: the repeat share, RFM
+    segments, cohorts, LTV and CAC by acquisition channel (``None`` without a users channel),
+    predictive CLV (``None`` when not asked for) and the size of the segment export."""
+
+    repeat: Repeat
+    segments: pd.DataFrame
+    cohorts: pd.DataFrame
+    by_channel: pd.DataFrame | None
+    clv: Clv | None
+    exported: int | None
+
+    @property
+    def dormant(self) -> pd.DataFrame:
+        """The segments to win back (:data:`DORMANT`), most urgent first, with customers."""
+        seg = self.segments.set_index("segment")
+        return seg.loc[[s for s in DORMANT if s in seg.index]].reset_index()
+
+
+def has_channel(src: DataSource) -> bool:
+    """Whether the users table has an acquisition channel (LTV and CAC by channel need it)."""
+    return src.has("users") and "channel" in src.table("users").columns

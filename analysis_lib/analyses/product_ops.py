@@ -25,6 +25,8 @@ needs both. Without a cost a slow mover's action is "clear or delist" (the margi
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import asdict, dataclass
+from typing import Literal
 
 import ibis
 import numpy as np
@@ -33,24 +35,29 @@ import pandas as pd
 from analysis_lib.core import metrics as M
 from analysis_lib.core.data import DataSource, as_date_bounds
 
-ACTION_RULES = [
-    (
-        "restock",
-        "stocked out with sales in the last slow_days days, or days of supply below the lead time",
-    ),
-    (
-        "clear (promotion / live stream)",
-        "slow mover with a gross margin at or above the median: room to discount",
-    ),
-    ("delist", "slow mover with a gross margin below the median"),
-    ("clear or delist", "slow mover whose gross margin is unknown (no cost data): decide by hand"),
-    ("bundle", "class C that still sells: bundle with an A item"),
-    ("keep", "everything else"),
+Action = Literal[
+    "restock",
+    "clear (promotion / live stream)",
+    "delist",
+    "clear or delist",
+    "bundle",
+    "keep",
 ]
-
+Input = Literal["inventory", "cost"]
+# the actions most urgent first (a stock-out loses sales within the lead time; slow stock ties up
+# cash; a bundle can wait), and so the order of their rules: the first rule a SKU meets decides.
+# The rules in words are in the catalog (present/catalog/product_ops.yaml, ``rule.<action>``).
+ACTIONS: tuple[Action, ...] = (
+    "restock",  # stocked out with recent sales, or days of supply below the lead time
+    "clear (promotion / live stream)",  # slow mover, margin at or above the median
+    "delist",  # slow mover, margin below the median
+    "clear or delist",  # slow mover, margin unknown (no cost): decide by hand
+    "bundle",  # class C that still sells: bundle with an A item
+    "keep",  # everything else
+)
 
 # what each headline figure needs besides sales: "cost" (a unit cost), "inventory" (stock levels)
-NEEDS: dict[str, tuple[str, ...]] = {
+NEEDS: dict[str, tuple[Input, ...]] = {
     "sell_through_rate": ("inventory",),
     "skus_on_sale": ("inventory",),
     "inventory_turnover": ("inventory", "cost"),
@@ -60,21 +67,11 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "gross_margin": ("cost",),
 }
 # the action rules each input is needed for (restock, clear and delist look at stock)
-RULE_NEEDS = {
+RULE_NEEDS: dict[Action, tuple[Input, ...]] = {
     "restock": ("inventory",),
     "clear (promotion / live stream)": ("inventory", "cost"),
     "delist": ("inventory", "cost"),
     "clear or delist": ("inventory",),
-}
-_WHY = {
-    "inventory": {
-        "en": "needs an inventory table (stock levels)",
-        "zh": "需要 inventory 表（库存）",
-    },
-    "cost": {
-        "en": "needs a cost (products.cost or order_items.unit_cost)",
-        "zh": "需要成本（products.cost 或 order_items.unit_cost）",
-    },
 }
 
 
@@ -93,15 +90,15 @@ def inputs(src: DataSource) -> dict[str, bool]:
     }
 
 
-def why(needs, have: dict[str, bool], lang: str = "en") -> str:
-    """Why a measure needing ``needs`` is n/a given ``have`` ('' when nothing lacks)."""
-    sep = "；" if lang == "zh" else "; "
-    return sep.join(_WHY[n][lang] for n in needs if not have.get(n, True))
+def missing_inputs(needs, have: dict[str, bool]) -> tuple[Input, ...]:
+    """The inputs among ``needs`` the shop lacks (``have``: :func:`inputs`)."""
+    return tuple(n for n in needs if not have.get(n, True))
 
 
-def unavailable(have: dict[str, bool], lang: str = "en") -> dict[str, str]:
-    """Headline figures the shop's inputs (:func:`inputs`) cannot give, each with the reason."""
-    return {k: why(n, have, lang) for k, n in NEEDS.items() if why(n, have, lang)}
+def unavailable(have: dict[str, bool]) -> dict[str, tuple[Input, ...]]:
+    """Headline figures the shop's inputs (:func:`inputs`) cannot give, each with the inputs it
+    lacks (the report words the reason)."""
+    return {k: m for k, n in NEEDS.items() if (m := missing_inputs(n, have))}
 
 
 def sku_table(
@@ -190,30 +187,53 @@ def sku_table(
 
 
 def actions(df: pd.DataFrame) -> pd.Series:
-    """The recommended action per SKU by :data:`ACTION_RULES` (first match wins). A SKU without
+    """The recommended action per SKU by the rules of :data:`ACTIONS` (first match wins). A SKU without
     a margin takes the median's; when no SKU has one (no cost at all) a slow mover is "clear or
     delist": the margin that would decide is not known."""
-    median_margin = df.loc[df["revenue"] > 0, "gross_margin"].median()
-    margin = df["gross_margin"].fillna(median_margin)
+    median = median_margin(df)
+    margin = df["gross_margin"].fillna(median)
     return pd.Series(
         np.select(
             [
                 df["stockout_risk"],
-                df["slow_mover"] & (margin >= median_margin),
-                df["slow_mover"] & (margin < median_margin),
+                df["slow_mover"] & (margin >= median),
+                df["slow_mover"] & (margin < median),
                 df["slow_mover"],
                 (df["abc"] == "C") & df["sold"],
             ],
-            [r[0] for r in ACTION_RULES[:5]],
-            ACTION_RULES[5][0],
+            list(ACTIONS[:5]),
+            ACTIONS[5],
         ),
         index=df.index,
     )
 
 
-def summary(
-    df: pd.DataFrame, period_days: int, have: dict[str, bool] | None = None
-) -> dict[str, float]:
+@dataclass(frozen=True)
+class Summary:
+    """The headline figures (NaN where the shop's inputs cannot give them, see :func:`unavailable`)
+    and the counts they rest on."""
+
+    skus_sold: int
+    skus_in_catalogue: int
+    skus_on_sale: int
+    sell_through_rate: float
+    inventory_turnover: float
+    inventory_days: float
+    slow_movers: int
+    stockout_risk_skus: int
+    gross_margin: float
+    negative_stock_rows: int
+    sold_on_sale: int  # SKUs on sale with a sale: the numerator of the sell-through rate
+    a_skus: int  # class A SKUs: the first 80% of revenue
+    median_margin: float  # the gross margin that splits clear from delist (NaN without cost)
+
+    def figures(self) -> dict[str, float]:
+        """The figures recorded in results.json (the counts behind them are in the report)."""
+        d = asdict(self)
+        return {k: d[k] for k in list(d)[:10]}
+
+
+def summary(df: pd.DataFrame, period_days: int, have: dict[str, bool] | None = None) -> Summary:
     """Headline figures: sell-through rate, turnover, counts of slow movers and stock-out risks,
     gross margin; those the inputs ``have`` (:func:`inputs`; default: all) cannot give are NaN
     (a sum over missing costs would read as a 100% margin). ``skus_sold`` and
@@ -233,9 +253,46 @@ def summary(
         "stockout_risk_skus": int(df["stockout_risk"].sum()),
         "gross_margin": _margin(df),
         "negative_stock_rows": int(df["negative_days"].fillna(0).sum()),
+        "sold_on_sale": int(on_sale["sold"].sum()),
+        "a_skus": int((df["abc"] == "A").sum()),
+        "median_margin": median_margin(df),
     }
     for k in unavailable(have or {}):
         out[k] = float("nan")
+    return Summary(**out)
+
+
+def median_margin(df: pd.DataFrame) -> float:
+    """The median gross margin of the SKUs that sold: slow movers at or above it are cleared
+    (room to discount), those below it delisted (:func:`actions`)."""
+    return float(df.loc[df["revenue"] > 0, "gross_margin"].median())
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    """The SKUs one action applies to, most pressing first: restock by days of supply (fewest
+    first), the others by revenue in the period (largest first)."""
+
+    action: Action
+    skus: pd.DataFrame
+
+    @property
+    def count(self) -> int:
+        return len(self.skus)
+
+
+def action_plan(df: pd.DataFrame) -> list[ActionGroup]:
+    """Every action but keep that applies to a SKU, most urgent first (:data:`ACTIONS`)."""
+    out = []
+    for action in ACTIONS[:-1]:
+        rows = df[df["action"] == action]
+        if rows.empty:
+            continue
+        if action == "restock":
+            rows = rows.sort_values(["days_of_supply", "revenue"], ascending=[True, False])
+        else:
+            rows = rows.sort_values("revenue", ascending=False)
+        out.append(ActionGroup(action, rows.reset_index(drop=True)))
     return out
 
 
@@ -275,72 +332,17 @@ def by_category(df: pd.DataFrame, have: dict[str, bool] | None = None) -> pd.Dat
     return out.sort_values("revenue", ascending=False).reset_index()
 
 
-def rules_table(have: dict[str, bool], lang: str = "en") -> pd.DataFrame:
-    """:data:`ACTION_RULES` with, per rule, why it cannot apply with the shop's inputs (''
-    when it can): without stock levels no SKU is a slow mover or at risk of stocking out."""
-    rows = [(a, rule, why(RULE_NEEDS.get(a, ()), have, lang)) for a, rule in ACTION_RULES]
-    if have.get("cost", True):  # with costs the margin always decides between clear and delist
-        rows = [r for r in rows if r[0] != "clear or delist"]
-    return pd.DataFrame(rows, columns=["action", "rule", "not_applied"])
+@dataclass(frozen=True)
+class ProductOps:
+    """Everything the report shows, computed once: the SKU table, its summary, the action plan
+    (most urgent first) and the inputs the shop has (cost, inventory)."""
 
+    skus: pd.DataFrame
+    summary: Summary
+    plan: list[ActionGroup]
+    have: dict[str, bool]
 
-_LABELS = {
-    "sell_through_rate": {"en": "sell-through rate", "zh": "动销率"},
-    "skus_on_sale": {"en": "SKUs on sale", "zh": "在售 SKU 数"},
-    "inventory_turnover": {"en": "inventory turnover", "zh": "库存周转"},
-    "inventory_days": {"en": "days of stock", "zh": "库存天数"},
-    "slow_movers": {"en": "slow movers", "zh": "滞销 SKU"},
-    "stockout_risk_skus": {"en": "stock-out risk", "zh": "断货风险"},
-    "gross_margin": {"en": "gross margin", "zh": "毛利率"},
-}
-
-
-def findings(
-    s: dict, df: pd.DataFrame, lang: str = "en", have: dict[str, bool] | None = None
-) -> list[str]:
-    """Plain-language findings generated from the numbers; a measure the inputs ``have``
-    (:func:`inputs`) cannot give gets no sentence, and one sentence says which are n/a and why."""
-    from analysis_lib.present.report import fmt
-
-    have = have or {}
-    gone = unavailable(have, lang)
-    en = lang != "zh"
-    a = df[df.abc == "A"]
-    sold_sentence = (
-        f"{s['skus_sold']:,} of the {s['skus_in_catalogue']:,} SKUs in the products table sold in the period."
-        if en
-        else f"商品表 {s['skus_in_catalogue']:,} 个 SKU 中有 {s['skus_sold']:,} 个在本期有销售。"
-    )
-    out = [
-        sold_sentence
-        if "sell_through_rate" in gone
-        else f"Sell-through rate {fmt(s['sell_through_rate'], 'pct')}: {int(df.loc[df.on_sale, 'sold'].sum()):,} of {s['skus_on_sale']:,} SKUs on sale sold in the period."
-        if en
-        else f"动销率 {fmt(s['sell_through_rate'], 'pct')}：在售 {s['skus_on_sale']:,} 个 SKU 中 {int(df.loc[df.on_sale, 'sold'].sum()):,} 个有销售。",
-        f"{len(a):,} A-class SKUs ({fmt(len(a) / max(len(df), 1), 'pct')} of SKUs) make 80% of revenue."
-        if en
-        else f"{len(a):,} 个 A 类 SKU（占 {fmt(len(a) / max(len(df), 1), 'pct')}）贡献 80% 的销售额。",
-    ]
-    if "slow_movers" not in gone:
-        out.append(
-            f"{s['slow_movers']:,} slow movers hold stock without a recent sale; {s['stockout_risk_skus']:,} selling SKUs are at risk of stocking out."
-            if en
-            else f"{s['slow_movers']:,} 个滞销 SKU 有库存但近期无销售；{s['stockout_risk_skus']:,} 个在售 SKU 有断货风险。"
-        )
-    if "inventory_turnover" not in gone:
-        out.append(
-            f"Inventory turns {s['inventory_turnover']:.1f} times in the period (about {s['inventory_days']:.0f} days of stock)."
-            if en
-            else f"本期库存周转 {s['inventory_turnover']:.1f} 次（约 {s['inventory_days']:.0f} 天库存）。"
-        )
-    by_reason: dict[str, list[str]] = {}
-    for k, reason in gone.items():
-        if k not in ("skus_on_sale", "inventory_days"):  # shown with their headline figure
-            by_reason.setdefault(reason, []).append(_LABELS[k][lang])
-    for reason, names in by_reason.items():
-        out.append(
-            f"Not available: {', '.join(names)} ({reason})."
-            if en
-            else f"无法计算：{'、'.join(names)}（{reason}）。"
-        )
-    return out
+    @property
+    def counts(self) -> dict[str, int]:
+        """SKUs per action, keep included."""
+        return self.skus["action"].value_counts().to_dict()
