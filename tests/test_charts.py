@@ -183,6 +183,17 @@ def test_shared_charts_pass_in_both_languages(lang):
         figs = {
             "kpi_trend": C.kpi_trend(s, ["gmv", "orders", "conversion_rate", "aov"]),
             "kpi_trend rank": C.kpi_trend(s.assign(our_rank=[3, 2, 2, 1] * 3 + [1]), ["our_rank"]),
+            "kpi_trend months as text": C.kpi_trend(
+                pd.DataFrame(
+                    {
+                        "bucket": pd.period_range("2024-01", periods=24, freq="M").astype(str),
+                        "market_size": np.linspace(1e6, 2e6, 24),
+                        "our_share": np.linspace(0.1, 0.2, 24),
+                        "our_rank": [4] * 12 + [2] * 12,
+                    }
+                ),
+                ["market_size", "our_share", "our_rank"],
+            ),
             "heatmap": C.heatmap(
                 pd.DataFrame(rng.random((6, 13)), columns=range(1, 14)),
                 "Retention",

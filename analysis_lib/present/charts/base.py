@@ -418,6 +418,19 @@ def empty_chart(title: str = "", note: str | None = None) -> plt.Figure:
     return fig
 
 
+def _as_dates(values: pd.Series) -> pd.Series:
+    """Period labels that are dates (``2024-02``, ``2025-12-01``) as timestamps, so they get a
+    concise date axis instead of one crowded category label each; anything else as given."""
+    if pd.api.types.is_datetime64_any_dtype(values) or not (
+        pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+    ):
+        return values
+    text = values.astype(str)
+    if not text.str.fullmatch(r"\d{4}-\d{2}(-\d{2})?").all():
+        return values
+    return pd.to_datetime(text)
+
+
 def _metric_kind(key: str) -> str:
     return M.METRICS[key].kind if key in M.METRICS else "ratio"
 
@@ -455,7 +468,7 @@ def kpi_trend(
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(fit_width(3.4 * ncols), 2.7 * nrows), squeeze=False
     )
-    xs = series[x]
+    xs = _as_dates(series[x]).reset_index(drop=True)
     is_date = pd.api.types.is_datetime64_any_dtype(xs)
     complete = series["complete"].to_numpy(bool) if "complete" in series else None
     for ax, key in zip(axes.flat, keys, strict=False):
@@ -582,10 +595,11 @@ def rate_trend(
         complete = df["complete"].to_numpy(bool)
     if comparison is not None:
         n = min(len(comparison), len(df))
-        trend_line(ax, list(df[x][:n]), comparison[y][:n], comparison=True)
-    trend_line(ax, df[x], df[y], complete)
+        trend_line(ax, list(_as_dates(df[x])[:n]), comparison[y][:n], comparison=True)
+    xs = _as_dates(df[x]).reset_index(drop=True)
+    trend_line(ax, xs, df[y], complete)
     value_axis(ax, kind, ylabel)
-    if pd.api.types.is_datetime64_any_dtype(df[x]):
+    if pd.api.types.is_datetime64_any_dtype(xs):
         date_axis(ax)
     ax.set_xlabel("")
     if ylabel is None:
@@ -948,7 +962,7 @@ def check(fig: plt.Figure, alt: str | None = None) -> list[str]:
             if not labels:
                 continue
             dupes = sorted({s for s in labels if labels.count(s) > 1})
-            if dupes:
+            if dupes and not _is_date_axis(axis):  # concise dates: "2024 Jul 2025 Jul" is right
                 problems.append(
                     f"{name} axis of {_where(ax)} labels different ticks the same: "
                     + ", ".join(repr(s) for s in dupes[:3])
