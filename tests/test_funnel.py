@@ -10,6 +10,7 @@ import pytest
 
 from analysis_lib.analyses import funnel as F
 from analysis_lib.core import data
+from analysis_lib.present.narrative import funnel as N
 
 STEPS = ("page_view", "product_view", "add_to_cart", "checkout", "purchase")
 D0 = dt.date(2025, 1, 1)
@@ -172,21 +173,47 @@ def test_step_counts_equal_pandas(sample_dir):
 
 
 def test_planted_leak_is_the_bottleneck(sample_dir, truth):
+    """The one bottleneck: the step whose conversion fell most against the compare period (the
+    planted checkout -> purchase leak on mobile web from December), not the step with the lowest
+    conversion (product view -> add to cart converts least every month)."""
     src = data.connect(str(sample_dir))
     spec = F.FunnelSpec(STEPS)
-    cur = F.funnel(src, spec, dt.date(2025, 12, 1), dt.date(2025, 12, 31))
-    prev = F.funnel(src, spec, dt.date(2025, 10, 1), dt.date(2025, 10, 31))
-    cmp = F.compare_periods(cur, prev)
-    bt = F.breakdown_table(src, spec, dt.date(2025, 12, 1), dt.date(2025, 12, 31), "device")
-    neck = F.bottleneck(cmp, bt)
+    oct_ = (dt.date(2025, 10, 1), dt.date(2025, 10, 31))
+    r = F.analyse(src, spec, dt.date(2025, 12, 1), dt.date(2025, 12, 31), oct_, ["device"])
+    neck = r.bottleneck
     leak = truth["funnel"]["leak"]
     a, b = leak["step"].split("->")
-    assert (neck["from_step"], neck["step"]) == (a, b)
-    assert neck["p_value"] < 0.01
-    assert neck["worst_segment"] == leak["device"]
-    assert neck["worst_segment_conversion"] / neck["others_conversion"] == pytest.approx(
+    assert (neck.from_step, neck.step) == (a, b)
+    assert neck.p_value < 0.01 and neck.significant and neck.change < 0
+    assert neck.segment.by == "device" and neck.segment.value == leak["device"]
+    assert neck.segment.conversion / neck.segment.others_conversion == pytest.approx(
         leak["mult"], abs=0.2
     )
+    # the lowest step conversion is another step: the report names it, but not as the bottleneck
+    assert r.table["step"][r.lowest_step()] == "add_to_cart" != neck.step
+    # the segment's figures are the breakdown's counts: conversion and the others pooled
+    c = r.segment_counts["device"]
+    seg, rest = c.loc[leak["device"]], c.drop(index=leak["device"])
+    assert neck.segment.conversion == pytest.approx(seg[b] / seg[a])
+    assert neck.segment.others_conversion == pytest.approx(rest[b].sum() / rest[a].sum())
+    assert neck.segment.shortfall == pytest.approx(
+        seg[a] * (neck.segment.others_conversion - neck.segment.conversion)
+    )
+
+
+def test_no_fall_no_bottleneck_and_small_segments_are_not_named():
+    """A step that did not fall is no bottleneck, even the one that rose least; a segment below
+    the minimum size is not named, however badly it converts."""
+    cur = F.step_table([1000, 500, 150], ["a", "b", "c"])
+    prev = F.step_table([1000, 400, 100], ["a", "b", "c"])
+    assert F.bottleneck(F.compare_periods(cur, prev)) is None
+    fell = F.compare_periods(F.step_table([1000, 500, 100], ["a", "b", "c"]), prev)
+    small = pd.DataFrame({"a": [980, 20], "b": [490, 10], "c": [99, 1]}, index=["big", "tiny"])
+    small.iloc[1] = [F.MIN_SEGMENT_UNITS - 1, F.MIN_SEGMENT_UNITS - 1, 0]
+    neck = F.bottleneck(fell, {"device": small})
+    assert (neck.from_step, neck.step) == ("b", "c") and neck.segment is None
+    small.iloc[1] = [F.MIN_SEGMENT_UNITS, F.MIN_SEGMENT_UNITS, 0]
+    assert F.bottleneck(fell, {"device": small}).segment.value == "tiny"
 
 
 def test_wilson_intervals_cover_the_estimate():
@@ -221,7 +248,9 @@ def test_step_without_events_counts_zero_with_a_finding(tmp_path):
     assert table["units"].tolist() == [1, 1, 0]
     missing = F.steps_without_events(src, spec, D0, D0)
     assert missing == ["gift_wrap_chosen"]
-    said = F.findings(table, None, {}, None, None, "en", missing)
+    r = F.analyse(src, spec, D0, D0)
+    assert r.missing_steps == missing
+    said = N.findings(r)
     assert "No gift_wrap_chosen event in the period" in said[-1]
     doc = {
         "notebook": "funnel",

@@ -60,7 +60,13 @@ def test_no_orders_table_gives_an_empty_table_and_says_why(tmp_path, sample_dir)
     assert not traffic.has_channels(src)
     got = traffic.channel_quality(src, dt.date(2025, 10, 1), dt.date(2025, 10, 31))
     assert got.empty and list(got.columns) == traffic.COLUMNS
-    assert "no orders table" in traffic.why_not(src) and "orders" in traffic.why_not(src, "zh")
-    assert "no orders table" in traffic.no_orders_finding(src)[0]
-    full = data.connect(str(sample_dir))
-    assert traffic.why_not(full) == "" and traffic.no_orders_finding(full) == []
+    assert traffic.why_not(src) == "orders"
+    assert traffic.why_not(data.connect(str(sample_dir))) is None
+
+
+def test_no_channel_column_is_the_reason(tmp_path, sample_dir):
+    """With orders but no channel in events, the reason is the missing column, not the table."""
+    (tmp_path / "orders").symlink_to(sample_dir / "orders")
+    df = pd.read_parquet(sample_dir / "events").drop(columns="channel")
+    df.to_parquet(tmp_path / "events.parquet")
+    assert traffic.why_not(data.connect(str(tmp_path))) == "channel"

@@ -1,6 +1,6 @@
 """Funnel analysis (漏斗分析) over ``events``, computed in the engine with Ibis.
 
-Semantics (stated in the report, in words; see :func:`describe`):
+Semantics (stated in the report, in words: :func:`analysis_lib.present.narrative.funnel.method_notes`):
 
 - counting unit: users (default) or sessions; a unit counts once per step;
 - entry ``any`` (default): a unit's chains start at each of its step-1 events in the period, and the
@@ -22,13 +22,22 @@ Semantics (stated in the report, in words; see :func:`describe`):
   of the entry's sku).
 
 Step conversion intervals are Wilson intervals (statsmodels); two periods are compared per step with
-a two-proportion z-test (statsmodels). The walk itself is in :mod:`analysis_lib.analyses.funnel_walk`.
+a two-proportion z-test (statsmodels). The bottleneck is the step whose conversion fell most against
+the compare period, and the segment converting worst there (:class:`Bottleneck`): one definition,
+computed once (:func:`analyse`), which every card, finding, action and the index show. The walk
+itself is in :mod:`analysis_lib.analyses.funnel_walk`. No words here: the report's sentences are in
+:mod:`analysis_lib.present.narrative.funnel`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import os
+import re
 from dataclasses import KW_ONLY, dataclass, replace
+from pathlib import Path
+from typing import Literal, NamedTuple
 
 import ibis
 import numpy as np
@@ -37,20 +46,30 @@ from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from analysis_lib.analyses import funnel_walk as W
 from analysis_lib.core.data import DataSource, as_date_bounds
-from analysis_lib.params import parse_window  # noqa: F401 - the funnel's window syntax
 
-MODES = ("ordered", "strict", "any_order")
-ENTRIES = ("any", "first")
+Mode = Literal["ordered", "strict", "any_order"]
+Entry = Literal["any", "first"]
+Unit = Literal["user", "session"]
+Grain = Literal["day", "week"]
+MODES: tuple[Mode, ...] = ("ordered", "strict", "any_order")
+ENTRIES: tuple[Entry, ...] = ("any", "first")
+
+_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def format_window(seconds: float) -> str:
-    """``"7 days"``, ``"36 hours"``, ``"30 minutes"``, ``"45 seconds"``: the largest unit that
-    divides the window, else hours with decimals."""
-    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        n = seconds / size
-        if n >= 1 and abs(n - round(n)) < 1e-9:
-            return f"{round(n)} {name}{'s' if round(n) != 1 else ''}"
-    return f"{seconds / 3600:.4g} hours"
+def parse_window(value) -> float:
+    """A funnel's conversion window in seconds: a number of seconds, or text ``"30m"``, ``"36h"``,
+    ``"7d"``, ``"90s"`` (a decimal number and a unit); exact (no rounding to whole seconds).
+    Raises ``ValueError`` saying what is accepted. Here, not in params, because the window's syntax
+    is the funnel's: params validate with it, and analyses may not import params."""
+    if isinstance(value, bool):
+        raise ValueError("must be seconds or text like '30m', '36h', '7d'")
+    if isinstance(value, int | float):
+        return float(value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", str(value))
+    if not m:
+        raise ValueError(f"'{value}' is not a window: write seconds or e.g. '30m', '36h', '7d'")
+    return float(m.group(1)) * _WINDOW_UNITS[m.group(2)]
 
 
 @dataclass(frozen=True)
@@ -73,10 +92,10 @@ class FunnelSpec:
     steps: tuple[str, ...]
     _: KW_ONLY
     window: float = 7 * 86400.0
-    mode: str = "ordered"
-    unit: str = "user"
+    mode: Mode = "ordered"
+    unit: Unit = "user"
     exclusions: tuple = ()
-    entry: str = "any"
+    entry: Entry = "any"
 
     def __post_init__(self) -> None:
         k = len(self.steps)
@@ -382,9 +401,18 @@ def time_between(
     return summary, hist
 
 
+class Timing(NamedTuple):
+    """Times to convert: per pair of steps (``steps``: ``step`` as ``(from, to)``, ``units``,
+    ``median_s``, ``p90_s``, in seconds: the report shows them in the unit each reaches) and the
+    histogram of the span asked for (``hist``; by default from the first step to the last)."""
+
+    steps: pd.DataFrame
+    hist: pd.DataFrame
+
+
 def time_to_convert(
     src: DataSource, spec: FunnelSpec, start, end, bins: int = 20, between=None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> Timing:
     """Seconds from each step to the next among units that made it (median and p90), then from
     ``between`` (two step names; default the first and the last step) with the histogram of that
     span (bins up to the window, the window's end included)."""
@@ -396,10 +424,10 @@ def time_to_convert(
     hist = None
     for x, y in pairs:
         summ, h = time_between(src, spec, start, end, x, y, bins)
-        rows.append({"step": f"{x} → {y}", **summ})
+        rows.append({"step": (x, y), **summ})
         if (x, y) == (a, b):
             hist = h
-    return pd.DataFrame(rows), hist
+    return Timing(pd.DataFrame(rows), hist)
 
 
 def trend(src: DataSource, spec: FunnelSpec, start, end, grain: str = "week") -> pd.DataFrame:
@@ -470,33 +498,237 @@ def compare_periods(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def bottleneck(comparison: pd.DataFrame, breakdown: pd.DataFrame | None = None) -> dict:
-    """The bottleneck: the step whose conversion dropped most against its own previous period
-    (most negative z statistic), and, where a breakdown is given, the breakdown value whose
-    conversion at that step is lowest relative to the others."""
+MIN_SEGMENT_UNITS = 30  # a segment smaller than this at the step is not named: its rate is noise
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class SegmentGap:
+    """The segment converting worst at the bottleneck step: ``value`` of breakdown ``by``, its
+    ``units`` at the step before and how many went on (``converted``, so ``conversion``), against
+    the other segments pooled (``others_conversion``), with the two-proportion z-test's
+    ``p_value`` of the difference."""
+
+    by: str
+    value: str
+    units: int
+    converted: int
+    conversion: float
+    others_conversion: float
+    p_value: float
+
+    @property
+    def shortfall(self) -> float:
+        """Units that would have gone on had the segment converted as the others did: the size
+        of the fix, stated in the report's action."""
+        return max(0.0, self.units * (self.others_conversion - self.conversion))
+
+    @property
+    def significant(self) -> bool:
+        """Whether the gap is significant at the 5% level."""
+        return self.p_value < ALPHA
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """The bottleneck, the one definition the report uses everywhere: the step whose conversion
+    fell most against the compare period (the most negative two-proportion z statistic, so a
+    large fall on few units does not outrank a clear one on many), ``from_step`` → ``step``, with
+    its conversion now (``current``) and then (``previous``); and at that step the segment
+    converting worst against the others (:class:`SegmentGap`), if any breakdown has one.
+
+    A step with the lowest conversion but no fall is not a bottleneck: product view → add to cart
+    converts least in most shops every month; the bottleneck is what got worse."""
+
+    from_step: str
+    step: str
+    current: float
+    previous: float
+    z: float
+    p_value: float
+    segment: SegmentGap | None = None
+
+    @property
+    def change(self) -> float:
+        """Change of the step conversion, as a fraction (−0.10 is −10 percentage points)."""
+        return self.current - self.previous
+
+    @property
+    def relative_change(self) -> float:
+        return self.current / self.previous - 1 if self.previous else math.nan
+
+    @property
+    def significant(self) -> bool:
+        """Whether the fall is significant at the 5% level."""
+        return self.p_value < ALPHA
+
+
+def segment_gap(counts_by: pd.DataFrame, by: str, from_step: str, step: str) -> SegmentGap | None:
+    """The segment of ``counts_by`` (a :func:`counts` frame: rows segments, columns steps) that
+    converts worst from ``from_step`` to ``step`` relative to the other segments pooled, among
+    segments with at least :data:`MIN_SEGMENT_UNITS` units at ``from_step``; ``None`` with fewer
+    than two segments or none large enough."""
+    if len(counts_by) < 2 or from_step not in counts_by or step not in counts_by:
+        return None
+    n, k = counts_by[from_step].astype(int), counts_by[step].astype(int)
+    best = None
+    for value in counts_by.index:
+        if n[value] < MIN_SEGMENT_UNITS:
+            continue
+        on, ok = int(n.drop(value).sum()), int(k.drop(value).sum())
+        if on == 0:
+            continue
+        conv, others = k[value] / n[value], ok / on
+        if others <= 0:
+            continue
+        ratio = conv / others
+        if best is None or ratio < best[0]:
+            best = (ratio, value, conv, others, on, ok)
+    if best is None:
+        return None
+    _, value, conv, others, on, ok = best
+    _, p = proportions_ztest([int(k[value]), ok], [int(n[value]), on])
+    return SegmentGap(
+        by=by,
+        value=str(value),
+        units=int(n[value]),
+        converted=int(k[value]),
+        conversion=float(conv),
+        others_conversion=float(others),
+        p_value=float(p) if p == p else 1.0,
+    )
+
+
+def bottleneck(
+    comparison: pd.DataFrame, segments: dict[str, pd.DataFrame] | None = None
+) -> Bottleneck | None:
+    """The :class:`Bottleneck` of a :func:`compare_periods` table: ``None`` when no step's
+    conversion fell (or none can be tested). ``segments``: :func:`counts` frames by breakdown;
+    the segment named is the one converting worst relative to the others at the bottleneck step,
+    across every breakdown."""
     c = comparison.dropna(subset=["z"])
+    c = c[c["z"] < 0]
     if c.empty:
-        return {}
+        return None
     row = c.loc[c["z"].idxmin()]
-    out = {
-        "step": row["step"],
-        "from_step": row["from_step"],
-        "change": float(row["change"]),
-        "relative_change": float(row["relative_change"]),
-        "p_value": float(row["p_value"]),
-    }
-    if breakdown is not None and len(breakdown) > 1:
-        col = f"{row['from_step']} → {row['step']}"
-        if col in breakdown:
-            vals = breakdown[col].dropna()
-            if len(vals):
-                worst = vals.idxmin()
-                out["worst_segment"] = str(worst)
-                out["worst_segment_conversion"] = float(vals[worst])
-                out["others_conversion"] = (
-                    float(vals.drop(worst).mean()) if len(vals) > 1 else np.nan
-                )
-    return out
+    gaps = [
+        g
+        for by, cb in (segments or {}).items()
+        if (g := segment_gap(cb, by, row["from_step"], row["step"])) is not None
+    ]
+    worst = min(gaps, key=lambda g: g.conversion / g.others_conversion, default=None)
+    return Bottleneck(
+        from_step=str(row["from_step"]),
+        step=str(row["step"]),
+        current=float(row["current"]),
+        previous=float(row["previous"]),
+        z=float(row["z"]),
+        p_value=float(row["p_value"]),
+        segment=worst,
+    )
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    """What the funnel report shows, computed once: the period's :func:`step_table` (``table``),
+    the compare period's (``previous``) and the per-step test between them (``comparison``), the
+    step conversion by each breakdown (``breakdowns``, :func:`breakdown_table`) and the units
+    behind them (``segment_counts``, :func:`counts`), the :class:`Bottleneck` and the steps with
+    no event in the period (``missing_steps``)."""
+
+    spec: FunnelSpec
+    table: pd.DataFrame
+    previous: pd.DataFrame | None
+    comparison: pd.DataFrame | None
+    breakdowns: dict[str, pd.DataFrame]
+    segment_counts: dict[str, pd.DataFrame]
+    bottleneck: Bottleneck | None
+    missing_steps: list[str]
+
+    @property
+    def entered(self) -> int:
+        return int(self.table["units"].iloc[0])
+
+    @property
+    def completed(self) -> int:
+        return int(self.table["units"].iloc[-1])
+
+    @property
+    def overall_conversion(self) -> float:
+        return float(self.table["overall_conversion"].iloc[-1])
+
+    @property
+    def previous_overall_conversion(self) -> float | None:
+        if self.previous is None:
+            return None
+        return float(self.previous["overall_conversion"].iloc[-1])
+
+    @property
+    def previous_entered(self) -> int | None:
+        return None if self.previous is None else int(self.previous["units"].iloc[0])
+
+    def lowest_step(self) -> int | None:
+        """Index (in ``table``) of the step with the lowest step conversion: where most of those
+        who got this far stop; not the bottleneck, which is the step that got worse."""
+        rest = self.table.iloc[1:].dropna(subset=["step_conversion"])
+        return None if rest.empty else int(rest["step_conversion"].idxmin())
+
+    def entry_channels(self) -> pd.Series | None:
+        """Overall funnel conversion by the channel of the counted chain's entry (the channel
+        breakdown's ``overall`` column, the figure its heatmap shows), highest first; ``None``
+        without a channel breakdown or with fewer than two channels with units."""
+        bt = self.breakdowns.get("channel")
+        if bt is None:
+            return None
+        s = bt["overall"].dropna().sort_values(ascending=False, kind="stable")
+        return s if len(s) > 1 else None
+
+
+def analyse(
+    src: DataSource,
+    spec: FunnelSpec,
+    start,
+    end,
+    compare: tuple | None = None,
+    breakdowns: list[str] | tuple[str, ...] = (),
+) -> FunnelResult:
+    """The funnel of the period, by each breakdown, against the compare period (``compare``:
+    start and end) if given, and its bottleneck: every figure of the report's summary."""
+    table = funnel(src, spec, start, end)
+    seg = {by: counts(src, spec, start, end, by) for by in breakdowns}
+    bts = {by: breakdown_table(src, spec, start, end, by) for by in breakdowns}
+    previous = comparison = neck = None
+    if compare is not None:
+        previous = funnel(src, spec, *compare)
+        comparison = compare_periods(table, previous)
+        neck = bottleneck(comparison, seg)
+    return FunnelResult(
+        spec=spec,
+        table=table,
+        previous=previous,
+        comparison=comparison,
+        breakdowns=bts,
+        segment_counts=seg,
+        bottleneck=neck,
+        missing_steps=steps_without_events(src, spec, start, end),
+    )
+
+
+class Trends(NamedTuple):
+    """Overall conversion over time by entry ``grain``: ``per_unit`` (:func:`trend`) and
+    ``every_entry`` (:func:`entry_trend`). A first or last day or week that the period or the data
+    holds only in part is the chart's to mark, not a figure here."""
+
+    per_unit: pd.DataFrame
+    every_entry: pd.DataFrame
+    grain: Grain
+
+
+def trends(src: DataSource, spec: FunnelSpec, start, end, grain: Grain = "week") -> Trends:
+    """:class:`Trends` of the period."""
+    return Trends(
+        trend(src, spec, start, end, grain), entry_trend(src, spec, start, end, grain), grain
+    )
 
 
 def dropoff_units(src: DataSource, spec: FunnelSpec, start, end, step: str) -> pd.Series:
@@ -510,9 +742,6 @@ def dropoff_units(src: DataSource, spec: FunnelSpec, start, end, step: str) -> p
 
 def export_dropoff(src: DataSource, spec: FunnelSpec, start, end, step: str, path: str) -> int:
     """Write :func:`dropoff_units` to ``path`` (CSV, written whole then renamed); returns the count."""
-    import os
-    from pathlib import Path
-
     ids = dropoff_units(src, spec, start, end, step)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -520,183 +749,3 @@ def export_dropoff(src: DataSource, spec: FunnelSpec, start, end, step: str, pat
     ids.to_frame().to_csv(tmp, index=False)
     os.replace(tmp, p)
     return len(ids)
-
-
-_PHRASES = {
-    "leak": {
-        "en": "The step that leaks most is {a} → {b}: {conv} of units go on ({drop} drop off).",
-        "zh": "流失最多的环节是 {a} → {b}：仅 {conv} 的用户进入下一步（流失 {drop}）。",
-    },
-    "overall": {
-        "en": "{n} units entered the funnel; {conv} reached {last}.",
-        "zh": "共 {n} 个用户进入漏斗，{conv} 完成 {last}。",
-    },
-    "bottleneck": {
-        "en": "Against the previous period, {a} → {b} changed most: {cur} vs {prev} ({rel}, p = {p}).",
-        "zh": "与对比周期相比，{a} → {b} 变化最大：{cur}，对比期 {prev}（{rel}，p = {p}）。",
-    },
-    "segment": {
-        "en": "At that step, {seg} ({by}) converts worst: {conv} against {others} for the other values.",
-        "zh": "在该环节，{seg}（{by}）转化最差：{conv}，其他取值平均 {others}。",
-    },
-    "missing": {
-        "en": "No {step} event in the period: that step and those after it count zero.",
-        "zh": "周期内没有 {step} 事件：该步骤及其后各步计为零。",
-    },
-    "channels": {
-        "en": "Best converting channel: {best} ({bc}); worst: {worst} ({wc}).",
-        "zh": "转化最好的渠道：{best}（{bc}）；最差：{worst}（{wc}）。",
-    },
-}
-
-
-def findings(
-    table: pd.DataFrame,
-    comparison: pd.DataFrame | None,
-    neck: dict,
-    by: str | None,
-    channels: pd.DataFrame | None,
-    lang: str = "en",
-    missing: list[str] | None = None,
-) -> list[str]:
-    """Plain-language findings generated from the numbers (``missing``: steps with no event in
-    the period, see :func:`steps_without_events`)."""
-    from analysis_lib.present.report import fmt
-
-    def ph(key, **kw):
-        return _PHRASES[key][lang].format(**kw)
-
-    out = [
-        ph(
-            "overall",
-            n=fmt(table["units"].iloc[0]),
-            conv=fmt(table["overall_conversion"].iloc[-1], "pct"),
-            last=table["step"].iloc[-1],
-        )
-    ]
-    rest = table.iloc[1:].dropna(subset=["step_conversion"])
-    if len(rest):
-        w = rest.loc[rest["step_conversion"].idxmin()]
-        i = int(w.name)
-        out.append(
-            ph(
-                "leak",
-                a=table["step"][i - 1],
-                b=w["step"],
-                conv=fmt(w["step_conversion"], "pct"),
-                drop=fmt(w["drop_off"]),
-            )
-        )
-    if neck:
-        out.append(
-            ph(
-                "bottleneck",
-                a=neck["from_step"],
-                b=neck["step"],
-                cur=fmt(
-                    neck["change"] + comparison.set_index("step").loc[neck["step"], "previous"],
-                    "pct",
-                ),
-                prev=fmt(comparison.set_index("step").loc[neck["step"], "previous"], "pct"),
-                rel=fmt(neck["relative_change"], "signed_pct"),
-                p=f"{neck['p_value']:.2g}",
-            )
-        )
-        if "worst_segment" in neck:
-            out.append(
-                ph(
-                    "segment",
-                    seg=neck["worst_segment"],
-                    by=by,
-                    conv=fmt(neck["worst_segment_conversion"], "pct"),
-                    others=fmt(neck["others_conversion"], "pct"),
-                )
-            )
-    if missing:
-        out.append(ph("missing", step=missing[0]))
-    c = channels.dropna(subset=["conversion_rate"]) if channels is not None else None
-    if c is not None and len(c) > 1:
-        best, worst = c.loc[c["conversion_rate"].idxmax()], c.loc[c["conversion_rate"].idxmin()]
-        out.append(
-            ph(
-                "channels",
-                best=best["channel"],
-                bc=fmt(best["conversion_rate"], "pct"),
-                worst=worst["channel"],
-                wc=fmt(worst["conversion_rate"], "pct"),
-            )
-        )
-    return out
-
-
-def describe(spec: FunnelSpec, lang: str = "en", zone: str = "UTC") -> str:
-    """The funnel's semantics in words, for the report: unit, entry, window, mode, ties,
-    exclusions."""
-    zh = lang == "zh"
-    s1 = spec.steps[0]
-    unit = ("用户" if spec.unit == "user" else "会话") if zh else f"{spec.unit}s"
-    win = format_window(spec.window)
-    if zh:
-        win = win.replace(" days", " 天").replace(" day", " 天").replace(" hours", " 小时")
-        win = win.replace(" hour", " 小时").replace(" minutes", " 分钟").replace(" minute", " 分钟")
-        win = win.replace(" seconds", " 秒").replace(" second", " 秒")
-    out = []
-    if zh:
-        out.append(f"计数单位：{unit}，每个单位每步只计一次。")
-        out.append(
-            f"进入方式 any：周期内每一次 {s1} 都可开始一条路径，按走得最远的路径计数"
-            "（同样远时优先不含排除事件的，再取最早的；同 PostHog、Amplitude）。"
-            if spec.entry == "any"
-            else f"进入方式 first：只从周期内首次 {s1} 开始一条路径，之后不再重新开始"
-            "（同 Mixpanel 经典 uniques）。"
-        )
-        out.append(
-            f"转化窗口：从路径的 {s1} 起 {win} 的实际经过时间（UTC 时刻，跨夏令时也按真实秒数），"
-            f"恰在窗口末尾的步骤计入；周期与日期按店铺时区 {zone} 的当地时间。"
-        )
-        out.append(
-            {
-                "ordered": "顺序模式：每一步须在上一步同时或之后，中间可有其他事件。",
-                "strict": "严格模式：步骤之间不能有该单位的任何其他事件。",
-                "any_order": f"任意顺序：{s1} 之后，其余步骤在窗口内以任意顺序完成即可。",
-            }[spec.mode]
-            + "同一时刻的事件视为按顺序发生。"
-        )
-        for x in spec.exclusions:
-            a, b = spec.steps[x.from_step], spec.steps[x.to_step]
-            out.append(
-                f"在 {a} 之后、{b} 之前（未到达 {b} 时为窗口内）做过 {x.event} 的单位，从所有步骤中剔除。"
-            )
-        out.append("区间为 95% Wilson 区间。")
-        return "".join(out)
-    out.append(f"Unit: {unit}; a unit counts once per step.")
-    out.append(
-        f"Entry any: every {s1} in the period starts a chain and the unit counts by its furthest "
-        "chain (where several go as far, one without an excluded event, then the earliest; as in "
-        "PostHog and Amplitude)."
-        if spec.entry == "any"
-        else f"Entry first: only the unit's first {s1} in the period starts its chain, never "
-        "restarted (Mixpanel's classic uniques)."
-    )
-    out.append(
-        f"Window: {win} of elapsed time from the chain's {s1} (UTC instants: real time across a "
-        f"change of clocks), a step exactly at its end counts; periods and days are the shop's "
-        f"clock ({zone})."
-    )
-    out.append(
-        {
-            "ordered": "Ordered: each step at or after the previous one; other events may come "
-            "between.",
-            "strict": "Strict: no other event of the unit between the steps.",
-            "any_order": f"Any order: after {s1}, the other steps in any order within the window.",
-        }[spec.mode]
-        + " Events at the same instant count as in order."
-    )
-    for x in spec.exclusions:
-        a, b = spec.steps[x.from_step], spec.steps[x.to_step]
-        out.append(
-            f"Units doing {x.event} after {a} and before {b} (or within the window if they never "
-            f"reach {b}) are removed from every step."
-        )
-    out.append("Intervals are 95% Wilson intervals.")
-    return " ".join(out)

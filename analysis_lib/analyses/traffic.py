@@ -11,10 +11,12 @@ Definitions (metrics from :mod:`analysis_lib.core.metrics`):
 ``channel`` is optional in both ``events`` and ``orders``; without it in either there is nothing to
 compare, and the table is empty (same columns). So is a shop without an ``orders`` table (an
 event log alone, such as Taobao's UserBehavior): conversion, AOV, GMV per UV and ROAS are counted
-from orders; :func:`why_not` says which is the case, in words for the report.
+from orders; :func:`why_not` says which is the case.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import pandas as pd
 
@@ -30,39 +32,18 @@ def has_channels(src: DataSource) -> bool:
     return all(src.has(t) and "channel" in src.table(t).columns for t in ("events", "orders"))
 
 
-_WHY_NOT = {
-    "orders": {
-        "en": "Not shown: the shop has no orders table, and conversion, AOV, GMV per UV and ROAS by traffic source are counted from orders.",
-        "zh": "未显示：该店铺没有 orders 表，而各流量来源的转化率、客单价、UV 价值和 ROAS 都由订单计算。",
-    },
-    "channel": {
-        "en": "Not shown: events and orders need a channel column to compare traffic sources.",
-        "zh": "未显示：events 和 orders 需要 channel 列才能比较流量来源。",
-    },
-}
+Reason = Literal["orders", "channel"]
 
 
-def why_not(src: DataSource, lang: str = "en") -> str:
-    """Why the traffic-source table is empty, for the report ('' when it is not for want of data):
-    no orders table, or no channel column in events or orders."""
+def why_not(src: DataSource) -> Reason | None:
+    """Why the traffic-source table is empty for want of data (``None`` when it is not): the
+    shop has no orders table (an event log alone), or events or orders have no channel column.
+    The report says it in words (:mod:`analysis_lib.present.narrative.funnel`)."""
     if not src.has("orders"):
-        return _WHY_NOT["orders"][lang]
+        return "orders"
     if not has_channels(src):
-        return _WHY_NOT["channel"][lang]
-    return ""
-
-
-def no_orders_finding(src: DataSource, lang: str = "en") -> list[str]:
-    """The summary's sentence for a shop without orders (none otherwise): the funnel runs on
-    events alone, and the traffic-source section is left out, saying why."""
-    if src.has("orders"):
-        return []
-    return [
-        {
-            "en": "The traffic-source section is left out: the shop has no orders table (an event log alone), and conversion, AOV, GMV per UV and ROAS by source are counted from orders.",
-            "zh": "未包含流量来源质量部分：该店铺没有 orders 表（只有行为日志），而各来源的转化率、客单价、UV 价值和 ROAS 都由订单计算。",
-        }[lang]
-    ]
+        return "channel"
+    return None
 
 
 def channel_quality(src: DataSource, start, end) -> pd.DataFrame:

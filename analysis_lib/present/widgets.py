@@ -1,5 +1,5 @@
 """Interactive explorers for analysts in JupyterLab (ipywidgets). Notebooks call them only when
-:func:`analysis_lib.present.report.interactive` is true, and tag the cell ``explorer`` so that the report
+:func:`analysis_lib.present.blocks.interactive` is true, and tag the cell ``explorer`` so that the report
 never shows them; under papermill they do nothing."""
 
 from __future__ import annotations
@@ -8,11 +8,13 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from analysis_lib.analyses import funnel as F
-from analysis_lib.present import charts
+from analysis_lib.present.charts import funnel as FC
+from analysis_lib.present.narrative import funnel as N
 
 
-def funnel_explorer(src, spec: F.FunnelSpec, start, end, breakdowns: list[str], lang: str = "en"):
-    """Choose steps and a breakdown; the funnel and the breakdown heatmap redraw."""
+def funnel_explorer(src, spec: F.FunnelSpec, start, end, breakdowns: list[str]):
+    """Choose steps and a breakdown; the funnel and the breakdown heatmap redraw (in the
+    report's language and words, from the context the bootstrap set)."""
     import ipywidgets as W
 
     steps = W.SelectMultiple(
@@ -29,11 +31,11 @@ def funnel_explorer(src, spec: F.FunnelSpec, start, end, breakdowns: list[str], 
                 print("choose at least two steps")
                 return
             sub = spec.with_steps(tuple(chosen))
-            charts.funnel_bars(F.funnel(src, sub, start, end), lang)
+            FC.funnel_bars(F.funnel(src, sub, start, end), N.unit(sub))
             if by.value != "(none)":
-                charts.heatmap(
-                    F.breakdown_table(src, sub, start, end, by.value).drop(columns="entered")
-                )
+                bt = F.breakdown_table(src, sub, start, end, by.value)
+                names = {v: N.segment(by.value, v) for v in bt.index}
+                FC.breakdown_heatmap(bt, N.by_name(by.value), names)
             plt.show()
 
     steps.observe(redraw, "value")
