@@ -24,6 +24,9 @@ import pytest  # noqa: E402
 from analysis_lib.present.charts import base as C  # noqa: E402
 from analysis_lib.present.context import use  # noqa: E402
 
+# a warning in a notebook is printed in the report: the charts raise none
+pytestmark = pytest.mark.filterwarnings("error::UserWarning")
+
 
 @pytest.fixture(autouse=True)
 def theme():

@@ -263,8 +263,9 @@ def date_axis(ax: Axes, axis: Literal["x", "y"] = "x", maxticks: int | None = No
     if maxticks is None:
         fig = ax.get_figure()
         width_in = ax.get_position().width * fig.get_figwidth() if fig else 8.0
-        maxticks = max(3, int(width_in * 96 / 90))
+        maxticks = max(4, int(width_in * 96 / 90))
     locator = mdates.AutoDateLocator(minticks=3, maxticks=maxticks)
+    locator.intervald[mdates.MONTHLY] = [1, 2, 3, 4, 6, 12]  # two years on a small axis: yearly
     a.set_major_locator(locator)
     a.set_major_formatter(
         mdates.ConciseDateFormatter(locator, show_offset=True, **_DATE_FORMATS[settings().lang])
