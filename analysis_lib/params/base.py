@@ -1,0 +1,205 @@
+"""What every params schema shares: the strict base model, the data source, the period, dates and
+local paths that can be used, the base of the notebooks' schemas, and the check that a period holds
+rows.
+
+Every params file has ``notebook``, ``title``, ``data: {url}``, ``period: {start, end}``, ``lang``
+and ``currency``, then the notebook's own keys (in that notebook's module of this package).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+from babel.numbers import list_currencies
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from analysis_lib.core.data import as_date_bounds
+from analysis_lib.errors import ParamsError
+
+# dates the data model can mean: a period end of 9999-12-31 or a start of 0001-01-01 is a typo
+# (and overflows the engine's timestamps), not a request
+MIN_DATE, MAX_DATE = _dt.date(1970, 1, 1), _dt.date(2100, 12, 31)
+
+
+def _plausible_date(v: _dt.date) -> _dt.date:
+    if not MIN_DATE <= v <= MAX_DATE:
+        raise ValueError(f"is outside the dates the data can hold ({MIN_DATE} to {MAX_DATE})")
+    return v
+
+
+Date = Annotated[_dt.date, AfterValidator(_plausible_date)]
+
+
+def check_path(v: str) -> str:
+    """A local path a run reads or writes: no NUL byte (the OS cannot take it), and a leading
+    ``~user`` must name a user of this machine (``expanduser`` would raise)."""
+    if "\0" in v:
+        raise ValueError("contains a NUL byte")
+    if v.startswith("~"):
+        try:
+            Path(v).expanduser()
+        except RuntimeError:
+            raise ValueError(
+                f"{v.split('/', 1)[0]}: no such user on this machine; write the full path"
+            ) from None
+    return v
+
+
+LocalPath = Annotated[str, AfterValidator(check_path)]
+
+
+class Strict(BaseModel):
+    """A params model that refuses unknown keys (a typo must not pass silently) and strips the
+    whitespace around text."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DataSpec(Strict):
+    """Where the data is: a folder of Parquet/CSV files or an Ibis backend URL; ``timezone``: the
+    shop's time zone (IANA name), in which days and weeks of time-zone-aware timestamps are
+    counted (timestamps without a zone are taken as the shop's wall-clock time)."""
+
+    url: str = Field(min_length=1, max_length=2000)
+    timezone: str = Field(default="UTC", max_length=64)
+    # how CSV files write non-ISO dates (DuckDB strptime codes, e.g. "%m/%d/%Y" for a US export);
+    # without it, dates whose day/month order the values cannot settle are refused.
+    # timestamp_format defaults to date_format + " %H:%M:%S".
+    date_format: str | None = Field(default=None, min_length=2, max_length=64)
+    timestamp_format: str | None = Field(default=None, min_length=2, max_length=64)
+
+    @field_validator("date_format", "timestamp_format")
+    @classmethod
+    def _whole_date(cls, v: str | None, info) -> str | None:
+        """A format must write and read back a whole date (and, for timestamps, the hour and
+        minute), so a typo fails here rather than as a text column later."""
+        if v is None:
+            return v
+        ts = info.field_name == "timestamp_format"
+        for when in (_dt.datetime(2025, 10, 2, 13, 45), _dt.datetime(2025, 3, 14, 9, 5)):
+            want = when if ts else when.replace(hour=0, minute=0)
+            try:
+                ok = _dt.datetime.strptime(when.strftime(v), v).replace(second=0) == want
+            except ValueError:
+                ok = False
+            if not ok:
+                example = "'%m/%d/%Y %H:%M'" if ts else "'%m/%d/%Y' or '%d.%m.%Y'"
+                what = "day, month, year, hour and minute" if ts else "day, month and year only"
+                raise ValueError(f"{v!r} is not a format of {what} (e.g. {example})")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        zones = zoneinfo.available_timezones() | {"UTC"}
+        if v not in zones:
+            near = difflib.get_close_matches(v, sorted(zones), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise ValueError(f"unknown time zone '{v}'{hint}")
+        return v
+
+
+class Period(Strict):
+    """The analysed period, both ends inclusive."""
+
+    start: Date
+    end: Date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def days(self) -> int:
+        """Number of days in the period."""
+        return (self.end - self.start).days + 1
+
+
+class BaseParams(Strict):
+    """Keys every params file has."""
+
+    notebook: str
+    title: str = Field(min_length=1, max_length=200)
+    data: DataSpec
+    period: Period
+    lang: Literal["en", "zh"] = "en"
+    # the shop's currency (ISO 4217, e.g. CNY, USD, EUR): money in the report carries its symbol;
+    # None shows amounts without one
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        codes = list_currencies()
+        if v.upper() not in codes:
+            near = difflib.get_close_matches(v.upper(), sorted(codes), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise ValueError(
+                f"unknown currency '{v}'{hint}: an ISO 4217 code such as CNY, USD, EUR"
+            )
+        return v.upper()
+
+    # Tables (and columns; None = all canonical required columns) the notebook needs...
+    required_tables: ClassVar[dict[str, list[str] | None]] = {}
+    # ...and those it uses when present.
+    optional_tables: ClassVar[dict[str, list[str] | None]] = {}
+
+    def tables_read(self) -> list[str]:
+        """Canonical tables this run reads (its data-quality section checks them)."""
+        return [*self.required_tables, *self.optional_tables]
+
+    def output_paths(self) -> list[tuple[str, str]]:
+        """Files this run writes outside its report, as ``(field, path)``: none by default."""
+        return []
+
+    def input_paths(self) -> list[str]:
+        """Files this run reads besides the data source (series, controls): none by default."""
+        return []
+
+    def check_data(self, src, source: str) -> None:
+        """Checks of params against the data (event names, columns) that need the data source;
+        raise :class:`ParamsError` naming the field. None by default."""
+
+
+def require_rows(src, source: str, period: Period, tables: list[tuple]) -> None:
+    """Refuse a period in which none of ``tables`` has a row (``(table expr, time column, what)``
+    triples): a scheduled run before the data has landed must fail, not report zeros. The message
+    says where the data does run."""
+    lo, hi = as_date_bounds(period.start, period.end)
+    spans = []
+    for t, col, what in tables:
+        if int(src.execute(t.filter((t[col] >= lo) & (t[col] < hi)).count())):
+            return
+        r = src.execute(t.aggregate(first=t[col].min(), last=t[col].max())).iloc[0]
+        spans.append(
+            f"{what} run from {r['first']:%Y-%m-%d} to {r['last']:%Y-%m-%d}"
+            if r["first"] is not None and str(r["first"]) != "NaT"
+            else f"there are no {what} at all"
+        )
+    names = " or ".join(what for _, _, what in tables)
+    raise ParamsError(
+        f"{source}: field 'period': no {names} between {period.start} and {period.end} "
+        f"({'; '.join(spans)})"
+    )
+
+
+class CsvExport(Strict):
+    """An export of ids to a CSV for the CRM: under exports/ unless ``allow_outside_exports``, never
+    in the data, an input or the reports (:func:`~analysis_lib.params.outputs.check_outputs`), no '..'."""
+
+    path: LocalPath = Field(min_length=1, max_length=500, pattern=r"\.csv$")
+
+    @field_validator("path")
+    @classmethod
+    def _safe_path(cls, v: str) -> str:
+        if ".." in Path(v).parts:
+            raise ValueError("must not contain '..'")
+        return v

@@ -1,0 +1,64 @@
+"""Params of intervention_impact: a KPI series file, its controls and the intervention."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Annotated, ClassVar, Literal
+
+import pandas as pd
+from pydantic import Field
+
+from analysis_lib.analyses import causal
+from analysis_lib.errors import DataError, ParamsError
+from analysis_lib.params.base import BaseParams, Date, LocalPath, Strict
+
+
+class SeriesSpec(Strict):
+    """A KPI series file for intervention_impact."""
+
+    path: LocalPath
+    date_column: str | None = "date"
+    y: str
+    controls: list[str] = Field(default=[], max_length=20)
+    sep: str | None = None
+
+
+class InterventionParams(BaseParams):
+    """intervention_impact: any KPI series with controls and an intervention; ``period`` is the
+    whole window analysed (pre and post)."""
+
+    notebook: Literal["intervention_impact"]
+    series: SeriesSpec
+    intervention: Date | int
+    seasonality: int | None = Field(default=None, ge=2, le=366)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    prior_level_sd: Annotated[float, Field(gt=0, le=1)] | Literal["auto"] = 0.01
+    """R CausalImpact's ``prior.level.sd``: 0.01 (R's default, reproduces R), 0.1 for a
+    noisy series whose level wanders, or ``auto`` (chosen by the Bayes factor of the pre-period;
+    see the README)."""
+
+    required_tables: ClassVar = {}
+
+    def input_paths(self) -> list[str]:
+        """The series file."""
+        return [self.series.path]
+
+    def check_data(self, src, source: str) -> None:
+        """The file has the named columns and the intervention falls inside the data."""
+        path = self.series.path
+        try:
+            y, _ = causal.read_series(
+                path, self.series.date_column, self.series.y, self.series.controls, self.series.sep
+            )
+        except DataError as exc:
+            raise ParamsError(f"{source}: field 'series': {exc}") from None
+        idx = y.index
+        t = (
+            pd.Timestamp(self.intervention)
+            if isinstance(self.intervention, _dt.date)
+            else self.intervention
+        )
+        if not (idx.min() < t <= idx.max()):
+            raise ParamsError(
+                f"{source}: field 'intervention': {self.intervention} is outside the data ({idx.min()} .. {idx.max()})"
+            )
