@@ -46,11 +46,13 @@ def test_window_summary_by_hand(tmp_path):
     df, ours = market.load(_tiny(tmp_path))
     s = market.window_summary(df, ours, ["2025-01"])
     assert ours == "Us"
-    assert s["market_size"] == pytest.approx(120.0)
-    assert s["market_growth_yoy"] == pytest.approx(0.2)
-    assert s["our_share"] == pytest.approx(0.2)
-    assert s["our_rank"] == 2
-    assert s["hhi"] == pytest.approx(20**2 + 80**2)
+    assert s.market_size == pytest.approx(120.0)
+    assert s.market_growth_yoy == pytest.approx(0.2)
+    assert s.our_share == pytest.approx(0.2)
+    assert s.our_rank == 2
+    assert s.hhi == pytest.approx(20**2 + 80**2)
+    assert s.our_share_prev == pytest.approx(0.2) and s.our_rank_prev == 2
+    assert s.share_change == pytest.approx(0.0)
 
 
 def test_market_without_our_brand_is_refused(tmp_path):
@@ -65,11 +67,12 @@ def test_planted_fast_categories_stand_out(sample_dir, truth):
     src = data.connect(str(sample_dir))
     df, ours = market.load(src)
     months = market.months_in("2025-01-01", "2025-12-31")
-    m = market.category_matrix(df, ours, months).set_index("category")
+    cm = market.category_matrix(df, ours, months)
+    m = cm.table.set_index("category")
     planted = truth["market"]["planted_competitor_market_growth"]
     fastest = max(planted, key=planted.get)
     slowest = min(planted, key=planted.get)
-    assert m.loc[fastest, "growth_yoy"] > m.attrs["growth_split"]
+    assert m.loc[fastest, "growth_yoy"] > cm.growth_split
     assert m.loc[fastest, "quadrant"] in {"opportunity", "star"}
     assert m.loc[slowest, "quadrant"] in {"defend", "deprioritise"}
 
@@ -77,7 +80,126 @@ def test_planted_fast_categories_stand_out(sample_dir, truth):
 def test_persona_distributions_sum_to_one(sample_dir):
     p = market.buyer_persona(data.connect(str(sample_dir)), "2025-01-01", "2025-12-31")
     for dim in ["age_band", "gender", "region", "city_tier", "spend_tier"]:
-        assert p[dim]["all_buyers"].sum() == pytest.approx(1.0)
-        assert p[dim]["high_value"].sum() == pytest.approx(1.0)
-    s = p["_summary"].iloc[0]
-    assert s.high_value_spend_share > 0.2  # the top 20% spend more than 20%
+        assert p.dims[dim]["all_buyers"].sum() == pytest.approx(1.0)
+        assert p.dims[dim]["high_value"].sum() == pytest.approx(1.0)
+    assert p.high_value_spend_share > 0.2  # the top 20% spend more than 20%
+    # bands in their order, not alphabetically
+    assert list(p.dims["spend_tier"]["value"]) == list(market.SPEND_TIERS)
+    ages = list(p.dims["age_band"]["value"])
+    assert ages == [a for a in market.AGE_BANDS if a in ages]
+
+
+def _two_categories(tmp_path):
+    """Category X: the market grows 50% and our share falls from 40% to 20%; category Y: the
+    market grows 10% and our share rises from 10% to 30%."""
+    rows = []
+    for p, (us_x, them_x, us_y, them_y) in (
+        ("2024-01", (40, 60, 10, 90)),
+        ("2025-01", (30, 120, 33, 77)),
+    ):
+        for brand, cat, sales in (
+            ("Us", "X", us_x),
+            ("Them", "X", them_x),
+            ("Us", "Y", us_y),
+            ("Them", "Y", them_y),
+        ):
+            rows.append(
+                {"period": p, "brand": brand, "category": cat, "sales": float(sales), "units": 1}
+            )
+    pd.DataFrame(rows).to_parquet(tmp_path / "market.parquet")
+    return data.connect(str(tmp_path))
+
+
+def test_share_to_win_back_where_the_market_grows_and_our_share_falls(tmp_path):
+    r = market.analyse(_two_categories(tmp_path), "2025-01-01", "2025-01-31", our_brand="Us")
+    t = r.matrix.table.set_index("category")
+    assert t.loc["X", "growth_yoy"] == pytest.approx(0.5)
+    assert t.loc["X", "share_change"] == pytest.approx(-0.2)
+    assert t.loc["Y", "share_change"] == pytest.approx(0.2)
+    # the parts of the market's growth add up to it
+    assert t["growth_contribution"].sum() == pytest.approx(r.summary.market_growth_yoy)
+    assert [x.category for x in r.losses] == ["X"]
+    x = r.losses[0]
+    assert x.sales_at_stake == pytest.approx(0.2 * 150)  # last year's share of this year's market
+    assert (x.our_share, x.our_share_prev) == (pytest.approx(0.2), pytest.approx(0.4))
+
+
+# --- the rendered report: one source of truth per figure ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def market_reports(tmp_path_factory, sample_dir):
+    """The market example rendered in English and Chinese (charts checked against the house
+    rules), with its results.json and the index."""
+    import os
+
+    import yaml
+
+    from tests.test_runner import ROOT, workbook
+
+    out = tmp_path_factory.mktemp("market") / "reports"
+    raw = yaml.safe_load((ROOT / "params/market_analysis/market_2025.yaml").read_text())
+    raw["data"]["url"] = str(sample_dir)
+    runs = {}
+    for lang in ("en", "zh"):
+        p = out.parent / f"market_{lang}.yaml"
+        p.write_text(yaml.safe_dump(raw | {"lang": lang}))
+        r = workbook("run", p, "--out", out, env=os.environ | {"WORKBOOK_CHECK_CHARTS": "1"})
+        assert r.returncode == 0, r.stdout + r.stderr
+        runs[lang] = out / "market_analysis" / p.stem
+    return out, runs
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_market_report_figures_agree(market_reports, lang):
+    """Card text == the formatting of the results.json figure == the figure in the findings,
+    the matrix's lead and the index; the report has its What to do."""
+    import json
+
+    from bs4 import BeautifulSoup
+
+    from analysis_lib.present.context import use
+    from analysis_lib.present.narrative import market_analysis as N
+    from analysis_lib.present.numbers import fmt
+
+    out, runs = market_reports
+    res = json.loads((runs[lang] / "results.json").read_text())
+    figs = res["figures"]
+    soup = BeautifulSoup((runs[lang] / "report.html").read_text(encoding="utf-8"), "html.parser")
+    cards = {
+        c.select_one(".wb-card-label").get_text(): c.select_one(".wb-card-value").get_text()
+        for c in soup.select(".wb-card")
+    }
+    findings = [li.get_text() for li in soup.select(".wb-findings li")]
+    index = BeautifulSoup(
+        (out / "index.html").read_text(encoding="utf-8"), "html.parser"
+    ).get_text()
+    with use(lang=lang, currency=res["params"]["currency"]):
+        expect = {
+            N.w("card.market_size"): fmt(figs["market_size"], "money_compact"),
+            N.w("card.our_share"): fmt(figs["our_share"], "pct"),
+            N.w("card.our_rank"): N.rank_text(figs["our_rank"]),
+            N.w("card.hhi"): fmt(figs["hhi"], "count"),
+        }
+        growth = fmt(figs["market_growth_yoy"], "signed_pct")
+        lead = soup.find("h2", string=N.w("section.matrix")).find_next("p").get_text()
+        assert cards == expect
+        assert expect[N.w("card.market_size")] in findings[0] and growth in findings[0]
+        assert (
+            expect[N.w("card.our_share")] in findings[1]
+            and expect[N.w("card.our_rank")] in findings[1]
+        )
+        assert growth in lead  # the matrix is split at the market's growth: the same figure
+        for label, text in expect.items():
+            assert (
+                res["shown"][next(k for k, v in res["shown"].items() if v["label"] == label)][
+                    "text"
+                ]
+                == text
+            )
+            assert f"{label}: {text}" in index
+    todo = soup.select_one(".wb-todo")
+    assert todo is not None and (todo.select("li") or todo.select(".wb-note"))
+    for cat in figs["opportunities"]:
+        assert cat in todo.get_text()

@@ -8,10 +8,15 @@ Definitions stated in the report:
 - growth x share matrix per category: growth = year-on-year growth of the category over the
   analysed months, our share in it; split at the market's overall growth and our overall share:
   high growth / low share = opportunity, high / high = star, low / high = defend, low / low = deprioritise;
+- share to win back: categories whose market grew year on year while our share fell against the
+  same months a year earlier, most sales at stake (at last year's share) first;
 - price bands from average selling price (sales / units) per brand and category.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -76,44 +81,129 @@ def months_in(start, end) -> list[str]:
     return [str(p) for p in pd.period_range(pd.Timestamp(start), pd.Timestamp(end), freq="M")]
 
 
-def window_summary(df: pd.DataFrame, our_brand: str, months: list[str]) -> dict[str, float]:
+def year_earlier(months: list[str]) -> list[str]:
+    """The same months a year earlier (the comparison of every year-on-year figure)."""
+    return [str(pd.Period(m, "M") - 12) for m in months]
+
+
+@dataclass(frozen=True)
+class MarketSummary:
+    """Headline figures over the analysed ``months``. ``market_growth_yoy`` is against the same
+    months a year earlier, ``None`` when any of them is missing (a partial year would read as a
+    crash); ``our_share_prev``/``our_rank_prev`` are ours in those months (``None`` likewise)."""
+
+    months: tuple[str, ...]
+    our_brand: str
+    market_size: float
+    market_growth_yoy: float | None
+    our_sales: float
+    our_share: float | None
+    our_rank: int | None
+    our_share_prev: float | None
+    our_rank_prev: int | None
+    cr3: float
+    cr5: float
+    hhi: float
+    brands: int
+
+    @property
+    def share_change(self) -> float | None:
+        """Our share now minus a year earlier (a difference of shares: percentage points)."""
+        if self.our_share is None or self.our_share_prev is None:
+            return None
+        return self.our_share - self.our_share_prev
+
+
+def _share_and_rank(cur: pd.DataFrame, our_brand: str) -> tuple[float | None, int | None]:
+    brand = cur.groupby("brand")["sales"].sum()
+    size = float(brand.sum())
+    ranks = brand.rank(ascending=False, method="min")
+    share = float(brand.get(our_brand, 0.0) / size) if size else None
+    return share, (int(ranks[our_brand]) if our_brand in ranks else None)
+
+
+def window_summary(df: pd.DataFrame, our_brand: str, months: list[str]) -> MarketSummary:
     """Headline figures over the analysed months: market size, YoY growth against the same months
-    a year earlier, our share and rank, and concentration."""
+    a year earlier, our share and rank (now and a year earlier), and concentration."""
     cur = df[df.period.isin(months)]
     if cur.empty:
         raise DataError(f"market: no rows in the analysed months {months[0]}..{months[-1]}")
-    prev_months = [str(pd.Period(m, "M") - 12) for m in months]
-    prev = df[df.period.isin(prev_months)]
+    prev = df[df.period.isin(year_earlier(months))]
+    full_prev = not prev.empty and prev.period.nunique() == len(months)
     brand = cur.groupby("brand")["sales"].sum().sort_values(ascending=False)
     size = float(brand.sum())
     prev_size = float(prev["sales"].sum())
-    ranks = brand.rank(ascending=False, method="min")
-    return {
-        "market_size": size,
-        "market_growth_yoy": (size / prev_size - 1)
-        if prev_size > 0 and prev.period.nunique() == len(months)
-        else None,
-        "our_sales": float(brand.get(our_brand, 0.0)),
-        "our_share": float(brand.get(our_brand, 0.0) / size) if size else None,
-        "our_rank": int(ranks.get(our_brand)) if our_brand in ranks else None,
-        **concentration(brand),
-    }
+    share, rank = _share_and_rank(cur, our_brand)
+    share_prev, rank_prev = _share_and_rank(prev, our_brand) if full_prev else (None, None)
+    c = concentration(brand)
+    return MarketSummary(
+        months=tuple(months),
+        our_brand=our_brand,
+        market_size=size,
+        market_growth_yoy=(size / prev_size - 1) if full_prev and prev_size > 0 else None,
+        our_sales=float(brand.get(our_brand, 0.0)),
+        our_share=share,
+        our_rank=rank,
+        our_share_prev=share_prev,
+        our_rank_prev=rank_prev,
+        cr3=c["cr3"],
+        cr5=c["cr5"],
+        hhi=c["hhi"],
+        brands=c["brands"],
+    )
 
 
-def category_matrix(df: pd.DataFrame, our_brand: str, months: list[str]) -> pd.DataFrame:
-    """Per category: size, YoY growth, our share, and the quadrant of the growth x share matrix
-    (split at the whole market's growth and our overall share)."""
-    prev_months = [str(pd.Period(m, "M") - 12) for m in months]
+Quadrant = Literal["opportunity", "star", "defend", "deprioritise"]
+QUADRANTS: tuple[Quadrant, ...] = ("opportunity", "star", "defend", "deprioritise")
+
+
+@dataclass(frozen=True)
+class CategoryMatrix:
+    """The growth x share matrix. ``table``: one row per category (largest market first) with
+    ``market_size``, ``growth_yoy``, ``growth_contribution`` (its part of the whole market's
+    growth: its change in sales / the market a year earlier; they add up to the market's growth),
+    ``our_share``, ``our_share_prev`` (a year earlier), ``share_change`` and ``quadrant``;
+    the splits are the whole market's growth and our overall share."""
+
+    table: pd.DataFrame
+    growth_split: float
+    share_split: float
+
+    def of(self, quadrant: Quadrant) -> pd.DataFrame:
+        """The categories of one quadrant, fastest growing first."""
+        t = self.table
+        return t[t.quadrant == quadrant].sort_values("growth_yoy", ascending=False)
+
+
+def category_matrix(df: pd.DataFrame, our_brand: str, months: list[str]) -> CategoryMatrix:
+    """Per category: size, YoY growth, our share now and a year earlier, and the quadrant of the
+    growth x share matrix (split at the whole market's growth and our overall share)."""
     cur = df[df.period.isin(months)]
-    prev = df[df.period.isin(prev_months)]
+    prev = df[df.period.isin(year_earlier(months))]
     size = cur.groupby("category")["sales"].sum()
     prev_size = prev.groupby("category")["sales"].sum().reindex(size.index)
     ours = (
         cur[cur.brand == our_brand].groupby("category")["sales"].sum().reindex(size.index).fillna(0)
     )
-    out = pd.DataFrame(
-        {"market_size": size, "growth_yoy": size / prev_size - 1, "our_share": ours / size}
+    ours_prev = (
+        prev[prev.brand == our_brand]
+        .groupby("category")["sales"]
+        .sum()
+        .reindex(size.index)
+        .fillna(0)
     )
+    out = pd.DataFrame(
+        {
+            "market_size": size,
+            "growth_yoy": size / prev_size - 1,
+            "growth_contribution": (size - prev_size) / prev_size.sum()
+            if prev_size.notna().all()
+            else np.nan,
+            "our_share": ours / size,
+            "our_share_prev": M.safe_div(ours_prev, prev_size),
+        }
+    )
+    out["share_change"] = out["our_share"] - out["our_share_prev"]
     g0 = size.sum() / prev_size.sum() - 1 if prev_size.notna().all() else out["growth_yoy"].median()
     s0 = ours.sum() / size.sum()
     hi_g = out["growth_yoy"] >= g0
@@ -121,15 +211,47 @@ def category_matrix(df: pd.DataFrame, our_brand: str, months: list[str]) -> pd.D
     out["quadrant"] = np.select(
         [hi_g & ~hi_s, hi_g & hi_s, ~hi_g & hi_s], ["opportunity", "star", "defend"], "deprioritise"
     )
-    out.attrs.update(growth_split=float(g0), share_split=float(s0))
-    return out.sort_values("market_size", ascending=False).reset_index()
+    table = out.sort_values("market_size", ascending=False).rename_axis("category").reset_index()
+    return CategoryMatrix(table, float(g0), float(s0))
+
+
+class ShareLoss(NamedTuple):
+    """A category where the market grew year on year while our share fell. ``sales_at_stake`` is
+    what we would have sold this year at last year's share: (share a year earlier - share now) x
+    the category's market now."""
+
+    category: str
+    growth_yoy: float
+    our_share: float
+    our_share_prev: float
+    share_change: float
+    sales_at_stake: float
+
+
+def share_losses(matrix: CategoryMatrix) -> list[ShareLoss]:
+    """Categories to win back: market growing, our share falling; most sales at stake first."""
+    t = matrix.table
+    hit = t[(t.growth_yoy > 0) & (t.share_change < 0)]
+    out = [
+        ShareLoss(
+            str(r.category),
+            float(r.growth_yoy),
+            float(r.our_share),
+            float(r.our_share_prev),
+            float(r.share_change),
+            float(-r.share_change * r.market_size),
+        )
+        for r in hit.itertuples()
+    ]
+    return sorted(out, key=lambda x: -x.sales_at_stake)
 
 
 def price_bands(
     df: pd.DataFrame, our_brand: str, months: list[str], bands: int = 4
 ) -> pd.DataFrame:
     """Average selling price (sales / units) per brand x category, cut into ``bands`` quantile
-    bands; per band: market size, our sales and share. Empty without a ``units`` column."""
+    bands; per band (``band_low``..``band_high``, price per unit): market size, our sales and
+    share. Empty without a ``units`` column."""
     if "units" not in df:
         return pd.DataFrame()
     cur = df[df.period.isin(months)]
@@ -142,22 +264,43 @@ def price_bands(
     ours = g[g.brand == our_brand].groupby("band", observed=True)["sales"].sum()
     out["our_sales"] = ours.reindex(out.index).fillna(0)
     out["our_share"] = out["our_sales"] / out["market_size"]
-    out.index = [f"{iv.left:,.0f}–{iv.right:,.0f}" for iv in out.index]
-    return out.rename_axis("price_band").reset_index()
+    out.insert(0, "band_high", [float(iv.right) for iv in out.index])
+    out.insert(0, "band_low", [float(iv.left) for iv in out.index])
+    return out.reset_index(drop=True)
 
 
 def _age_band(age: pd.Series) -> pd.Series:
-    return pd.cut(
-        age, [0, 24, 30, 40, 50, 200], labels=["<25", "25-30", "31-40", "41-50", "50+"], right=True
-    )
+    return pd.cut(age, [0, 24, 30, 40, 50, 200], labels=list(AGE_BANDS), right=True)
 
 
-def buyer_persona(
-    src: DataSource, start, end, high_value_share: float = 0.2
-) -> dict[str, pd.DataFrame]:
+PERSONA_DIMS = ("age_band", "gender", "region", "city_tier", "spend_tier")
+AGE_BANDS = ("<25", "25-30", "31-40", "41-50", "50+")
+SPEND_TIERS = ("low", "mid-low", "mid-high", "high")
+ORDERED = {"age_band": AGE_BANDS, "spend_tier": SPEND_TIERS}
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Our buyers in the period: how many, the high-value segment (top ``high_value_share`` by
+    spend) and its part of spend, and per dimension (``dims``: age band, gender, region, city
+    tier, spend tier) the share among all buyers and among high-value buyers with the index
+    (high-value share / all share x 100). Spend tier values: ``low``, ``mid-low``, ``mid-high``,
+    ``high`` (quartiles of spend)."""
+
+    buyers: int
+    high_value_buyers: int
+    high_value_share: float
+    high_value_spend_share: float
+    avg_spend_all: float
+    avg_spend_high_value: float
+    dims: dict[str, pd.DataFrame]
+
+
+def buyer_persona(src: DataSource, start, end, high_value_share: float = 0.2) -> Persona | None:
     """Distributions of our buyers in the period (age band, gender, region, city tier, spend tier)
-    for all buyers and for the high-value segment (top ``high_value_share`` by spend). Spend per
-    buyer is aggregated in the engine; only one row per buyer with its attributes comes back."""
+    for all buyers and for the high-value segment (top ``high_value_share`` by spend); ``None``
+    without buyers. Spend per buyer is aggregated in the engine; only one row per buyer with its
+    attributes comes back."""
     lo, hi = as_date_bounds(start, end)
     o = M.valid_orders(src.table("orders"))
     o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
@@ -167,90 +310,89 @@ def buyer_persona(
     j = spend.join(users.select("user_id", *cols), "user_id", how="left")
     df = src.execute(j.drop("user_id"))
     if df.empty:
-        return {}
-    df["spend_tier"] = pd.qcut(
-        df["spend"].rank(method="first"), 4, labels=["low", "mid-low", "mid-high", "high"]
-    )
+        return None
+    df["spend_tier"] = pd.qcut(df["spend"].rank(method="first"), 4, labels=list(SPEND_TIERS))
     cut = df["spend"].quantile(1 - high_value_share)
     df["high_value"] = df["spend"] >= cut
     if "age" in df:
         df["age_band"] = _age_band(df["age"].astype(float))
-    out = {}
-    for dim in [c for c in ["age_band", "gender", "region", "city_tier", "spend_tier"] if c in df]:
+    dims = {}
+    for dim in [c for c in PERSONA_DIMS if c in df]:
         all_ = df[dim].astype(str).value_counts(normalize=True)
         top = df.loc[df.high_value, dim].astype(str).value_counts(normalize=True)
         t = pd.DataFrame({"all_buyers": all_, "high_value": top}).fillna(0.0)
         t["index"] = M.safe_div(t["high_value"], t["all_buyers"]) * 100
-        out[dim] = t.rename_axis(dim).reset_index().sort_values(dim)
-    out["_summary"] = pd.DataFrame(
-        {
-            "buyers": [len(df)],
-            "high_value_buyers": [int(df.high_value.sum())],
-            "high_value_spend_share": [df.loc[df.high_value, "spend"].sum() / df["spend"].sum()],
-            "avg_spend_all": [df["spend"].mean()],
-            "avg_spend_high_value": [df.loc[df.high_value, "spend"].mean()],
-        }
+        t = t.rename_axis("value").reset_index()
+        if dim in ORDERED:  # bands in their order, not alphabetically ("<25" after "50+")
+            order = {v: i for i, v in enumerate(ORDERED[dim])}
+            dims[dim] = t.sort_values("value", key=lambda v: v.map(order)).reset_index(drop=True)
+        else:
+            dims[dim] = t.sort_values("value").reset_index(drop=True)
+    return Persona(
+        buyers=len(df),
+        high_value_buyers=int(df.high_value.sum()),
+        high_value_share=high_value_share,
+        high_value_spend_share=float(df.loc[df.high_value, "spend"].sum() / df["spend"].sum()),
+        avg_spend_all=float(df["spend"].mean()),
+        avg_spend_high_value=float(df.loc[df.high_value, "spend"].mean()),
+        dims=dims,
     )
-    return out
 
 
-def findings(
-    summary: dict, matrix: pd.DataFrame, our_brand: str, months: list[str], lang: str = "en"
-) -> list[str]:
-    """Plain-language findings generated from the numbers."""
-    from analysis_lib.present.report import fmt
+@dataclass(frozen=True)
+class MarketAnalysis:
+    """Everything the market report shows, computed once: the market table (``df``), the
+    analysed ``months`` (those of the period the table holds), the headline ``summary``, the
+    monthly ``trend`` (every month of the table), the category ``matrix``, the share to win back
+    (``losses``), the price ``bands`` (empty without units) and the buyer ``persona`` (``None``
+    without orders and users)."""
 
-    en = lang != "zh"
-    g = summary.get("market_growth_yoy")
-    out = [
-        (
-            f"The market was {fmt(summary['market_size'], 'money')} over {months[0]}–{months[-1]}"
-            + (
-                f", {fmt(g, 'signed_pct')} year on year."
-                if g is not None
-                else " (no year-earlier data for growth)."
-            )
-        )
-        if en
-        else (
-            f"{months[0]}–{months[-1]} 市场规模 {fmt(summary['market_size'], 'money')}"
-            + (f"，同比 {fmt(g, 'signed_pct')}。" if g is not None else "（无去年同期数据）。")
-        ),
-        (
-            f"{our_brand} holds {fmt(summary['our_share'], 'pct')} of it and ranks #{summary['our_rank']} of {summary['brands']} brands."
-            if en
-            else f"{our_brand} 份额 {fmt(summary['our_share'], 'pct')}，在 {summary['brands']} 个品牌中排名第 {summary['our_rank']}。"
-        ),
-    ]
-    hhi = summary["hhi"]
-    level = (
-        (
-            "highly concentrated"
-            if hhi > 2500
-            else "moderately concentrated"
-            if hhi >= 1500
-            else "unconcentrated"
-        )
-        if en
-        else ("高度集中" if hhi > 2500 else "中度集中" if hhi >= 1500 else "竞争分散")
+    df: pd.DataFrame
+    months: list[str]
+    summary: MarketSummary
+    trend: pd.DataFrame
+    matrix: CategoryMatrix
+    losses: list[ShareLoss]
+    bands: pd.DataFrame
+    persona: Persona | None
+
+    def trend_window(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The trend rows of the analysed months, and of the same months a year earlier (``None``
+        unless the table holds every one of them)."""
+        tr = self.trend.set_index("period")
+        window = tr.reindex(self.months).reset_index()
+        earlier_months = year_earlier(self.months)
+        if not set(earlier_months) <= set(tr.index):
+            return window, None
+        return window, tr.reindex(earlier_months).reset_index()
+
+
+def analyse(
+    src: DataSource,
+    start,
+    end,
+    our_brand: str | None = None,
+    bands: int = 4,
+    high_value_share: float = 0.2,
+) -> MarketAnalysis:
+    """The whole market analysis of the period ``start``..``end`` (see :class:`MarketAnalysis`)."""
+    df, ours = load(src, our_brand)
+    months = [m for m in months_in(start, end) if m in set(df.period)]
+    if not months:
+        raise DataError(f"{src.where('market')}: no rows in the period {start} – {end}")
+    matrix = category_matrix(df, ours, months)
+    persona = (
+        buyer_persona(src, start, end, high_value_share)
+        if src.has("orders") and src.has("users")
+        else None
     )
-    out.append(
-        f"Concentration: CR3 {fmt(summary['cr3'], 'pct')}, CR5 {fmt(summary['cr5'], 'pct')}, HHI {hhi:,.0f} ({level})."
-        if en
-        else f"集中度：CR3 {fmt(summary['cr3'], 'pct')}，CR5 {fmt(summary['cr5'], 'pct')}，HHI {hhi:,.0f}（{level}）。"
+    return MarketAnalysis(
+        df=df,
+        months=months,
+        summary=window_summary(df, ours, months),
+        trend=by_period(df, ours),
+        matrix=matrix,
+        losses=share_losses(matrix),
+        bands=price_bands(df, ours, months, bands),
+        persona=persona,
     )
-    opp = matrix[matrix.quadrant == "opportunity"]
-    if len(opp):
-        top = opp.sort_values("growth_yoy", ascending=False).iloc[0]
-        out.append(
-            f"Best opportunity: {top.category}, growing {fmt(top.growth_yoy, 'signed_pct')} while our share is only {fmt(top.our_share, 'pct')}."
-            if en
-            else f"最大机会：{top.category}，增速 {fmt(top.growth_yoy, 'signed_pct')}，我们的份额仅 {fmt(top.our_share, 'pct')}。"
-        )
-    star = matrix[matrix.quadrant == "star"]
-    if len(star):
-        out.append(
-            ("Stars to keep investing in: " if en else "需持续投入的明星品类：")
-            + ", ".join(star.category)
-        )
-    return out

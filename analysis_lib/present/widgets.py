@@ -117,7 +117,7 @@ def what_if(fc, months, target: float):
                 [{"name": "what-if", **{k: w.value for k, w in sliders.items()}}],
             ).iloc[0]
             print(
-                f"GMV {s.gmv:,.0f} ({s.vs_target:+.1%} against target), P(reach) {s.p_reach_target:.0%}"
+                f"GMV {s.gmv:,.0f} (median; {s.vs_target:+.1%} against target), P(reach) {s.p_reach_target:.0%}"
             )
 
     for w in sliders.values():

@@ -1,27 +1,73 @@
-"""Charts of the target report."""
+"""Charts of the target report: monthly GMV history, the forecast median with its interval, and
+the monthly targets."""
 
 from __future__ import annotations
 
-import matplotlib
 import matplotlib.pyplot as plt
-import matplotlib.ticker
 import pandas as pd
 
-from analysis_lib.present.charts.base import PALETTE, _tick
+from analysis_lib.present.charts.base import (
+    PALETTE,
+    date_axis,
+    legend_outside,
+    value_axis,
+)
+from analysis_lib.present.words import t
+
+
+def w(key: str, /, **values) -> str:
+    return t(f"target_setting.{key}", **values)
 
 
 def forecast_chart(
-    history: pd.Series, fc: pd.DataFrame, label: str = "", title: str = ""
+    history: pd.Series,
+    fc: pd.DataFrame,
+    monthly_target: pd.Series | None = None,
+    level: str = "80%",
 ) -> plt.Figure:
-    """History as a line, the forecast mean as a dashed line with its interval as a band."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    """History as a line; the forecast median (``fc['median']``) dashed with its interval
+    (``ci_low``..``ci_high``) as a band; the monthly targets as markers. The legend sits to the
+    right of the data, the money axis carries the currency."""
+    fig, ax = plt.subplots(figsize=(10.4, 3.8))
     ax.plot(
-        history.index, history.to_numpy(), color=PALETTE[0], marker="o", markersize=3, label=label
+        history.index,
+        history.to_numpy(float),
+        color=PALETTE[0],
+        marker="o",
+        markersize=3,
+        label=w("chart.history"),
     )
-    ax.plot(fc.index, fc["mean"], color=PALETTE[1], linestyle="--", label="forecast")
-    ax.fill_between(fc.index, fc["lo"], fc["hi"], color=PALETTE[1], alpha=0.2)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: _tick(v, "money")))
-    ax.legend(loc="upper left")
-    ax.set_title(title)
+    ax.fill_between(
+        fc.index,
+        fc["ci_low"].to_numpy(float),
+        fc["ci_high"].to_numpy(float),
+        color=PALETTE[1],
+        alpha=0.2,
+        linewidth=0,
+        label=w("chart.interval", level=level),
+    )
+    ax.plot(
+        fc.index,
+        fc["median"].to_numpy(float),
+        color=PALETTE[1],
+        linestyle="--",
+        label=w("chart.median"),
+    )
+    if monthly_target is not None:
+        ax.plot(
+            monthly_target.index,
+            monthly_target.to_numpy(float),
+            linestyle="none",
+            marker="_",
+            markersize=12,
+            markeredgewidth=2,
+            color=PALETTE[3],
+            label=w("chart.monthly_target"),
+        )
+    date_axis(ax)
+    value_axis(ax, "money", w("chart.gmv_axis"))
+    ax.set_ylim(bottom=0)
+    ax.set_title(w("chart.forecast_title", level=level))
+    legend_outside(ax)
     fig.tight_layout()
     return fig

@@ -1,0 +1,312 @@
+"""The words of the target setting report, generated from its typed results
+(:class:`~analysis_lib.analyses.target_setting.TargetPlan`: the forecast's
+:class:`~analysis_lib.analyses.target_setting.Feasibility` and the
+:class:`~analysis_lib.analyses.target_setting.DriverTree`): cards, findings, actions, section
+leads and method notes, each sentence once, from ``catalog/target_setting.yaml``.
+
+Bases stated in the report, and why:
+
+- the baseline forecast of the year is the **median** of the simulated years, said on its card;
+  the mean of a skewed forecast sits above it, and a card "baseline above the target" beside
+  "P(reach target) 28%" reads as a contradiction (it was one: the mean was shown, unstated);
+- the uplift needed is against that median; P(reach target) is from the same simulated years;
+- the driver tree starts from the last twelve months, and the finding ties the two bases together:
+  (1 + change on the last twelve months) = (1 + what the forecast carries) x (1 + the gap).
+
+Money on cards and in findings is compact (``¥87.5万``, ``CN¥1.2M``), in tables full digits.
+"""
+
+from __future__ import annotations
+
+import math
+
+from analysis_lib.analyses.target_setting import DriverTree, TargetPlan
+from analysis_lib.core import metrics as M
+from analysis_lib.present.blocks import Action, Card, direction_of, tone_of
+from analysis_lib.present.numbers import fmt
+from analysis_lib.present.words import label, t
+
+NS = "target_setting"
+DRIVER_KIND = {
+    "uv": "count",
+    "orders": "count",
+    "conversion_rate": "pct",
+    "orders_per_buyer": "ratio",
+    "aov": "money",
+}
+
+
+def w(key: str, /, **values) -> str:
+    """A text of this report's catalog."""
+    return t(f"{NS}.{key}", **values)
+
+
+def money(v: float) -> str:
+    """Money on cards and in findings (one format, so a card and a finding read the same)."""
+    return fmt(v, "money_compact")
+
+
+def signed_money(v: float) -> str:
+    """A difference of money in the card and finding format, with its sign."""
+    return ("+" if v > 0 else "") + money(v)
+
+
+def listing(items) -> str:
+    """Items joined as the language lists them (``a, b`` / ``a、b``)."""
+    return w("sep").join(map(str, items))
+
+
+def level_text(level: float) -> str:
+    return fmt(level, "pct").replace(".0%", "%")
+
+
+def factor_text(f: float) -> str:
+    return f"×{fmt(f, 'ratio')}"
+
+
+def month(ts) -> str:
+    return ts.strftime("%Y-%m")
+
+
+def base_text(tree: DriverTree) -> str:
+    """The driver tree's base, with its months."""
+    kw = {"start": month(tree.base_start), "end": month(tree.base_end)}
+    if tree.base_months >= 12:
+        return w("base_months", **kw)
+    return w("base_months_short", n=tree.base_months, **kw)
+
+
+def tree_text(tree: DriverTree) -> str:
+    return w("tree.with_uv" if any(d.key == "uv" for d in tree.drivers) else "tree.orders")
+
+
+def driver_value(key: str, v: float) -> str:
+    return fmt(v, DRIVER_KIND[key])
+
+
+def period_line(p: TargetPlan) -> str:
+    h = p.history.index
+    return w("period_line", year=p.year, start=month(h[0]), end=month(h[-1]))
+
+
+def compared_text(p: TargetPlan) -> str:
+    return w("compared", start=month(p.tree.base_start), end=month(p.tree.base_end))
+
+
+# --- cards ------------------------------------------------------------------------------------
+
+
+def cards(p: TargetPlan, owner: str) -> list[Card]:
+    """Target (change on the last twelve months), baseline median (its change on them, interval,
+    mean), uplift needed on the baseline, P(reach target)."""
+    f, tree = p.feasibility, p.tree
+    return [
+        Card(
+            w("card.target", year=p.year),
+            money(f.target),
+            w("card.target_note", owner=owner) if owner else "",
+            w("card.vs_base", change=fmt(tree.uplift_on_base, "signed_pct")),
+            direction_of(tree.uplift_on_base),
+            "neutral",
+            key="target_total",
+        ),
+        Card(
+            w("card.baseline"),
+            money(f.baseline),
+            w(
+                "card.baseline_note",
+                level=level_text(f.level),
+                low=money(f.ci_low),
+                high=money(f.ci_high),
+                mean=money(f.mean),
+            ),
+            w("card.vs_base", change=fmt(tree.baseline_change, "signed_pct")),
+            direction_of(tree.baseline_change),
+            tone_of(tree.baseline_change, True),
+            key="baseline_forecast_total",
+        ),
+        Card(
+            w("card.uplift"),
+            fmt(f.required_uplift, "signed_pct"),
+            w("card.uplift_note", gap=signed_money(f.gap)),
+            key="required_uplift",
+        ),
+        Card(
+            w("card.p_reach"),
+            fmt(f.p_reach, "pct"),
+            w("card.p_reach_note", n=fmt(f.n_sims, "count")),
+            tone="good" if f.p_reach >= 0.5 else "bad",
+            key="p_reach_target",
+        ),
+    ]
+
+
+# --- findings ---------------------------------------------------------------------------------
+
+
+def findings(p: TargetPlan) -> list[str]:
+    """What the baseline is (median, interval, change on the last twelve months) → why (the
+    trend it extends; the skew) → what it means (the target against it; the two bases)."""
+    f, tree, fc = p.feasibility, p.tree, p.forecast
+    out = [
+        w(
+            "finding.baseline",
+            year=p.year,
+            baseline=money(f.baseline),
+            level=level_text(f.level),
+            low=money(f.ci_low),
+            high=money(f.ci_high),
+            change=fmt(tree.baseline_change, "signed_pct"),
+            base=base_text(tree),
+            base_gmv=money(tree.base_gmv),
+        )
+    ]
+    if fc.trend_per_month is not None:
+        extras = (w("finding.trend_seasonal") if p.seasonal else "") + (
+            w("finding.trend_promo") if p.promo else ""
+        )
+        out.append(
+            w(
+                "finding.trend",
+                slope=fmt(math.exp(fc.trend_per_month) - 1, "signed_pct"),
+                extras=extras,
+            )
+        )
+    if f.mean > f.baseline * 1.05:
+        out.append(w("finding.skew", mean=money(f.mean)))
+    out.append(
+        w(
+            "finding.above" if f.required_uplift > 0 else "finding.below",
+            target=money(f.target),
+            uplift=fmt(f.required_uplift, "signed_pct"),
+            p=fmt(f.p_reach, "pct"),
+        )
+    )
+    out.append(
+        w(
+            "finding.tree",
+            on_base=fmt(tree.uplift_on_base, "signed_pct"),
+            baseline_change=fmt(tree.baseline_change, "signed_pct"),
+            gap=fmt(tree.gap, "signed_pct"),
+            f_on_base=factor_text(1 + tree.uplift_on_base),
+            f_baseline=factor_text(1 + tree.baseline_change),
+            f_gap=factor_text(1 + tree.gap),
+        )
+    )
+    return out
+
+
+# --- what to do -------------------------------------------------------------------------------
+
+
+def actions(p: TargetPlan) -> list[Action]:
+    """When the baseline median falls short (P(reach target) below 50%): the gap shared evenly by
+    the drivers, then the gap on one driver alone. None otherwise (:func:`no_action_reason`)."""
+    f, tree = p.feasibility, p.tree
+    if f.p_reach >= 0.5 or f.required_uplift <= 0:
+        return []
+    names = [label(d.key) for d in tree.drivers]
+    n = len(tree.drivers)
+    gap, each = fmt(tree.gap, "signed_pct"), fmt(tree.spread(), "signed_pct")
+    return [
+        Action(
+            w(
+                "action.spread",
+                n=n,
+                drivers=listing(names),
+                each=each,
+                gap=gap,
+                money=money(f.gap),
+            ),
+            w("action.spread_rule", gap=gap, tree=tree_text(tree), n=n, each=each),
+        ),
+        Action(
+            w("action.alone", gap=gap, drivers=listing(names)),
+            w("action.alone_rule"),
+        ),
+    ]
+
+
+def no_action_reason(p: TargetPlan) -> str:
+    f = p.feasibility
+    return w(
+        "action.none", baseline=money(f.baseline), target=money(f.target), p=fmt(f.p_reach, "pct")
+    )
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def forecast_lead(p: TargetPlan) -> str:
+    return w("section.forecast_lead", level=level_text(p.feasibility.level), target=money(p.target))
+
+
+def forecast_alt(p: TargetPlan) -> str:
+    h, fc = p.history.index, p.forecast.table.index
+    return w(
+        "chart.forecast_alt",
+        first=month(h[0]),
+        last=month(h[-1]),
+        end=month(fc[-1]),
+        level=level_text(p.feasibility.level),
+        baseline=money(p.feasibility.baseline),
+        target=money(p.target),
+    )
+
+
+def drivers_title(p: TargetPlan) -> str:
+    return w("section.drivers", tree=tree_text(p.tree))
+
+
+def drivers_lead(p: TargetPlan) -> str:
+    tree = p.tree
+    return w(
+        "section.drivers_lead",
+        base=base_text(tree),
+        base_gmv=money(tree.base_gmv),
+        on_base=fmt(tree.uplift_on_base, "signed_pct"),
+    )
+
+
+def drivers_alt(p: TargetPlan, keys: list[str]) -> str:
+    h = p.history.index
+    return w(
+        "chart.drivers_alt",
+        first=month(h[0]),
+        last=month(h[-1]),
+        drivers=listing(label(k) for k in keys),
+    )
+
+
+def targets_lead(p: TargetPlan, written: str | None) -> str:
+    lead = w("section.targets_lead")
+    return lead + (" " + w("section.targets_written", path=written) if written else "")
+
+
+def metric_label(key: str) -> str:
+    return label(key) if key in M.METRICS else key
+
+
+# --- method -----------------------------------------------------------------------------------
+
+
+def method_notes(p: TargetPlan) -> list[str]:
+    f, h = p.feasibility, p.history.index
+    extras = (w("method.model_seasonal") if p.seasonal else "") + (
+        w("method.model_promo") if p.promo else ""
+    )
+    has_uv = any(d.key == "uv" for d in p.tree.drivers)
+    notes = [
+        w("method.model", extras=extras, start=month(h[0]), end=month(h[-1])),
+        w(
+            "method.central",
+            n=fmt(f.n_sims, "count"),
+            mean=money(f.mean),
+            level=level_text(f.level),
+        ),
+        w("method.tree" if has_uv else "method.tree_orders", base=base_text(p.tree)),
+        w("method.allocation"),
+    ]
+    if len(h) < 24:
+        notes.append(w("method.short_history", n=len(h)))
+    return notes
