@@ -287,3 +287,160 @@ def test_params_window_entry_mode_exclusions_reach_the_spec():
     assert P.validate(P.to_notebook(p)).spec() == spec
     old = {k: v for k, v in doc.items() if k not in ("window", "exclusions")}
     assert P.validate({**old, "window_days": 0.7}).spec().window_us == 60_480 * 10**6
+
+
+# --- the rendered reports: one source of truth per figure ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def funnel_reports(tmp_path_factory, sample_dir):
+    """Every funnel example in both languages, rendered by ``workbook run-all`` (one run)."""
+    import yaml
+
+    from tests.test_runner import ROOT, workbook
+
+    root = tmp_path_factory.mktemp("funnel_reports")
+    folder = root / "params" / "funnel"
+    folder.mkdir(parents=True)
+    for f in sorted((ROOT / "params" / "funnel").glob("*.yaml")):
+        doc = yaml.safe_load(f.read_text(encoding="utf-8"))
+        doc["data"]["url"] = str(sample_dir)
+        for lang in ("en", "zh"):
+            d = {**doc, "lang": lang}
+            if "export_dropoff" in d:  # one file per copy, outside the repository
+                path = str(root / "exports" / f"{f.stem}_{lang}.csv")
+                d |= {"export_dropoff": {**d["export_dropoff"], "path": path}}
+                d["allow_outside_exports"] = True
+            (folder / f"{f.stem}_{lang}.yaml").write_text(
+                yaml.safe_dump(d, allow_unicode=True), encoding="utf-8"
+            )
+    out = root / "reports"
+    r = workbook("run-all", root / "params", "--out", out)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return out
+
+
+def _page(out, name):
+    """The report's visible text parts: cards by label, findings, actions, tables (rows of cell
+    texts), the text without the provenance footer; its figures; the index line."""
+    import json
+
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup((out / "funnel" / name / "report.html").read_text("utf-8"), "html.parser")
+    cards = {
+        c.select_one(".wb-card-label").get_text(): {
+            k: (el.get_text() if (el := c.select_one(f".wb-card-{k}")) else "")
+            for k in ("value", "note", "change")
+        }
+        for c in soup.select(".wb-card")
+    }
+    tables = [
+        [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in tb.select("tbody tr")]
+        for tb in soup.select(".wb-table table")
+    ]
+    footer = soup.find("footer")
+    if footer:
+        footer.decompose()
+    for s in soup(["style", "script", "title"]):
+        s.decompose()
+    index = BeautifulSoup((out / "index.html").read_text("utf-8"), "html.parser")
+    row = next(tr for tr in index.find_all("tr") if f"funnel/{name}/" in str(tr))
+    return {
+        "cards": cards,
+        "findings": [li.get_text() for li in soup.select(".wb-findings li")],
+        "actions": soup.select_one(".wb-todo").get_text(" "),
+        "tables": tables,
+        "text": soup.get_text(" "),
+        "figures": json.loads((out / "funnel" / name / "results.json").read_text())["figures"],
+        "index": row.get_text(" "),
+        "title": soup.select_one(".wb-title h1").get_text(),
+    }
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "name",
+    ["december_vs_october_en", "december_vs_october_zh", "q4_sessions_zh_en", "q4_sessions_zh_zh"],
+)
+def test_report_figures_agree_everywhere(funnel_reports, name):
+    """Each headline figure prints the same in its card, the findings, the tables, the index and
+    results.json (formatted once, from the record); related figures hold their relation; the
+    bottleneck is one pair of steps wherever it is named."""
+    from analysis_lib.present.context import use
+    from analysis_lib.present.numbers import fmt, rate_change
+    from analysis_lib.present.words import t
+
+    lang = name.rsplit("_", 1)[1]
+    pg = _page(funnel_reports, name)
+    figs, cards, finds = pg["figures"], pg["cards"], pg["findings"]
+    steps = figs["steps"]
+    assert figs["overall_conversion"] == pytest.approx(steps[-1]["users"] / steps[0]["users"])
+    with use(lang=lang):
+        entered, ov = fmt(steps[0]["users"]), fmt(figs["overall_conversion"], "pct")
+        assert cards[t("funnel.cards.entered")]["value"] == entered
+        assert cards[t("funnel.cards.overall")]["value"] == ov
+        assert entered in finds[0] and ov in finds[0]
+        step_rows = pg["tables"][0]  # step, units, step conv., CI low, CI high, overall, drop-off
+        assert [row[0] for row in step_rows] == [N.step(s["step"]) for s in steps]
+        assert step_rows[-1][5] == ov and step_rows[0][1] == entered
+        assert f"{t('funnel.cards.overall')}: {ov}" in pg["index"]
+        if figs["compare"]:
+            change = rate_change(figs["overall_conversion"], figs["compare"]["overall_conversion"])
+            assert change in cards[t("funnel.cards.overall")]["change"] and change in finds[0]
+        neck = figs["bottleneck_step"]
+        if neck is None:
+            assert t("funnel.cards.bottleneck") not in cards
+            assert t("funnel.actions.none_no_compare") in pg["actions"]
+            return
+        pair = N.pair(figs["bottleneck_from_step"], neck)
+        b = figs["bottleneck"]
+        sc = fmt(b["step_conversion"], "pct")
+        card = cards[t("funnel.cards.bottleneck")]
+        assert card["value"] == pair and sc in card["note"]
+        assert pair in finds[1] and sc in finds[1] and pair in pg["actions"]
+        assert f"{t('funnel.cards.bottleneck')}: {pair}" in pg["index"]
+        row = next(r for r in step_rows if r[0] == N.step(neck))
+        assert row[2] == sc  # the steps table's step conversion
+        i = [s["step"] for s in steps].index(neck)
+        assert b["step_conversion"] == pytest.approx(steps[i]["step_conversion"])
+        marked = [r for r in pg["tables"][1] if r[-1] == "◀"]  # the comparison table
+        assert [r[0] for r in marked] == [pair] and marked[0][1] == sc
+        seg = N.segment(b["segment_by"], figs["bottleneck_segment"])
+        assert cards[t("funnel.cards.segment")]["value"] == seg
+        short = fmt(b["shortfall"])
+        assert (
+            seg in finds[2]
+            and short in finds[2]
+            and seg in pg["actions"]
+            and short in pg["actions"]
+        )
+        assert fmt(b["segment_conversion"], "pct") in cards[t("funnel.cards.segment")]["note"]
+        assert f"{t('funnel.cards.segment')}: {seg}" in pg["index"]
+
+
+# words a zh report may show in Latin letters: acronyms, method and tool names, names of tables
+ZH_LATIN = {"GMV", "UV", "AOV", "ROAS", "CAC", "CRM", "CN", "UTC", "PostHog", "Amplitude"}
+ZH_LATIN |= {"Mixpanel", "Wilson", "z", "p", "ID"}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "name",
+    ["december_vs_october_en", "december_vs_october_zh", "q4_sessions_zh_en", "q4_sessions_zh_zh"],
+)
+def test_report_words(funnel_reports, name):
+    """No raw value (nan, None, inf, a 0.00 p-value), no internal key with an underscore (event
+    names go through the catalog); a zh report shows no English outside the allowed names and
+    the title from the params, and calls sessions 会话, never 用户, when it counts sessions."""
+    import re
+
+    pg = _page(funnel_reports, name)
+    text = pg["text"]
+    for bad in (r"\bnan\b", r"\bNone\b", r"\binf\b", r"\b0\.00\b", r"\b[a-z]+_[a-z_]+\b"):
+        assert not re.search(bad, text), (bad, re.search(bad, text))
+    if name.endswith("_zh"):
+        words = set(re.findall(r"[A-Za-z]+", text.replace(pg["title"], "")))
+        assert words <= ZH_LATIN, words - ZH_LATIN
+        if name.startswith("q4_sessions"):  # the example counts sessions
+            assert "会话" in text and "用户" not in text
