@@ -70,3 +70,20 @@ def test_stockout_and_slow_movers(sample_dir, truth):
 def test_truth_json_is_written(sample_dir):
     t = json.loads((sample_dir / "truth.json").read_text())
     assert t["experiment"]["expected_relative_lift"] > 0
+
+
+def test_users_simulated_in_chunks_write_parts_that_add_up(tmp_path, monkeypatch):
+    """Scale m and l never hold more than one chunk: each chunk writes its own part, ids stay
+    unique across parts, and truth.json counts what the parts hold."""
+    monkeypatch.setitem(sample_data.SCALES, "s", {**sample_data.SCALES["s"], "chunk": 4000})
+    truth = sample_data.generate(tmp_path, "s", 1)
+    parts = sorted(p.name for p in (tmp_path / "orders").iterdir())
+    assert parts == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    orders = pd.read_parquet(tmp_path / "orders")
+    users = pd.read_parquet(tmp_path / "users", columns=["user_id"])
+    events = pd.read_parquet(tmp_path / "events", columns=["session_id"])
+    items = pd.read_parquet(tmp_path / "order_items", columns=["order_id"])
+    assert len(orders) == truth["orders"] and len(events) == truth["events"]
+    assert orders.order_id.is_unique and users.user_id.is_unique
+    assert len(users) == truth["users"]
+    assert set(items.order_id) == set(orders.order_id)
