@@ -253,7 +253,13 @@ def rfm_summary(src: DataSource, start, calibration_end, holdout_end=None) -> pd
         time_scaler=7,
     )
     cal = daily[daily.date <= pd.Timestamp(calibration_end)]
-    s = _rfm(cal, observation_period_end=pd.Timestamp(calibration_end), **kw)
+    if cal.empty:  # no customer before the calibration's end: nothing to fit (pymc-marketing fails)
+        s = pd.DataFrame(
+            {c: pd.Series(dtype=float) for c in ["frequency", "recency", "T", "monetary_value"]}
+        )
+        s.insert(0, "customer_id", pd.Series(dtype=object))
+    else:
+        s = _rfm(cal, observation_period_end=pd.Timestamp(calibration_end), **kw)
     if holdout_end is not None:
         hold = daily[
             (daily.date > pd.Timestamp(calibration_end)) & (daily.date <= pd.Timestamp(holdout_end))
@@ -331,6 +337,7 @@ PARAM_RANGE = (1e-3, 1e4)  # a BG/NBD parameter outside it sits where the likeli
 HOLDOUT_TOLERANCE = 0.25  # predicted holdout repeat purchases off by more than this share...
 HOLDOUT_MIN_ACTUAL = 20  # ...judged only when the holdout holds at least this many
 MIN_GAMMA_GAMMA = 10  # repeat customers with a value the spend model needs
+MIN_TO_FIT = 10  # repeat customers below which no model is fitted at all (nothing to learn from)
 
 FitIssue = Literal["few_repeat_customers", "extreme_parameter", "holdout_off", "no_spend_model"]
 
@@ -386,7 +393,7 @@ class Clv:
 
     calibration_end: _dt.date
     holdout_weeks: float
-    bgnbd: BgNbd
+    bgnbd: BgNbd | None  # None: too few repeat customers to fit (MIN_TO_FIT)
     gamma_gamma: GammaGamma | None
     calibration_customers: int
     repeat_customers: int
@@ -441,13 +448,33 @@ def predict_clv(
     parameters applied to ``start .. end``, the forecast starting the day after ``end``), summed
     by RFM segment (``rfm``: :func:`rfm_table` of the same period)."""
     summ = rfm_summary(src, start, calibration_end, end)
+    repeaters = int((summ["frequency"] > 0).sum())
+    if repeaters < MIN_TO_FIT:  # the optimiser has nothing to learn from: no fit, say why
+        return Clv(
+            calibration_end=pd.Timestamp(calibration_end).date(),
+            holdout_weeks=float(summ.attrs["holdout_weeks"]),
+            bgnbd=None,
+            gamma_gamma=None,
+            calibration_customers=len(summ),
+            repeat_customers=repeaters,
+            holdout=pd.DataFrame(
+                columns=["calibration_repeats", "customers", "actual", "predicted"]
+            ),
+            holdout_actual=float(summ["holdout_purchases"].sum()),
+            holdout_predicted=float("nan"),
+            warnings=(
+                FitWarning(
+                    "few_repeat_customers", "repeat_customers", repeaters, MIN_REPEAT_CUSTOMERS
+                ),
+            ),
+            forecast=None,
+        )
     bg, gg, params = fit_clv(summ)
     check = holdout_check(bg, summ)
     bgnbd = BgNbd(**params["bgnbd"])
     gamma = GammaGamma(**params["gamma_gamma"]) if "gamma_gamma" in params else None
     actual = float(summ["holdout_purchases"].sum())
     predicted = float((check.predicted * check.customers).sum())
-    repeaters = int((summ["frequency"] > 0).sum())
     warnings = fit_warnings(bgnbd, gamma, repeaters, actual, predicted)
     forecast = None
     if not warnings:

@@ -271,7 +271,7 @@ def method_notes(
     if cv.by_channel is None:
         out.append(w("method.no_channel"))
     clv = cv.clv
-    if clv is not None:
+    if clv is not None and clv.bgnbd is not None:
         b = clv.bgnbd
         gamma = ""
         if clv.gamma_gamma is not None:
@@ -300,7 +300,7 @@ def method_notes(
                 tolerance=fmt(C.HOLDOUT_TOLERANCE, "pct"),
             )
         )
-    else:
+    elif clv is None:
         reason = "off" if not clv_wanted else "no_calibration"
         if not clv_wanted or not has_calibration:
             out.append(w("method.no_clv", reason=w(f"method.no_clv_reason.{reason}")))

@@ -208,10 +208,15 @@ def _sku_list(group: PO.ActionGroup) -> str:
 
 
 def actions(
-    plan: list[PO.ActionGroup], slow_days: int, lead_time_days: int, median_margin: float
+    plan: list[PO.ActionGroup],
+    slow_days: int,
+    lead_time_days: int,
+    median_margin: float,
+    have: dict[str, bool] | None = None,
 ) -> tuple[list[Action], str]:
     """One action per rule that picked SKUs, most urgent first (restock first), naming the SKUs,
-    with the rule beside it; or why there is none."""
+    with the rule beside it; or why there is none (a shop without stock levels cannot tell that
+    no SKU needs restocking: the reason says the rules that need them did not apply)."""
     out = [
         Action(
             w(f"action.{g.action}", count=fmt(g.count, "count"), skus=_sku_list(g)),
@@ -219,7 +224,10 @@ def actions(
         )
         for g in plan
     ]
-    return out, ("" if out else w("action.none"))
+    if out:
+        return out, ""
+    partial = any(PO.missing_inputs(PO.RULE_NEEDS.get(a, ()), have or {}) for a in PO.ACTIONS)
+    return out, w("action.none_partial" if partial else "action.none")
 
 
 def _finite(v) -> bool:

@@ -46,7 +46,7 @@ def figures(cv: C.CustomerValue) -> dict:
         ],
     }
     clv = cv.clv
-    if clv is not None:
+    if clv is not None and clv.bgnbd is not None:
         out["bgnbd"] = clv.bgnbd._asdict()
         if clv.gamma_gamma is not None:
             out["gamma_gamma"] = clv.gamma_gamma._asdict()
@@ -113,7 +113,11 @@ def segments(run: Run, cv: C.CustomerValue) -> None:
     blocks.show(
         blocks.section(
             w("section.segments.title"),
-            w("section.segments.lead", customers=N.fmt(cv.repeat.customers, "count")),
+            w(
+                "section.segments.lead",
+                customers=N.fmt(cv.repeat.customers, "count"),
+                segments=len(seg),
+            ),
         ),
         table(
             seg[cols],
@@ -255,6 +259,8 @@ def clv(run: Run, cv: C.CustomerValue) -> None:
             )
         )
     check = m.holdout
+    if check.empty:  # no model was fitted: nothing to check
+        return
     blocks.show(blocks.paragraphs([N.holdout_lead(m)], "wb-note"))
     fig = charts.holdout_bars(
         check,

@@ -34,7 +34,8 @@ PER_ACTION = 25  # SKUs listed per action in the detail table (all of them in re
 
 def figures(r: PO.ProductOps) -> dict:
     """The figures for results.json: the same keys as before the presentation layer, plus the
-    SKUs of each action the report recommends (``action_skus``, most urgent first)."""
+    SKUs of each action the report recommends (``action_plan``, most urgent first: a list, as
+    results.json keeps no key order)."""
     gone = PO.unavailable(r.have)
     skus = r.skus
     return r.summary.figures() | {
@@ -47,7 +48,7 @@ def figures(r: PO.ProductOps) -> dict:
         "actions": r.counts,
         # figures the shop's tables cannot give (None above), with the reason
         "not_available": N.not_available(r.have, "en"),
-        "action_skus": {g.action: g.skus["sku"].tolist() for g in r.plan},
+        "action_plan": [{"action": g.action, "skus": g.skus["sku"].tolist()} for g in r.plan],
     }
 
 
@@ -67,7 +68,9 @@ def summary(run: Run, r: PO.ProductOps) -> None:
 def actions(run: Run, r: PO.ProductOps) -> None:
     """What to do: restock, clear, delist, bundle, most urgent first, each with its rule."""
     P = run.P
-    todo, none_reason = N.actions(r.plan, P.slow_days, P.lead_time_days, r.summary.median_margin)
+    todo, none_reason = N.actions(
+        r.plan, P.slow_days, P.lead_time_days, r.summary.median_margin, r.have
+    )
     blocks.show(blocks.actions_block(todo, none_reason))
 
 
