@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint hooks clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# ruff over the package, tests, benchmarks and notebooks; then the import contract (pyproject
+# [tool.importlinter], ARCHITECTURE.md): run > present > params > analyses > core
+LINTED := analysis_lib tests benchmarks notebooks
 lint: $(STAMP)
-	$(BIN)/ruff check analysis_lib tests benchmarks
-	$(BIN)/ruff format --check analysis_lib tests benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/lint-imports
+
+# the pre-commit hooks (.pre-commit-config.yaml): ruff, ruff format, nbstripout on every commit
+hooks: $(STAMP)
+	$(BIN)/pre-commit install
 
 clean:
 	rm -rf $(VENV) data reports/*/ reports/index.html
