@@ -1,6 +1,9 @@
 """KPI computations against an independent pandas computation on scale-s sample data."""
 
 import datetime as dt
+import re
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,6 +11,8 @@ import pytest
 
 from analysis_lib.analyses import kpi
 from analysis_lib.core import data
+from analysis_lib.present.context import use
+from analysis_lib.present.narrative import kpi_monitor as N
 
 START, END = dt.date(2025, 10, 1), dt.date(2025, 12, 31)
 
@@ -107,16 +112,15 @@ def test_targets_prorated_by_days():
 
 def test_findings_generated_from_numbers(sample_dir):
     src = data.connect(str(sample_dir))
+    r = kpi.monitor(src, START, END, "week")
     tot = kpi.kpi_totals(src, START, END)
     prev = kpi.kpi_totals(src, *kpi.shifted_period(START, END, "pop"))
-    ly = kpi.kpi_totals(src, *kpi.shifted_period(START, END, "yoy"))
-    tg = kpi.load_targets(src)
-    tva = kpi.target_vs_actual(src, tg, START, END, tot)
-    f = kpi.findings(tot, prev, ly, kpi.gmv_decomposition(tot, prev), tva, START, END, "en")
+    with use(lang="en", currency=None):
+        f = N.findings(r)
     assert f"{tot['gmv']:,.0f}" in f[0]
     assert f"{(tot['gmv'] / prev['gmv'] - 1) * 100:+.1f}%" in f[0]
-    zh = kpi.findings(tot, prev, ly, kpi.gmv_decomposition(tot, prev), tva, START, END, "zh")
-    assert "环比" in zh[0]
+    with use(lang="zh"):
+        assert "环比" in N.findings(r)[0]
 
 
 def _valid_gmv(folder, ranges) -> float:
@@ -155,15 +159,12 @@ def test_targets_compared_like_for_like(sample_dir):
     assert row["covered"] == two and row["days_covered"] == 365 - 30
     assert row["actual"] == pytest.approx(_valid_gmv(sample_dir, two), rel=1e-9)
     assert row["target"] == pytest.approx(no_june[no_june.metric == "gmv"].target_value.sum())
-    f = kpi.findings(
-        tot,
-        tot,
-        tot,
-        kpi.gmv_decomposition(tot, tot),
-        kpi.target_vs_actual(src, no_june, start, end, tot),
-        start,
-        end,
+    r = kpi.monitor(src, start, end, "month")
+    r = replace(
+        r, targets=kpi.target_comparisons(kpi.target_vs_actual(src, no_june, start, end, tot))
     )
+    with use(lang="en"):
+        f = N.findings(r)
     assert any(
         "2025-01-01 – 2025-05-31, 2025-07-01 – 2025-12-31" in x
         and "335 of the period's 671 days" in x
@@ -199,30 +200,20 @@ def test_base_the_data_does_not_cover_is_nan(sample_dir):
     start, end = dt.date(2024, 3, 1), dt.date(2025, 2, 28)
     for how in ("yoy", "pop"):
         base, info = kpi.comparison_base(src, start, end, how)
-        assert info["start"] < first <= info["end"]  # the base is only partly in the data
-        assert info["gaps"]["orders"] == first
+        assert info.start < first <= info.end  # the base is only partly in the data
+        assert info.gaps["orders"] == first
         assert all(np.isnan(base[k]) for k in kpi.KPI_KEYS), how
         cmp = kpi.compare(kpi.kpi_totals(src, start, end), base)
         assert cmp["change_pct"].isna().all()
     # no data at all in the base
     base, info = kpi.comparison_base(src, dt.date(2016, 1, 1), dt.date(2016, 12, 31), "yoy")
-    assert info["gaps"] == {"orders": None, "events": None}
+    assert info.gaps == {"orders": None, "events": None}
     # a covered base: the figures of the base period itself
     base, info = kpi.comparison_base(src, START, END, "yoy")
-    assert info["gaps"] == {}
+    assert info.gaps == {}
     assert base == kpi.kpi_totals(src, *kpi.shifted_period(START, END, "yoy"))
-    tot = kpi.kpi_totals(src, start, end)
-    bases = [kpi.comparison_base(src, start, end, h)[1] for h in ("pop", "yoy")]
-    f = kpi.findings(
-        tot,
-        *(kpi.comparison_base(src, start, end, h)[0] for h in ("pop", "yoy")),
-        kpi.gmv_decomposition(tot, tot),
-        kpi.target_vs_actual(src, kpi.load_targets(src), start, end, tot),
-        start,
-        end,
-        "en",
-        bases,
-    )
+    with use(lang="en"):
+        f = N.findings(kpi.monitor(src, start, end, "month"))
     assert "n/a against the previous period and n/a year on year" in f[0]
     assert any(
         x.startswith("Year-over-year changes are n/a") and f"orders data starts on {first}" in x
@@ -242,12 +233,12 @@ def test_events_that_start_later_make_only_their_kpis_nan(tmp_path, sample_dir):
     ev[ev.event_ts >= "2024-07-01"].to_parquet(shop / "events.parquet")
     src = data.connect(str(shop))
     base, info = kpi.comparison_base(src, dt.date(2025, 6, 1), dt.date(2025, 8, 31), "yoy")
-    assert info["gaps"] == {"events": dt.date(2024, 7, 1)}
+    assert info.gaps == {"events": dt.date(2024, 7, 1)}
     assert np.isnan(base["uv"]) and np.isnan(base["conversion_rate"])
     assert base["gmv"] == kpi.kpi_totals(src, dt.date(2024, 6, 1), dt.date(2024, 8, 31))["gmv"] > 0
     # a base with no events at all says so
     _, info = kpi.comparison_base(src, dt.date(2025, 3, 1), dt.date(2025, 5, 31), "yoy")
-    assert info["gaps"] == {"events": None}
+    assert info.gaps == {"events": None}
 
 
 def test_report_compares_like_for_like_and_says_na(tmp_path, sample_dir):
@@ -360,12 +351,11 @@ def test_a_shop_without_events_gets_every_order_kpi(sample_dir, tmp_path):
     for k in ["gmv", "orders", "buyers", "aov", "refund_rate", "new_buyers", "returning_buyers"]:
         assert got[k] == pytest.approx(want[k], rel=1e-12), k
     assert np.isnan(got["uv"]) and np.isnan(got["conversion_rate"])
-    assert set(kpi.unavailable(src)) == {"uv", "conversion_rate"}
-    assert "no events table" in kpi.unavailable(src)["uv"]
-    assert "events" in kpi.unavailable(src, "zh")["uv"] and kpi.unavailable(full) == {}
+    assert kpi.unavailable(src) == {"uv": "no_events", "conversion_rate": "no_events"}
+    assert kpi.unavailable(full) == {}
     prev, base = kpi.comparison_base(src, START, END, "pop")
     assert prev["gmv"] == pytest.approx(kpi.comparison_base(full, START, END, "pop")[0]["gmv"])
-    assert "events" not in base["gaps"]
+    assert "events" not in base.gaps
     d = kpi.gmv_decomposition(got, prev, traffic=False).set_index("driver")
     assert list(d.index) == ["buyers", "orders_per_buyer", "aov"]
     assert d["contribution"].sum() == pytest.approx(got["gmv"] - prev["gmv"], rel=1e-9)
@@ -378,10 +368,191 @@ def test_a_shop_without_events_gets_every_order_kpi(sample_dir, tmp_path):
     s = kpi.kpi_series(src, START, END, "week")
     assert "uv" not in s and "conversion_rate" not in s
     assert s["gmv"].sum() == pytest.approx(got["gmv"])
-    tva = kpi.target_vs_actual(src, kpi.load_targets(src), START, END, got)
+    r = kpi.monitor(src, START, END, "week")
+    assert not r.traffic and r.kpis == ["gmv", "orders", "buyers", "aov", "refund_rate"]
+    assert "no events table" in N.unavailable_reasons(r)["uv"]  # results.json: English
     for lang, says, absent in [
         ("en", "no events table", "Conversion rate was"),
         ("zh", "没有 events 表", "转化率为"),
     ]:
-        f = kpi.findings(got, prev, prev, d.reset_index(), tva, START, END, lang, [base], False)
+        with use(lang=lang):
+            f = N.findings(r)
+            assert [c.key for c in N.cards(r)] == ["gmv", "orders", "buyers", "aov", "refund_rate"]
         assert any(says in x for x in f) and not any(absent in x for x in f)
+
+
+# --- the rendered reports: one source of truth per figure ---------------------------------------
+
+
+def _weekly_conversion(folder, start, end) -> pd.DataFrame:
+    """Buyers and UV per week (Monday) in the period, from the raw tables (pandas)."""
+    o = pd.read_parquet(folder / "orders")
+    e = pd.read_parquet(folder / "events")
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    o = o[o.status.isin(["paid", "refunded"]) & (o.order_ts >= lo) & (o.order_ts < hi)]
+    e = e[(e.event_ts >= lo) & (e.event_ts < hi)]
+    week = lambda ts: ts.dt.normalize() - pd.to_timedelta(ts.dt.weekday, unit="D")  # noqa: E731
+    return pd.DataFrame(
+        {
+            "buyers": o.groupby(week(o.order_ts)).user_id.nunique(),
+            "uv": e.groupby(week(e.event_ts)).user_id.nunique(),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def kpi_reports(tmp_path_factory, sample_dir):
+    """The two example reports, and the weekly one in Chinese too, run once for the tests below."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = tmp_path_factory.mktemp("kpi_reports")
+    params = Path(__file__).resolve().parent.parent / "params" / "kpi_monitor"
+    (root / "params").mkdir()
+    for name, lang in [("q4_weekly", None), ("december_daily_zh", None), ("q4_weekly", "zh")]:
+        doc = yaml.safe_load((params / f"{name}.yaml").read_text())
+        doc["data"]["url"] = str(sample_dir)
+        if lang:
+            doc["lang"], doc["title"], name = (
+                lang,
+                "数据监控看板 — 2025年第四季度（周）",
+                f"{name}_{lang}",
+            )
+        (root / "params" / f"{name}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True))
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis_lib.run.cli", "run-all", "params", "--out", "reports"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return root / "reports"
+
+
+def _read(reports, name):
+    import json
+
+    from bs4 import BeautifulSoup
+
+    out = reports / "kpi_monitor" / name
+    res = json.loads((out / "results.json").read_text())
+    page = BeautifulSoup((out / "report.html").read_text(), "html.parser")
+    cards = {
+        c.select_one(".wb-card-label").get_text(): {
+            "value": c.select_one(".wb-card-value").get_text(),
+            "note": c.select_one(".wb-card-note").get_text(),
+            "change": c.select_one(".wb-card-change").get_text(),
+        }
+        for c in page.select(".wb-card")
+    }
+    findings = [li.get_text() for li in page.select(".wb-findings li")]
+    tables = [
+        [[td.get_text(" ", strip=True) for td in tr.select("th, td")] for tr in tb.select("tr")]
+        for tb in page.select(".wb-table table")
+    ]
+    return res, cards, findings, tables, page
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", ["q4_weekly", "december_daily_zh", "q4_weekly_zh"])
+def test_every_headline_figure_reads_the_same_everywhere(kpi_reports, name):
+    """Each headline figure is formatted once from results.json: the card, the findings, the
+    KPI table and the index show that text; rates change in pp first, relative second, the same
+    in the card and the table; the GMV drivers shown add up to the GMV change shown."""
+    from analysis_lib.present.numbers import fmt
+    from analysis_lib.present.words import label
+
+    res, cards, findings, tables, _ = _read(kpi_reports, name)
+    figs, lang = res["figures"], res["params"]["lang"]
+    text = " ".join(findings)
+    with use(lang=lang, currency=res["params"]["currency"]):
+        assert list(cards) == [
+            label(k) for k in ["gmv", "orders", "conversion_rate", "aov", "refund_rate"]
+        ]
+        compare = next(t for t in tables if t[0][0] == N.w("columns.metric"))
+        rows = {r[0]: r for r in compare[1:]}
+        for k in ["gmv", "orders", "conversion_rate", "aov", "refund_rate"]:
+            card = cards[label(k)]
+            assert card["value"] == N.card_text(k, figs[k]), k
+            assert rows[label(k)][1] == N.metric_text(k, figs[k]), k  # the table: full digits
+            assert rows[label(k)][3] in card["change"], k  # same change text as the card
+            assert res["shown"][k]["text"] == card["value"]  # the index prints the card
+        # a rate changes in pp first, then relative
+        pp = N.w("card.change", change="").strip()
+        assert fmt(0.01, "pp").split()[-1] in cards[label("conversion_rate")]["change"]
+        assert pp in cards[label("gmv")]["change"]
+        assert N.metric_text("gmv", figs["gmv"]) in findings[0]
+        assert fmt(figs["gmv_change_pop"], "signed_pct") in findings[0]
+        assert fmt(figs["gmv_change_pop"], "signed_pct") in cards[label("gmv")]["change"]
+        assert fmt(figs["gmv_change_yoy"], "signed_pct") in findings[0]
+        dev = fmt(figs["gmv_deviation_rate"], "signed_pct")
+        assert dev in text and any(dev in r for t in tables for r in t[1:] if len(r) == 5)
+        index = (kpi_reports / "index.html").read_text()
+        assert f"{label('gmv_deviation_rate')}: {dev}" in index
+        # the drivers table adds up to the GMV change (each contribution rounded to the unit)
+        drivers = next(t for t in tables if t[0][0] == N.w("columns.driver"))
+        money = [
+            float(re.sub(r"[^\d.]", "", r[3])) * (-1 if "−" in r[3] else 1) for r in drivers[1:]
+        ]
+        change = figs["gmv"] - figs["gmv"] / (1 + figs["gmv_change_pop"])
+        assert sum(money) == pytest.approx(change, abs=len(money))
+        assert fmt(change, "signed_money") in text
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", ["q4_weekly", "q4_weekly_zh"])
+def test_conversion_rate_states_its_base(kpi_reports, sample_dir, name):
+    """The quarter's conversion rate counts a visitor once over 92 days, so it lies above every
+    weekly point of its own trend (17.9% against 8-15%): the card and the finding say so and give
+    the rate on the trend's base, which an independent pandas count puts inside the trend's
+    range (buyers per week summed over UV per week summed)."""
+    from analysis_lib.present.numbers import fmt
+
+    res, cards, findings, _, _ = _read(kpi_reports, name)
+    figs = res["figures"]
+    weeks = _weekly_conversion(sample_dir, START, END)
+    rates = weeks.buyers / weeks.uv
+    assert figs["conversion_rate"] > rates.max()  # the defect the base must explain
+    per_week = weeks.buyers.sum() / weeks.uv.sum()
+    assert figs["conversion_rate_per_bucket"] == pytest.approx(per_week, rel=1e-12)
+    assert rates.min() <= per_week <= rates.max()
+    with use(lang=res["params"]["lang"]):
+        shown = fmt(per_week, "pct")
+        card = cards[N.label("conversion_rate")]
+        assert card["value"] == fmt(figs["conversion_rate"], "pct")
+        assert shown in card["note"] and N.w("unit.week") in card["note"]
+        assert any(shown in f and fmt(figs["conversion_rate"], "pct") in f for f in findings)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", ["q4_weekly", "december_daily_zh", "q4_weekly_zh"])
+def test_report_shape_and_words(kpi_reports, name):
+    """Title line with the comparison and the last day of data; What to do right after the
+    summary with a rule beside each action; the bucket column named by the grain (not 周期);
+    partial weeks flagged; nothing raw (nan, None, inf, ids with underscores) on the page."""
+    from analysis_lib.present.words import t
+
+    res, _, _, tables, page = _read(kpi_reports, name)
+    lang, grain = res["params"]["lang"], res["params"]["grain"]
+    with use(lang=lang):
+        title = page.select_one(".wb-title p").get_text()
+        assert t("data_through", day="2025-12-31") in title and "2025-" in title
+        todo = page.select_one(".wb-todo")
+        assert todo is not None and todo.find_previous("section")["class"] == ["wb-summary"]
+        actions = todo.select("li")
+        assert len(actions) == len(res["figures"]["actions"]) >= 1
+        assert all(li.select_one(".wb-rule").get_text().startswith(t("rule")) for li in actions)
+        buyers = next(tb for tb in tables if tb[0][0] == N.w(f"columns.bucket.{grain}"))
+        assert "周期" not in buyers[0][0]
+        if grain == "week":  # the partial first and last weeks show their days in the period
+            assert [r[1] for r in (buyers[1], buyers[-1])] == ["5", "3"]
+    body = page.get_text(" ")
+    body = body[: body.find(t("provenance", lang))]
+    for raw in [" nan", "None", " inf", "NaN", "_"]:
+        assert raw not in body, raw
+    if lang == "zh":
+        assert not re.search(
+            r"\b(?:weekly|daily|previous|period|organic|search|mobile|n/a)\b", body
+        )

@@ -9,12 +9,18 @@ A shop without an ``events`` table (most order exports: Olist, UCI Online Retail
 still gets every order KPI: UV and conversion rate are then left out (NaN, with the reason from
 :func:`unavailable`), never computed from faked events, and the decomposition uses
 GMV = buyers x orders per buyer x AOV, which still adds up exactly.
+
+This module computes; it holds no words. :func:`monitor` gathers everything one report shows in a
+:class:`KpiMonitor`, and :func:`signals` applies the report's action rules (thresholds here, the
+words in ``analysis_lib.present.narrative.kpi_monitor``).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
 
 import ibis
 import numpy as np
@@ -23,15 +29,14 @@ import pandas as pd
 from analysis_lib.core import metrics as M
 from analysis_lib.core.data import DataSource, as_date_bounds, month_key
 
+Grain = Literal["day", "week", "month"]
+BaseHow = Literal["pop", "yoy"]
+Reason = Literal["no_events"]
+
 GRAIN_UNIT = {"day": "D", "week": "W", "month": "M"}
 KPI_KEYS = ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate", "refund_rate"]
 # KPIs counted from events: absent (not zero) in a shop without an events table
 TRAFFIC_KEYS = ["uv", "conversion_rate"]
-
-_NO_EVENTS = {
-    "en": "the shop has no events table (visits), so there is no UV to count",
-    "zh": "该店铺没有 events 表（访问记录），无法统计访客数",
-}
 
 
 def has_traffic(src: DataSource) -> bool:
@@ -39,13 +44,14 @@ def has_traffic(src: DataSource) -> bool:
     return src.has("events")
 
 
-def unavailable(src: DataSource, lang: str = "en") -> dict[str, str]:
-    """KPIs this shop's tables cannot give, each with the reason in ``lang``: UV and conversion
-    rate without an ``events`` table. A report shows them as absent with this reason rather than
-    a number computed from events that do not exist (faked purchase events read as 100%)."""
+def unavailable(src: DataSource) -> dict[str, Reason]:
+    """KPIs this shop's tables cannot give, each with the reason's key: UV and conversion rate
+    without an ``events`` table (``no_events``). A report shows them as absent with this reason
+    rather than a number computed from events that do not exist (faked purchase events read as
+    100%)."""
     if has_traffic(src):
         return {}
-    return {k: _NO_EVENTS[lang] for k in TRAFFIC_KEYS}
+    return dict.fromkeys(TRAFFIC_KEYS, "no_events")
 
 
 def _in_period(t: ibis.Table, col: str, start, end) -> ibis.Table:
@@ -92,10 +98,21 @@ def kpi_totals_over(src: DataSource, ranges) -> dict[str, float]:
     return {k: float(v) for k, v in out.items()}
 
 
-def kpi_series(src: DataSource, start: _dt.date, end: _dt.date, grain: str) -> pd.DataFrame:
+def kpi_series(
+    src: DataSource,
+    start: _dt.date,
+    end: _dt.date,
+    grain: Grain,
+    data_end: _dt.date | None = None,
+) -> pd.DataFrame:
     """One row per ``grain`` bucket (day, week starting Monday, or month) in the period, with
     counts and ratios; buckets without activity are present with zeros. Without an events
-    table there are no ``uv`` and ``conversion_rate`` columns."""
+    table there are no ``uv`` and ``conversion_rate`` columns.
+
+    ``days`` counts the bucket's days that are in the period and in the data (up to
+    ``data_end``, the last day the data holds, when given) and ``complete`` says whether that is
+    the whole bucket: a week of which the period holds three days is not a crash, and a chart
+    must mark it or leave it out (REPORTS.md)."""
     unit = GRAIN_UNIT[grain]
     orders = M.valid_orders(src.table("orders"))
     cur = _in_period(orders, "order_ts", start, end)
@@ -121,7 +138,31 @@ def kpi_series(src: DataSource, start: _dt.date, end: _dt.date, grain: str) -> p
         df = df.join(part.set_index("bucket"), how="left")
     df = df.fillna(0.0).astype(float)
     df["returning_buyers"] = df["buyers"] - df["new_buyers"]
-    return M.add_ratios(df).reset_index()
+    df = M.add_ratios(df).reset_index()
+    last = min(end, data_end) if data_end is not None else end
+    df["days"] = [_days_in(b, grain, start, last) for b in df["bucket"]]
+    df["complete"] = [
+        d == (b_end - b).days + 1
+        for b, d in zip(df["bucket"], df["days"], strict=True)
+        for b_end in [bucket_end(b, grain)]
+    ]
+    return df
+
+
+def bucket_end(bucket: pd.Timestamp, grain: Grain) -> pd.Timestamp:
+    """The last day of the bucket that starts on ``bucket``."""
+    if grain == "day":
+        return bucket
+    if grain == "week":
+        return bucket + pd.Timedelta(days=6)
+    return bucket + pd.offsets.MonthEnd(0)
+
+
+def _days_in(bucket: pd.Timestamp, grain: Grain, start: _dt.date, last: _dt.date) -> int:
+    """Days of the bucket within ``[start, last]``."""
+    lo = max(bucket.date(), start)
+    hi = min(bucket_end(bucket, grain).date(), last)
+    return max((hi - lo).days + 1, 0)
 
 
 def shifted_period(start: _dt.date, end: _dt.date, how: str) -> tuple[_dt.date, _dt.date]:
@@ -175,23 +216,40 @@ def base_gaps(src: DataSource, start: _dt.date, end: _dt.date) -> dict[str, _dt.
     return gaps
 
 
+@dataclass(frozen=True)
+class ComparisonBase:
+    """A comparison period: ``pop`` (环比) or ``yoy`` (同比), its dates, and ``gaps``: the tables
+    that do not cover it (:func:`base_gaps`), each with the day its data starts or None when it
+    has no row in the base."""
+
+    how: BaseHow
+    start: _dt.date
+    end: _dt.date
+    gaps: dict[str, _dt.date | None]
+
+    def covers(self, key: str) -> bool:
+        """Whether KPI ``key`` can be compared against this base (its tables cover it)."""
+        return not any(t in self.gaps for t in _NEEDS.get(key, ("orders",)))
+
+
 def comparison_base(
-    src: DataSource, start: _dt.date, end: _dt.date, how: str
-) -> tuple[dict[str, float], dict]:
+    src: DataSource, start: _dt.date, end: _dt.date, how: BaseHow
+) -> tuple[dict[str, float], ComparisonBase]:
     """KPI totals of the comparison period (``pop`` or ``yoy``, :func:`shifted_period`) and a
-    description of it: ``{"how", "start", "end", "gaps"}`` (:func:`base_gaps`; also a table
-    with no row in the base, a feed that did not land). A KPI whose table does not cover the whole
-    base is NaN: its change is n/a, not a number against part of a period."""
+    :class:`ComparisonBase` describing it (its gaps include a table with no row in the base, a
+    feed that did not land). A KPI whose table does not cover the whole base is NaN: its change
+    is n/a, not a number against part of a period."""
     b_start, b_end = shifted_period(start, end, how)
     base = kpi_totals(src, b_start, b_end)
     gaps = base_gaps(src, b_start, b_end)
     for table, n in (("orders", base["orders"]), ("events", base["uv"])):
         if n == 0 and src.has(table):
             gaps[table] = None
+    info = ComparisonBase(how, b_start, b_end, gaps)
     for k in base:
-        if any(t in gaps for t in _NEEDS.get(k, ("orders",))):
+        if not info.covers(k):
             base[k] = float("nan")
-    return base, {"how": how, "start": b_start, "end": b_end, "gaps": gaps}
+    return base, info
 
 
 def compare(current: dict[str, float], previous: dict[str, float], keys=KPI_KEYS) -> pd.DataFrame:
@@ -351,7 +409,8 @@ def target_vs_actual(
     says whether they are the whole period (then ``totals``, the period's, is the actual when
     given). Comparing a ten-year period's GMV with one year of targets would read as far above
     target; here it compares that year with its targets and says so."""
-    cols = ["metric", "actual", "target", "deviation_rate", "days_covered", "complete", "covered"]
+    cols = ["metric", "actual", "target", "deviation_rate", "days_covered", "period_days"]
+    cols += ["complete", "covered"]
     tp = targets_for_period(targets, start, end)
     if tp.empty:
         return pd.DataFrame(columns=cols)
@@ -364,183 +423,288 @@ def target_vs_actual(
             actuals.append(kpi_totals_over(src, r["covered"]).get(r["metric"], np.nan))
     out = tp.assign(actual=actuals)
     out["deviation_rate"] = M.deviation_rate(out["actual"], out["target"])
+    out["period_days"] = period_days
     out["complete"] = out["days_covered"] == period_days
     return out[cols]
 
 
-def covered_text(ranges) -> str:
-    """Date ranges as text: ``2025-01-01 – 2025-06-30, 2025-09-01 – 2025-12-31``."""
-    return ", ".join(f"{lo} – {hi}" for lo, hi in ranges)
+# --- one report's results ----------------------------------------------------------------------
+
+Dimension = Literal["channel", "device"]
+DIMENSIONS: tuple[Dimension, ...] = ("channel", "device")
 
 
-_PHRASES = {
-    "gmv": {
-        "en": "GMV was {gmv} from {start} to {end}: {pop} against the previous period and {yoy} year on year.",
-        "zh": "{start} 至 {end} GMV 为 {gmv}，环比 {pop}，同比 {yoy}。",
-    },
-    "target_hit": {
-        "en": "{metric} reached {ratio} of its target ({actual} against {target}; deviation {dev}).",
-        "zh": "{metric}完成目标的 {ratio}（实际 {actual}，目标 {target}，偏差率 {dev}）。",
-    },
-    "target_partial": {
-        "en": "Targets cover {days} of the period's {total} days ({ranges}): actual and target above are both for those days only.",
-        "zh": "目标只覆盖本周期 {total} 天中的 {days} 天（{ranges}）：以上实际与目标均只计这些天。",
-    },
-    "base_na": {
-        "en": "{what} changes are n/a for {kpis}: the base period {start} – {end} is not covered by the data ({why}).",
-        "zh": "{what}（{kpis}）无法计算：基期 {start} 至 {end} 不在数据范围内（{why}）。",
-    },
-    "base_starts": {
-        "en": "the {table} data starts on {first}",
-        "zh": "{table} 数据从 {first} 开始",
-    },
-    "base_empty": {"en": "no {table} in it", "zh": "其中没有 {table} 数据"},
-    "base_what": {
-        "pop": {"en": "Period-over-period", "zh": "环比"},
-        "yoy": {"en": "Year-over-year", "zh": "同比"},
-    },
-    "driver": {
-        "en": "Against the previous period, GMV changed by {change}; the largest contribution came from {driver} ({contrib}), the smallest from {low} ({low_contrib}).",
-        "zh": "与上一周期相比 GMV 变化 {change}；贡献最大的是{driver}（{contrib}），最小的是{low}（{low_contrib}）。",
-    },
-    "conversion": {
-        "en": "Conversion rate was {cr} ({delta} against the previous period) on {uv} visitors.",
-        "zh": "转化率为 {cr}（环比 {delta}），访客数 {uv}。",
-    },
-    "no_traffic": {
-        "en": "UV and conversion rate are not reported: the shop has no events table (visits). The GMV change is split into buyers, orders per buyer and AOV (GMV = buyers × orders per buyer × AOV).",
-        "zh": "未报告访客数和转化率：该店铺没有 events 表（访问记录）。GMV 变化按购买用户数、人均订单数和客单价拆分（GMV = 购买用户数 × 人均订单数 × 客单价）。",
-    },
-    "new": {
-        "en": "{share} of the {buyers} buyers bought for the first time.",
-        "zh": "{buyers} 位购买用户中有 {share} 为首次购买。",
-    },
-    "refund": {
-        "en": "Refund rate was {rate} ({delta} against the previous period).",
-        "zh": "退款率为 {rate}（环比 {delta}）。",
-    },
-}
+@dataclass(frozen=True)
+class TargetComparison:
+    """Actual against target of one metric over the days of the period that have a target
+    (:func:`target_vs_actual`): ``covered`` lists those days as inclusive date ranges."""
+
+    metric: str
+    actual: float
+    target: float
+    deviation_rate: float
+    days_covered: int
+    period_days: int
+    covered: list[tuple[_dt.date, _dt.date]]
+
+    @property
+    def complete(self) -> bool:
+        """Whether the targets cover the whole period."""
+        return self.days_covered == self.period_days
+
+    @property
+    def achievement(self) -> float:
+        """Actual / target (the deviation rate plus one)."""
+        return M.safe_div(self.actual, self.target)
 
 
-def findings(
-    totals: dict[str, float],
-    previous: dict[str, float],
-    last_year: dict[str, float],
-    decomp: pd.DataFrame,
-    tva: pd.DataFrame,
+def target_comparisons(tva: pd.DataFrame, leave_out=()) -> list[TargetComparison]:
+    """The rows of :func:`target_vs_actual` as typed comparisons, metrics in ``leave_out`` (the
+    KPIs the shop cannot give: a target for UV without events has nothing to compare) left out."""
+    out = []
+    for r in tva.itertuples():
+        if r.metric in leave_out:
+            continue
+        out.append(
+            TargetComparison(
+                r.metric,
+                float(r.actual),
+                float(r.target),
+                float(r.deviation_rate),
+                int(r.days_covered),
+                int(r.period_days),
+                list(r.covered),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """GMV by the values of an order column (``channel``, ``device``) in the period and in the
+    previous period: ``table`` has ``value``, ``gmv``, ``previous`` (NaN when the base is not
+    covered), ``change`` and ``change_pct``, largest GMV first."""
+
+    dimension: Dimension
+    table: pd.DataFrame
+
+
+def gmv_by(
+    src: DataSource, dimension: Dimension, start: _dt.date, end: _dt.date, base: ComparisonBase
+) -> Breakdown:
+    """GMV of valid orders by ``dimension`` in ``[start, end]`` and in ``base`` (a value missing
+    in the data is ``(none)``). The previous GMV is NaN when the base is not covered by orders."""
+    orders = M.valid_orders(src.table("orders"))
+
+    def by(lo: _dt.date, hi: _dt.date) -> pd.Series:
+        t = _in_period(orders, "order_ts", lo, hi)
+        t = t.mutate(value=t[dimension].cast("string").fill_null("(none)"))
+        df = src.execute(t.group_by("value").aggregate(gmv=t.gmv.sum()))
+        return df.set_index("value")["gmv"].astype(float)
+
+    cur = by(start, end)
+    prev = by(base.start, base.end) if base.covers("gmv") else pd.Series(dtype=float)
+    df = pd.DataFrame({"gmv": cur}).join(pd.DataFrame({"previous": prev}), how="outer")
+    df["gmv"] = df["gmv"].fillna(0.0)
+    if base.covers("gmv"):
+        df["previous"] = df["previous"].fillna(0.0)
+    df["change"] = df["gmv"] - df["previous"]
+    df["change_pct"] = M.safe_div(df["change"], df["previous"]).to_numpy()
+    df = (
+        df.rename_axis("value").reset_index().sort_values(["gmv", "value"], ascending=[False, True])
+    )
+    return Breakdown(dimension, df.reset_index(drop=True))
+
+
+@dataclass(frozen=True)
+class KpiMonitor:
+    """Everything the KPI report shows, computed once (:func:`monitor`)."""
+
+    start: _dt.date
+    end: _dt.date
+    grain: Grain
+    data_end: _dt.date | None
+    traffic: bool
+    unavailable: dict[str, Reason]
+    totals: dict[str, float]
+    previous: dict[str, float]
+    last_year: dict[str, float]
+    pop: ComparisonBase
+    yoy: ComparisonBase
+    series: pd.DataFrame
+    previous_series: pd.DataFrame | None
+    decomposition: pd.DataFrame
+    targets: list[TargetComparison]
+    target_line: pd.Series
+    breakdowns: list[Breakdown] = field(default_factory=list)
+
+    @property
+    def kpis(self) -> list[str]:
+        """The KPIs this shop's tables give, in report order."""
+        return [k for k in KPI_KEYS if k not in self.unavailable]
+
+    @property
+    def period_days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def target(self, metric: str = "gmv") -> TargetComparison | None:
+        """The target comparison of ``metric``, None without a target."""
+        return next((t for t in self.targets if t.metric == metric), None)
+
+    def change(self, key: str, how: BaseHow = "pop") -> float:
+        """Relative change of KPI ``key`` against the base (NaN when not covered)."""
+        base = self.previous if how == "pop" else self.last_year
+        return M.safe_div(self.totals[key] - base[key], base[key])
+
+    @property
+    def conversion_rate_per_bucket(self) -> float:
+        """The conversion rate on the trend's base: buyers per bucket summed over the buckets,
+        over UV per bucket summed (a visitor counted once per day, week or month, as each point
+        of the trend counts them). The period's conversion rate counts a visitor once over the
+        whole period, so with visitors who come back in several buckets it is above every point
+        of the trend; this figure lies within the trend's range (a UV-weighted mean of its
+        points). NaN without events."""
+        if not self.traffic:
+            return float("nan")
+        return M.conversion_rate(self.series["buyers"].sum(), self.series["uv"].sum())
+
+
+def monitor(
+    src: DataSource,
     start: _dt.date,
     end: _dt.date,
-    lang: str = "en",
-    bases: list[dict] = (),
-    traffic: bool = True,
-) -> list[str]:
-    """Plain-language findings generated from the numbers (never typed in). ``bases``: the
-    comparison periods as :func:`comparison_base` describes them; one the data does not cover
-    gets a sentence saying which changes are n/a and why. ``traffic`` False (no events table,
-    :func:`has_traffic`): a sentence saying UV and conversion are not reported and why, instead
-    of the conversion sentence."""
-    from analysis_lib.present.report import fmt, fmt_metric
+    grain: Grain,
+    data_end: _dt.date | None = None,
+) -> KpiMonitor:
+    """Every figure of the KPI report for ``[start, end]`` at ``grain``: totals, the two
+    comparison bases (n/a where the data does not cover them), the series by bucket (partial
+    buckets flagged, up to ``data_end``), the previous period's series (for the faded line), the
+    GMV decomposition against the previous period, targets like for like (metrics this shop
+    cannot give left out), the GMV target per bucket and GMV by channel and device where orders
+    have those columns."""
+    traffic = has_traffic(src)
+    missing = unavailable(src)
+    totals = kpi_totals(src, start, end)
+    previous, pop = comparison_base(src, start, end, "pop")
+    last_year, yoy = comparison_base(src, start, end, "yoy")
+    series = kpi_series(src, start, end, grain, data_end)
+    prev_series = kpi_series(src, pop.start, pop.end, grain) if pop.covers("gmv") else None
+    targets = load_targets(src)
+    comparisons = target_comparisons(target_vs_actual(src, targets, start, end, totals), missing)
+    columns = src.table("orders").columns
+    return KpiMonitor(
+        start=start,
+        end=end,
+        grain=grain,
+        data_end=data_end,
+        traffic=traffic,
+        unavailable=missing,
+        totals=totals,
+        previous=previous,
+        last_year=last_year,
+        pop=pop,
+        yoy=yoy,
+        series=series,
+        previous_series=prev_series,
+        decomposition=gmv_decomposition(totals, previous, traffic),
+        targets=comparisons,
+        target_line=targets_by_bucket(targets, series, "gmv", grain, start, end),
+        breakdowns=[gmv_by(src, d, start, end, pop) for d in DIMENSIONS if d in columns],
+    )
 
-    def ph(key: str, **kw) -> str:
-        return _PHRASES[key][lang].format(**kw)
 
-    def rel(a: float, b: float) -> str:
-        r = M.safe_div(a - b, b)
-        return fmt(r, "signed_pct") if not (isinstance(r, float) and math.isnan(r)) else "n/a"
+# --- the action rules ----------------------------------------------------------------------------
 
-    out = [
-        ph(
-            "gmv",
-            gmv=fmt_metric("gmv", totals["gmv"]),
-            start=start,
-            end=end,
-            pop=rel(totals["gmv"], previous["gmv"]),
-            yoy=rel(totals["gmv"], last_year["gmv"]),
-        )
-    ]
-    for _, r in tva.iterrows():
+TARGET_SHORTFALL = 0.03  # GMV more than 3% below its target
+SEGMENT_FALL = 0.10  # a channel's or device's GMV down more than 10% against the previous period
+REFUND_RISE = 0.01  # refund rate up more than 1 percentage point against the previous period
+
+
+@dataclass(frozen=True)
+class LateFeed:
+    """The data ends before the period does: the last days' figures are incomplete."""
+
+    kind: ClassVar[str] = "late_feed"
+
+    last_day: _dt.date
+    end: _dt.date
+
+    @property
+    def days_missing(self) -> int:
+        return (self.end - self.last_day).days
+
+
+@dataclass(frozen=True)
+class BelowTarget:
+    """GMV more than :data:`TARGET_SHORTFALL` below target; ``driver`` is the driver of the GMV
+    decomposition that pulled GMV down most against the previous period (None when none did or
+    the decomposition is n/a)."""
+
+    kind: ClassVar[str] = "below_target"
+
+    target: TargetComparison
+    driver: str | None
+    contribution: float
+
+
+@dataclass(frozen=True)
+class SegmentFell:
+    """The channel or device whose GMV fell most (in money) against the previous period, by more
+    than :data:`SEGMENT_FALL`."""
+
+    kind: ClassVar[str] = "segment_fell"
+
+    dimension: Dimension
+    value: str
+    gmv: float
+    previous: float
+
+    @property
+    def change_pct(self) -> float:
+        return M.safe_div(self.gmv - self.previous, self.previous)
+
+
+@dataclass(frozen=True)
+class RefundUp:
+    """Refund rate up more than :data:`REFUND_RISE` against the previous period."""
+
+    kind: ClassVar[str] = "refund_up"
+
+    rate: float
+    previous: float
+
+
+Signal = LateFeed | BelowTarget | SegmentFell | RefundUp
+
+
+def signals(result: KpiMonitor) -> list[Signal]:
+    """The report's action rules applied to its figures, most urgent first: a late feed (every
+    other figure is read on incomplete data), GMV below target, the channel and device that fell
+    most, a rising refund rate."""
+    out: list[Signal] = []
+    if result.data_end is not None and result.data_end < result.end:
+        out.append(LateFeed(result.data_end, result.end))
+    tg = result.target("gmv")
+    if tg is not None and tg.deviation_rate < -TARGET_SHORTFALL:
+        d = result.decomposition.dropna(subset=["contribution"])
+        d = d[d["contribution"] < 0]
+        worst = d.loc[d["contribution"].idxmin()] if len(d) else None
         out.append(
-            ph(
-                "target_hit",
-                metric=M.label(r["metric"], lang),
-                ratio=fmt(M.safe_div(r["actual"], r["target"]), "pct"),
-                actual=fmt_metric(r["metric"], r["actual"]),
-                target=fmt_metric(r["metric"], r["target"]),
-                dev=fmt(r["deviation_rate"], "signed_pct"),
+            BelowTarget(
+                tg,
+                None if worst is None else str(worst["driver"]),
+                float("nan") if worst is None else float(worst["contribution"]),
             )
         )
-        if not r["complete"]:
+    for b in result.breakdowns:
+        t = b.table.dropna(subset=["change_pct"])
+        t = t[t["change_pct"] < -SEGMENT_FALL]
+        if len(t):
+            w = t.loc[t["change"].idxmin()]
             out.append(
-                ph(
-                    "target_partial",
-                    days=f"{int(r['days_covered']):,}",
-                    total=f"{(end - start).days + 1:,}",
-                    ranges=covered_text(r["covered"]),
-                )
+                SegmentFell(b.dimension, str(w["value"]), float(w["gmv"]), float(w["previous"]))
             )
-    for base in bases:
-        if not base["gaps"]:
-            continue
-        sep = "；" if lang == "zh" else "; "
-        why = sep.join(
-            _PHRASES["base_empty"][lang].format(table=t)
-            if first is None
-            else _PHRASES["base_starts"][lang].format(table=t, first=first)
-            for t, first in base["gaps"].items()
-        )
-        kpis = [
-            M.label(k, lang)
-            for k in KPI_KEYS
-            if any(t in base["gaps"] for t in _NEEDS.get(k, ("orders",)))
-            and (traffic or k not in TRAFFIC_KEYS)
-        ]
-        out.append(
-            ph(
-                "base_na",
-                what=_PHRASES["base_what"][base["how"]][lang],
-                kpis=("、" if lang == "zh" else ", ").join(kpis),
-                start=base["start"],
-                end=base["end"],
-                why=why,
-            )
-        )
-    d = decomp.dropna(subset=["contribution"])
-    if len(d):
-        hi = d.loc[d["contribution"].abs().idxmax()]
-        lo = d.loc[d["contribution"].abs().idxmin()]
-        out.append(
-            ph(
-                "driver",
-                change=fmt(totals["gmv"] - previous["gmv"], "money"),
-                driver=M.label(hi["driver"], lang),
-                contrib=fmt(hi["contribution"], "money"),
-                low=M.label(lo["driver"], lang),
-                low_contrib=fmt(lo["contribution"], "money"),
-            )
-        )
-    if traffic:
-        out.append(
-            ph(
-                "conversion",
-                cr=fmt(totals["conversion_rate"], "pct"),
-                delta=fmt(totals["conversion_rate"] - previous["conversion_rate"], "pp"),
-                uv=fmt(totals["uv"]),
-            )
-        )
-    else:
-        out.append(ph("no_traffic"))
-    out.append(
-        ph(
-            "new",
-            share=fmt(M.safe_div(totals["new_buyers"], totals["buyers"]), "pct"),
-            buyers=fmt(totals["buyers"]),
-        )
-    )
-    out.append(
-        ph(
-            "refund",
-            rate=fmt(totals["refund_rate"], "pct"),
-            delta=fmt(totals["refund_rate"] - previous["refund_rate"], "pp"),
-        )
-    )
+    rate, prev = result.totals["refund_rate"], result.previous["refund_rate"]
+    if not (math.isnan(rate) or math.isnan(prev)) and rate - prev > REFUND_RISE:
+        out.append(RefundUp(rate, prev))
     return out

@@ -1,21 +1,207 @@
-"""Charts of the kpi report."""
+"""Charts of the KPI monitor report: the trend by bucket, GMV against target, the GMV drivers.
+
+House rules (REPORTS.md): concise dates in the report's language, axis titles with the unit and
+the shop's currency, legends outside the data, text of at least 9 pt. Partial buckets (a week or
+month only partly inside the period or the data, ``series.complete`` False) are drawn hollow or
+faded and never joined to the line, so a three-day week does not read as a crash; the previous
+period is drawn faded, shifted onto this one.
+
+The trend is drawn here rather than with the shared ``charts.base.kpi_trend`` because it needs the
+partial buckets and the previous period, which that one does not know about.
+"""
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import matplotlib.ticker
 import pandas as pd
+from babel.numbers import get_currency_symbol
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 
 from analysis_lib.core import metrics as M
-from analysis_lib.present.charts.base import PALETTE, _tick
-from analysis_lib.present.report import fmt
+from analysis_lib.present.charts.base import PALETTE
+from analysis_lib.present.context import settings
+from analysis_lib.present.numbers import LOCALES, fmt
+from analysis_lib.present.words import label, t
+
+FONT = 9  # pt: the smallest text on these charts
+FADED = "#94a3b8"
 
 
-def contribution_bars(decomp: pd.DataFrame, lang: str = "en", title: str = "") -> plt.Figure:
-    """Horizontal bars of each driver's contribution to a change (positive green, negative red)."""
-    fig, ax = plt.subplots(figsize=(7, 0.6 * len(decomp) + 1.2))
-    labels = [M.label(k, lang) for k in decomp["driver"]]
+def _w(key: str, /, **values) -> str:
+    return t(f"kpi_monitor.chart.{key}", **values)
+
+
+def _kind(key: str) -> str:
+    return M.METRICS[key].kind if key in M.METRICS else "ratio"
+
+
+def currency_unit() -> str:
+    """The shop's currency symbol (``¥``, ``$``) for axis titles; "amount" without a currency."""
+    s = settings()
+    if s.currency:
+        return get_currency_symbol(s.currency, LOCALES[s.lang])
+    return _w("axis.money")
+
+
+def axis_unit(kind: str) -> str:
+    """The unit of a value axis: the currency for money, ``%``, number or ratio."""
+    return currency_unit() if kind == "money" else _w(f"axis.{kind}")
+
+
+def tick(value: float, kind: str) -> str:
+    """A value-axis tick: like the report's figures, money without decimals past 10."""
+    if kind == "money":  # whole amounts without decimals: never a "0.00" tick
+        return (
+            fmt(value, "count") if abs(value) >= 10 or value == int(value) else fmt(value, "ratio")
+        )
+    return fmt(value, kind)
+
+
+class _Within(mdates.AutoDateLocator):
+    """Date ticks between two days only: no ``Jan`` / ``2026`` tick in the margin past a
+    December period, and so the formatter's offset names the period's own year or month."""
+
+    def __init__(self, first: pd.Timestamp, last: pd.Timestamp):
+        super().__init__(minticks=3, maxticks=7)
+        self.bounds = (mdates.date2num(first) - 0.5, mdates.date2num(last) + 0.5)
+
+    def __call__(self):
+        lo, hi = self.bounds
+        return [x for x in super().__call__() if lo <= x <= hi]
+
+
+def date_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """Concise dates (``Oct``, ``Nov`` / ``10月``, ``11月``) that never overlap, ticked only
+    between ``first`` and ``last``."""
+    loc = _Within(first, last)
+    f = mdates.ConciseDateFormatter(loc)
+    if settings().lang == "zh":
+        f.formats = ["%Y年", "%-m月", "%-d日", "%H:%M", "%H:%M", "%S"]
+        f.zero_formats = ["", "%Y年", "%-m月", "%-m月%-d日", "%H:%M", "%H:%M"]
+        f.offset_formats = ["", "%Y年", "%Y年%-m月", "%Y年%-m月%-d日", "%Y年%-m月%-d日", ""]
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(f)
+    ax.tick_params(axis="both", labelsize=FONT)
+
+
+def _value_axis(ax, kind: str) -> None:
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: tick(v, kind)))
+    ax.set_ylabel(axis_unit(kind), fontsize=FONT)
+
+
+def trend(
+    series: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    keys: list[str],
+    unit: str,
+    last_day: pd.Timestamp,
+    ncols: int = 3,
+) -> plt.Figure:
+    """Small multiples of ``keys`` by bucket: this period solid (complete buckets joined, partial
+    ones hollow and apart), the previous period faded and shifted by the period's length onto
+    this one. ``unit`` is the grain's word (week) for the title and legend; ``last_day`` the
+    period's last day (the end of the date axis)."""
+    nrows = -(-len(keys) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.4 * ncols, 2.6 * nrows + 0.8), squeeze=False, layout="constrained"
+    )
+    done = series[series["complete"]]
+    part = series[~series["complete"]]
+    shift = None
+    if previous is not None and len(previous) and len(series):
+        shift = series["bucket"].iloc[0] - previous["bucket"].iloc[0]
+    for ax, key in zip(axes.flat, keys, strict=False):
+        if shift is not None and key in previous:
+            p = previous[previous["complete"]]
+            ax.plot(p["bucket"] + shift, p[key], color=FADED, linewidth=1.2, alpha=0.7)
+        ax.plot(done["bucket"], done[key], color=PALETTE[0], marker="o", markersize=3)
+        if len(part):
+            ax.plot(
+                part["bucket"],
+                part[key],
+                linestyle="none",
+                marker="o",
+                markersize=5,
+                markerfacecolor="white",
+                markeredgecolor=PALETTE[0],
+            )
+        ax.set_title(label(key), fontsize=10)
+        ax.set_xlabel("")
+        _value_axis(ax, _kind(key))
+        date_axis(ax, series["bucket"].min(), last_day)
+    for ax in list(axes.flat)[len(keys) :]:
+        ax.set_visible(False)
+    handles = [Line2D([], [], color=PALETTE[0], marker="o", markersize=3, label=_w("this_period"))]
+    if shift is not None:
+        handles.append(Line2D([], [], color=FADED, label=_w("previous_period")))
+    if len(part):
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                markerfacecolor="white",
+                markeredgecolor=PALETTE[0],
+                label=_w("partial", unit=unit),
+            )
+        )
+    fig.suptitle(_w("trend_title", unit=unit), fontweight="bold")
+    fig.legend(
+        handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=FONT
+    )
+    return fig
+
+
+_BAR_DAYS = {"day": 0.8, "week": 5.5, "month": 24}
+
+
+def actual_vs_target(
+    series: pd.DataFrame,
+    key: str,
+    target: pd.Series | None,
+    grain: str,
+    unit: str,
+    last_day: pd.Timestamp,
+) -> plt.Figure:
+    """Bars of ``key`` per bucket (partial buckets faded) with the target of each bucket as a
+    line where there is one; the legend sits outside the data, on the right."""
+    fig, ax = plt.subplots(figsize=(9.5, 3.8))
+    colors = [PALETTE[0] if c else FADED for c in series["complete"]]
+    ax.bar(series["bucket"], series[key], width=_BAR_DAYS[grain], color=colors)
+    handles = [Rectangle((0, 0), 1, 1, color=PALETTE[0], label=label(key))]
+    if not series["complete"].all():
+        handles.append(Rectangle((0, 0), 1, 1, color=FADED, label=_w("partial", unit=unit)))
+    if target is not None and target.notna().any():
+        (line,) = ax.plot(
+            series["bucket"],
+            target.to_numpy(),
+            color=PALETTE[1],
+            marker="o",
+            markersize=4,
+            label=_w("target_line"),
+        )
+        handles.append(line)
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=FONT
+    )
+    _value_axis(ax, _kind(key))
+    name = _w("gmv_axis", currency=currency_unit()) if key == "gmv" else label(key)
+    ax.set_ylabel(name, fontsize=FONT)
+    date_axis(ax, series["bucket"].min(), last_day)
+    ax.set_title(_w("target_title", unit=unit))
+    fig.tight_layout()
+    return fig
+
+
+def contribution_bars(decomp: pd.DataFrame) -> plt.Figure:
+    """Horizontal bars of each driver's contribution to the GMV change (rises green, falls red),
+    each labelled with its signed amount."""
+    fig, ax = plt.subplots(figsize=(8, 0.65 * len(decomp) + 1.6))
+    labels = [label(k) for k in decomp["driver"]]
     vals = decomp["contribution"].fillna(0).to_numpy()
     ax.barh(labels, vals, color=["#16a34a" if v >= 0 else "#dc2626" for v in vals])
     ax.axvline(0, color="#334155", linewidth=0.8)
@@ -23,41 +209,16 @@ def contribution_bars(decomp: pd.DataFrame, lang: str = "en", title: str = "") -
         ax.text(
             v,
             y,
-            " " + fmt(v, "money") + " ",
+            " " + fmt(v, "signed_money") + " ",
             va="center",
             ha="left" if v >= 0 else "right",
-            fontsize=9,
+            fontsize=FONT,
         )
     ax.invert_yaxis()
-    ax.set_title(title)
-    ax.margins(x=0.25)
-    fig.tight_layout()
-    return fig
-
-
-def actual_vs_target(
-    series: pd.DataFrame,
-    key: str,
-    target_per_bucket: pd.Series | None,
-    lang: str = "en",
-    title: str = "",
-) -> plt.Figure:
-    """Bars of a metric per bucket, with the target per bucket as a line where given."""
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    x = series["bucket"].dt.strftime("%Y-%m-%d")
-    ax.bar(x, series[key], color=PALETTE[0], label=M.label(key, lang))
-    if target_per_bucket is not None and target_per_bucket.notna().any():
-        ax.plot(
-            x,
-            target_per_bucket.to_numpy(),
-            color=PALETTE[1],
-            marker="o",
-            label={"en": "Target", "zh": "目标"}[lang],
-        )
-        ax.legend(loc="upper left")
-    kind = M.METRICS[key].kind if key in M.METRICS else "ratio"
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: _tick(v, kind)))
-    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-    ax.set_title(title)
+    ax.set_title(_w("drivers_title"))
+    ax.set_xlabel(_w("drivers_axis", currency=currency_unit()), fontsize=FONT)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: tick(v, "money")))
+    ax.tick_params(axis="both", labelsize=FONT)
+    ax.margins(x=0.3)
     fig.tight_layout()
     return fig

@@ -1,0 +1,1 @@
+"""Narrative per report: findings, card notes, actions and method notes generated from typed results."""

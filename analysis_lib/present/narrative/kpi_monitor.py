@@ -1,0 +1,381 @@
+"""The words of the KPI monitor report, generated from its typed results
+(:class:`analysis_lib.analyses.kpi.KpiMonitor`): cards, findings, actions, section leads and
+method notes. Each sentence is written in one place here, from ``catalog/kpi_monitor.yaml``, and
+every figure in it goes through :func:`analysis_lib.present.numbers.fmt`, so a figure reads the
+same in a card, a finding and a table.
+
+Two rules of REPORTS.md are kept here for the whole report:
+
+- a change of a rate is given in percentage points first, relative change second
+  (:func:`change_text`), in cards, findings and tables alike;
+- every figure states its base: the period's buyers, UV and conversion rate count a person once
+  over the whole period, so the conversion rate is above every point of a weekly trend that
+  counts visitors once per week. The card and the finding give the rate on the trend's base
+  beside it (:attr:`~analysis_lib.analyses.kpi.KpiMonitor.conversion_rate_per_bucket`).
+"""
+
+from __future__ import annotations
+
+from analysis_lib.analyses import kpi
+from analysis_lib.core import metrics as M
+from analysis_lib.present.blocks import Action, Card, direction_of, tone_of
+from analysis_lib.present.context import settings
+from analysis_lib.present.numbers import fmt, missing, rate_change
+from analysis_lib.present.words import label, t, value
+
+NS = "kpi_monitor"
+# whether a rise is good news, for the colour of a card's change (a rising refund rate is red)
+HIGHER_IS_BETTER = {
+    "gmv": True,
+    "orders": True,
+    "buyers": True,
+    "aov": True,
+    "uv": True,
+    "conversion_rate": True,
+    "refund_rate": False,
+}
+
+
+def w(key: str, /, **values) -> str:
+    """A text of this report's catalog."""
+    return t(f"{NS}.{key}", **values)
+
+
+def kind_of(key: str) -> str:
+    """The number kind a metric is shown in (the metric registry's)."""
+    m = M.METRICS.get(key)
+    return m.kind if m else "ratio"
+
+
+def metric_text(key: str, v: float | None) -> str:
+    """A metric's value in full (findings, tables)."""
+    return fmt(v, kind_of(key))
+
+
+def card_text(key: str, v: float | None) -> str:
+    """A metric's value on a card: large money compact (``¥20.5万``), the rest as in full."""
+    return fmt(v, "money_compact") if kind_of(key) == "money" else metric_text(key, v)
+
+
+def is_rate(key: str) -> bool:
+    return kind_of(key) == "pct"
+
+
+def change_text(key: str, new: float | None, old: float | None) -> str:
+    """The change of a KPI against a base: a rate in percentage points first and relative change
+    second (``+2.1 pp (+13.2%)``), any other KPI as a relative change (``+48.0%``); n/a when the
+    base is missing. Cards, findings and tables all call this."""
+    if missing(new) or missing(old):
+        return fmt(None)
+    if is_rate(key):
+        return rate_change(new, old)
+    return fmt(M.safe_div(new - old, old), "signed_pct")
+
+
+def grain_words(grain: kpi.Grain) -> dict[str, str]:
+    """``unit`` (week), ``units`` (weeks) and ``grain`` (weekly) of the report's grain."""
+    return {
+        "unit": w(f"unit.{grain}"),
+        "units": w(f"units.{grain}"),
+        "grain": w(f"grain.{grain}"),
+    }
+
+
+def inline(key: str) -> str:
+    """A metric's label inside a sentence: ``orders per buyer`` in English (acronyms such as
+    ``UV`` and ``AOV`` kept), the label as it is in Chinese."""
+    text = label(key)
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def date_range(start, end) -> str:
+    return w("range", start=start, end=end)
+
+
+# --- title and cards -------------------------------------------------------------------------
+
+
+def period_line(r: kpi.KpiMonitor) -> str:
+    """``2025-10-01 – 2025-12-31 · weekly``."""
+    return w("period_line", start=r.start, end=r.end, grain=grain_words(r.grain)["grain"])
+
+
+def compared(r: kpi.KpiMonitor) -> str:
+    """What the report compares with, for the title line."""
+    return w("compared", start=r.pop.start, end=r.pop.end)
+
+
+def card_keys(r: kpi.KpiMonitor) -> list[str]:
+    """Five cards: GMV, orders, conversion rate (buyers without events), AOV, refund rate."""
+    return ["gmv", "orders", "conversion_rate" if r.traffic else "buyers", "aov", "refund_rate"]
+
+
+def card_note(key: str, r: kpi.KpiMonitor) -> str:
+    """The base of a card's figure (one line)."""
+    if key == "conversion_rate":
+        return w(
+            "card.note.conversion_rate",
+            per_bucket=fmt(r.conversion_rate_per_bucket, "pct"),
+            unit=grain_words(r.grain)["unit"],
+        )
+    return w(f"card.note.{key}")
+
+
+def cards(r: kpi.KpiMonitor) -> list[Card]:
+    """The headline cards, each with its base and its change against the previous period (arrow
+    and colour by whether the move is good for that KPI)."""
+    out = []
+    for key in card_keys(r):
+        new, old = r.totals[key], r.previous[key]
+        delta = None if missing(new) or missing(old) else new - old
+        out.append(
+            Card(
+                label=label(key),
+                value=card_text(key, new),
+                unit=card_note(key, r),
+                change=w("card.change", change=change_text(key, new, old)),
+                direction=direction_of(delta),
+                tone=tone_of(delta, HIGHER_IS_BETTER[key]),
+                key=key,
+            )
+        )
+    return out
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+
+def base_reasons(base: kpi.ComparisonBase) -> str:
+    """Why a comparison base is not covered: each table's gap."""
+    return w("reason_sep").join(
+        w("finding.base_empty", table=w(f"table.{table}"))
+        if first is None
+        else w("finding.base_starts", table=w(f"table.{table}"), first=first)
+        for table, first in base.gaps.items()
+    )
+
+
+def base_na(r: kpi.KpiMonitor, base: kpi.ComparisonBase) -> str | None:
+    """The sentence saying which changes are n/a against ``base`` and why (None when covered)."""
+    if not base.gaps:
+        return None
+    kpis = [inline(k) for k in r.kpis if not base.covers(k)]
+    return w(
+        "finding.base_na",
+        what=w(f"finding.base_what.{base.how}"),
+        kpis=w("list_sep").join(kpis),
+        start=base.start,
+        end=base.end,
+        why=base_reasons(base),
+    )
+
+
+def covered_text(tg: kpi.TargetComparison) -> str:
+    """The days a target comparison covers: ``2025-01-01 – 2025-05-31, 2025-07-01 – …``."""
+    return w("list_sep").join(date_range(lo, hi) for lo, hi in tg.covered)
+
+
+def findings(r: kpi.KpiMonitor) -> list[str]:
+    """What happened (GMV, its changes and the bases that are n/a), what drove it (the GMV
+    decomposition, conversion, new buyers, refunds), what it means (where GMV stands against its
+    target, and over which days)."""
+    tot, prev = r.totals, r.previous
+    out = [
+        w(
+            "finding.gmv",
+            gmv=metric_text("gmv", tot["gmv"]),
+            start=r.start,
+            end=r.end,
+            pop=change_text("gmv", tot["gmv"], prev["gmv"]),
+            yoy=change_text("gmv", tot["gmv"], r.last_year["gmv"]),
+        )
+    ]
+    out += [s for s in (base_na(r, r.pop), base_na(r, r.yoy)) if s]
+    d = r.decomposition.dropna(subset=["contribution"])
+    if len(d):
+        hi = d.loc[d["contribution"].abs().idxmax()]
+        lo = d.loc[d["contribution"].abs().idxmin()]
+        out.append(
+            w(
+                "finding.driver",
+                change=fmt(tot["gmv"] - prev["gmv"], "signed_money"),
+                driver=inline(hi["driver"]),
+                contrib=fmt(hi["contribution"], "signed_money"),
+                low=inline(lo["driver"]),
+                low_contrib=fmt(lo["contribution"], "signed_money"),
+            )
+        )
+    if r.traffic:
+        out.append(
+            w(
+                "finding.conversion",
+                cr=metric_text("conversion_rate", tot["conversion_rate"]),
+                delta=change_text(
+                    "conversion_rate", tot["conversion_rate"], prev["conversion_rate"]
+                ),
+                buyers=metric_text("buyers", tot["buyers"]),
+                uv=metric_text("uv", tot["uv"]),
+                unit=grain_words(r.grain)["unit"],
+                per_bucket=fmt(r.conversion_rate_per_bucket, "pct"),
+            )
+        )
+    else:
+        out.append(w("finding.no_traffic"))
+    out.append(
+        w(
+            "finding.new",
+            share=fmt(M.safe_div(tot["new_buyers"], tot["buyers"]), "pct"),
+            buyers=metric_text("buyers", tot["buyers"]),
+        )
+    )
+    out.append(
+        w(
+            "finding.refund",
+            rate=metric_text("refund_rate", tot["refund_rate"]),
+            delta=change_text("refund_rate", tot["refund_rate"], prev["refund_rate"]),
+        )
+    )
+    for tg in r.targets:
+        out.append(
+            w(
+                "finding.target_hit",
+                metric=label(tg.metric),
+                ratio=fmt(tg.achievement, "pct"),
+                actual=metric_text(tg.metric, tg.actual),
+                target=metric_text(tg.metric, tg.target),
+                dev=fmt(tg.deviation_rate, "signed_pct"),
+            )
+        )
+        if not tg.complete:
+            out.append(
+                w(
+                    "finding.target_partial",
+                    days=fmt(tg.days_covered, "count"),
+                    total=fmt(tg.period_days, "count"),
+                    ranges=covered_text(tg),
+                )
+            )
+    return out
+
+
+# --- what to do --------------------------------------------------------------------------------
+
+
+def thresholds() -> dict[str, str]:
+    """The action rules' thresholds as printed: ``3.0%``, ``10.0%``, ``1.0 pp``."""
+    return {
+        "shortfall": fmt(kpi.TARGET_SHORTFALL, "pct"),
+        "fall": fmt(kpi.SEGMENT_FALL, "pct"),
+        "rise": fmt(kpi.REFUND_RISE, "pp").lstrip("+"),
+    }
+
+
+def action(s: kpi.Signal, r: kpi.KpiMonitor) -> Action:
+    """One signal of :func:`analysis_lib.analyses.kpi.signals` as an action with its rule."""
+    th = thresholds()
+    if isinstance(s, kpi.LateFeed):
+        return Action(
+            w(
+                "action.late_feed",
+                units=grain_words(r.grain)["units"],
+                last_day=s.last_day,
+                days=fmt(s.days_missing, "count"),
+            ),
+            w("rule.late_feed"),
+        )
+    if isinstance(s, kpi.BelowTarget):
+        tg = s.target
+        common = {
+            "gap": fmt(-tg.deviation_rate, "pct"),
+            "actual": metric_text(tg.metric, tg.actual),
+            "target": metric_text(tg.metric, tg.target),
+        }
+        text = (
+            w("action.below_target_no_driver", **common)
+            if s.driver is None
+            else w(
+                "action.below_target",
+                driver=inline(s.driver),
+                contrib=fmt(s.contribution, "signed_money"),
+                **common,
+            )
+        )
+        return Action(text, w("rule.below_target", shortfall=th["shortfall"]))
+    if isinstance(s, kpi.SegmentFell):
+        return Action(
+            w(
+                "action.segment_fell",
+                dimension=w(f"dimension.{s.dimension}"),
+                value=value(s.dimension, s.value),
+                change=fmt(abs(s.change_pct), "pct"),
+                previous=fmt(s.previous, "money"),
+                gmv=fmt(s.gmv, "money"),
+            ),
+            w("rule.segment_fell", fall=th["fall"]),
+        )
+    return Action(
+        w(
+            "action.refund_up",
+            delta=change_text("refund_rate", s.rate, s.previous),
+            rate=metric_text("refund_rate", s.rate),
+        ),
+        w("rule.refund_up", rise=th["rise"]),
+    )
+
+
+def actions(r: kpi.KpiMonitor) -> list[Action]:
+    """What to do, most urgent first, each with the rule that produced it."""
+    return [action(s, r) for s in kpi.signals(r)]
+
+
+def no_action_reason() -> str:
+    """Why there is nothing to do: every rule, checked and quiet."""
+    return w("action.none", **thresholds())
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def section_title(name: str, r: kpi.KpiMonitor) -> str:
+    return w(f"section.{name}.title", **grain_words(r.grain))
+
+
+def section_lead(name: str, r: kpi.KpiMonitor) -> str:
+    """The one sentence that opens a detail section (what the reader should see)."""
+    if name == "drivers":
+        if r.decomposition["contribution"].isna().all():
+            return w("section.drivers.na")
+        return w("section.drivers.lead_traffic" if r.traffic else "section.drivers.lead_orders")
+    g = grain_words(r.grain)
+    lead = w(f"section.{name}.lead", fall=thresholds()["fall"], **g)
+    if name == "trend":
+        if r.previous_series is not None:
+            lead += sep() + w("section.trend.lead_previous")
+        if not r.series["complete"].all():
+            lead += sep() + w("section.trend.lead_partial", **g)
+    return lead
+
+
+def sep() -> str:
+    """Between two sentences: a space in English, nothing in Chinese."""
+    return "" if settings().lang == "zh" else " "
+
+
+def method_notes(r: kpi.KpiMonitor) -> list[str]:
+    """Method and caveats: definitions, the bases of distinct counts and comparisons, targets,
+    the decomposition, partial buckets (when there are any)."""
+    g = grain_words(r.grain)
+    notes = [w("method.definitions"), w("method.distinct", unit=g["unit"]), w("method.bases")]
+    if r.targets:
+        notes.append(w("method.targets"))
+    notes.append(w("method.lmdi"))
+    if not r.series["complete"].all():
+        notes.append(w("method.partial", unit=g["unit"]))
+    return notes
+
+
+def unavailable_reasons(r: kpi.KpiMonitor) -> dict[str, str]:
+    """The KPIs this shop cannot give with the reason, in English, for results.json."""
+    return {k: t(f"{NS}.unavailable.{why}", "en") for k, why in r.unavailable.items()}

@@ -1,0 +1,1 @@
+"""One module per report: its sections (cards, tables, charts) from typed results."""

@@ -1,0 +1,237 @@
+"""The KPI monitor report, section by section: one call per section from the notebook, each
+showing what :func:`analysis_lib.analyses.kpi.monitor` computed (never computing a figure of its
+own). Words come from :mod:`analysis_lib.present.narrative.kpi_monitor`, numbers from
+:func:`analysis_lib.present.numbers.fmt`, charts from :mod:`analysis_lib.present.charts.kpi`.
+
+:func:`record` writes the figures to results.json first; the cards, findings, tables and the
+index then show those same figures, each formatted once by the same function.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis_lib.analyses import kpi
+from analysis_lib.present import blocks
+from analysis_lib.present.bootstrap import Run
+from analysis_lib.present.charts import kpi as charts
+from analysis_lib.present.narrative import kpi_monitor as N
+from analysis_lib.present.numbers import fmt, missing
+from analysis_lib.present.tables import table
+from analysis_lib.present.words import label, value
+
+
+def _col(key: str) -> str:
+    return N.w(f"columns.{key}")
+
+
+def figures(r: kpi.KpiMonitor) -> dict:
+    """The run's figures for results.json: every KPI (None where the shop cannot give it, with
+    the reason under ``not_available``), the GMV changes and target, the comparison bases, the
+    conversion rate on the trend's base and the actions that fired."""
+    tot = r.totals
+    tg = r.target("gmv")
+    return {k: None if k in r.unavailable else tot[k] for k in kpi.KPI_KEYS} | {
+        "not_available": N.unavailable_reasons(r),
+        "new_buyers": tot["new_buyers"],
+        "returning_buyers": tot["returning_buyers"],
+        "gmv_change_pop": r.change("gmv", "pop"),
+        "gmv_change_yoy": r.change("gmv", "yoy"),
+        "gmv_deviation_rate": None if tg is None else tg.deviation_rate,
+        # what the deviation rate compares: actual and target over the days that have targets
+        "gmv_target": None
+        if tg is None
+        else {
+            "actual": tg.actual,
+            "target": tg.target,
+            "covered": tg.covered,
+            "days_covered": tg.days_covered,
+            "period_days": tg.period_days,
+        },
+        "comparison_bases": {
+            b.how: {"start": b.start, "end": b.end, "not_covered": b.gaps} for b in (r.pop, r.yoy)
+        },
+        # buyers / UV with a visitor counted once per bucket: the base of the trend's points
+        "conversion_rate_per_bucket": None if not r.traffic else r.conversion_rate_per_bucket,
+        "actions": [s.kind for s in kpi.signals(r)],
+    }
+
+
+def record(run: Run, r: kpi.KpiMonitor) -> None:
+    """Record the figures and the headline the index shows, as the cards show them."""
+    figs = figures(r)
+    headline = ["gmv", "orders", "conversion_rate" if r.traffic else "buyers", "aov"]
+    headline += ["gmv_change_pop", "gmv_deviation_rate"]
+    headline = [k for k in headline if not missing(figs[k])]  # n/a is left out of the index
+    shown: dict[str, blocks.Card | str] = {c.key: c for c in N.cards(r) if c.key}
+    shown["gmv_change_pop"] = blocks.Card(
+        label("gmv_change_pop"), N.change_text("gmv", r.totals["gmv"], r.previous["gmv"])
+    )
+    if figs["gmv_deviation_rate"] is not None:
+        shown["gmv_deviation_rate"] = blocks.Card(
+            label("gmv_deviation_rate"), fmt(figs["gmv_deviation_rate"], "signed_pct")
+        )
+    blocks.record_figures(figs, headline=headline, shown=shown)
+
+
+def summary(run: Run, r: kpi.KpiMonitor) -> None:
+    """The title line (period, comparison, last day of data), the cards and the findings."""
+    blocks.show(
+        blocks.title_block(run.P.title, N.period_line(r), N.compared(r), run.last_day),
+        blocks.summary_block(N.cards(r), N.findings(r)),
+    )
+
+
+def actions(run: Run, r: kpi.KpiMonitor) -> None:
+    """What to do, from the printed rules; or why there is nothing to do."""
+    blocks.show(blocks.actions_block(N.actions(r), N.no_action_reason()))
+
+
+def comparison(run: Run, r: kpi.KpiMonitor) -> None:
+    """Every KPI against the previous period and last year (rates in pp first)."""
+    rows = [
+        {
+            "metric": label(k),
+            "current": N.metric_text(k, r.totals[k]),
+            "previous": N.metric_text(k, r.previous[k]),
+            "change_pop": N.change_text(k, r.totals[k], r.previous[k]),
+            "last_year": N.metric_text(k, r.last_year[k]),
+            "change_yoy": N.change_text(k, r.totals[k], r.last_year[k]),
+        }
+        for k in r.kpis
+    ]
+    df = pd.DataFrame(rows)
+    blocks.show(
+        blocks.section(N.section_title("compare", r), N.section_lead("compare", r)),
+        table(df, {}, {c: _col(c) for c in df.columns}),
+    )
+
+
+def trend(run: Run, r: kpi.KpiMonitor) -> None:
+    """Small multiples of the KPIs by bucket, partial buckets hollow, previous period faded."""
+    g = N.grain_words(r.grain)
+    keys = [k for k in ["gmv", "orders", "buyers", "aov", "uv", "conversion_rate"] if k in r.kpis]
+    blocks.show(blocks.section(N.section_title("trend", r), N.section_lead("trend", r)))
+    alt = N.w(
+        "chart.trend_alt",
+        kpis=N.w("list_sep").join(label(k) for k in keys),
+        start=r.start,
+        end=r.end,
+        **g,
+    )
+    end = pd.Timestamp(r.end)
+    blocks.figure(charts.trend(r.series, r.previous_series, keys, g["unit"], end), alt)
+
+
+def target(run: Run, r: kpi.KpiMonitor) -> None:
+    """Actual against target like for like, and GMV per bucket against its target."""
+    g = N.grain_words(r.grain)
+    blocks.show(blocks.section(N.section_title("target", r), N.section_lead("target", r)))
+    if r.targets:
+        df = pd.DataFrame(
+            {
+                "metric": [label(x.metric) for x in r.targets],
+                "actual": [N.metric_text(x.metric, x.actual) for x in r.targets],
+                "target": [N.metric_text(x.metric, x.target) for x in r.targets],
+                "deviation_rate": [x.deviation_rate for x in r.targets],
+                "covered": [
+                    N.w(
+                        "covered",
+                        ranges=N.covered_text(x),
+                        days=fmt(x.days_covered, "count"),
+                        total=fmt(x.period_days, "count"),
+                    )
+                    for x in r.targets
+                ],
+            }
+        )
+        blocks.show(table(df, {"deviation_rate": "signed_pct"}, {c: _col(c) for c in df.columns}))
+    alt = N.w("chart.target_alt", start=r.start, end=r.end, **g)
+    blocks.figure(
+        charts.actual_vs_target(
+            r.series, "gmv", r.target_line, r.grain, g["unit"], pd.Timestamp(r.end)
+        ),
+        alt,
+    )
+
+
+def drivers(run: Run, r: kpi.KpiMonitor) -> None:
+    """The GMV change split into its drivers (LMDI), as a chart and a table."""
+    d = r.decomposition
+    blocks.show(blocks.section(N.section_title("drivers", r), N.section_lead("drivers", r)))
+    if d["contribution"].isna().all():
+        return
+    change = fmt(r.totals["gmv"] - r.previous["gmv"], "signed_money")
+    alt = N.w(
+        "chart.drivers_alt",
+        drivers=N.w("list_sep").join(label(k) for k in d["driver"]),
+        change=change,
+    )
+    blocks.figure(charts.contribution_bars(d), alt)
+    df = pd.DataFrame(
+        {
+            "driver": [label(k) for k in d["driver"]],
+            "previous": [
+                N.metric_text(k, v) for k, v in zip(d["driver"], d["previous"], strict=True)
+            ],
+            "current": [
+                N.metric_text(k, v) for k, v in zip(d["driver"], d["current"], strict=True)
+            ],
+            "contribution": d["contribution"],
+            "share_of_change": d["share_of_change"],
+        }
+    )
+    blocks.show(
+        table(
+            df,
+            {"contribution": "signed_money", "share_of_change": "pct"},
+            {c: _col(c) for c in df.columns},
+        )
+    )
+
+
+def breakdown(run: Run, r: kpi.KpiMonitor) -> None:
+    """GMV by channel and by device against the previous period (where orders have them)."""
+    if not r.breakdowns:
+        return
+    parts = [blocks.section(N.section_title("breakdown", r), N.section_lead("breakdown", r))]
+    for b in r.breakdowns:
+        df = b.table.assign(value=[value(b.dimension, v) for v in b.table["value"]])
+        names = {c: _col(c) for c in ["gmv", "previous", "change", "change_pct"]}
+        names["value"] = _col(b.dimension)
+        parts.append(
+            table(
+                df[["value", "gmv", "previous", "change", "change_pct"]],
+                {
+                    "gmv": "money",
+                    "previous": "money",
+                    "change": "signed_money",
+                    "change_pct": "signed_pct",
+                },
+                names,
+            )
+        )
+    blocks.show(*parts)
+
+
+def buyers(run: Run, r: kpi.KpiMonitor) -> None:
+    """New and returning buyers per bucket; partial buckets show their days in the period."""
+    s = r.series
+    df = pd.DataFrame({"bucket": s["bucket"].dt.strftime("%Y-%m-%d")})
+    formats = {"new_buyers": "count", "returning_buyers": "count"}
+    if r.grain != "day":
+        df["days"] = s["days"]
+        formats["days"] = "count"
+    df["new_buyers"] = s["new_buyers"]
+    df["returning_buyers"] = s["returning_buyers"]
+    names = {c: _col(c) for c in df.columns if c != "bucket"}
+    names["bucket"] = _col(f"bucket.{r.grain}")
+    blocks.show(
+        blocks.section(N.section_title("buyers", r), N.section_lead("buyers", r)),
+        table(df, formats, names),
+    )
+
+
+def method(run: Run, r: kpi.KpiMonitor) -> None:
+    """Method and caveats."""
+    blocks.show(blocks.method_block(N.method_notes(r)))

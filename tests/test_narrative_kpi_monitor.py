@@ -1,0 +1,286 @@
+"""Golden text of the KPI monitor's narrative (analysis_lib.present.narrative.kpi_monitor) in
+both languages, from a small typed result built here: every sentence a manager reads, exactly.
+
+The result is two weeks with a partial week on each side, a previous period the data covers, a
+last-year base it does not (orders start five days into it, no events), GMV 4% below target, a
+channel that fell 20% and a refund rate up 2 pp, so every finding and every action rule speaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from analysis_lib.analyses import kpi
+from analysis_lib.present.context import use
+from analysis_lib.present.narrative import kpi_monitor as N
+
+START, END = dt.date(2025, 10, 1), dt.date(2025, 10, 14)
+NAN = float("nan")
+
+
+def totals(gmv, orders, buyers, uv, refunded, new) -> dict[str, float]:
+    return {
+        "gmv": gmv,
+        "orders": orders,
+        "buyers": buyers,
+        "uv": uv,
+        "refunded_gmv": refunded,
+        "new_buyers": new,
+        "returning_buyers": buyers - new,
+        "aov": gmv / orders,
+        "conversion_rate": buyers / uv if uv == uv else NAN,
+        "refund_rate": refunded / gmv,
+        "orders_per_buyer": orders / buyers,
+    }
+
+
+def result(**changes) -> kpi.KpiMonitor:
+    cur = totals(12000.0, 100.0, 80.0, 1000.0, 600.0, 20.0)
+    prev = totals(10000.0, 80.0, 64.0, 1000.0, 300.0, 16.0)
+    series = pd.DataFrame(
+        {
+            "bucket": pd.to_datetime(["2025-09-29", "2025-10-06", "2025-10-13"]),
+            "buyers": [30.0, 50.0, 10.0],
+            "uv": [400.0, 600.0, 200.0],
+            "days": [5, 7, 2],
+            "complete": [False, True, False],
+        }
+    )
+    channel = pd.DataFrame(
+        {
+            "value": ["search", "email"],
+            "gmv": [8000.0, 4000.0],
+            "previous": [5000.0, 5000.0],
+            "change": [3000.0, -1000.0],
+            "change_pct": [0.6, -0.2],
+        }
+    )
+    r = kpi.KpiMonitor(
+        start=START,
+        end=END,
+        grain="week",
+        data_end=END,
+        traffic=True,
+        unavailable={},
+        totals=cur,
+        previous=prev,
+        last_year=dict.fromkeys(cur, NAN),
+        pop=kpi.ComparisonBase("pop", dt.date(2025, 9, 17), dt.date(2025, 9, 30), {}),
+        yoy=kpi.ComparisonBase(
+            "yoy", dt.date(2024, 10, 1), dt.date(2024, 10, 14), {"orders": dt.date(2024, 10, 6)}
+        ),
+        series=series,
+        previous_series=series,
+        decomposition=kpi.gmv_decomposition(cur, prev),
+        targets=[kpi.TargetComparison("gmv", 12000.0, 12500.0, -0.04, 14, 14, [(START, END)])],
+        target_line=pd.Series([NAN, NAN, NAN]),
+        breakdowns=[kpi.Breakdown("channel", channel)],
+    )
+    return replace(r, **changes)
+
+
+FINDINGS = {
+    "en": [
+        "GMV was CN¥12,000 from 2025-10-01 to 2025-10-14: +20.0% against the previous period and "
+        "n/a year on year.",
+        "Year-over-year changes are n/a for GMV, orders, buyers, AOV, conversion rate, refund "
+        "rate: the base period 2024-10-01 – 2024-10-14 is not covered by the data (the orders "
+        "data starts on 2024-10-06).",
+        "GMV changed by +CN¥2,000 against the previous period; conversion rate contributed most "
+        "(+CN¥2,448), UV least (CN¥0.00).",
+        "Conversion rate was 8.0%, +1.6 pp (+25.0%) against the previous period: 80 buyers among "
+        "1,000 visitors, each counted once over the period. Counted once per week, as in the "
+        "trend, it was 7.5%.",
+        "25.0% of the 80 buyers bought for the first time.",
+        "Refund rate was 5.0%, +2.0 pp (+66.7%) against the previous period.",
+        "GMV reached 96.0% of its target (CN¥12,000 against CN¥12,500; deviation rate −4.0%).",
+    ],
+    "zh": [
+        "2025-10-01 至 2025-10-14 GMV 为 ¥12,000，环比 +20.0%，同比 无数据。",
+        "同比（GMV（成交额）、订单数、购买用户数、客单价、转化率、退款率）无法计算：基期 "
+        "2024-10-01 至 2024-10-14 不在数据范围内（订单数据从 2024-10-06 开始）。",
+        "与上一周期相比 GMV 变化 +¥2,000；贡献最大的是转化率（+¥2,448），最小的是访客数 UV"
+        "（¥0.00）。",
+        "转化率为 8.0%，较上期 +1.6 个百分点（+25.0%）：整个统计期去重的 1,000 位访客中有 80 "
+        "位购买。按趋势图的口径（每周计一次）为 7.5%。",
+        "80 位购买用户中有 25.0% 为首次购买。",
+        "退款率为 5.0%，较上期 +2.0 个百分点（+66.7%）。",
+        "GMV（成交额）完成目标的 96.0%（实际 ¥12,000，目标 ¥12,500，偏差率 −4.0%）。",
+    ],
+}
+
+CARDS = {  # value, base, change, tone
+    "en": [
+        ("CN¥12,000", "paid and refunded orders", "+20.0% vs previous period", "good"),
+        ("100", "paid and refunded orders", "+25.0% vs previous period", "good"),
+        (
+            "8.0%",
+            "buyers / visitors, each counted once over the period; 7.5% counting them once per "
+            "week",
+            "+1.6 pp (+25.0%) vs previous period",
+            "good",
+        ),
+        ("CN¥120.00", "GMV / orders", "−4.0% vs previous period", "bad"),
+        ("5.0%", "refunded GMV / GMV", "+2.0 pp (+66.7%) vs previous period", "bad"),
+    ],
+    "zh": [
+        ("¥1.20万", "已支付及已退款订单", "较上期 +20.0%", "good"),
+        ("100", "已支付及已退款订单", "较上期 +25.0%", "good"),
+        (
+            "8.0%",
+            "购买用户 / 访客（整个统计期去重）；按每周计一次为 7.5%",
+            "较上期 +1.6 个百分点（+25.0%）",
+            "good",
+        ),
+        ("¥120.00", "GMV / 订单数", "较上期 −4.0%", "bad"),
+        ("5.0%", "退款金额 / GMV", "较上期 +2.0 个百分点（+66.7%）", "bad"),
+    ],
+}
+
+ACTIONS = {  # most urgent first: below target, the channel that fell most, refunds
+    "en": [
+        (
+            "GMV is 4.0% below target (CN¥12,000 against CN¥12,500): look at AOV first, the driver "
+            "that pulled GMV down most against the previous period (−CN¥447.80).",
+            "GMV more than 3.0% below target → the driver of the GMV change that fell most",
+        ),
+        (
+            "Look into the channel email: its GMV fell 20.0% (CN¥5,000 → CN¥4,000), the largest "
+            "fall of any channel against the previous period.",
+            "a channel or device whose GMV fell more than 10.0% against the previous period → the "
+            "one with the largest fall in money",
+        ),
+        (
+            "Review the refunded orders by product and reason: the refund rate rose +2.0 pp "
+            "(+66.7%) to 5.0%.",
+            "refund rate up more than 1.0 pp against the previous period",
+        ),
+    ],
+    "zh": [
+        (
+            "GMV 低于目标 4.0%（实际 ¥12,000，目标 ¥12,500）：优先排查客单价，它是与上一周期相比"
+            "拖累 GMV 最多的因素（−¥447.80）。",
+            "GMV 低于目标 3.0% 以上 → 拖累 GMV 最多的驱动因素",
+        ),
+        (
+            "排查渠道「邮件」：其 GMV 较上期下降 20.0%（¥5,000 → ¥4,000），是各渠道中降幅最大的。",
+            "GMV 较上期下降超过 10.0% 的渠道或设备 → 金额降幅最大者",
+        ),
+        (
+            "按商品和原因复查退款订单：退款率上升 +2.0 个百分点（+66.7%），达到 5.0%。",
+            "退款率较上期上升超过 1.0 个百分点",
+        ),
+    ],
+}
+
+NO_ACTION = {
+    "en": "GMV is not more than 3.0% below target, no channel or device fell more than 10.0%, the "
+    "refund rate did not rise more than 1.0 pp, and the data runs to the period's end.",
+    "zh": "GMV 未低于目标 3.0% 以上，没有渠道或设备下降超过 10.0%，退款率上升未超过 1.0 个百分点，"
+    "数据覆盖到统计期末。",
+}
+
+TREND_LEAD = {
+    "en": "Each point is one week, with visitors and buyers counted once per week. The faded line "
+    "is the previous period, shifted onto this one. Hollow points are partial weeks: part of the "
+    "week lies outside the period or the data, so they are not read as a fall.",
+    "zh": "每个点为一周，访客和购买用户每周计一次。浅色线为上一周期（平移对齐到本期）。空心点为不完整"
+    "的周：部分天数不在统计期或数据内，不应解读为下滑。",
+}
+
+LANGS = ["en", "zh"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_findings(lang):
+    with use(lang=lang, currency="CNY"):
+        assert N.findings(result()) == FINDINGS[lang]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_cards_give_rates_in_pp_first_and_colour_by_metric(lang):
+    with use(lang=lang, currency="CNY"):
+        cards = N.cards(result())
+    assert [c.key for c in cards] == ["gmv", "orders", "conversion_rate", "aov", "refund_rate"]
+    assert [(c.value, c.unit, c.change, c.tone) for c in cards] == CARDS[lang]
+    assert [c.direction for c in cards] == ["up", "up", "up", "down", "up"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_actions_with_their_rules(lang):
+    with use(lang=lang, currency="CNY"):
+        got = [(a.text, a.rule) for a in N.actions(result())]
+        assert N.no_action_reason() == NO_ACTION[lang]
+    assert got == ACTIONS[lang]
+
+
+def test_no_action_when_no_rule_fires():
+    """On target, no channel down, refund rate flat: nothing to do (the report says why)."""
+    r = result(
+        targets=[kpi.TargetComparison("gmv", 12000.0, 12100.0, 12000 / 12100 - 1, 14, 14, [])],
+        breakdowns=[],
+        previous=result().totals,
+    )
+    assert kpi.signals(r) == []
+
+
+def test_late_feed_first_and_below_target_without_a_falling_driver():
+    """Data ending two days early comes first; GMV below target while every driver rose names
+    no driver but the target's growth."""
+    cur = result().totals
+    prev = totals(9000.0, 78.0, 70.0, 900.0, 300.0, 16.0)  # every driver lower than now
+    r = result(data_end=dt.date(2025, 10, 12), decomposition=kpi.gmv_decomposition(cur, prev))
+    with use(lang="en", currency="USD"):
+        got = [a.text for a in N.actions(r)][:2]
+    assert got == [
+        "Check the data feeds before reading the last weeks: the data ends on 2025-10-12, 2 days "
+        "before the period's end.",
+        "GMV is 4.0% below target ($12,000 against $12,500) though no driver of the GMV change "
+        "fell against the previous period: check the growth the target assumes against the trend.",
+    ]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_trend_lead_says_what_the_points_count(lang):
+    with use(lang=lang):
+        assert N.section_lead("trend", result()) == TREND_LEAD[lang]
+        # every bucket complete, no previous period: those sentences go
+        r = result(series=result().series.assign(complete=True), previous_series=None)
+        assert N.section_lead("trend", r) == TREND_LEAD[lang].split("。" if lang == "zh" else ". ")[
+            0
+        ] + ("。" if lang == "zh" else ".")
+
+
+@pytest.mark.parametrize(
+    ("lang", "says"),
+    [
+        ("en", "UV and conversion rate are not reported: the shop has no events table (visits)."),
+        ("zh", "未报告访客数和转化率：该店铺没有 events 表（访问记录）。"),
+    ],
+)
+def test_a_shop_without_events(lang, says):
+    cur = {**result().totals, "uv": NAN, "conversion_rate": NAN}
+    r = result(
+        traffic=False,
+        unavailable={"uv": "no_events", "conversion_rate": "no_events"},
+        totals=cur,
+        decomposition=kpi.gmv_decomposition(cur, result().previous, traffic=False),
+    )
+    with use(lang=lang):
+        f = N.findings(r)
+        assert [c.key for c in N.cards(r)] == ["gmv", "orders", "buyers", "aov", "refund_rate"]
+    assert f[3].startswith(says)
+    assert not any("8.0%" in x for x in f)  # no conversion rate anywhere
+
+
+def test_change_text_rates_in_pp_first_everything_else_relative():
+    with use(lang="en"):
+        assert N.change_text("conversion_rate", 0.179, 0.158) == "+2.1 pp (+13.3%)"
+        assert N.change_text("gmv", 148.0, 100.0) == "+48.0%"
+        assert N.change_text("gmv", 148.0, NAN) == "n/a"
+    with use(lang="zh"):
+        assert N.change_text("refund_rate", 0.05, 0.03) == "+2.0 个百分点（+66.7%）"
