@@ -160,3 +160,24 @@ def test_window_in_the_largest_whole_unit():
         ]
     with use(lang="zh"):
         assert N.window_text(36 * 3600) == "36 小时"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_compare_period_without_units_is_said_not_compared(lang):
+    """A compare period with nobody in the funnel (data that starts later) is no comparison: no
+    "n/a against n/a", no claim that no step fell."""
+    want = {
+        "en": (
+            "The compare period has no users in the funnel: there is nothing to compare with, and no bottleneck.",
+            "the compare period has no users in the funnel to compare with.",
+        ),
+        "zh": (
+            "对比期内没有进入漏斗的用户：无从比较，也无法指出瓶颈环节。",
+            "对比期内没有可供比较的用户。",
+        ),
+    }[lang]
+    with use(lang=lang):
+        r = result(prev=(0, 0, 0), segments=False)
+        said = N.findings(r)
+        assert said[0] == GOLDEN[lang]["no_compare"][0] and said[1] == want[0]
+        assert N.actions(r) == ([], want[1])

@@ -117,7 +117,7 @@ def findings(r: FunnelResult, traffic_reason: str | None = None) -> list[str]:
         "done": fmt(r.completed),
     }
     prev = r.previous_overall_conversion
-    if prev is None:
+    if prev is None or not r.previous_entered:
         out = [t("funnel.findings.overall", **what)]
     else:
         out = [
@@ -131,6 +131,8 @@ def findings(r: FunnelResult, traffic_reason: str | None = None) -> list[str]:
     neck = r.bottleneck
     if r.comparison is None:
         out.append(t("funnel.findings.no_compare"))
+    elif not r.previous_entered:
+        out.append(t("funnel.findings.compare_empty", unit=u))
     elif neck is None:
         out.append(t("funnel.findings.no_fall"))
     else:
@@ -201,6 +203,8 @@ def actions(r: FunnelResult) -> tuple[list[Action], str]:
     neck = r.bottleneck
     if r.comparison is None:
         return [], t("funnel.actions.none_no_compare")
+    if not r.previous_entered:
+        return [], t("funnel.actions.none_compare_empty", unit=unit(r.spec))
     if neck is None:
         return [], t("funnel.actions.none_no_fall")
     p = pair(neck.from_step, neck.step)

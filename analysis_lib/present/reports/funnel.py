@@ -96,7 +96,7 @@ def cards(r: F.FunnelResult) -> dict[str, Card]:
         t("funnel.cards.entered"), fmt(r.entered), u, change, direction_of(delta),
         tone_of(delta, True),
     )  # fmt: skip
-    old = r.previous_overall_conversion
+    old = r.previous_overall_conversion if r.previous_entered else None
     d = None if old is None else r.overall_conversion - old
     out["overall_conversion"] = Card(
         t("funnel.cards.overall"),
