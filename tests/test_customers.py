@@ -188,3 +188,17 @@ def test_a_shop_with_few_repeat_customers_gets_no_clv(tmp_path, sample_dir):
     clv = C.predict_clv(src, C.rfm_table(src, start, end), start, cal, end, 12)
     assert not clv.reliable and clv.forecast is None
     assert "few_repeat_customers" in [w.kind for w in clv.warnings]
+
+
+def test_no_repeat_customer_in_calibration_fits_no_model(tmp_path, sample_dir):
+    """Before, pymc-marketing failed the run when the calibration period held no order; now no
+    model is fitted below MIN_TO_FIT repeat customers, and the warning says why."""
+    o = pd.read_parquet(sample_dir / "orders").sort_values("order_ts")
+    o[~o.duplicated("user_id")].to_parquet(tmp_path / "orders.parquet")
+    src = data.connect(str(tmp_path))
+    start, cal, end = dt.date(2024, 1, 1), dt.date(2025, 6, 30), dt.date(2025, 12, 31)
+    clv = C.predict_clv(src, C.rfm_table(src, start, end), start, cal, end, 12)
+    assert clv.bgnbd is None and clv.forecast is None and clv.holdout.empty
+    assert [(w.kind, w.value) for w in clv.warnings] == [("few_repeat_customers", 0)]
+    empty = C.rfm_summary(src, dt.date(2020, 1, 1), dt.date(2020, 6, 30), dt.date(2020, 12, 31))
+    assert empty.empty and list(empty.columns)[:2] == ["customer_id", "frequency"]
