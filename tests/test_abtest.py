@@ -3,9 +3,11 @@ delta method against the bootstrap, CUPED against OLS, the planted lift, SRM, ba
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from html.parser import HTMLParser
+import os
+import re
 from pathlib import Path
 
 import ibis
@@ -13,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from bs4 import BeautifulSoup
 from scipy import stats
 from statsmodels.stats import proportion as smp
 
@@ -337,6 +340,17 @@ def test_missing_values_dropped_or_zero_and_counted(missing):
             assert ss.loc[v, f"{m.name}__{other}"] == pytest.approx(kept[cols[1]].sum())
 
 
+def comparison(metric="m", variant="t", rel=0.1, lo=0.05, hi=0.15, p_adj=0.5, kind="mean"):
+    """A comparison of means 100 (control) against 100 * (1 + rel), with its relative interval."""
+    return A.Comparison(
+        metric, kind, variant, 100.0, 100.0 * (1 + rel), 100.0 * rel, rel, 100 * lo, 100 * hi,
+        lo, hi, p_adj, 1000, 1000, "Welch t-test (scipy)", p_adj,
+    )  # fmt: skip
+
+
+NO_SRM = A.SrmResult(0.5, 0.45, {"control": 1000, "t": 1000}, {"control": 1000, "t": 1000})
+
+
 @pytest.mark.parametrize(
     "lo, hi, higher_is_better, status",
     [
@@ -350,82 +364,70 @@ def test_missing_values_dropped_or_zero_and_counted(missing):
     ],
 )
 def test_guardrail_status_words(lo, hi, higher_is_better, status):
-    cmp = pd.DataFrame(
-        [
-            {
-                "metric": "g",
-                "variant": "t",
-                "rel_diff": (lo + hi) / 2,
-                "rel_ci_low": lo,
-                "rel_ci_high": hi,
-            }
-        ]
-    )
+    c = comparison("g", rel=(lo + hi) / 2, lo=lo, hi=hi)
     m = A.MetricDef("g", "mean", higher_is_better=higher_is_better)
-    got = A.guardrail_status(cmp, [A.Guardrail("g", 0.02)], {"g": m})
-    assert got.status.tolist() == [status]
+    got = A.guardrail_status([c], [A.Guardrail("g", 0.02)], {"g": m})
+    assert [g.status for g in got] == [status]
 
 
-def test_verdict_names_a_guardrail_without_enough_data():
-    """A significant gain ships only without a failed guardrail, and the reason says which
-    guardrail could not be shown within its tolerance."""
-    cmp = pd.DataFrame(
-        [
-            {
-                "metric": "m",
-                "variant": "t",
-                "abs_diff": 1.0,
-                "rel_diff": 0.1,
-                "p_value_adjusted": 1e-6,
-                "rel_ci_low": 0.05,
-                "rel_ci_high": 0.15,
-            },
-            {
-                "metric": "g",
-                "variant": "t",
-                "abs_diff": -0.1,
-                "rel_diff": -0.01,
-                "p_value_adjusted": 0.5,
-                "rel_ci_low": -0.05,
-                "rel_ci_high": 0.03,
-            },
-        ]
-    )
+def test_a_guardrail_without_enough_data_makes_the_ship_wait_for_it():
+    """A significant gain ships only without a failed guardrail; a guardrail whose interval crosses
+    its tolerance is named as one to wait for (the report says: ship only after it has enough
+    data), and a failed one turns the verdict to don't ship."""
+    cmp = [
+        comparison("m", rel=0.1, lo=0.05, hi=0.15, p_adj=1e-6),
+        comparison("g", rel=-0.01, lo=-0.05, hi=0.03),
+    ]
     ms = {"m": A.MetricDef("m", "mean"), "g": A.MetricDef("g", "mean")}
     guards = A.guardrail_status(cmp, [A.Guardrail("g", 0.02)], ms)
-    v = A.verdict(cmp, ms["m"], {"p_value": 0.5}, guards, 0.05, 0.001, ms)
-    assert v["decision"] == "ship"
-    assert "not enough data to rule out g worse than its 2% tolerance" in v["reason"]
-    failed = guards.assign(status="failed")
-    assert A.verdict(cmp, ms["m"], {"p_value": 0.5}, failed, 0.05, 0.001, ms)["decision"] == (
-        "don't ship"
+    v = A.verdict(cmp, ms["m"], NO_SRM, guards, 0.05, ms)
+    assert (v.decision, v.basis, v.variant) == ("ship", "gain", "t")
+    assert v.conditional and [g.metric for g in v.waiting_for] == ["g"]
+    passed = A.guardrail_status(
+        [cmp[0], comparison("g", rel=0.0, lo=-0.01, hi=0.01)], [A.Guardrail("g", 0.02)], ms
     )
+    assert not A.verdict(cmp, ms["m"], NO_SRM, passed, 0.05, ms).conditional
+    failed = [dataclasses.replace(g, status="failed") for g in guards]
+    v = A.verdict(cmp, ms["m"], NO_SRM, failed, 0.05, ms)
+    assert (v.decision, v.basis, v.guardrail.metric) == ("don't ship", "guardrail_failed", "g")
+
+
+def test_verdict_rules_in_order():
+    """Harm without a gain: don't ship; a gain with another metric significantly worse ships and
+    names it; nothing significant: inconclusive, resting on the primary comparison; lower is
+    better turns a fall into a gain."""
+    ms = {"m": A.MetricDef("m", "mean"), "h": A.MetricDef("h", "mean")}
+    harm = [
+        comparison("m", rel=0.01, lo=-0.02, hi=0.04),
+        comparison("h", rel=-0.1, lo=-0.15, hi=-0.05, p_adj=1e-4),
+    ]
+    v = A.verdict(harm, ms["m"], NO_SRM, [], 0.05, ms)
+    assert (v.decision, v.basis, v.comparison.metric) == ("don't ship", "harm", "h")
+    both = [comparison("m", rel=0.1, lo=0.05, hi=0.15, p_adj=1e-4), harm[1]]
+    v = A.verdict(both, ms["m"], NO_SRM, [], 0.05, ms)
+    assert (v.decision, [c.metric for c in v.also_worse]) == ("ship", ["h"])
+    v = A.verdict(harm[:1], ms["m"], NO_SRM, [], 0.05, ms)
+    assert (v.decision, v.basis, v.comparison.metric, v.variant) == (
+        "inconclusive", "no_difference", "m", None,
+    )  # fmt: skip
+    lower = A.MetricDef("m", "mean", higher_is_better=False)
+    fall = [comparison("m", rel=-0.1, lo=-0.15, hi=-0.05, p_adj=1e-4)]
+    assert A.verdict(fall, lower, NO_SRM, [], 0.05, {"m": lower}).decision == "ship"
 
 
 def test_srm_detects_a_broken_split():
-    assert A.srm({"a": 5000, "b": 5000})["p_value"] > 0.5
-    assert A.srm({"a": 5200, "b": 4800})["p_value"] < 0.001
-    assert A.srm({"a": 6600, "b": 3400}, {"a": 2, "b": 1})["p_value"] > 0.001
+    assert A.srm({"a": 5000, "b": 5000}).p_value > 0.5
+    assert A.srm({"a": 5200, "b": 4800}).mismatch
+    assert not A.srm({"a": 6600, "b": 3400}, {"a": 2, "b": 1}).mismatch
+    assert A.srm({"a": 6600, "b": 3400}, threshold=0.5).threshold == 0.5
 
 
 def test_srm_blocks_the_verdict():
-    cmp = pd.DataFrame(
-        [
-            {
-                "metric": "m",
-                "variant": "t",
-                "abs_diff": 1.0,
-                "rel_diff": 0.5,
-                "p_value_adjusted": 1e-9,
-                "rel_ci_low": 0.4,
-                "rel_ci_high": 0.6,
-            }
-        ]
-    )
-    v = A.verdict(cmp, A.MetricDef("m", "mean"), {"p_value": 1e-6}, pd.DataFrame(), 0.05, 0.001)
-    assert v["decision"] == "inconclusive" and "sample ratio mismatch" in v["reason"]
-    v = A.verdict(cmp, A.MetricDef("m", "mean"), {"p_value": 0.5}, pd.DataFrame(), 0.05, 0.001)
-    assert v["decision"] == "ship"
+    cmp = [comparison("m", rel=0.5, lo=0.4, hi=0.6, p_adj=1e-9)]
+    broken = A.SrmResult(1e-6, 30.0, {"control": 1200, "t": 800}, {"control": 1000, "t": 1000})
+    v = A.verdict(cmp, A.MetricDef("m", "mean"), broken, [], 0.05)
+    assert (v.decision, v.basis, v.variant) == ("inconclusive", "srm", None)
+    assert A.verdict(cmp, A.MetricDef("m", "mean"), NO_SRM, [], 0.05).decision == "ship"
 
 
 def test_holm_and_bh_adjust():
@@ -463,35 +465,47 @@ def test_engine_winsorization_caps_at_the_percentile():
 
 
 ROOT = Path(__file__).resolve().parent.parent
-FMT_KINDS = ("count", "money", "pct", "pp", "signed_pct", "ratio")
+EXAMPLES = ["checkout_experiment", "cookie_cats"]
+LANGS = ["en", "zh"]
 
 
-class _Tables(HTMLParser):
-    """Rows of the report's tables (``wb-table``): the header cells and the body cells."""
+@pytest.fixture(scope="module")
+def ab_reports(tmp_path_factory, sample_dir) -> Path:
+    """Both example reports in both languages, from one run-all, with the charts checked against
+    the house rules (``WORKBOOK_CHECK_CHARTS=1``): ``<out>/ab_test/<example>_<lang>/``."""
+    from tests.test_runner import workbook
 
-    def __init__(self):
-        super().__init__()
-        self.tables, self._in, self._cell = [], False, None
+    root = tmp_path_factory.mktemp("ab")
+    (root / "params").mkdir()
+    for name in EXAMPLES:
+        text = (ROOT / "params" / "ab_test" / f"{name}.yaml").read_text()
+        text = text.replace("url: data/sample", f"url: {sample_dir}")
+        text = text.replace("url: analysis_lib/", f"url: {ROOT}/analysis_lib/")
+        for lang in LANGS:
+            (root / "params" / f"{name}_{lang}.yaml").write_text(f"{text}\nlang: {lang}\n")
+    env = {**os.environ, "WORKBOOK_CHECK_CHARTS": "1"}
+    r = workbook("run-all", root / "params", "--out", root / "out", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return root / "out"
 
-    def handle_starttag(self, tag, attrs):
-        if tag == "table" and "wb-table" in (dict(attrs).get("class") or ""):
-            self._in = True
-            self.tables.append({"head": [], "rows": []})
-        elif self._in and tag == "tr":
-            self.tables[-1]["rows"].append([])
-        elif self._in and tag in ("td", "th"):
-            self._cell = ""
 
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
+def _report(out: Path, name: str, lang: str):
+    """The rendered report (bs4) and its results.json."""
+    folder = out / "ab_test" / f"{name}_{lang}"
+    html = BeautifulSoup((folder / "report.html").read_text(), "html.parser")
+    return html, json.loads((folder / "results.json").read_text())
 
-    def handle_endtag(self, tag):
-        if self._in and tag in ("td", "th") and self._cell is not None:
-            self.tables[-1]["rows"][-1].append((tag, self._cell.strip()))
-            self._cell = None
-        elif tag == "table":
-            self._in = False
+
+def _tables(html) -> list[list[list[str]]]:
+    """The body rows of the report's tables (not the data-quality one), as cell texts."""
+    return [
+        [
+            [td.get_text(" ", strip=True) for td in tr.find_all("td")]
+            for tr in tab.select("tbody tr")
+        ]
+        for tab in html.select("div.wb-table table")
+        if not tab.find_parent(class_="wb-quality")
+    ]
 
 
 def _records(obj) -> list[dict]:
@@ -507,15 +521,26 @@ def _records(obj) -> list[dict]:
     return out
 
 
+FMT_KINDS = ("count", "money", "pct", "signed_pct", "ratio", "p_value")
+VALUE_KINDS = ("ab_metric", "variant", "ab_method", "channel", "new_vs_returning")
+
+
 def _explains(record: dict, cell: str) -> bool:
-    """The cell shows one of the record's values (a number in one of the report's formats)."""
-    from analysis_lib.present.report import fmt
+    """The cell shows one of the record's values: a number in one of the report's formats, or a
+    name as the report labels it (a metric, variant, method, segment value, guardrail status)."""
+    from analysis_lib.present import words
+    from analysis_lib.present.narrative import ab_test as N
+    from analysis_lib.present.numbers import fmt
 
     for v in record.values():
-        if v is None and cell == "n/a":
-            return True
-        if isinstance(v, str) and v == cell:
-            return True
+        if isinstance(v, str):
+            shown = {v, *(words.value(k, v) for k in VALUE_KINDS)}
+            if v in N.STATUS_TERMS:
+                shown.add(N.status_name(v))
+            if words.has(f"labels.{v}"):
+                shown.add(words.label(v))
+            if cell in shown:
+                return True
         number = isinstance(v, int | float) and not isinstance(v, bool)
         if number and cell in {fmt(v, k) for k in FMT_KINDS}:
             return True
@@ -523,27 +548,25 @@ def _explains(record: dict, cell: str) -> bool:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("name", ["checkout_experiment", "cookie_cats"])
-def test_every_figure_of_the_report_tables_is_in_results_json(name, tmp_path, sample_dir):
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_figure_of_the_report_tables_is_in_results_json(name, lang, ab_reports):
     """Each row of each table of the A/B report is one record of results.json: every cell is a
     value of that record (before issue 14 relative intervals, guardrail statuses and the
     planner's result were shown but not recorded)."""
-    from tests.test_runner import workbook
+    from analysis_lib.present.context import use
 
-    out = tmp_path / "reports"
-    r = workbook("run", ROOT / "params" / "ab_test" / f"{name}.yaml", "--out", out)
-    assert r.returncode == 0, r.stderr
-    figs = json.loads((out / "ab_test" / name / "results.json").read_text())["figures"]
-    parser = _Tables()
-    parser.feed((out / "ab_test" / name / "report.html").read_text())
+    html, res = _report(ab_reports, name, lang)
+    figs = res["figures"]
     records = _records(figs)
-    assert len(parser.tables) >= 3  # sample ratio, results, guardrails (and segments)
+    tables = _tables(html)
+    assert len(tables) >= 3  # sample ratio, results, guardrails (and segments)
     unexplained = []
-    for tab in parser.tables:
-        for row in tab["rows"]:
-            cells = [c for tag, c in row if tag == "td"]
-            if cells and not any(all(_explains(rec, c) for c in cells) for rec in records):
-                unexplained.append(cells)
+    with use(lang=lang, currency=res["params"]["currency"]):
+        for rows in tables:
+            for cells in rows:
+                if cells and not any(all(_explains(rec, c) for c in cells) for rec in records):
+                    unexplained.append(cells)
     assert not unexplained, unexplained
     assert all({"rel_ci_low", "rel_ci_high", "method"} <= set(m) for m in figs["metrics"])
     assert figs["guardrails"] and all(
@@ -552,10 +575,125 @@ def test_every_figure_of_the_report_tables_is_in_results_json(name, tmp_path, sa
     if name == "checkout_experiment":
         plan = figs["planner"]
         assert plan["n_per_variant"] > 0 and plan["total_units"] == 2 * plan["n_per_variant"]
-        assert (
-            f"{plan['n_per_variant']:,} units per variant"
-            in (out / "ab_test" / name / "report.html").read_text()
-        )
+        if lang == "en":
+            assert f"{plan['n_per_variant']:,} units per variant" in html.get_text(" ")
+
+
+def _cards(html) -> dict[str, dict[str, str]]:
+    """The summary cards by label: value, note and change as shown."""
+
+    def text(card, cls):
+        el = card.select_one(f".{cls}")
+        return el.get_text(" ", strip=True) if el else ""
+
+    return {
+        text(c, "wb-card-label"): {k: text(c, f"wb-card-{k}") for k in ("value", "note", "change")}
+        for c in html.select(".wb-card")
+    }
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_cards_findings_tables_and_index_show_the_recorded_figures(name, lang, ab_reports):
+    """One source of truth: each card shows the fmt of its results.json figure; the findings and
+    the results table show the same text; related figures hold (relative change = treatment /
+    control - 1, pp = treatment - control); the index prints the cards' text."""
+    from analysis_lib.present import words
+    from analysis_lib.present.context import use
+    from analysis_lib.present.narrative import ab_test as N
+    from analysis_lib.present.numbers import fmt, p_value, rate_change
+
+    html, res = _report(ab_reports, name, lang)
+    figs, params = res["figures"], res["params"]
+    findings = [li.get_text(" ", strip=True) for li in html.select(".wb-findings li")]
+    cards = _cards(html)
+    with use(lang=lang, currency=params["currency"]):
+        primary = next(m for m in figs["metrics"] if m["metric"] == params["metrics"][0]["name"])
+        tv, cv = primary["treatment_value"], primary["control_value"]
+        assert primary["rel_diff"] == pytest.approx(tv / cv - 1)
+        card = cards[N.t("ab_test.card.primary", **_names(primary, params))]
+        kind = "pct" if primary["kind"] == "proportion" else "ratio"
+        assert card["value"] == fmt(tv, kind)
+        change = rate_change(tv, cv) if kind == "pct" else fmt(primary["rel_diff"], "signed_pct")
+        assert change in card["change"]
+        lo, hi = fmt(primary["rel_ci_low"], "signed_pct"), fmt(primary["rel_ci_high"], "signed_pct")
+        assert lo in card["note"] and hi in card["note"]
+        first = findings[0]
+        assert fmt(tv, kind) in first and change in first and lo in first and hi in first
+        assert p_value(primary["p_value_adjusted"]) in first
+        row = next(r for r in _tables(html)[1] if r[0] == N.metric_name(primary["metric"]))
+        assert row[4:7] == [fmt(primary["rel_diff"], "signed_pct"), lo, hi]
+        mde = cards[words.t("ab_test.card.mde")]["value"]
+        assert mde == fmt(figs["mde_primary"], "pct")
+        units = cards[words.t("ab_test.card.units")]["value"]
+        assert units == fmt(figs["units"]) == fmt(sum(r["units"] for r in figs["srm_table"]))
+        srm_p = p_value(figs["srm"]["p_value"])
+        assert srm_p in cards[words.t("ab_test.card.srm")]["note"]
+        assert any(srm_p in f for f in findings)
+        verdict = cards[words.label("verdict")]["value"]
+        key = {"ship": "ship", "don't ship": "dont_ship", "inconclusive": "inconclusive"}
+        expected = words.t(f"ab_test.decision.{key[figs['verdict']]}")
+        assert verdict == expected or figs["verdict"] == "ship"
+        assert any(verdict in f for f in findings)
+        if lang == "en":  # results.json keeps the reason the English report gives
+            assert f"Verdict: {verdict}: {figs['verdict_reason']}." in findings
+        assert res["shown"]["verdict"]["text"] == verdict
+        assert res["shown"]["mde_primary"]["text"] == mde
+        for g in figs["guardrails"]:
+            assert any(N.status_name(g["status"]) in f for f in findings)
+    index = (ab_reports / "index.html").read_text()
+    assert f"{res['shown']['verdict']['label']}: {verdict}" in BeautifulSoup(
+        index, "html.parser"
+    ).get_text(" ")
+
+
+def _names(m: dict, params: dict) -> dict[str, str]:
+    from analysis_lib.present.narrative import ab_test as N
+
+    return {
+        "metric": N.metric_name(m["metric"]),
+        "variant": N.variant_name(m["variant"]),
+        "control": N.variant_name(params["control"]),
+    }
+
+
+ALLOWED_LATIN = {"Wald", "Welch", "CUPED", "delta", "Holm", "Benjamini", "Hochberg", "AOV", "SRM"}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_report_words(name, lang, ab_reports):
+    """No raw values (nan, None, inf, 0.00 p-values, -0.0, ids with underscores other than the
+    data's variant names), the glossary's words, and in Chinese no English words besides test
+    names, acronyms and names from the params or data."""
+    html, res = _report(ab_reports, name, lang)
+    for el in html.select("footer"):
+        el.decompose()
+    text = html.select_one("body").get_text(" ", strip=True)
+    title = res["params"]["title"]
+    text = text.replace(title, " ")
+    data_names = set(res["figures"]["srm"]["counts"])
+    for bad in (
+        r"\bnan\b",
+        r"\bNone\b",
+        r"\binf\b",
+        r"\b0\.00\b",
+        r"[-−]0\.0(?!\d)",
+        "probability of no effect",
+    ):
+        assert not re.search(bad, text, re.I), (bad, re.search(bad, text, re.I))
+    ids = {w for w in re.findall(r"[A-Za-z]+_[A-Za-z0-9_]+", text) if w not in data_names}
+    assert not ids, ids
+    if lang == "zh":
+        latin = set(re.findall(r"[A-Za-z]{2,}", text)) - ALLOWED_LATIN
+        latin -= {w for n in data_names for w in re.findall(r"[A-Za-z]{2,}", n)}
+        assert not latin, latin
+    else:
+        for term in ("p-value", "95% confidence interval", "minimum detectable effect (mde)"):
+            assert term in text.lower()
+        assert "sample ratio mismatch (SRM)" in text
 
 
 @pytest.mark.e2e

@@ -108,7 +108,7 @@ def test_ab_examples_record_the_documented_figures(all_reports):
         "figures"
     ]
     assert cc["srm"]["counts"] == {"gate_30": 44700, "gate_40": 45489}
-    assert cc["verdict"] == "don't ship" and "retention_7" in cc["verdict_reason"]
+    assert cc["verdict"] == "don't ship" and "Day-7 retention" in cc["verdict_reason"]
 
 
 @pytest.mark.browser

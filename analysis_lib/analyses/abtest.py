@@ -23,13 +23,18 @@ so 10^8 units cost Python no more than 10^3. Statistics then come from those:
 - relative differences: delta method on the ratio of the two means;
 - a sample-ratio-mismatch chi-square test (scipy) against the planned split;
 - Holm or Benjamini-Hochberg across variants x metrics (statsmodels ``multipletests``);
-- optionally always-valid intervals and p-values (:mod:`analysis_lib.analyses.sequential`).
+- optionally always-valid intervals and p-values (:mod:`analysis_lib.analyses.sequential`);
+- the verdict (ship, don't ship, inconclusive) by rules stated in :func:`verdict`.
+
+:func:`analyse` runs all of it and returns one typed :class:`AbResult`; the words a report says
+about it are in :mod:`analysis_lib.present.narrative.ab_test` (this module holds no words).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import ibis
 import numpy as np
@@ -38,9 +43,12 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
+from analysis_lib.analyses import power as PW
 from analysis_lib.analyses import sequential
 
-KINDS = ("proportion", "mean", "ratio")
+Kind = Literal["proportion", "mean", "ratio"]
+KINDS: tuple[Kind, ...] = ("proportion", "mean", "ratio")
+MissingRule = Literal["drop", "zero"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ class MetricDef:
     ``covariate_denominator``), ``higher_is_better``, ``missing`` (``drop`` or ``zero``)."""
 
     name: str
-    kind: str
+    kind: Kind
     column: str | None = None
     numerator: str | None = None
     denominator: str | None = None
@@ -59,7 +67,7 @@ class MetricDef:
     covariate: str | None = None
     higher_is_better: bool = True
     covariate_denominator: str | None = None
-    missing: str = "drop"
+    missing: MissingRule = "drop"
 
     @property
     def y(self) -> str:
@@ -238,7 +246,7 @@ class Comparison:
     """One metric, one treatment variant against control: values, differences, interval, p."""
 
     metric: str
-    kind: str
+    kind: Kind
     variant: str
     control_value: float
     treatment_value: float
@@ -366,7 +374,27 @@ def to_frame(comparisons: list[Comparison]) -> pd.DataFrame:
     return pd.DataFrame([c.__dict__ for c in comparisons])
 
 
-def srm(counts: dict[str, int], planned: dict[str, float] | None = None) -> dict:
+@dataclass(frozen=True)
+class SrmResult:
+    """The sample-ratio check: chi-square ``p_value`` and ``chi2`` of the observed ``counts`` per
+    variant against the ``expected`` ones from the planned split; below ``threshold`` the
+    assignment is broken (a sample ratio mismatch) and no effect can be trusted."""
+
+    p_value: float
+    chi2: float
+    counts: dict[str, int]
+    expected: dict[str, float]
+    threshold: float = 0.001
+
+    @property
+    def mismatch(self) -> bool:
+        """Whether the split is off beyond chance (a missing p-value is no evidence of it)."""
+        return bool(self.p_value < self.threshold)
+
+
+def srm(
+    counts: dict[str, int], planned: dict[str, float] | None = None, threshold: float = 0.001
+) -> SrmResult:
     """Sample-ratio mismatch: chi-square of the observed units per variant against the planned
     split (equal when not given)."""
     variants = sorted(counts)
@@ -374,16 +402,19 @@ def srm(counts: dict[str, int], planned: dict[str, float] | None = None) -> dict
     w = np.array([(planned or {}).get(v, 1.0) for v in variants], dtype=float)
     exp = obs.sum() * w / w.sum()
     chi2, p = stats.chisquare(obs, exp)
-    return {
-        "p_value": float(p),
-        "chi2": float(chi2),
-        "counts": {v: int(c) for v, c in zip(variants, obs, strict=True)},
-        "expected": {v: float(e) for v, e in zip(variants, exp, strict=True)},
-    }
+    return SrmResult(
+        p_value=float(p),
+        chi2=float(chi2),
+        counts={v: int(c) for v, c in zip(variants, obs, strict=True)},
+        expected={v: float(e) for v, e in zip(variants, exp, strict=True)},
+        threshold=threshold,
+    )
 
 
-GUARD_PASSED, GUARD_FAILED, GUARD_UNSURE = "passed", "failed", "not enough data"
-GUARD_ZH = {GUARD_PASSED: "通过", GUARD_FAILED: "未通过", GUARD_UNSURE: "数据不足"}
+GuardStatus = Literal["passed", "failed", "not enough data"]
+GUARD_PASSED: GuardStatus = "passed"
+GUARD_FAILED: GuardStatus = "failed"
+GUARD_UNSURE: GuardStatus = "not enough data"
 
 
 @dataclass(frozen=True)
@@ -394,18 +425,32 @@ class Guardrail:
     tolerance: float
 
 
+@dataclass(frozen=True)
+class GuardrailResult:
+    """A guardrail's reading for one treatment variant: its relative change with the interval,
+    the tolerance, and the ``status`` those give (see :func:`guardrail_status`)."""
+
+    metric: str
+    variant: str
+    rel_diff: float
+    rel_ci_low: float
+    rel_ci_high: float
+    tolerance: float
+    status: GuardStatus
+
+
 def guardrail_status(
-    cmp: pd.DataFrame, guardrails: list[Guardrail], metrics: dict[str, MetricDef]
-) -> pd.DataFrame:
+    comparisons: list[Comparison], guardrails: list[Guardrail], metrics: dict[str, MetricDef]
+) -> list[GuardrailResult]:
     """Per guardrail and variant, from the interval of the relative change (a non-inferiority
     reading): ``failed`` when the whole interval lies beyond the tolerance in the bad direction,
     ``passed`` when the whole interval lies within it (a degradation beyond the tolerance is ruled
     out), else ``not enough data`` (the interval crosses the tolerance, or there is none): such a
     guardrail has not shown the metric safe, whatever its estimate."""
-    rows = []
+    out = []
     for g in guardrails:
         sign = 1 if metrics[g.metric].higher_is_better else -1
-        for _, r in cmp[cmp.metric == g.metric].iterrows():
+        for r in (c for c in comparisons if c.metric == g.metric):
             # the interval's ends in the good direction: worst (lower) and best (upper)
             worst = r.rel_ci_low if sign > 0 else -r.rel_ci_high
             best = r.rel_ci_high if sign > 0 else -r.rel_ci_low
@@ -415,119 +460,118 @@ def guardrail_status(
                 status = GUARD_PASSED
             else:
                 status = GUARD_UNSURE
-            rows.append(
-                {
-                    "metric": g.metric,
-                    "variant": r.variant,
-                    "rel_diff": r.rel_diff,
-                    "rel_ci_low": r.rel_ci_low,
-                    "rel_ci_high": r.rel_ci_high,
-                    "tolerance": g.tolerance,
-                    "status": status,
-                }
+            out.append(
+                GuardrailResult(
+                    g.metric,
+                    r.variant,
+                    r.rel_diff,
+                    r.rel_ci_low,
+                    r.rel_ci_high,
+                    g.tolerance,
+                    status,
+                )
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "metric",
-            "variant",
-            "rel_diff",
-            "rel_ci_low",
-            "rel_ci_high",
-            "tolerance",
-            "status",
-        ],
-    )
+    return out
+
+
+Decision = Literal["ship", "don't ship", "inconclusive"]
+# which rule gave the decision: a sample ratio mismatch, a significant gain of the primary metric,
+# a failed guardrail, a significant harm without a gain, or no significant difference
+Basis = Literal["srm", "gain", "guardrail_failed", "harm", "no_difference"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether to ship, and what it rests on (the words are the narrative's).
+
+    Attributes:
+        decision: ship, don't ship or inconclusive (results.json's ``verdict``).
+        basis: the rule that decided (see :func:`verdict`).
+        variant: the variant to ship or not to ship (None when inconclusive).
+        comparison: the comparison it rests on: the shipped variant's primary metric (gain), the
+            metric that got worse (harm), the failed guardrail's metric, or the primary metric's
+            first comparison (no difference).
+        guardrail: the failed guardrail (guardrail_failed).
+        waiting_for: guardrails of the shipped variant with not enough data: ship only after
+            each has enough data (its interval within the tolerance).
+        also_worse: other metrics of the shipped variant that got significantly worse.
+    """
+
+    decision: Decision
+    basis: Basis
+    variant: str | None = None
+    comparison: Comparison | None = None
+    guardrail: GuardrailResult | None = None
+    waiting_for: tuple[GuardrailResult, ...] = ()
+    also_worse: tuple[Comparison, ...] = ()
+
+    @property
+    def conditional(self) -> bool:
+        """A ship that must wait for guardrails to have enough data."""
+        return self.decision == "ship" and bool(self.waiting_for)
 
 
 def verdict(
-    cmp: pd.DataFrame,
+    comparisons: list[Comparison],
     primary: MetricDef,
-    srm_result: dict,
-    guards: pd.DataFrame,
+    srm_result: SrmResult,
+    guards: list[GuardrailResult],
     alpha: float,
-    srm_threshold: float,
     metrics: dict[str, MetricDef] | None = None,
-) -> dict:
-    """Ship, don't ship or inconclusive, with the reason, from the numbers: a sample ratio mismatch
-    blocks; ship when the primary metric improves significantly (adjusted p) and no guardrail
-    failed (a guardrail with not enough data is named in the reason: it has not shown the metric
-    safe); don't ship on a failed guardrail, or on a significant harm to any metric without a
-    significant gain in the primary one; otherwise inconclusive."""
-    if srm_result["p_value"] < srm_threshold:
-        return {
-            "decision": "inconclusive",
-            "variant": None,
-            "reason": f"sample ratio mismatch (p = {srm_result['p_value']:.2g} < {srm_threshold:g}): "
-            "the assignment is broken, so no effect can be trusted",
-        }
-    sign = 1 if primary.higher_is_better else -1
-    p = cmp[cmp.metric == primary.name]
-    bad_guard = guards[guards.status == GUARD_FAILED] if len(guards) else guards
-    signs = (
-        cmp.metric.map(lambda m: 1 if metrics.get(m, primary).higher_is_better else -1)
-        if metrics
-        else sign
-    )
-    harmed = cmp[(cmp.p_value_adjusted < alpha) & (signs * cmp.abs_diff < 0)]
-    better = p[(p.p_value_adjusted < alpha) & (sign * p.abs_diff > 0)]
-    better = better[~better.variant.isin(bad_guard.variant)] if len(bad_guard) else better
-    if len(better):
-        best = better.loc[(sign * better.rel_diff).idxmax()]
-        unsure = (
-            guards[(guards.variant == best.variant) & (guards.status == GUARD_UNSURE)]
-            if len(guards)
-            else guards
+) -> Verdict:
+    """Ship, don't ship or inconclusive, from the numbers, in this order:
+
+    1. a sample ratio mismatch blocks (inconclusive): the assignment is broken;
+    2. ship the variant whose primary metric improves most among those that improve significantly
+       (adjusted p below ``alpha``) without a failed guardrail; its guardrails with not enough data
+       are named (``waiting_for``): ship only once they have enough data;
+    3. don't ship on a failed guardrail;
+    4. don't ship on a significant harm to any metric without a significant gain in the primary;
+    5. otherwise inconclusive: the data cannot tell.
+    """
+    if srm_result.mismatch:
+        return Verdict("inconclusive", "srm")
+    metrics = metrics or {}
+
+    def good(c: Comparison) -> int:  # +1 when higher is better for the comparison's metric
+        return 1 if metrics.get(c.metric, primary).higher_is_better else -1
+
+    def significant(c: Comparison) -> bool:
+        return bool(c.p_value_adjusted < alpha)
+
+    harmed = [c for c in comparisons if significant(c) and good(c) * c.abs_diff < 0]
+    failed = [g for g in guards if g.status == GUARD_FAILED]
+    prim = [c for c in comparisons if c.metric == primary.name]
+    better = [
+        c
+        for c in prim
+        if significant(c)
+        and good(c) * c.abs_diff > 0
+        and c.variant not in {g.variant for g in failed}
+    ]
+    if better:
+        best = max(
+            better, key=lambda c: good(c) * c.rel_diff if np.isfinite(c.rel_diff) else -np.inf
         )
-        also = harmed[(harmed.variant == best.variant) & (harmed.metric != primary.name)]
-        note = (
-            "; but not enough data to rule out "
-            + ", ".join(
-                f"{g.metric} worse than its {g.tolerance:.0%} tolerance "
-                f"(interval {g.rel_ci_low:+.1%} to {g.rel_ci_high:+.1%})"
-                for g in unsure.itertuples()
-            )
-            if len(unsure)
-            else ""
+        return Verdict(
+            "ship",
+            "gain",
+            best.variant,
+            best,
+            waiting_for=tuple(
+                g for g in guards if g.variant == best.variant and g.status == GUARD_UNSURE
+            ),
+            also_worse=tuple(
+                c for c in harmed if c.variant == best.variant and c.metric != primary.name
+            ),
         )
-        if len(also):
-            note += (
-                "; but "
-                + ", ".join(f"{r.metric} {r.rel_diff:+.1%}" for r in also.itertuples())
-                + " got significantly worse"
-            )
-        return {
-            "decision": "ship",
-            "variant": best.variant,
-            "reason": f"{primary.name} {best.rel_diff:+.1%} for {best.variant} "
-            f"(adjusted p = {best.p_value_adjusted:.2g}), no guardrail failed{note}",
-        }
-    if len(bad_guard):
-        g = bad_guard.iloc[0]
-        return {
-            "decision": "don't ship",
-            "variant": g.variant,
-            "reason": f"guardrail {g.metric} degraded {g.rel_diff:+.1%} for {g.variant}, beyond its {g.tolerance:.0%} tolerance",
-        }
-    if len(harmed):
-        w = harmed.iloc[0]
-        return {
-            "decision": "don't ship",
-            "variant": w.variant,
-            "reason": f"{w.metric} {w.rel_diff:+.1%} for {w.variant} (adjusted p = {w.p_value_adjusted:.2g}) "
-            f"and no significant gain in {primary.name}",
-        }
-    r = p.iloc[0] if len(p) else None
-    detail = (
-        f": {primary.name} {r.rel_diff:+.1%}, interval {r.rel_ci_low:+.1%} to {r.rel_ci_high:+.1%}"
-        if r is not None
-        else ""
-    )
-    return {
-        "decision": "inconclusive",
-        "variant": None,
-        "reason": f"no significant difference at alpha {alpha:g}{detail}",
-    }
+    if failed:
+        g = failed[0]
+        c = next(c for c in comparisons if c.metric == g.metric and c.variant == g.variant)
+        return Verdict("don't ship", "guardrail_failed", g.variant, c, guardrail=g)
+    if harmed:
+        return Verdict("don't ship", "harm", harmed[0].variant, harmed[0])
+    return Verdict("inconclusive", "no_difference", None, prim[0] if prim else None)
 
 
 def cumulative(
@@ -558,6 +602,9 @@ def cumulative(
     return pd.DataFrame(rows)
 
 
+NO_VALUE = "(none)"  # the segment value of units without one
+
+
 def segment_table(
     ss_by: pd.DataFrame, metric: MetricDef, control: str, segment: str, alpha: float = 0.05
 ) -> pd.DataFrame:
@@ -570,7 +617,7 @@ def segment_table(
             rows.append(
                 {
                     "segment": segment,
-                    "value": "(none)" if pd.isna(val) else str(val),
+                    "value": NO_VALUE if pd.isna(val) else str(val),
                     "variant": c.variant,
                     "n": c.n_control + c.n_treatment,
                     "control_value": c.control_value,
@@ -584,90 +631,19 @@ def segment_table(
     return pd.DataFrame(rows)
 
 
-_PHRASES = {
-    "srm_ok": {
-        "en": "Sample ratio check passed (p = {p}): {counts}.",
-        "zh": "样本比例检查通过（p = {p}）：{counts}。",
-    },
-    "srm_bad": {
-        "en": "Sample ratio MISMATCH (p = {p}): {counts}. The verdict is blocked until the assignment is fixed.",
-        "zh": "样本比例不匹配（p = {p}）：{counts}。在分流问题修复前不给出结论。",
-    },
-    "metric": {
-        "en": "{metric}: {variant} {tv} vs control {cv} ({rel}, 95% CI {lo} to {hi}; adjusted p = {p}).",
-        "zh": "{metric}：{variant} 为 {tv}，对照组 {cv}（{rel}，95% 区间 {lo} 至 {hi}；校正后 p = {p}）。",
-    },
-    "guard": {
-        "en": "Guardrail {metric} for {variant}: {status} ({rel}, tolerance -{tol}).",
-        "zh": "护栏指标 {metric}（{variant}）：{status}（{rel}，容忍度 -{tol}）。",
-    },
-    "verdict": {"en": "Verdict: {decision} — {reason}.", "zh": "结论：{decision} — {reason}。"},
-}
-DECISION_ZH = {"ship": "上线", "don't ship": "不上线", "inconclusive": "尚无定论"}
-
-
-def findings(
-    cmp: pd.DataFrame,
-    srm_result: dict,
-    guards: pd.DataFrame,
-    decision: dict,
-    lang: str = "en",
-    fmt_value=None,
-) -> list[str]:
-    """Plain-language findings generated from the numbers, verdict last."""
-    from analysis_lib.present.report import fmt
-
-    fmt_value = fmt_value or (lambda m, v: fmt(v, "ratio"))
-
-    def ph(k, **kw):
-        return _PHRASES[k][lang].format(**kw)
-
-    counts = ", ".join(f"{k} {v:,}" for k, v in srm_result["counts"].items())
-    out = [
-        ph(
-            "srm_bad" if decision["reason"].startswith("sample ratio") else "srm_ok",
-            p=f"{srm_result['p_value']:.3g}",
-            counts=counts,
-        )
-    ]
-    for _, r in cmp.iterrows():
-        out.append(
-            ph(
-                "metric",
-                metric=r.metric,
-                variant=r.variant,
-                tv=fmt_value(r.metric, r.treatment_value),
-                cv=fmt_value(r.metric, r.control_value),
-                rel=fmt(r.rel_diff, "signed_pct"),
-                lo=fmt(r.rel_ci_low, "signed_pct"),
-                hi=fmt(r.rel_ci_high, "signed_pct"),
-                p=f"{r.p_value_adjusted:.3g}",
-            )
-        )
-    for _, g in guards.iterrows():
-        out.append(
-            ph(
-                "guard",
-                metric=g.metric,
-                variant=g.variant,
-                status=GUARD_ZH.get(g.status, g.status) if lang == "zh" else g.status,
-                rel=fmt(g.rel_diff, "signed_pct"),
-                tol=fmt(g.tolerance, "pct"),
-            )
-        )
-    dec = DECISION_ZH[decision["decision"]] if lang == "zh" else decision["decision"]
-    out.append(ph("verdict", decision=dec, reason=decision["reason"]))
-    return out
+MDE_POWER = 0.8  # the power at which a report states the effect its test could detect
 
 
 def detectable_effect(
-    ss: pd.DataFrame, metric: MetricDef, control: str, alpha: float = 0.05, power: float = 0.8
+    ss: pd.DataFrame,
+    metric: MetricDef,
+    control: str,
+    alpha: float = 0.05,
+    power: float = MDE_POWER,
 ) -> float | None:
     """The relative effect on ``metric`` this test could detect with its control's size and
     spread (statsmodels power, via :func:`analysis_lib.analyses.power.mde`); None for ratio metrics or a
     zero baseline."""
-    from analysis_lib.analyses import power as PW
-
     if metric.kind == "ratio":
         return None
     row = ss.set_index("variant").loc[control]
@@ -681,120 +657,182 @@ def detectable_effect(
     return PW.mde("mean", mean, n, alpha, power, sd=sd)
 
 
-def missing_summary(ss: pd.DataFrame, metrics: list[MetricDef]) -> dict[str, dict]:
-    """Per metric: its rule (``drop`` / ``zero``), the units with a missing value in any column it
-    reads (in all and by variant) and the units it counts, from the sufficient statistics."""
+@dataclass(frozen=True)
+class Missing:
+    """A metric's missing values: its ``rule`` (``drop``: left out of the metric; ``zero``:
+    counted as 0), the ``columns`` it reads, the units missing a value of any of them (in all and
+    by variant), the units the metric counts and the units in all."""
+
+    rule: MissingRule
+    columns: list[str]
+    units_missing: int
+    units_missing_by_variant: dict[str, int]
+    units_counted: int
+    units: int
+
+
+def missing_summary(ss: pd.DataFrame, metrics: list[MetricDef]) -> dict[str, Missing]:
+    """Per metric, its missing values (:class:`Missing`), from the sufficient statistics."""
     out = {}
     for m in metrics:
         by = dict(zip(ss.variant.astype(str), ss[f"{m.name}__missing"].astype(int), strict=True))
-        out[m.name] = {
-            "rule": m.missing,
-            "columns": m.columns(),
-            "units_missing": int(sum(by.values())),
-            "units_missing_by_variant": by,
-            "units_counted": int(ss[f"{m.name}__n"].sum()),
-            "units": int(ss["__units"].sum()),
-        }
+        out[m.name] = Missing(
+            rule=m.missing,
+            columns=m.columns(),
+            units_missing=int(sum(by.values())),
+            units_missing_by_variant=by,
+            units_counted=int(ss[f"{m.name}__n"].sum()),
+            units=int(ss["__units"].sum()),
+        )
     return out
 
 
-def missing_rule_text(m: str, s: dict, lang: str = "en") -> str:
-    """How a metric's missing values were handled, in a sentence with the count."""
-    cols = ", ".join(s["columns"])
-    n, total = s["units_missing"], s["units"]
-    if s["rule"] == "zero":
-        return (
-            f"{m}: {n:,} of {total:,} units miss a value of {cols}; counted as 0 (missing: zero)."
-            if lang != "zh"
-            else f"{m}：{total:,} 个单位中有 {n:,} 个缺少 {cols} 的值，按 0 计（missing: zero）。"
+Correction = Literal["holm", "bh", "none"]
+
+
+@dataclass(frozen=True)
+class AbSpec:
+    """What to test: the ``metrics`` (the first is the primary one, which decides), the
+    ``control`` variant, ``guardrails``, the level ``alpha``, the multiple-testing ``correction``,
+    the sample-ratio ``srm_threshold`` and ``planned_split``, ``segments`` to break the primary
+    metric down by, always-valid ``sequential`` inference (tightest at
+    ``sequential_planned_units``) and the ``planner`` of the next test."""
+
+    metrics: tuple[MetricDef, ...]
+    control: str = "control"
+    guardrails: tuple[Guardrail, ...] = ()
+    alpha: float = 0.05
+    correction: Correction = "holm"
+    srm_threshold: float = 0.001
+    planned_split: dict[str, float] | None = None
+    segments: tuple[str, ...] = ()
+    sequential: bool = False
+    sequential_planned_units: int | None = None
+    planner: PW.PlannerSpec | None = None
+
+    @property
+    def primary(self) -> MetricDef:
+        return self.metrics[0]
+
+    def columns(self) -> list[str]:
+        """The unit-table columns the metrics read."""
+        return sorted({c for m in self.metrics for c in m.columns()})
+
+
+@dataclass
+class AbResult:
+    """Everything an A/B report shows, computed once (results.json records it through
+    :func:`record`; cards, findings, tables and charts read it)."""
+
+    spec: AbSpec
+    srm: SrmResult
+    comparisons: list[Comparison]
+    guardrails: list[GuardrailResult]
+    verdict: Verdict
+    segments: pd.DataFrame
+    cumulative: pd.DataFrame
+    missing: dict[str, Missing]
+    mde_primary: float | None
+    plan: PW.PlannedTest | None = None
+    units_in_several_variants: int = 0
+    winsorize_caps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> MetricDef:
+        return self.spec.primary
+
+    @property
+    def metrics(self) -> dict[str, MetricDef]:
+        return {m.name: m for m in self.spec.metrics}
+
+    @property
+    def units(self) -> int:
+        return int(sum(self.srm.counts.values()))
+
+    def of(self, metric: str) -> list[Comparison]:
+        """The comparisons of one metric (one per treatment variant)."""
+        return [c for c in self.comparisons if c.metric == metric]
+
+
+def analyse(
+    units: ibis.Table, spec: AbSpec, execute=None, units_in_several_variants: int = 0
+) -> AbResult:
+    """The whole test from a unit table (see :mod:`analysis_lib.analyses.abtest_units`): sufficient
+    statistics in the engine, the sample-ratio check, every metric against control with adjusted
+    p-values, guardrails, the verdict, the primary metric by segment and by day of assignment, the
+    effect the test could detect, missing values and the planner's result."""
+    metrics = list(spec.metrics)
+    primary = spec.primary
+    ss = sufficient_stats(units, metrics, execute=execute)
+    counts = dict(zip(ss.variant, ss["__units"].astype(int), strict=True))  # every unit
+    srm_result = srm(counts, spec.planned_split, spec.srm_threshold)
+    seq_n = (spec.sequential_planned_units or sum(counts.values())) if spec.sequential else None
+    comparisons = adjust(compare(ss, metrics, spec.control, spec.alpha, seq_n), spec.correction)
+    mdefs = {m.name: m for m in metrics}
+    guards = guardrail_status(comparisons, list(spec.guardrails), mdefs)
+    segs = [
+        segment_table(
+            sufficient_stats(units, [primary], [s], execute=execute),
+            primary,
+            spec.control,
+            s,
+            spec.alpha,
         )
-    return (
-        f"{m}: {n:,} of {total:,} units miss a value of {cols}; left out of this metric "
-        f"(missing: drop), which counts {s['units_counted']:,} units."
-        if lang != "zh"
-        else f"{m}：{total:,} 个单位中有 {n:,} 个缺少 {cols} 的值，不计入该指标（missing: drop），"
-        f"该指标计 {s['units_counted']:,} 个单位。"
+        for s in spec.segments
+    ]
+    cum = (
+        cumulative(
+            sufficient_stats(units, [primary], ["day"], execute=execute),
+            primary,
+            spec.control,
+            spec.alpha,
+        )
+        if "day" in units.columns
+        else pd.DataFrame()
+    )
+    return AbResult(
+        spec=spec,
+        srm=srm_result,
+        comparisons=comparisons,
+        guardrails=guards,
+        verdict=verdict(comparisons, primary, srm_result, guards, spec.alpha, mdefs),
+        segments=pd.concat(segs, ignore_index=True) if segs else pd.DataFrame(),
+        cumulative=cum,
+        missing=missing_summary(ss, metrics),
+        mde_primary=detectable_effect(ss, primary, spec.control, spec.alpha),
+        plan=PW.plan(spec.planner, spec.alpha, len(counts)) if spec.planner else None,
+        units_in_several_variants=units_in_several_variants,
+        winsorize_caps=dict(ss.attrs.get("winsorize_caps", {})),
     )
 
 
-def missing_findings(summary: dict[str, dict], table: str, lang: str = "en") -> list:
-    """Data-quality findings (:class:`analysis_lib.core.quality.Finding`) for the metrics' missing
-    values: one per metric, with its handling."""
-    from analysis_lib.core.quality import Finding
-
-    out = []
-    for m, s in summary.items():
-        zh = lang == "zh"
-        check = (
-            f"{m} 的 {', '.join(s['columns'])} 缺失"
-            if zh
-            else f"missing value in {', '.join(s['columns'])} (metric {m})"
-        )
-        if s["rule"] == "zero":
-            handling = "按 0 计" if zh else "counted as 0 (missing: zero)"
-        else:
-            handling = "不计入该指标" if zh else "left out of this metric (missing: drop)"
-        out.append(Finding(table, check, s["units_missing"], s["units"], handling))
-    return out
-
-
-def record(
-    cmp: pd.DataFrame,
-    srm_result: dict,
-    guards: pd.DataFrame,
-    decision: dict,
-    *,
-    segments: pd.DataFrame | None = None,
-    cumulative_lift: pd.DataFrame | None = None,
-    missing: dict | None = None,
-    plan: dict | None = None,
-    mde_primary: float | None = None,
-    sequential: bool = False,
-    units_in_several_variants: int = 0,
-) -> dict:
+def record(result: AbResult, verdict_reason: str) -> dict:
     """The figures of an A/B report for results.json: everything its summary, tables and charts
     show (comparisons with relative intervals and methods, guardrail statuses, segments, the
-    cumulative lift, missing values, the planner's result), not only the verdict."""
+    cumulative lift, missing values, the planner's result), not only the verdict.
+    ``verdict_reason`` is the narrative's sentence for the verdict (words are not computed here)."""
 
-    def records(df: pd.DataFrame | None) -> list[dict]:
-        return [] if df is None or not len(df) else df.to_dict("records")
+    def records(df: pd.DataFrame) -> list[dict]:
+        return df.to_dict("records") if len(df) else []
 
-    cols = [
-        "metric",
-        "kind",
-        "variant",
-        "control_value",
-        "treatment_value",
-        "abs_diff",
-        "rel_diff",
-        "ci_low",
-        "ci_high",
-        "rel_ci_low",
-        "rel_ci_high",
-        "p_value",
-        "p_value_adjusted",
-        "n_control",
-        "n_treatment",
-        "method",
-    ]
+    s, v = result.srm, result.verdict
     return {
-        "srm": {"p_value": srm_result["p_value"], "counts": srm_result["counts"]},
+        "srm": {"p_value": s.p_value, "counts": s.counts},
         "srm_table": [
-            {"variant": v, "units": n, "expected": srm_result["expected"][v]}
-            for v, n in srm_result["counts"].items()
+            {"variant": k, "units": n, "expected": s.expected[k]} for k, n in s.counts.items()
         ],
-        "srm_chi2": srm_result["chi2"],
-        "units": int(sum(srm_result["counts"].values())),
-        "units_in_several_variants": units_in_several_variants,
-        "metrics": records(cmp[cols]),
-        "guardrails": records(guards),
-        "segments": records(segments),
-        "cumulative": records(cumulative_lift),
-        "missing": missing or {},
-        "planner": plan,
-        "verdict": decision["decision"],
-        "verdict_reason": decision["reason"],
-        "verdict_variant": decision["variant"],
-        "sequential": sequential,
-        "mde_primary": mde_primary,
+        "srm_chi2": s.chi2,
+        "units": result.units,
+        "units_in_several_variants": result.units_in_several_variants,
+        "metrics": [asdict(c) for c in result.comparisons],
+        "guardrails": [asdict(g) for g in result.guardrails],
+        "segments": records(result.segments),
+        "cumulative": records(result.cumulative),
+        "missing": {k: asdict(m) for k, m in result.missing.items()},
+        "planner": asdict(result.plan) if result.plan else None,
+        "verdict": v.decision,
+        "verdict_reason": verdict_reason,
+        "verdict_variant": v.variant,
+        "sequential": result.spec.sequential,
+        "mde_primary": result.mde_primary,
     }

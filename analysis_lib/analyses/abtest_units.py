@@ -22,6 +22,8 @@ from analysis_lib.core.data import DataSource, as_date_bounds
 from analysis_lib.errors import DataError
 
 SHOP_METRICS = ["converted", "orders", "revenue", "pre_converted", "pre_orders", "pre_revenue"]
+# columns that hold amounts of money (GMV of valid orders): a report shows them in the currency
+MONEY_COLUMNS = frozenset({"revenue", "pre_revenue"})
 
 
 def from_assignments(

@@ -4,7 +4,8 @@ classes). Effects are relative to the baseline (0.05 = +5%)."""
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
@@ -70,3 +71,56 @@ def mde(
     if sd is None or sd <= 0:
         raise ValueError("a mean metric needs its standard deviation (sd > 0)")
     return es * sd / abs(baseline)
+
+
+@dataclass(frozen=True)
+class PlannerSpec:
+    """The next test to plan: a ``kind`` of metric at ``baseline``, the relative effect ``mde``
+    wanted (0.10 = +10%), the ``power``, the traffic (``daily_units``) and, for a mean, its
+    ``sd``."""
+
+    kind: Literal["proportion", "mean"]
+    baseline: float
+    mde: float
+    daily_units: float
+    sd: float | None = None
+    power: float = 0.8
+
+
+@dataclass(frozen=True)
+class PlannedTest:
+    """A planned test: its inputs (``kind``, ``baseline``, ``mde``, ``power``, ``alpha``, ``sd``,
+    ``daily_units``, ``variants``) and what it needs (``n_per_variant``, ``total_units``,
+    ``days``); results.json records it as it is."""
+
+    kind: Literal["proportion", "mean"]
+    baseline: float
+    mde: float
+    power: float
+    alpha: float
+    sd: float | None
+    daily_units: float
+    variants: int
+    n_per_variant: int
+    total_units: int
+    days: int | None
+
+
+def plan(spec: PlannerSpec, alpha: float, variants: int) -> PlannedTest:
+    """:func:`sample_size` for ``spec`` with ``variants`` arms at level ``alpha``."""
+    p = sample_size(
+        spec.kind, spec.baseline, spec.mde, alpha, spec.power, spec.sd, variants, spec.daily_units
+    )
+    return PlannedTest(
+        spec.kind,
+        spec.baseline,
+        spec.mde,
+        spec.power,
+        alpha,
+        spec.sd,
+        spec.daily_units,
+        variants,
+        p.n_per_variant,
+        p.total_units,
+        p.days,
+    )

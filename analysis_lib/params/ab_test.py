@@ -6,6 +6,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from analysis_lib.analyses import abtest as A
+from analysis_lib.analyses import power as PW
 from analysis_lib.core import data as D
 from analysis_lib.core.quality import check_blocking
 from analysis_lib.errors import DataError, ParamsError
@@ -97,6 +99,22 @@ class AbTestParams(BaseParams):
 
     required_tables: ClassVar = {}
     optional_tables: ClassVar = {"users": ["user_id", "signup_ts"]}
+
+    def spec(self) -> A.AbSpec:
+        """The :class:`analysis_lib.analyses.abtest.AbSpec` these params describe."""
+        return A.AbSpec(
+            metrics=tuple(A.MetricDef(**m.model_dump()) for m in self.metrics),
+            control=self.control,
+            guardrails=tuple(A.Guardrail(g.metric, g.tolerance) for g in self.guardrails),
+            alpha=self.alpha,
+            correction=self.correction,
+            srm_threshold=self.srm_threshold,
+            planned_split=self.planned_split,
+            segments=tuple(self.segments),
+            sequential=self.sequential,
+            sequential_planned_units=self.sequential_planned_units,
+            planner=PW.PlannerSpec(**self.planner.model_dump()) if self.planner else None,
+        )
 
     def tables_read(self) -> list[str]:
         """The shop's assignments and orders with ``experiment_id``; a unit table is not canonical."""

@@ -75,9 +75,14 @@ def start(params: dict[str, Any], schema: type[P]) -> Run[P]:
     return Run(P=p, raw=params, src=src, last_day=last_day(src, p.tables_read()))
 
 
-def finish(run: Run, start=None, end=None) -> None:
+def finish(run: Run, start=None, end=None, extra: list | None = None) -> list:
     """The end of every report: the data-quality section (recorded in results.json) and the
-    provenance footer. ``start``/``end`` widen the checked period (e.g. a pre-period)."""
-    dq = quality.for_params(run.src, run.P, start, end)
+    provenance footer. ``start``/``end`` widen the checked period (e.g. a pre-period); ``extra``
+    adds the notebook's own findings (e.g. an A/B metric's missing values in a unit table), counted
+    and shown with the others. Returns every finding."""
+    dq = quality.for_params(run.src, run.P, start, end) + list(extra or [])
     blocks.record_figures({"data_quality": quality.summary(dq)})
-    blocks.show(blocks.data_quality(dq), blocks.provenance(run.raw, data.fingerprint(run.P.data.url)))
+    blocks.show(
+        blocks.data_quality(dq), blocks.provenance(run.raw, data.fingerprint(run.P.data.url))
+    )
+    return dq

@@ -1,54 +1,105 @@
-"""Charts of the abtest report."""
+"""Charts of the A/B test report: the interval (forest) plot of every comparison and the cumulative
+change by day of assignment. They take small frames and the words to draw (titles, axis titles,
+legend labels come from the report's narrative); every number on them goes through
+:func:`analysis_lib.present.numbers.fmt`."""
 
 from __future__ import annotations
 
-import matplotlib
-import matplotlib.pyplot as plt
-import matplotlib.ticker
-import pandas as pd
+from collections.abc import Mapping
 
-from analysis_lib.present.charts.base import PALETTE
-from analysis_lib.present.report import fmt
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Patch
+
+from analysis_lib.present.charts.base import PALETTE, date_axis, legend_outside, value_axis
+
+GOOD, BAD, NEUTRAL = PALETTE[2], PALETTE[3], PALETTE[7]
+TONE_COLORS = {"good": GOOD, "bad": BAD, "neutral": NEUTRAL}
 
 
 def interval_plot(
-    df: pd.DataFrame, label_col: str, est: str, lo: str, hi: str, title: str = ""
+    df: pd.DataFrame,
+    label_col: str,
+    est: str,
+    lo: str,
+    hi: str,
+    title: str = "",
+    *,
+    xlabel: str = "",
+    tone_col: str | None = None,
+    legend: Mapping[str, str] | None = None,
 ) -> plt.Figure:
-    """Estimates with intervals, one row each (a forest plot), a line at zero; relative changes."""
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(df) + 1.4))
-    y = range(len(df))
-    colors = [
-        PALETTE[2] if lo_ > 0 else PALETTE[3] if hi_ < 0 else PALETTE[7]
-        for lo_, hi_ in zip(df[lo], df[hi], strict=True)
-    ]
-    for yi, e, l_, h_, c in zip(y, df[est], df[lo], df[hi], colors, strict=True):
+    """Estimates with intervals, one row each (a forest plot), a line at zero. Each row is
+    coloured by ``tone_col`` (good / bad / neutral: better, worse, inconclusive for its metric),
+    else by where its interval lies against zero; ``legend`` names the tones shown, outside the
+    plot."""
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(df) + 1.8))
+    y = np.arange(len(df))
+    if tone_col:
+        tones = list(df[tone_col])
+    else:
+        tones = [
+            "good" if lo_ > 0 else "bad" if hi_ < 0 else "neutral"
+            for lo_, hi_ in zip(df[lo], df[hi], strict=True)
+        ]
+    for yi, e, l_, h_, tone in zip(y, df[est], df[lo], df[hi], tones, strict=True):
+        c = TONE_COLORS[tone]
         ax.errorbar([e], [yi], xerr=[[e - l_], [h_ - e]], fmt="o", color=c, ecolor=c, capsize=4)
     ax.axvline(0, color="#334155", linewidth=0.8)
-    ax.set_yticks(list(y), df[label_col])
-    ax.xaxis.set_major_formatter(
-        matplotlib.ticker.FuncFormatter(lambda v, _p: fmt(v, "signed_pct"))
-    )
-    ax.invert_yaxis()
+    ax.set_yticks(list(y), list(df[label_col]))
+    ax.set_ylim(len(df) - 0.5, -0.5)  # first row at the top
+    value_axis(ax, "signed_pct", xlabel or None, axis="x")
     ax.set_title(title)
+    if legend:
+        handles = [Patch(color=TONE_COLORS[k], label=v) for k, v in legend.items() if k in tones]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.tight_layout()
     return fig
 
 
 def band_trend(
-    df: pd.DataFrame, x: str, est: str, lo: str, hi: str, hue: str, title: str = ""
+    df: pd.DataFrame,
+    x: str,
+    est: str,
+    lo: str,
+    hi: str,
+    hue: str,
+    title: str = "",
+    *,
+    ylabel: str = "",
+    names: Mapping[str, str] | None = None,
+    band_label: str = "",
 ) -> plt.Figure:
-    """A line per ``hue`` value with its interval as a band (e.g. cumulative lift by day)."""
-    fig, ax = plt.subplots(figsize=(9, 3.4))
-    for i, (name, g) in enumerate(df.groupby(hue)):
+    """A line per ``hue`` value (named by ``names``) with its interval as a band, over dates (e.g.
+    the cumulative change by day of assignment), a line at zero, concise dates, the legend outside
+    the data (the dates say what the axis is). The first days' intervals are very wide; the value axis is scaled to the later
+    two thirds of the days, so that the estimate the test settles on can be read (the early
+    bands run off the chart)."""
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    for i, (key, g) in enumerate(df.groupby(hue)):
+        g = g.sort_values(x)
         c = PALETTE[i % len(PALETTE)]
-        ax.plot(g[x], g[est], color=c, label=str(name))
-        ax.fill_between(g[x], g[lo], g[hi], color=c, alpha=0.15)
+        name = (names or {}).get(str(key), str(key))
+        ax.plot(g[x], g[est], color=c, label=name)
+        ax.fill_between(
+            g[x],
+            g[lo],
+            g[hi],
+            color=c,
+            alpha=0.15,
+            label=f"{name}: {band_label}" if band_label else None,
+        )
     ax.axhline(0, color="#334155", linewidth=0.8)
-    ax.yaxis.set_major_formatter(
-        matplotlib.ticker.FuncFormatter(lambda v, _p: fmt(v, "signed_pct"))
-    )
-    ax.legend(loc="upper right")
+    days = sorted(df[x].unique())
+    later = df[df[x] >= days[len(days) // 3]] if len(days) >= 3 else df
+    vals = pd.concat([later[lo], later[hi], later[est]]).replace([np.inf, -np.inf], np.nan).dropna()
+    if len(vals):
+        span = max(vals.max() - vals.min(), 0.02)
+        ax.set_ylim(vals.min() - 0.1 * span, vals.max() + 0.1 * span)
+    value_axis(ax, "signed_pct", ylabel or None)
+    date_axis(ax)
+    legend_outside(ax)
     ax.set_title(title)
-    ax.tick_params(axis="x", labelrotation=30)
     fig.tight_layout()
     return fig

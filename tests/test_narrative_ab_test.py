@@ -1,0 +1,231 @@
+"""Golden text of the A/B narrative (analysis_lib.present.narrative.ab_test) in both languages,
+from small typed results built here: the findings in the order what → why → so what, the verdict
+for each rule that can decide it, the actions with their rules, the glossary's words, p-values
+never 0.00 and no −0.0."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis_lib.analyses import abtest as A
+from analysis_lib.analyses import power as PW
+from analysis_lib.present.context import use
+from analysis_lib.present.narrative import ab_test as N
+
+METRICS = (
+    A.MetricDef("converted", "proportion"),
+    A.MetricDef("aov", "ratio", numerator="revenue", denominator="orders"),
+)
+AOV_GUARD = (A.Guardrail("aov", 0.05),)
+NO_SRM = A.SrmResult(0.62, 0.25, {"control": 5000, "treatment": 4950}, {"control": 4975.0, "treatment": 4975.0})  # fmt: skip
+
+
+def comparison(metric, cv, tv, lo, hi, p):
+    """A comparison of ``treatment`` against ``control``: values, relative interval, adjusted p."""
+    kind = "proportion" if metric == "converted" else "ratio"
+    method = "two-proportion Wald test (statsmodels)" if kind == "proportion" else "delta method z-test"  # fmt: skip
+    rel = tv / cv - 1
+    return A.Comparison(metric, kind, "treatment", cv, tv, tv - cv, rel, lo * cv, hi * cv, lo, hi, p, 5000, 4950, method, p)  # fmt: skip
+
+
+def result(comparisons, guards=(), srm=NO_SRM, plan=None, mde=0.081) -> A.AbResult:
+    """An :class:`AbResult` as :func:`abtest.analyse` returns it, with the verdict by its rules."""
+    spec = A.AbSpec(METRICS, guardrails=guards, planned_split={"control": 1, "treatment": 1})
+    mdefs = {m.name: m for m in METRICS}
+    gs = A.guardrail_status(comparisons, list(guards), mdefs)
+    v = A.verdict(comparisons, METRICS[0], srm, gs, 0.05, mdefs)
+    missing = {
+        m.name: A.Missing("drop", m.columns(), 0, {"control": 0, "treatment": 0}, 9950, 9950)
+        for m in METRICS
+    }
+    empty = pd.DataFrame()
+    return A.AbResult(spec, srm, comparisons, gs, v, empty, empty, missing, mde, plan)
+
+
+GAIN = comparison("converted", 0.10, 0.112, 0.04, 0.20, 0.0004)
+FLAT = comparison("converted", 0.10, 0.1005, -0.08, 0.09, 0.91)
+AOV_UNSURE = comparison("aov", 150.0, 148.5, -0.06, 0.04, 0.62)
+AOV_SAME = comparison("aov", 150.0, 150.0, -0.01, 0.01, 0.99)
+AOV_WORSE = comparison("aov", 150.0, 135.0, -0.14, -0.06, 0.00002)
+PLAN = PW.plan(PW.PlannerSpec("proportion", 0.10, 0.10, 500.0), 0.05, 2)
+
+
+def say(lang, fn, res):
+    with use(lang=lang, currency="CNY"):
+        return fn(res)
+
+
+def test_a_gain_with_a_guardrail_short_of_data_ships_only_after_it():
+    """The defect of issue 16: a guardrail with not enough data let the verdict say "ship"
+    without saying so. Now the card, the verdict and the action say to wait for it, with the rule."""
+    res = result([GAIN, AOV_UNSURE], AOV_GUARD)
+    assert res.verdict.decision == "ship" and res.verdict.conditional
+    assert say("en", N.findings, res) == [
+        "Conversion: treatment 11.2% against control 10.0%, +1.2 pp (+12.0%); 95% confidence interval of the relative change +4.0% to +20.0%, adjusted p-value < 0.001: significant at the 5% level.",
+        "AOV: treatment CN¥148.50 against control CN¥150.00, −1.0%; 95% confidence interval of the relative change −6.0% to +4.0%, adjusted p-value 0.62: inconclusive: the data cannot tell.",
+        "Guardrail AOV (treatment): not enough data: its 95% confidence interval (−6.0% to +4.0%) crosses the −5.0% tolerance, so a change worse than the tolerance is not ruled out.",
+        "Sample ratio check passed: control 5,000 and treatment 4,950 units against the planned split (p-value 0.62; a sample ratio mismatch (SRM) is flagged below 0.001).",
+        "Verdict: Ship once guardrails are clear: Conversion +1.2 pp (+12.0%) for treatment (significant at the 5% level, adjusted p-value < 0.001) and no guardrail failed; ship only after AOV has enough data.",
+    ]  # fmt: skip
+    assert say("zh", N.findings, res) == [
+        "转化率：实验组 11.2%，对照组 10.0%，变化 +1.2 个百分点（+12.0%）；相对变化的 95% 置信区间 +4.0% 至 +20.0%，校正后 p 值 < 0.001：在 5% 水平上显著。",
+        "客单价：实验组 ¥148.50，对照组 ¥150.00，变化 −1.0%；相对变化的 95% 置信区间 −6.0% 至 +4.0%，校正后 p 值 0.62：不确定：数据不足以判断。",
+        "护栏指标客单价（实验组）：数据不足：其 95% 置信区间（−6.0% 至 +4.0%）跨过 −5.0% 的容忍度，不能排除超出容忍度的恶化。",
+        "样本比例检查通过：对照组 5,000 和实验组 4,950 个单位，与计划分流比例一致（p 值 0.62；低于 0.001 判为样本比例失衡）。",
+        "结论：护栏指标确认后上线：实验组的转化率变化 +1.2 个百分点（+12.0%），在 5% 水平上显著（校正后 p 值 < 0.001），且没有护栏指标未通过；但须等客单价数据充足后再上线。",
+    ]  # fmt: skip
+    assert [(a.text, a.rule) for a in say("en", N.actions, res)] == [
+        (
+            "Ship treatment only after AOV has enough data: keep the test running until the 95% confidence interval of each lies within its tolerance.",
+            "ship only when no guardrail failed; a guardrail with not enough data must first show its metric within the tolerance",
+        )
+    ]  # fmt: skip
+    assert [(a.text, a.rule) for a in say("zh", N.actions, res)] == [
+        (
+            "等客单价数据充足后再上线实验组：继续实验，直到每个护栏指标的 95% 置信区间都落在容忍度之内。",
+            "只有在没有护栏指标未通过时才上线；数据不足的护栏指标须先证明其变化在容忍度之内",
+        )
+    ]  # fmt: skip
+    assert say("en", N.decision_word, res.verdict) == "Ship once guardrails are clear"
+    assert say("zh", N.decision_word, res.verdict) == "护栏指标确认后上线"
+
+
+def test_a_gain_with_guardrails_passed_ships():
+    res = result([GAIN, AOV_SAME], AOV_GUARD)
+    assert say("en", N.verdict_finding, res) == (
+        "Verdict: Ship: Conversion +1.2 pp (+12.0%) for treatment (significant at the 5% level, "
+        "adjusted p-value < 0.001) and no guardrail failed."
+    )
+    assert [(a.text, a.rule) for a in say("en", N.actions, res)] == [
+        (
+            "Ship treatment.",
+            "ship when Conversion improves significantly at the 5% level (Holm-adjusted p-value) "
+            "and no guardrail failed",
+        )
+    ]
+    assert [(a.text, a.rule) for a in say("zh", N.actions, res)] == [
+        (
+            "上线实验组。",
+            "转化率在 5% 水平上显著提升（Holm 校正后的 p 值）且没有护栏指标未通过时上线",
+        )
+    ]
+    passed = say("en", lambda r: N.guardrail_finding(r.guardrails[0], r), res)
+    assert passed == (
+        "Guardrail AOV (treatment): passed: its 95% confidence interval (−1.0% to +1.0%) lies "
+        "within the −5.0% tolerance."
+    )
+
+
+def test_inconclusive_says_the_data_cannot_tell_and_what_the_next_test_needs():
+    res = result([FLAT, AOV_SAME], AOV_GUARD, plan=PLAN)
+    en = say("en", N.findings, res)
+    assert en[1] == (
+        "AOV: treatment CN¥150.00 against control CN¥150.00, 0.0%; 95% confidence interval of the "
+        "relative change −1.0% to +1.0%, adjusted p-value 0.99: inconclusive: the data cannot tell."
+    )  # a change that rounds to zero is 0.0%, never −0.0%
+    assert en[-2:] == [
+        "Verdict: Inconclusive: Conversion +0.1 pp (+0.5%) for treatment, 95% confidence interval "
+        "−8.0% to +9.0%: no difference significant at the 5% level.",
+        "With 5,000 units in control, this test could detect a relative change of about 8.1% in "
+        "Conversion (minimum detectable effect (MDE), 80.0% power); a smaller effect needs a "
+        "longer test.",
+    ]
+    assert say("zh", N.findings, res)[-2:] == [
+        "结论：不确定：实验组的转化率变化 +0.1 个百分点（+0.5%），95% 置信区间 −8.0% 至 +9.0%：没有在 5% 水平上显著的差异。",
+        "对照组有 5,000 个单位时，本实验约能检测到转化率 8.1% 的相对变化（最小可检测效应，80.0% 检验功效）；更小的效应需要更长的实验。",
+    ]  # fmt: skip
+    assert [(a.text, a.rule) for a in say("en", N.actions, res)] == [
+        (
+            "Don't ship on this evidence and don't drop the idea either: the data cannot tell "
+            "whether Conversion differs between treatment and control. To detect +10.0% on a "
+            "baseline of 10.0%, the next test needs 14,745 units per variant (59 days at 500 "
+            "units a day).",
+            "inconclusive when no variant changes Conversion significantly at the 5% level: "
+            "neither ship nor drop on it",
+        )
+    ]
+    assert [a.text for a in say("zh", N.actions, res)] == [
+        "不要据此上线，也不要据此放弃：数据不足以判断实验组与对照组的转化率是否不同。要在基线 10.0% 上检测 +10.0% 的变化，下一次实验每组需要 14,745 个单位（按每天 500 个需 59 天）。"
+    ]  # fmt: skip
+    without_plan = result([FLAT, AOV_SAME], AOV_GUARD)
+    assert say("en", N.actions, without_plan)[0].text.endswith(
+        "Run the test longer to detect a smaller effect: at its current size it detects about "
+        "8.1% (MDE)."
+    )
+
+
+def test_harm_and_a_failed_guardrail_keep_control():
+    harm = result([FLAT, AOV_WORSE])
+    assert say("en", N.verdict_finding, harm) == (
+        "Verdict: Don't ship: AOV −10.0% for treatment (adjusted p-value < 0.001) and no "
+        "significant gain in Conversion."
+    )
+    assert say("zh", N.verdict_finding, harm) == (
+        "结论：不上线：实验组的客单价变化 −10.0%（校正后 p 值 < 0.001），且转化率没有显著提升。"
+    )
+    assert [(a.text, a.rule) for a in say("en", N.actions, harm)] == [
+        (
+            "Don't ship treatment; keep control.",
+            "don't ship when a metric got significantly worse at the 5% level and Conversion "
+            "shows no significant gain",
+        )
+    ]
+    failed = result([FLAT, AOV_WORSE], AOV_GUARD)
+    assert say("en", N.verdict_finding, failed) == (
+        "Verdict: Don't ship: guardrail AOV failed for treatment (−10.0%, beyond its −5.0% "
+        "tolerance)."
+    )
+    assert say("zh", lambda r: N.actions(r)[0].rule, failed) == (
+        "护栏指标未通过（整个 95% 置信区间超出容忍度）时不上线"
+    )
+
+
+def test_a_sample_ratio_mismatch_blocks_the_verdict_and_names_its_threshold():
+    broken = A.SrmResult(0.00001, 19.6, {"control": 5300, "treatment": 4700}, {"control": 5000.0, "treatment": 5000.0})  # fmt: skip
+    res = result([GAIN], srm=broken)
+    assert say("en", N.srm_finding, res) == (
+        "Sample ratio mismatch (SRM): control 5,300 and treatment 4,700 units against the planned "
+        "split (p-value < 0.001, below 0.001): the assignment is broken, so no result of this "
+        "test can be trusted."
+    )
+    assert say("en", N.verdict_finding, res) == (
+        "Verdict: Inconclusive: the sample ratio mismatch (SRM) blocks every result until the "
+        "assignment is fixed."
+    )
+    assert [(a.text, a.rule) for a in say("zh", N.actions, res)] == [
+        (
+            "修复分流后重新实验：各组单位数（对照组 5,300 和实验组 4,700）与计划分流比例不符。",
+            "出现样本比例失衡（p 值低于 0.001）时不给出任何结论",
+        )
+    ]
+
+
+def test_an_interval_that_excludes_zero_but_is_not_significant_once_adjusted_says_so():
+    """A p of 0.028 beside an interval... (issue 16): when the adjustment for many comparisons takes
+    the significance of an interval away, the sentence says why."""
+    c = comparison("aov", 150.0, 160.0, 0.01, 0.12, 0.09)
+    c.p_value = 0.028
+    res = result([FLAT, c])
+    assert say("en", lambda r: N.reading(c, r), res) == (
+        "not significant once adjusted for 2 comparisons (p-value 0.028 before the adjustment)"
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_chinese_spacing_and_names_from_the_data(lang):
+    """Names the catalog knows are translated; others (a variant named by the data) are shown as
+    written; Chinese text has no space between Chinese characters, one beside Latin names."""
+    with use(lang=lang):
+        assert N.variant_name("gate_40") == "gate_40"
+        assert N.metric_name("spend") == "spend"
+        text = N.t("ab_test.card.primary", metric=N.metric_name("retention_7"), variant="gate_40", control="gate_30")  # fmt: skip
+    assert (
+        text
+        == {
+            "en": "Day-7 retention, gate_40 vs gate_30",
+            "zh": "7 日留存率，gate_40 对比 gate_30",
+        }[lang]
+    )
+    assert N.tidy("实验组 的 转化率 gate_40 的 值", "zh") == "实验组的转化率 gate_40 的值"
+    assert N.tidy("a b", "en") == "a b"
