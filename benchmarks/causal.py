@@ -87,7 +87,7 @@ def main() -> None:
     s = imp.summary
     print(
         f"new engine (Gibbs, 1,000 iterations): {new_s:6.2f} s  "
-        f"cumulative effect {s['estimate']:,.1f} [{s['ci_low']:,.1f}, {s['ci_high']:,.1f}] "
+        f"cumulative effect {s.estimate:,.1f} [{s.ci_low:,.1f}, {s.ci_high:,.1f}] "
         f"(planted {2.0 * len(imp.actual):,.1f})"
     )
     old = old_engine()

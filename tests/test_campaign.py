@@ -17,15 +17,15 @@ def retro(sample_dir):
     ctl = src.execute(src.table("search_index"))
     ctl.index = pd.DatetimeIndex(pd.to_datetime(ctl["date"]))
     imp = CA.impact(src, camp, dt.date(2025, 7, 1), ctl[["search_index"]])
-    return src, camp, imp, CA.phase_effects(imp, camp).set_index("phase")
+    return src, camp, imp, CA.phase_effects(imp, camp)
 
 
 def test_planted_incremental_gmv_in_interval(retro, truth):
     _, _, _, ph = retro
     t = truth["campaigns"]["C2025_1111"]["incremental_gmv"]
-    assert ph.loc["net", "ci_low"] <= t["net"] <= ph.loc["net", "ci_high"]
-    assert ph.loc["campaign", "ci_low"] <= t["during_campaign"] <= ph.loc["campaign", "ci_high"]
-    burst = ph.loc["burst", "estimate"] + ph.loc["return", "estimate"]
+    assert ph["net"].ci_low <= t["net"] <= ph["net"].ci_high
+    assert ph["campaign"].ci_low <= t["during_campaign"] <= ph["campaign"].ci_high
+    burst = ph["burst"].estimate + ph["return"].estimate
     assert burst == pytest.approx(t["burst_and_return"], rel=0.3)
 
 
@@ -39,54 +39,75 @@ def test_every_campaign_planted_gmv_in_interval(sample_dir, truth, cid):
     camp = CA.load(src, cid, 14)
     ctl = src.execute(src.table("search_index"))
     ctl.index = pd.DatetimeIndex(pd.to_datetime(ctl["date"]))
-    pre = camp["preheat_start"] - dt.timedelta(weeks=16)
+    pre = camp.preheat_start - dt.timedelta(weeks=16)
     imp = CA.impact(src, camp, pre, ctl[["search_index"]])
-    ph = CA.phase_effects(imp, camp).set_index("phase")
+    ph = CA.phase_effects(imp, camp)
     t = truth["campaigns"][cid]["incremental_gmv"]
     for phase, key in [("campaign", "during_campaign"), ("net", "net")]:
-        assert ph.loc[phase, "ci_low"] <= t[key] <= ph.loc[phase, "ci_high"], phase
+        assert ph[phase].ci_low <= t[key] <= ph[phase].ci_high, phase
     if t["during_campaign"] > 15_000:
-        width = ph.loc["campaign", "ci_high"] - ph.loc["campaign", "ci_low"]
+        width = ph["campaign"].ci_high - ph["campaign"].ci_low
         assert width < t["during_campaign"]
-        assert ph.loc["campaign", "ci_low"] > 0
+        assert ph["campaign"].ci_low > 0
 
 
 def test_planted_post_dip_found(retro, truth):
     _, _, _, ph = retro
-    assert ph.loc["post", "estimate"] < 0
+    assert ph["post"].estimate < 0
     assert (
-        ph.loc["post", "ci_low"]
+        ph["post"].ci_low
         <= truth["campaigns"]["C2025_1111"]["incremental_gmv"]["post"]
-        <= ph.loc["post", "ci_high"]
+        <= ph["post"].ci_high
     )
 
 
-def test_roi_from_paths(retro):
-    src, camp, imp, _ = retro
+def test_roi_is_on_the_net_incremental_gmv_and_all_spend(retro):
+    """Issue 16: one ROI, on the stated base (net incremental GMV x margin - spend) / spend with
+    all campaign spend; its estimate and both bounds are that line at the net incremental GMV's
+    estimate and bounds (the card beside it), and incremental ROAS likewise. Before, the headline
+    ROI was computed on the 51% of the increment attributed to paid channels."""
+    src, camp, imp, ph = retro
     spend = CA.spend_by_channel(src, camp)
-    t = CA.roi(imp, camp, spend, CA.channel_gmv_share(src, camp), 0.35).set_index("channel")
-    assert t.loc["total", "spend"] == pytest.approx(spend.sum())
-    assert t.loc["total", "roi_lo"] <= t.loc["total", "roi"] <= t.loc["total", "roi_hi"]
+    shares = CA.channel_gmv_share(src, camp)
+    r = CA.roi(imp, spend, shares, 0.35)
+    roi, net, cost = r.total, ph["net"], float(spend.sum())
+    assert roi.spend == pytest.approx(cost) and roi.incremental_gmv == pytest.approx(net.estimate)
+    line = lambda g: (g * 0.35 - cost) / cost  # noqa: E731
+    assert roi.estimate == pytest.approx(line(net.estimate), rel=1e-12)
+    assert roi.ci_low == pytest.approx(line(net.ci_low), rel=1e-9)
+    assert roi.ci_high == pytest.approx(line(net.ci_high), rel=1e-9)
+    assert roi.iroas_lo == pytest.approx(net.ci_low / cost, rel=1e-9)
+    # the channel rows split the same increment by share of campaign GMV; the rest went through
+    # channels without spend
+    paid = r.channels["gmv_share"].sum()
+    assert paid + r.unpaid_share == pytest.approx(1.0)
+    assert 0 < paid < 1
+    assert r.channels["incremental_gmv"].sum() == pytest.approx(net.estimate * paid)
+    assert r.channels.spend.sum() == pytest.approx(cost)
 
 
-def test_roi_without_order_channels_is_one_total(retro):
-    """Orders without a channel column: no per-channel split; the total row sets all net
-    incremental GMV against all spend."""
-    src, camp, imp, _ = retro
+def test_roi_without_order_channels_has_no_channel_rows(retro):
+    """Orders without a channel column: no per-channel split; the ROI is the same."""
+    src, camp, imp, ph = retro
     spend = CA.spend_by_channel(src, camp)
-    t = CA.roi(imp, camp, spend, pd.Series(dtype=float), 0.35)
-    assert t["channel"].tolist() == ["total"]
+    r = CA.roi(imp, spend, pd.Series(dtype=float), 0.35)
+    assert r.channels.empty and r.unpaid_share == 0
     net = float(imp.actual.sum() - imp.means.sum(axis=1).mean())
-    assert t.loc[0, "incremental_gmv"] == pytest.approx(net)
-    assert net == pytest.approx(
-        CA.phase_effects(imp, camp).set_index("phase").loc["net", "estimate"]
-    )
-    assert t.loc[0, "roi"] == pytest.approx((net * 0.35 - spend.sum()) / spend.sum())
+    assert net == pytest.approx(ph["net"].estimate)
+    assert r.total.estimate == pytest.approx((net * 0.35 - spend.sum()) / spend.sum())
+    assert CA.roi(imp, spend.iloc[:0], pd.Series(dtype=float), 0.35).total is None
+
+
+def test_verdict_never_calls_an_interval_across_zero_a_failure():
+    assert CA.verdict(1.0, 2.0) == "worked"
+    assert CA.verdict(-2.0, -1.0) == "did_not_work"
+    assert CA.verdict(-1.0, 2.0) == "inconclusive"
+    assert CA.verdict(-2.0, -1.0, higher_is_better=False) == "worked"
 
 
 def test_target_achievement_equals_truth(retro, truth):
     src, camp, _, _ = retro
-    assert CA.describe(src, camp)["target_achievement"] == pytest.approx(
+    assert CA.describe(src, camp).target_achievement == pytest.approx(
         truth["campaigns"]["C2025_1111"]["target_achievement"], rel=1e-6
     )
 

@@ -75,6 +75,85 @@ def level_prior_log_bf(z_pre: np.ndarray, X_pre: np.ndarray | None, seasonal: in
     return float(logsumexp(ll + log_prior(hi)) - logsumexp(ll + log_prior(lo)))
 
 
+@dataclass(frozen=True)
+class Average:
+    """An effect window per point: the sums of :class:`Effect` divided by its points."""
+
+    actual: float
+    predicted: float
+    predicted_lo: float
+    predicted_hi: float
+    estimate: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class Effect:
+    """R's summary of a window of the post-period (all of it, or a campaign phase), summed over
+    its ``points``: the actual, the counterfactual prediction with its interval, the absolute
+    effect (``estimate``, ``ci_low``, ``ci_high``) and the relative effect with theirs, and the
+    posterior tail probability ``tail_probability`` (R's p, one-sided) with
+    ``posterior_prob_causal_effect`` = 1 − p. ``significant``: the two-sided interval excludes
+    zero, which happens when the probability is above about 1 − alpha/2 (97.5%), so a probability
+    of 90% beside an interval that includes zero is consistent, not a contradiction."""
+
+    actual: float
+    predicted: float
+    predicted_lo: float
+    predicted_hi: float
+    predicted_sd: float
+    estimate: float
+    ci_low: float
+    ci_high: float
+    effect_sd: float
+    relative: float
+    relative_lo: float
+    relative_hi: float
+    tail_probability: float
+    posterior_prob_causal_effect: float
+    significant: bool
+    points: int
+    average: Average
+
+    def interval(self) -> dict[str, float]:
+        """``estimate``, ``ci_low``, ``ci_high``: the shape results.json records."""
+        return {"estimate": self.estimate, "ci_low": self.ci_low, "ci_high": self.ci_high}
+
+
+@dataclass(frozen=True)
+class ControlFit:
+    """A control series in the regression: its mean coefficient (standardised units) and the
+    share of draws that included it (spike and slab)."""
+
+    coefficient: float
+    inclusion: float
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the model was and how it fitted: posterior means of its standard deviations (in units
+    of the pre-period sd of the series), each control's fit, the MCMC run, the level prior used
+    and the Bayes factor of R's wider one (:func:`level_prior_log_bf`), and whether the series was
+    constant before the intervention (then the figures are in the series' own units and the
+    intervals reflect the priors)."""
+
+    sigma_obs: float
+    sigma_level: float
+    sigma_season: float | None
+    controls: dict[str, ControlFit]
+    draws: int
+    burn: int
+    seasonal: int | None
+    prior_level_sd: float
+    level_prior_log_bf: float
+    pre_period_constant: bool = False
+
+    @property
+    def iterations(self) -> int:
+        return self.draws + self.burn
+
+
 @dataclass
 class Impact:
     """An impact estimate.
@@ -86,24 +165,24 @@ class Impact:
             units, with observation noise: intervals come from these.
         means: the same draws without observation noise: point estimates come from these.
         actual: the post-period actuals.
-        summary: cumulative effect with interval (``estimate``, ``ci_low``, ``ci_high``), the
-            prediction, relative effect, ``average`` (the same per point),
-            ``posterior_prob_causal_effect``, ``tail_probability`` (R's p), ``significant``.
+        summary: the whole post-period's :class:`Effect`.
         pre_fit: the pre-period: actual, predicted, predicted_lo/hi (the fit and its band).
-        model: posterior means of the model's standard deviations (in units of the pre-period
-            sd of the series) and per control its mean coefficient and inclusion probability.
+        model: the model's :class:`ModelInfo`.
     """
 
     series: pd.DataFrame
     paths: np.ndarray
     actual: np.ndarray
-    summary: dict = field(default_factory=dict)
-    pre_fit: pd.DataFrame | None = None
+    means: np.ndarray
+    pre_fit: pd.DataFrame
+    model: ModelInfo
     alpha: float = 0.05
-    means: np.ndarray | None = None
-    model: dict = field(default_factory=dict)
+    summary: Effect = field(init=False)
 
-    def window(self, mask) -> dict:
+    def __post_init__(self) -> None:
+        self.summary = summarise(self.actual, self.paths, self.means, self.alpha)
+
+    def window(self, mask) -> Effect:
         """Effect summed over a subset of the post-period (e.g. one campaign phase), with its
         interval from the same posterior draws."""
         mask = np.asarray(mask, dtype=bool)
@@ -117,7 +196,7 @@ def tail_probability(sums: np.ndarray, actual_sum: float) -> float:
     return float(min((both >= actual_sum).sum(), (both <= actual_sum).sum()) / len(both))
 
 
-def summarise(actual: np.ndarray, paths: np.ndarray, means: np.ndarray, alpha: float) -> dict:
+def summarise(actual: np.ndarray, paths: np.ndarray, means: np.ndarray, alpha: float) -> Effect:
     """R's summary table of a window: actual, prediction, absolute and relative effect, each with
     its interval, summed and per point, and the posterior probability of a causal effect."""
     a = alpha / 2
@@ -130,37 +209,28 @@ def summarise(actual: np.ndarray, paths: np.ndarray, means: np.ndarray, alpha: f
     lo, hi = float(np.quantile(effect, a)), float(np.quantile(effect, 1 - a))
     p = tail_probability(sums, sum_actual)
     rel = (lambda v: v / predicted) if predicted else (lambda v: float("nan"))
-    out = {
-        "actual": sum_actual,
-        "predicted": predicted,
-        "predicted_lo": float(np.quantile(sums, a)),
-        "predicted_hi": float(np.quantile(sums, 1 - a)),
-        "predicted_sd": float(sums.std(ddof=1)),
-        "estimate": est,
-        "ci_low": lo,
-        "ci_high": hi,
-        "effect_sd": float(effect.std(ddof=1)),
-        "relative": rel(est),
-        "relative_lo": rel(lo),
-        "relative_hi": rel(hi),
-        "tail_probability": p,
-        "posterior_prob_causal_effect": 1.0 - p,
-        "significant": bool(lo > 0 or hi < 0),
-        "points": m,
-    }
-    out["average"] = {
-        k: out[k] / m
-        for k in [
-            "actual",
-            "predicted",
-            "predicted_lo",
-            "predicted_hi",
-            "estimate",
-            "ci_low",
-            "ci_high",
-        ]
-    }
-    return out
+    pred_lo, pred_hi = float(np.quantile(sums, a)), float(np.quantile(sums, 1 - a))
+    return Effect(
+        actual=sum_actual,
+        predicted=predicted,
+        predicted_lo=pred_lo,
+        predicted_hi=pred_hi,
+        predicted_sd=float(sums.std(ddof=1)),
+        estimate=est,
+        ci_low=lo,
+        ci_high=hi,
+        effect_sd=float(effect.std(ddof=1)),
+        relative=rel(est),
+        relative_lo=rel(lo),
+        relative_hi=rel(hi),
+        tail_probability=p,
+        posterior_prob_causal_effect=1.0 - p,
+        significant=bool(lo > 0 or hi < 0),
+        points=m,
+        average=Average(
+            sum_actual / m, predicted / m, pred_lo / m, pred_hi / m, est / m, lo / m, hi / m
+        ),
+    )
 
 
 def _standardise(df, pre_mask):
@@ -266,35 +336,62 @@ def estimate(
         },
         index=y.index[:n_pre],
     )
-    imp = Impact(series, paths, actual, {}, pre_fit, alpha, means)
-    imp.summary = summarise(actual, paths, means, alpha)
-    imp.summary["pre_period_constant"] = constant
-    imp.summary["prior_level_sd"] = prior_level_sd
-    imp.summary["level_prior_log_bf"] = log_bf
-    imp.model = {
-        "sigma_obs": float(draws.sigma_obs.mean()),
-        "sigma_level": float(draws.sigma_level.mean()),
-        "sigma_season": None if draws.sigma_season is None else float(draws.sigma_season.mean()),
-        "controls": {
-            n: {
-                "coefficient": float(draws.beta[:, j].mean()),
-                "inclusion": float((draws.beta[:, j] != 0).mean()),
-            }
+    model = ModelInfo(
+        sigma_obs=float(draws.sigma_obs.mean()),
+        sigma_level=float(draws.sigma_level.mean()),
+        sigma_season=None if draws.sigma_season is None else float(draws.sigma_season.mean()),
+        controls={
+            n: ControlFit(float(draws.beta[:, j].mean()), float((draws.beta[:, j] != 0).mean()))
             for j, n in enumerate(names)
         },
-        "draws": int(len(draws.sigma_obs)),
-        "burn": draws.burn,
-        "seasonal": seasonal,
-        "prior_level_sd": prior_level_sd,
-        "level_prior_log_bf": log_bf,
-    }
-    imp.summary["model"] = (
-        "Bayesian structural time series: local level"
-        + (f", regression on {len(names)} control(s)" if names else "")
-        + (f", seasonality {seasonal}" if seasonal else "")
-        + f"; {niter:,} MCMC iterations, {draws.burn} discarded"
+        draws=int(len(draws.sigma_obs)),
+        burn=draws.burn,
+        seasonal=seasonal,
+        prior_level_sd=prior_level_sd,
+        level_prior_log_bf=log_bf,
+        pre_period_constant=constant,
     )
-    return imp
+    return Impact(series, paths, actual, means, pre_fit, model, alpha)
+
+
+@dataclass(frozen=True)
+class Placebo:
+    """The placebo check: the model on a fake intervention inside the pre-period. ``effect`` is
+    its estimate when it could be fitted; otherwise ``available`` is false and ``reason`` (for
+    results.json) says why."""
+
+    fake_date: str
+    available: bool
+    effect: Effect | None = None
+    reason: str = ""
+
+    @property
+    def covers_zero(self) -> bool | None:
+        """Whether the fake date's interval includes zero (as it should); None when unavailable."""
+        if self.effect is None:
+            return None
+        return bool(self.effect.ci_low <= 0 <= self.effect.ci_high)
+
+    def figures(self) -> dict:
+        """The check as results.json records it."""
+        if self.effect is None:
+            return {
+                "fake_date": self.fake_date,
+                "available": False,
+                "reason": self.reason,
+                "covers_zero": None,
+            }
+        e = self.effect
+        return {
+            "fake_date": self.fake_date,
+            "available": True,
+            "estimate": e.estimate,
+            "ci_low": e.ci_low,
+            "ci_high": e.ci_high,
+            "relative": e.relative,
+            "posterior_prob_causal_effect": e.posterior_prob_causal_effect,
+            "covers_zero": self.covers_zero,
+        }
 
 
 def placebo(
@@ -306,7 +403,7 @@ def placebo(
     seed: int = 1,
     niter: int = 1000,
     prior_level_sd: float | str = R_LEVEL_SDS[0],
-) -> dict:
+) -> Placebo:
     """The same model on a fake intervention inside the pre-period (at two thirds of it), using
     only pre-period data: a sound model finds no effect there. The fake post-period ends where
     the real pre-period does. Where the pre-period cannot carry a second fit (too short, flat
@@ -319,25 +416,12 @@ def placebo(
     try:
         r = estimate(
             yp, fake, cp, seasonal, alpha, niter=niter, seed=seed, prior_level_sd=prior_level_sd
-        ).summary
+        )
     except DataError as exc:  # too short a pre-period for a second fit: say so, do not fail
-        return {"fake_date": str(fake), "available": False, "reason": str(exc), "covers_zero": None}
-    if r["pre_period_constant"]:
-        return {
-            "fake_date": str(fake),
-            "available": False,
-            "reason": "the series is constant before the fake date",
-            "covers_zero": None,
-        }
-    return {
-        "fake_date": str(fake),
-        "available": True,
-        **{
-            k: r[k]
-            for k in ["estimate", "ci_low", "ci_high", "relative", "posterior_prob_causal_effect"]
-        },
-        "covers_zero": bool(r["ci_low"] <= 0 <= r["ci_high"]),
-    }
+        return Placebo(str(fake), False, reason=str(exc))
+    if r.model.pre_period_constant:
+        return Placebo(str(fake), False, reason="the series is constant before the fake date")
+    return Placebo(str(fake), True, r.summary)
 
 
 def read_series(
