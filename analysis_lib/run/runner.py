@@ -200,7 +200,9 @@ def render_html(nb, title: str, lang: str = "en") -> str:
     nb = _clean_for_report(nb)
     nb.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(nb, resources={"language_code": HTML_LANG[lang]})
-    return body
+    # nbconvert overwrites resources["language_code"] with its own trait (default "en"), which
+    # also refuses region codes such as zh-CN: set the page's language on the rendered tag
+    return body.replace('<html lang="en">', f'<html lang="{HTML_LANG[lang]}">', 1)
 
 
 def _write_json(path: Path, obj: dict) -> None:
