@@ -213,7 +213,7 @@ def _names_in(folder: str) -> frozenset[str]:
         for name, typ, *_ in cols:
             if src.startswith("read_csv") and name[:1].isupper():
                 found.add(name)
-            if typ != "VARCHAR" or _id_like(name):
+            if not name.strip() or typ != "VARCHAR" or _id_like(name):
                 continue
             q = f'SELECT DISTINCT "{name}" FROM {src} WHERE "{name}" IS NOT NULL LIMIT 5000'
             found.update(str(v) for (v,) in con.sql(q).fetchall())

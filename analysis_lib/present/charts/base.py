@@ -772,6 +772,12 @@ def _quote(t_: Text) -> str:
     return repr(s if len(s) <= 40 else s[:37] + "...")
 
 
+def _many(items: list[str], noun: str = "texts", show: int = 3) -> str:
+    """``'a', 'b', 'c' and 9 more texts``: a problem names a few examples, not hundreds."""
+    head = ", ".join(items[:show])
+    return head if len(items) <= show else f"{head} and {len(items) - show} more {noun}"
+
+
 def _where(ax: Axes | None) -> str:
     if ax is None:
         return "figure"
@@ -877,17 +883,20 @@ def check(fig: plt.Figure, alt: str | None = None) -> list[str]:
     shrink = _shrink(fig)
     corners = [_corners(x.text, renderer) for x in texts]
 
-    # 3. size as the reader sees it
+    # 3. size as the reader sees it (one line per chart and size: a heatmap has hundreds)
+    small: dict[tuple, list[str]] = {}
     for x in texts:
         seen = x.text.get_fontsize() * shrink
         if seen < MIN_FONT_PT - 0.05:
-            why = "" if shrink == 1 else f", the figure shrunk to {shrink:.0%} to fit the page"
-            problems.append(
-                f"{x.role} {_quote(x.text)} in {_where(x.ax)} is {seen:.1f} pt "
-                f"(minimum {MIN_FONT_PT:g} pt{why})"
-            )
+            small.setdefault((_where(x.ax), round(seen, 1)), []).append(_quote(x.text))
+    for (where, seen), quoted in small.items():
+        why = "" if shrink == 1 else f", the figure shrunk to {shrink:.0%} to fit the page"
+        problems.append(
+            f"{_many(quoted)} in {where} shown at {seen:.1f} pt (minimum {MIN_FONT_PT:g} pt{why})"
+        )
 
     # 2. outside the figure
+    outside: dict[str, list[str]] = {}
     for x, c in zip(texts, corners, strict=True):
         lo, hi = c.min(axis=0), c.max(axis=0)
         if (
@@ -896,11 +905,13 @@ def check(fig: plt.Figure, alt: str | None = None) -> list[str]:
             or hi[0] > fb.width + TOL_PX
             or hi[1] > fb.height + TOL_PX
         ):
-            problems.append(f"{x.role} {_quote(x.text)} in {_where(x.ax)} is outside the figure")
+            outside.setdefault(_where(x.ax), []).append(f"{x.role} {_quote(x.text)}")
+    for where, quoted in outside.items():
+        problems.append(f"{_many(quoted)} in {where} outside the figure")
 
     # 1. overlapping texts (tick labels of one axis each other; any two texts of the chart)
     boxes = [(c.min(axis=0), c.max(axis=0)) for c in corners]
-    reported: set[tuple[int, int]] = set()
+    overlaps: dict[tuple[str, str], list[str]] = {}
     for i in range(len(texts)):
         for j in range(i + 1, len(texts)):
             a, b = texts[i], texts[j]
@@ -909,14 +920,14 @@ def check(fig: plt.Figure, alt: str | None = None) -> list[str]:
             (alo, ahi), (blo, bhi) = boxes[i], boxes[j]
             if alo[0] >= bhi[0] or blo[0] >= ahi[0] or alo[1] >= bhi[1] or blo[1] >= ahi[1]:
                 continue
-            if _overlap(corners[i], corners[j]) and (i, j) not in reported:
-                reported.add((i, j))
+            if _overlap(corners[i], corners[j]):
                 what = (
                     f"{a.role}s overlap" if a.group == b.group else f"{a.role} and {b.role} overlap"
                 )
-                problems.append(
-                    f"{what} in {_where(a.ax or b.ax)}: {_quote(a.text)} and {_quote(b.text)}"
-                )
+                key = (what, _where(a.ax or b.ax))
+                overlaps.setdefault(key, []).append(f"{_quote(a.text)} and {_quote(b.text)}")
+    for (what, where), pairs in overlaps.items():
+        problems.append(f"{what} in {where}: {_many(pairs, 'pairs')}")
 
     # 4. legends over the data
     legends = [(lg, [ax]) for ax in fig.axes if (lg := ax.get_legend()) is not None]
