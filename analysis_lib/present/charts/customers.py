@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis_lib.present.charts.base import PALETTE
+from analysis_lib.present.charts.base import PALETTE, fit_width
 from analysis_lib.present.numbers import fmt
 
 ANNOT_PT = 9  # the smallest text a chart may hold
@@ -35,7 +35,7 @@ def cohort_heatmap(
     data = matrix.astype(float)
     cells = data.map(lambda v: "" if np.isnan(v) else _cell(v, kind))
     n_rows, n_cols = data.shape
-    width = max(6.0, 0.72 * n_cols + 2.2)
+    width = fit_width(max(6.0, 0.7 * n_cols + 2.2))  # never shrunk on the page: cells stay 9 pt
     height = max(2.6, 0.34 * n_rows + 1.6)
     fig, ax = plt.subplots(figsize=(width, height))
     sns.heatmap(
