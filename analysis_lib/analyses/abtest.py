@@ -754,13 +754,12 @@ class AbResult:
         return [c for c in self.comparisons if c.metric == metric]
 
 
-def analyse(
-    units: ibis.Table, spec: AbSpec, execute=None, units_in_several_variants: int = 0
-) -> AbResult:
+def analyse(units: ibis.Table, spec: AbSpec, execute=None, notes: dict | None = None) -> AbResult:
     """The whole test from a unit table (see :mod:`analysis_lib.analyses.abtest_units`): sufficient
     statistics in the engine, the sample-ratio check, every metric against control with adjusted
     p-values, guardrails, the verdict, the primary metric by segment and by day of assignment, the
-    effect the test could detect, missing values and the planner's result."""
+    effect the test could detect, missing values and the planner's result. ``notes`` are those of
+    the unit table (units left out for being in several variants)."""
     metrics = list(spec.metrics)
     primary = spec.primary
     ss = sufficient_stats(units, metrics, execute=execute)
@@ -801,7 +800,7 @@ def analyse(
         missing=missing_summary(ss, metrics),
         mde_primary=detectable_effect(ss, primary, spec.control, spec.alpha),
         plan=PW.plan(spec.planner, spec.alpha, len(counts)) if spec.planner else None,
-        units_in_several_variants=units_in_several_variants,
+        units_in_several_variants=int((notes or {}).get("units_in_several_variants", 0)),
         winsorize_caps=dict(ss.attrs.get("winsorize_caps", {})),
     )
 

@@ -101,3 +101,24 @@ def from_unit_table(
     cols = {c: t[c].cast("float64") for c in columns}
     rest = [c for c in t.columns if c not in cols and c != variant_column]
     return t.select(*rest, variant=t[variant_column].cast("string"), **cols)
+
+
+def load(
+    src: DataSource,
+    start: _dt.date,
+    end: _dt.date,
+    *,
+    experiment_id: str | None = None,
+    table: str | None = None,
+    variant_column: str = "variant",
+    columns: list[str] | None = None,
+    pre_days: int = 28,
+) -> tuple[ibis.Table, dict]:
+    """The units of a test and the notes on them: (a) the shop's assignments of
+    ``experiment_id`` (:func:`from_assignments`), else (b) the unit ``table`` with its
+    ``variant_column`` and metric ``columns`` (:func:`from_unit_table`; no notes)."""
+    if experiment_id is not None:
+        return from_assignments(src, experiment_id, start, end, pre_days)
+    if table is None:
+        raise ValueError("give experiment_id or a unit table")
+    return from_unit_table(src, table, variant_column, list(columns or [])), {}

@@ -116,6 +116,19 @@ class AbTestParams(BaseParams):
             planner=PW.PlannerSpec(**self.planner.model_dump()) if self.planner else None,
         )
 
+    def unit_source(self) -> dict:
+        """Where the units come from, as :func:`analysis_lib.analyses.abtest_units.load` takes it:
+        the shop's assignments of ``experiment_id``, or the ``unit_table`` with the metric
+        columns."""
+        ut = self.unit_table
+        return {
+            "experiment_id": self.experiment_id,
+            "table": ut.table if ut else None,
+            "variant_column": ut.variant_column if ut else "variant",
+            "columns": self.spec().columns(),
+            "pre_days": self.pre_period_days,
+        }
+
     def tables_read(self) -> list[str]:
         """The shop's assignments and orders with ``experiment_id``; a unit table is not canonical."""
         shop = ["assignments", "orders"] if self.experiment_id is not None else []

@@ -69,27 +69,21 @@ def band_trend(
     *,
     ylabel: str = "",
     names: Mapping[str, str] | None = None,
-    band_label: str = "",
+    band_names: Mapping[str, str] | None = None,
 ) -> plt.Figure:
-    """A line per ``hue`` value (named by ``names``) with its interval as a band, over dates (e.g.
-    the cumulative change by day of assignment), a line at zero, concise dates, the legend outside
-    the data (the dates say what the axis is). The first days' intervals are very wide; the value axis is scaled to the later
-    two thirds of the days, so that the estimate the test settles on can be read (the early
-    bands run off the chart)."""
+    """A line per ``hue`` value (named by ``names``) with its interval as a band (named by
+    ``band_names``) over dates, e.g. the cumulative change by day of assignment; a line at zero,
+    concise dates (they say what the axis is), the legend outside the data. The first days'
+    intervals are very wide: the value axis is scaled to the later two thirds of the days, so
+    that the estimate the test settles on can be read (the early bands run off the chart)."""
     fig, ax = plt.subplots(figsize=(9, 3.6))
     for i, (key, g) in enumerate(df.groupby(hue)):
         g = g.sort_values(x)
         c = PALETTE[i % len(PALETTE)]
         name = (names or {}).get(str(key), str(key))
         ax.plot(g[x], g[est], color=c, label=name)
-        ax.fill_between(
-            g[x],
-            g[lo],
-            g[hi],
-            color=c,
-            alpha=0.15,
-            label=f"{name}: {band_label}" if band_label else None,
-        )
+        band = (band_names or {}).get(str(key))
+        ax.fill_between(g[x], g[lo], g[hi], color=c, alpha=0.15, label=band)
     ax.axhline(0, color="#334155", linewidth=0.8)
     days = sorted(df[x].unique())
     later = df[df[x] >= days[len(days) // 3]] if len(days) >= 3 else df

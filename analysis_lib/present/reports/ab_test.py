@@ -322,7 +322,9 @@ def cumulative(run: bootstrap.Run, res: A.AbResult) -> None:
         t("ab_test.section.cumulative.chart_title", metric=metric),
         ylabel=t("ab_test.section.cumulative.axis_y", control=control),
         names=names,
-        band_label=t("ab_test.section.cumulative.band", ci=ci),
+        band_names={
+            v: t("ab_test.section.cumulative.band", variant=n, ci=ci) for v, n in names.items()
+        },
     )
     B.show(B.section(t("ab_test.section.cumulative.title"), N.cumulative_lead(res)))
     alt = t(
