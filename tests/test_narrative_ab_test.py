@@ -138,7 +138,7 @@ def test_inconclusive_says_the_data_cannot_tell_and_what_the_next_test_needs():
     assert [(a.text, a.rule) for a in say("en", N.actions, res)] == [
         (
             "Don't ship on this evidence and don't drop the idea either: the data cannot tell "
-            "whether Conversion differs between treatment and control. To detect +10.0% on a "
+            "whether Conversion differs between control and treatment. To detect +10.0% on a "
             "baseline of 10.0%, the next test needs 14,745 units per variant (59 days at 500 "
             "units a day).",
             "inconclusive when no variant changes Conversion significantly at the 5% level: "
@@ -146,7 +146,7 @@ def test_inconclusive_says_the_data_cannot_tell_and_what_the_next_test_needs():
         )
     ]
     assert [a.text for a in say("zh", N.actions, res)] == [
-        "不要据此上线，也不要据此放弃：数据不足以判断实验组与对照组的转化率是否不同。要在基线 10.0% 上检测 +10.0% 的变化，下一次实验每组需要 14,745 个单位（按每天 500 个需 59 天）。"
+        "不要据此上线，也不要据此放弃：数据不足以判断对照组与实验组的转化率是否不同。要在基线 10.0% 上检测 +10.0% 的变化，下一次实验每组需要 14,745 个单位（按每天 500 个需 59 天）。"
     ]  # fmt: skip
     without_plan = result([FLAT, AOV_SAME], AOV_GUARD)
     assert say("en", N.actions, without_plan)[0].text.endswith(

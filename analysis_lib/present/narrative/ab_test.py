@@ -366,7 +366,8 @@ def actions(res: A.AbResult) -> list[Action]:
     if v.basis in ("guardrail_failed", "harm"):
         text = t("ab_test.action.keep_control", variant=variant_name(v.variant), control=control)
         return [Action(text, _rule(v.basis, res))]
-    variants = _join([variant_name(x) for x in res.srm.counts if x != spec.control])
+    others = [variant_name(x) for x in res.srm.counts if x != spec.control]
+    variants = t("ab_test.list_or").join(others)
     text = t(
         "ab_test.action.inconclusive",
         variants=variants,
@@ -483,7 +484,7 @@ def guardrails_lead(res: A.AbResult) -> str:
             parts.append(
                 t("ab_test.section.guardrails.count", n=fmt(n), status=status_name(status))
             )
-    return t("ab_test.section.guardrails.lead", counts=_join(parts))
+    return t("ab_test.section.guardrails.lead", counts=t("ab_test.list_sep").join(parts))
 
 
 def segments_title(res: A.AbResult) -> str:
