@@ -107,7 +107,7 @@ def test_a_gain_with_guardrails_passed_ships():
     assert [(a.text, a.rule) for a in say("zh", N.actions, res)] == [
         (
             "上线实验组。",
-            "转化率在 5% 水平上显著提升（Holm 校正后的 p 值）且没有护栏指标未通过时上线",
+            "转化率在 5% 水平上显著提升（霍尔姆法校正后的 p 值）且没有护栏指标未通过时上线",
         )
     ]
     passed = say("en", lambda r: N.guardrail_finding(r.guardrails[0], r), res)
