@@ -155,7 +155,7 @@ def actions_block(actions: list[Action], none_reason: str = "") -> HTML:
     if actions:
         body = "".join(
             f'<li><span class="wb-action">{esc(a.text)}</span>'
-            f'<span class="wb-rule">{esc(t("rule"))}: {esc(a.rule)}</span></li>'
+            f'<span class="wb-rule">{esc(t("rule", rule=a.rule))}</span></li>'
             for a in actions
         )
         inner = f'<ol class="wb-actions">{body}</ol>'
