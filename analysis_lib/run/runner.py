@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -199,7 +200,9 @@ def render_html(nb, title: str, lang: str = "en") -> str:
     and a screen reader the right voice."""
     nb = _clean_for_report(nb)
     nb.metadata["title"] = title
-    body, _ = _exporter().from_notebook_node(nb, resources={"language_code": HTML_LANG[lang]})
+    exporter = _exporter()
+    exporter.language_code = HTML_LANG[lang]  # a trait: nbconvert overwrites resources' own
+    body, _ = exporter.from_notebook_node(nb)
     # nbconvert overwrites resources["language_code"] with its own trait (default "en"), which
     # also refuses region codes such as zh-CN: set the page's language on the rendered tag
     return body.replace('<html lang="en">', f'<html lang="{HTML_LANG[lang]}">', 1)
@@ -227,8 +230,6 @@ def _swap_in(staging: Path, final: Path) -> None:
 
 
 def _lock_path(out_root: Path, notebook: str, name: str) -> Path:
-    import hashlib
-
     key = hashlib.sha1(str(out_root.resolve()).encode()).hexdigest()[:12]
     d = Path(tempfile.gettempdir()) / "workbook-locks"
     if not d.is_dir():
@@ -450,6 +451,7 @@ def _execute(
     validate_s,
     warm,
 ) -> RunResult:
+    # here on purpose: `workbook validate` imports this module and executes nothing
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
