@@ -383,3 +383,20 @@ def test_output_through_a_symlink_into_the_data_is_refused(tmp_path):
     p = _funnel_with_export(tmp_path, "exports/link/events.csv")
     with pytest.raises(ParamsError, match="inside the data folder"):
         P.check_outputs(p, "p.yaml", "reports", cwd=tmp_path)
+
+
+def test_validating_params_imports_no_statistics_library():
+    """Every run imports every schema's module before anything executes (and ``workbook validate``
+    does nothing else): the analyses a params check needs are imported inside the check, so this
+    import stays free of scipy.stats and statsmodels (about 2 s of CPU on each run)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, analysis_lib.params; "
+        "print(sorted(m for m in ('scipy.stats', 'statsmodels') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -34,7 +34,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-import re
 from dataclasses import KW_ONLY, dataclass, replace
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -45,6 +44,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from analysis_lib.analyses import funnel_walk as W
+from analysis_lib.analyses.funnel_walk import parse_window  # noqa: F401 - the window syntax
 from analysis_lib.core.data import DataSource, as_date_bounds
 
 Mode = Literal["ordered", "strict", "any_order"]
@@ -53,23 +53,6 @@ Unit = Literal["user", "session"]
 Grain = Literal["day", "week"]
 MODES: tuple[Mode, ...] = ("ordered", "strict", "any_order")
 ENTRIES: tuple[Entry, ...] = ("any", "first")
-
-_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_window(value) -> float:
-    """A funnel's conversion window in seconds: a number of seconds, or text ``"30m"``, ``"36h"``,
-    ``"7d"``, ``"90s"`` (a decimal number and a unit); exact (no rounding to whole seconds).
-    Raises ``ValueError`` saying what is accepted. Here, not in params, because the window's syntax
-    is the funnel's: params validate with it, and analyses may not import params."""
-    if isinstance(value, bool):
-        raise ValueError("must be seconds or text like '30m', '36h', '7d'")
-    if isinstance(value, int | float):
-        return float(value)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", str(value))
-    if not m:
-        raise ValueError(f"'{value}' is not a window: write seconds or e.g. '30m', '36h', '7d'")
-    return float(m.group(1)) * _WINDOW_UNITS[m.group(2)]
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,31 @@ has an excluded event is removed from every step (as in PostHog).
 
 from __future__ import annotations
 
+import re
+
 import ibis
 import ibis.expr.datatypes as dt
 
 US = 1_000_000  # microseconds per second
+
+_WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_window(value) -> float:
+    """A funnel's conversion window in seconds: a number of seconds, or text ``"30m"``, ``"36h"``,
+    ``"7d"``, ``"90s"`` (a decimal number and a unit); exact (no rounding to whole seconds).
+    Raises ``ValueError`` saying what is accepted. Here, not in params, because the window's syntax
+    is the funnel's: params validate with it, and analyses may not import params; and here rather
+    than in :mod:`.funnel` because this module imports only Ibis, so validating params does not
+    import scipy and statsmodels (2 s) for a window."""
+    if isinstance(value, bool):
+        raise ValueError("must be seconds or text like '30m', '36h', '7d'")
+    if isinstance(value, int | float):
+        return float(value)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", str(value))
+    if not m:
+        raise ValueError(f"'{value}' is not a window: write seconds or e.g. '30m', '36h', '7d'")
+    return float(m.group(1)) * _WINDOW_UNITS[m.group(2)]
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")

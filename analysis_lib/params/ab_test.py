@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from analysis_lib.analyses import abtest as A
-from analysis_lib.analyses import power as PW
 from analysis_lib.core import data as D
 from analysis_lib.core.quality import check_blocking
 from analysis_lib.errors import DataError, ParamsError
 from analysis_lib.params.base import BaseParams, Strict
+
+if TYPE_CHECKING:
+    from analysis_lib.analyses.abtest import AbSpec
 
 
 class AbMetric(Strict):
@@ -100,8 +101,13 @@ class AbTestParams(BaseParams):
     required_tables: ClassVar = {}
     optional_tables: ClassVar = {"users": ["user_id", "signup_ts"]}
 
-    def spec(self) -> A.AbSpec:
+    def spec(self) -> AbSpec:
         """The :class:`analysis_lib.analyses.abtest.AbSpec` these params describe."""
+        # lazy on purpose: every run imports every schema's module, and analyses.abtest and power
+        # import scipy and statsmodels (about 2 s of CPU) that validation does not need
+        from analysis_lib.analyses import abtest as A
+        from analysis_lib.analyses import power as PW
+
         return A.AbSpec(
             metrics=tuple(A.MetricDef(**m.model_dump()) for m in self.metrics),
             control=self.control,

@@ -6,7 +6,6 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from analysis_lib.analyses import campaign
 from analysis_lib.errors import DataError, ParamsError
 from analysis_lib.params.base import BaseParams, LocalPath, Strict
 
@@ -59,6 +58,10 @@ class CampaignRetroParams(BaseParams):
     def check_data(self, src, source: str) -> None:
         """The campaign exists with ordered phases after the pre-period; the pre-period can fit the
         seasonality; spend channels exist in orders."""
+        # lazy on purpose: every run imports every schema's module, and analyses.campaign imports
+        # scipy and statsmodels (about 2 s of CPU) that validation does not need
+        from analysis_lib.analyses import campaign
+
         for cid in [self.campaign_id, *self.compare_with]:
             try:
                 camp = campaign.load(src, cid, self.post_window)

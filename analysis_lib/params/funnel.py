@@ -7,8 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from analysis_lib.analyses import funnel as F
-from analysis_lib.analyses.funnel import parse_window
+from analysis_lib.analyses.funnel_walk import parse_window
 from analysis_lib.errors import ParamsError
 from analysis_lib.params.base import BaseParams, CsvExport, Period, Strict, require_rows
 
@@ -156,6 +155,10 @@ class FunnelParams(BaseParams):
 
     def spec(self):
         """The :class:`analysis_lib.analyses.funnel.FunnelSpec` these params describe."""
+        # lazy on purpose: every run imports every schema's module, and analyses.funnel imports
+        # scipy and statsmodels (about 2 s of CPU) that validation does not need
+        from analysis_lib.analyses import funnel as F
+
         ex = []
         for x in self.exclusions:
             if isinstance(x, str) or x.between is None:

@@ -8,7 +8,6 @@ from typing import Annotated, ClassVar, Literal
 import pandas as pd
 from pydantic import Field
 
-from analysis_lib.analyses import causal
 from analysis_lib.errors import DataError, ParamsError
 from analysis_lib.params.base import BaseParams, Date, LocalPath, Strict
 
@@ -45,6 +44,10 @@ class InterventionParams(BaseParams):
 
     def check_data(self, src, source: str) -> None:
         """The file has the named columns and the intervention falls inside the data."""
+        # lazy on purpose: every run imports every schema's module, and analyses.causal imports
+        # its state-space model (scipy) that validation of other notebooks does not need
+        from analysis_lib.analyses import causal
+
         path = self.series.path
         try:
             y, _ = causal.read_series(
