@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import ibis
 import ibis.expr.datatypes as dt
+import pandas as pd
 
 from analysis_lib.errors import DataError
 
@@ -185,8 +190,6 @@ def _non_iso_date_columns(con, path: Path) -> dict[str, str]:
     """Columns of a CSV whose values (in its first rows, read as text) are all dates written
     like ``10/02/2025``: day and month in an order the text alone may not tell; each with its
     first value."""
-    import re
-
     sample = con.read_csv(str(path), all_varchar=True).limit(_SAMPLE_ROWS).execute()
     rx = re.compile(_NON_ISO_DATE)
     cols = {}
@@ -313,9 +316,6 @@ SPARK_CONF = {
 @contextlib.contextmanager
 def _quiet_stderr():
     """Point file descriptor 2 at /dev/null for the duration (child processes inherit it)."""
-    import os
-    import sys
-
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -332,13 +332,10 @@ def _connect_spark(url: str) -> DataSource:
     """``pyspark:///path/to/folder``: a Spark session (``local[*]`` unless ``WORKBOOK_SPARK_MASTER``
     or spark-submit says otherwise) with each table of the folder registered as a view;
     ``pyspark://?database=shop``: the tables of a database in the session's catalog."""
-    import os
-    from urllib.parse import parse_qs
-
     rest = url.removeprefix("pyspark://")
     path, _, query = rest.partition("?")
     opts = {k: v[-1] for k, v in parse_qs(query).items()}
-    try:
+    try:  # here on purpose: pyspark is optional (the spark extra) and starts nothing until used
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise DataError(f"data.url: {url} needs pyspark (pip install pyspark)") from exc
@@ -427,8 +424,6 @@ def redact_url(url: str) -> str:
 
 def _redact(url: str) -> tuple[str, list[str]]:
     """(``url`` with its secrets masked, the secrets)."""
-    import re
-
     if "://" not in url:
         return url, []
     secrets: list[str] = []
@@ -608,8 +603,6 @@ def month_key(values, where: str):
     timestamps (their month) and date columns are accepted; a year alone (``YYYY``, an annual
     target) stays a year. Anything else is a one-line :class:`DataError` naming ``where`` and the
     first value that is neither."""
-    import pandas as pd
-
     s = pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.dt.strftime("%Y-%m")
@@ -631,8 +624,6 @@ def month_key(values, where: str):
 
 def as_date_bounds(start, end) -> tuple:
     """Inclusive date period -> half-open timestamp bounds ``[start 00:00, end+1 00:00)``."""
-    import pandas as pd
-
     lo = pd.Timestamp(start)
     hi = pd.Timestamp(end) + pd.Timedelta(days=1)
     return lo.to_pydatetime(), hi.to_pydatetime()

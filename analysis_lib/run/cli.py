@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import datetime as dt
+import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -24,6 +28,11 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from analysis_lib.errors import WorkbookError
+
+# The rest of the package (runner, index, kernel, zygote, params, sample) and tqdm are imported in
+# the command that needs them, on purpose: `workbook --help` and a usage error answer at once
+# (this module imports the standard library only), and `workbook run` starts its kernel
+# (run/kernel.py) before it imports pandas, so the kernel boots while the run validates.
 
 DEFAULT_DATA = "data/sample"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -171,8 +180,6 @@ def _die_with_parent() -> None:
     """Ask Linux to send this process SIGTERM when its parent dies (prctl PR_SET_PDEATHSIG)."""
     if sys.platform != "linux":
         return
-    import ctypes
-
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)
 
@@ -180,8 +187,6 @@ def _die_with_parent() -> None:
 def _worker_stop(signum: int, _frame=None) -> None:
     """A run-all worker stopped (by run-all, or because run-all died): kill its kernel, remove its
     run's staging folder, exit at once. Nothing is swapped in."""
-    import shutil
-
     kernel = sys.modules.get("analysis_lib.run.kernel")
     runner = sys.modules.get("analysis_lib.run.runner")
     if kernel is not None:
@@ -302,7 +307,6 @@ COST_GUESS = {
 def longest_first(files: list[Path], out: str | Path) -> list[Path]:
     """Params files ordered longest run first (the last run's ``duration_s`` under ``out``, else a
     guess by notebook), so that no long run starts last while the other workers sit idle."""
-    import json
 
     def cost(p: Path) -> float:
         nb = p.parent.name
@@ -322,8 +326,6 @@ def longest_first(files: list[Path], out: str | Path) -> list[Path]:
 def _zygote(n_runs: int):
     """The kernel zygote of a run-all (:mod:`analysis_lib.run.zygote`) when there are several runs,
     on Linux (forked kernels are watched through /proc); ``WORKBOOK_ZYGOTE=0`` turns it off."""
-    import contextlib
-
     if n_runs < 2 or os.environ.get("WORKBOOK_ZYGOTE") == "0" or sys.platform != "linux":
         return contextlib.nullcontext()
     from analysis_lib.run.zygote import Zygote
@@ -392,9 +394,6 @@ def _pool_round(paths: list[str], workers: int, a, bar, results: list[dict]):
     """Run ``paths`` on a fresh pool of ``workers`` processes, appending their rows to
     ``results``. When a worker process dies, the pool breaks and every unfinished run with it:
     returns (files that were running then, files not started yet, exit code per running file)."""
-    import shutil
-    import tempfile
-
     ctx = multiprocessing.get_context("spawn")
     started = tempfile.mkdtemp(prefix="wb-run-all-")
     pool = ProcessPoolExecutor(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -68,9 +69,9 @@ def _become_kernel(req: dict) -> None:
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        # a fresh process draws new random state; a fork would share the zygote's
-        import random
-
+        # a fresh process draws new random state; a fork would share the zygote's. numpy, ipykernel
+        # and ipywidgets are imported here and in serve(), on purpose: the CLI imports this module
+        # for Zygote, and only the zygote process should pay for them
         import numpy as np
 
         random.seed()
@@ -93,7 +94,7 @@ def _become_kernel(req: dict) -> None:
 
 def serve(sock_path: str, parent: int) -> None:
     """Import the notebooks' libraries, then fork a kernel per request until ``parent`` exits."""
-    from analysis_lib.run.kernel import PRELOAD
+    from analysis_lib.run.kernel import PRELOAD  # kernel imports this module: a cycle at the top
 
     # what ipykernel does before anything imports matplotlib
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
