@@ -26,7 +26,9 @@ def diff(a, b, path: str = "") -> list[str]:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{path}: {len(a)} items -> {len(b)} items"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in diff(x, y, f"{path}[{i}]")]
+        return [
+            d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in diff(x, y, f"{path}[{i}]")
+        ]
     if isinstance(a, float) and isinstance(b, int | float) and not isinstance(b, bool):
         if math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
             return []

@@ -543,7 +543,9 @@ def test_report_shape_and_words(kpi_reports, name):
         assert todo is not None and todo.find_previous("section")["class"] == ["wb-summary"]
         actions = todo.select("li")
         assert len(actions) == len(res["figures"]["actions"]) >= 1
-        assert all(li.select_one(".wb-rule").get_text().startswith(t("rule", rule="")) for li in actions)
+        assert all(
+            li.select_one(".wb-rule").get_text().startswith(t("rule", rule="")) for li in actions
+        )
         buyers = next(tb for tb in tables if tb[0][0] == N.w(f"columns.bucket.{grain}"))
         assert "周期" not in buyers[0][0]
         if grain == "week":  # the partial first and last weeks show their days in the period

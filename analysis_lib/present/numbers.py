@@ -50,7 +50,9 @@ def missing(value: Any) -> bool:
         return False
 
 
-def fmt(value: Any, kind: Kind = "count", lang: str | None = None, currency: str | None = None) -> str:
+def fmt(
+    value: Any, kind: Kind = "count", lang: str | None = None, currency: str | None = None
+) -> str:
     """``value`` as a manager reads it. ``lang`` and ``currency`` default to the report's
     settings. Missing values are ``n/a`` / ``无数据``; the reason belongs next to them."""
     lg = lang_of(lang)
