@@ -75,6 +75,14 @@ def start(params: dict[str, Any], schema: type[P]) -> Run[P]:
     return Run(P=p, raw=params, src=src, last_day=last_day(src, p.tables_read()))
 
 
+class Findings(list):
+    """The data-quality findings :func:`finish` returns. Shown as nothing: ``finish(run)`` is
+    the last line of every notebook, and a plain list there would print its repr in the report."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 def finish(run: Run, start=None, end=None, extra: list | None = None) -> list:
     """The end of every report: the data-quality section (recorded in results.json) and the
     provenance footer. ``start``/``end`` widen the checked period (e.g. a pre-period); ``extra``
@@ -85,4 +93,4 @@ def finish(run: Run, start=None, end=None, extra: list | None = None) -> list:
     blocks.show(
         blocks.data_quality(dq), blocks.provenance(run.raw, data.fingerprint(run.P.data.url))
     )
-    return dq
+    return Findings(dq)
