@@ -364,9 +364,9 @@ def test_password_is_not_echoed(tmp_path, url):
 
 
 def test_provenance_masks_the_password():
-    from analysis_lib.present import report
+    from analysis_lib.present import blocks
 
-    html = str(report.provenance({"data": {"url": "postgres://analyst:s3cret@host/db"}}, "x"))
+    html = str(blocks.provenance({"data": {"url": "postgres://analyst:s3cret@host/db"}}, "x"))
     assert "s3cret" not in html and "analyst:***@host/db" in html
 
 

@@ -15,7 +15,7 @@ def test_headline_uses_the_notebooks_list_and_formats():
     h = index._headline(figs, ["verdict", "our_share", "roi", "slow_movers", "gmv"])
     assert (
         h
-        == "Verdict: don&#x27;t ship · Our share: 31.6% · ROI: -28.0% · Slow movers: 51 · GMV: 1,234"
+        == "Verdict: don&#x27;t ship · Our share: 31.6% · ROI: −28.0% · Slow movers: 51 · GMV: 1,234"
     )
     assert "other" not in h
 

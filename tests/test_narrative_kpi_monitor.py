@@ -189,7 +189,7 @@ TREND_LEAD = {
     "is the previous period, shifted onto this one. Hollow points are partial weeks: part of the "
     "week lies outside the period or the data, so they are not read as a fall.",
     "zh": "每个点为一周，访客和购买用户每周计一次。浅色线为上一周期（平移对齐到本期）。空心点为不完整"
-    "的周：部分天数不在统计期或数据内，不应解读为下滑。",
+    "的周：该周有部分天数不在统计期或数据内，不应解读为下滑。",
 }
 
 LANGS = ["en", "zh"]

@@ -17,8 +17,8 @@ def test_every_catalog_entry_has_both_languages_and_the_same_placeholders():
     assert len(cat) > 100
     for key, entry in cat.items():
         assert set(entry) == set(LANGS), key
-        for lang in LANGS:
-            assert entry[lang].strip(), (key, lang)
+        for lang in LANGS:  # separators may be blank (Chinese joins sentences without a space)
+            assert entry[lang].strip() or key.endswith("_sep"), (key, lang)
         assert words.fields(entry["en"]) == words.fields(entry["zh"]), key
 
 

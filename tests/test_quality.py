@@ -9,7 +9,8 @@ import pytest
 from analysis_lib.core import data as D
 from analysis_lib.core import quality as Q
 from analysis_lib.errors import DataError
-from analysis_lib.present import report
+from analysis_lib.present import blocks
+from analysis_lib.present.context import use
 
 Q4 = (dt.date(2025, 10, 1), dt.date(2025, 12, 31))
 
@@ -146,11 +147,13 @@ def test_report_section_shows_hits_and_passes():
         Q.Finding("events", "missing channel", 0, 50, "grouped as '(none)'"),
         Q.Finding("campaigns", "<script>alert(1)</script>", 1, 1, "kept as recorded"),
     ]
-    html = report.data_quality(found, "en").markup
+    with use(lang="en"):
+        html = blocks.data_quality(found).markup
     assert "3 checks, 1 passed" in html and "negative stock" in html and "3.0%" in html
     assert "missing channel" not in html
     assert "<script>" not in html
-    zh = report.data_quality(found, "zh").markup
+    with use(lang="zh"):
+        zh = blocks.data_quality(found).markup
     assert "库存为负" in zh and "按 0 处理" in zh
 
 
@@ -174,7 +177,8 @@ def test_period_past_the_last_row_is_reported_in_days(tmp_path, sample_dir):
     assert found["orders"].total == 92
     assert last.isoformat() in found["orders"].check
     assert found["events"].rows == 0
-    html = str(report.data_quality(list(found.values()), "zh"))
+    with use(lang="zh"):
+        html = str(blocks.data_quality(list(found.values())))
     assert f"统计期超出最后一行数据（{last.isoformat()}）" in html
 
 

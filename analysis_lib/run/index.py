@@ -11,8 +11,31 @@ from pathlib import Path
 from urllib.parse import quote
 
 from analysis_lib.core.metrics import METRICS
+from analysis_lib.core.metrics import label as metric_label
 from analysis_lib.errors import RunError
-from analysis_lib.present.report import esc, fmt, fmt_metric, header
+from analysis_lib.present.blocks import esc
+from analysis_lib.present.numbers import fmt
+from analysis_lib.present.words import catalog
+
+
+def fmt_metric(key: str, value) -> str:
+    """A registry metric formatted by its kind (older results.json without recorded cards)."""
+    return fmt(value, METRICS[key].kind, "en")
+
+
+def header(key: str, lang: str = "en") -> str:
+    """The label of a figure of an older results.json: the metric's or the catalog's, else the
+    key in words."""
+    if key in METRICS:
+        return metric_label(key, lang)
+    entry = catalog().get(f"labels.{key}")
+    if entry:
+        return entry[lang]
+    acronyms = {"gmv", "aov", "cac", "ltv", "roi", "roas", "uv", "sku", "abc", "id", "p90"}
+    words = [w.upper() if w in acronyms else w for w in key.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
 
 MAX_FIGURES = 6
 
