@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from analysis_lib.core.version import code_version
-from analysis_lib.present.words import t
+from analysis_lib.present.words import t, value
 
 FIGURES_MIME = "application/vnd.workbook.figures+json"
 
@@ -252,7 +252,7 @@ def data_quality(findings: list) -> HTML:
     if hits:
         df = pd.DataFrame(
             {
-                "table": [f.table for f in hits],
+                "table": [value("table", f.table) for f in hits],
                 "check": [_dq_words(f.check) for f in hits],
                 "rows": [f.rows for f in hits],
                 "share": [f.rows / f.total if f.total else None for f in hits],
