@@ -278,8 +278,12 @@ def _keys() -> frozenset[str]:
 
 def names_for(p: dict) -> tuple[set[str], set[str]]:
     """(whole names, their words) allowed in a report run with params ``p``."""
+    from analysis_lib.core.data import CANONICAL
+
     url = p["data"]["url"]
-    values = {v for v in _names_in(url) if v not in _keys()} | _param_names(p)
+    # the canonical tables' names are file names the analyst supplies (orders.parquet): a report
+    # names them where a table is missing or has a problem, as it would name a file
+    values = {v for v in _names_in(url) if v not in _keys()} | _param_names(p) | set(CANONICAL)
     words: set[str] = set()
     for v in values:
         words.update(WORD.findall(v))

@@ -33,7 +33,9 @@ class TargetSettingParams(BaseParams):
     seasonal: bool = True
     promo_calendar: bool = False
     interval: float = Field(default=0.8, gt=0.5, lt=1)
-    owners: dict[str, str] = {"gmv": "operations lead"}
+    # who owns each target (e.g. {gmv: "Head of operations"}); none by default: the report names
+    # no owner the analyst did not give
+    owners: dict[str, str] = {}
     resources: str = ""
     scenarios: list[Scenario] = Field(default=[], max_length=10)
     write_targets: LocalPath | None = Field(default=None, max_length=500, pattern=r"\.parquet$")
