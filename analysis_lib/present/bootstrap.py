@@ -64,12 +64,13 @@ def last_day(src: data.DataSource, tables: list[str]) -> _dt.date | None:
 
 
 def start(params: dict[str, Any], schema: type[P]) -> Run[P]:
-    """Validate ``params`` against ``schema``, connect, check the tables, set language, currency
-    and chart theme. Scheduled runs were validated before the kernel started; this repeats it for
+    """Validate ``params`` against ``schema``, connect, check the tables and the params against the
+    data, set language, currency and chart theme. Scheduled runs were validated before the kernel started; this repeats it for
     an analyst running the notebook in JupyterLab."""
     p = schema.model_validate(params)
     src = data.connect(p.data)
     data.check_tables(src, p.required_tables, p.optional_tables)
+    p.check_data(src, "params")  # event names, variants, metric columns...
     configure(lang=p.lang, currency=p.currency, timezone=p.data.timezone)
     charts.setup(p.lang)
     return Run(P=p, raw=params, src=src, last_day=last_day(src, p.tables_read()))
