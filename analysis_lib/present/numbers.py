@@ -18,7 +18,7 @@ from analysis_lib.present.context import lang_of, settings
 
 Kind = Literal[
     "count",  # 1,234,568
-    "money",  # ¥1,234,568 / ¥45.60: full digits, cents below 1,000
+    "money",  # ¥1,234,568 / ¥897 / ¥45.60: full digits, cents below 100
     "money_compact",  # ¥123.5万 / CN¥1.23M: cards
     "signed_money",  # +¥1,234 / −¥56.00
     "pct",  # 12.3%
@@ -127,7 +127,9 @@ def _sign_fix(text: str) -> str:
 
 
 def _money(v: float, cur: str | None, loc: str) -> str:
-    pattern = "#,##0" if abs(v) >= 1000 else "#,##0.00"
+    """Whole amounts from 100 up (``¥897``, ``¥1,234``) and for zero (``¥0``); cents below 100,
+    where they matter (an AOV of ``¥45.60``, a CLV of ``$5.64``)."""
+    pattern = "#,##0" if abs(v) >= 100 or round(v, 2) == 0 else "#,##0.00"
     if cur:
         text = B.format_currency(v, cur, "¤" + pattern, locale=loc, currency_digits=False)
     else:
