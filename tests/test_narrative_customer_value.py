@@ -95,7 +95,7 @@ FINDINGS = {
         "500 customers have stopped buying or are about to (40.0% of GMV in the period): the "
         "win-back pool, the largest group Hibernating (300).",
         "The model expects CN¥100,000 of GMV from these customers over the next 12 months "
-        "(CN¥100.00 each); Champions bring 60.0% of it.",
+        "(CN¥100 each); Champions bring 60.0% of it.",
         "LTV over CAC, on GMV (not margin): highest social (3.00), lowest ads (0.80).",
     ],
     "zh": [
@@ -104,7 +104,7 @@ FINDINGS = {
         "平均 15.0% 的新客在首购次月再次购买。",
         "500 位客户已停止购买或即将流失（贡献统计期 GMV 的 40.0%），是挽回的目标人群，"
         "其中最大的是沉睡用户（300 位）。",
-        "模型预计这些客户在未来 12 个月带来 ¥100,000 的 GMV（人均 ¥100.00），其中重要价值用户占 60.0%。",
+        "模型预计这些客户在未来 12 个月带来 ¥100,000 的 GMV（人均 ¥100），其中重要价值用户占 60.0%。",
         "LTV / CAC（按 GMV 而非毛利计）：最高为社交媒体（3.00），最低为广告（0.80）。",
     ],
 }
@@ -136,7 +136,7 @@ ACTIONS = {
             "Hibernating = few orders, long ago (R ≤ 2, F ≤ 2)",
         ),
         (
-            "Review acquisition spend on ads: 12-month LTV CN¥120.00 is below its CAC CN¥150.00.",
+            "Review acquisition spend on ads: 12-month LTV CN¥120 is below its CAC CN¥150.",
             "LTV (GMV) / CAC below 1: the channel does not pay back even before the cost of goods",
         ),
     ],
@@ -157,7 +157,7 @@ ACTIONS = {
             "沉睡用户 = 订单少且很久未购买（R ≤ 2，F ≤ 2）",
         ),
         (
-            "检查广告渠道的获客投入：12 个月 LTV ¥120.00 低于获客成本 ¥150.00。",
+            "检查广告渠道的获客投入：12 个月 LTV ¥120 低于获客成本 ¥150。",
             "LTV（GMV）/ CAC 低于 1：即使不计商品成本，该渠道也无法收回获客投入",
         ),
     ],
@@ -218,14 +218,14 @@ def test_cards(lang):
             (
                 "Predicted GMV, next 12 months",
                 "CN¥100,000",
-                "CN¥100.00 per customer; model on GMV, not margin",
+                "CN¥100 per customer; model on GMV, not margin",
             ),
         ],
         "zh": [
             ("客户数", "1,000", "统计期内有已支付或已退款订单"),
             ("复购客户占比", "25.0%", "占客户数：下单 2 次及以上"),
             ("待挽回客户", "500", "贡献统计期 GMV 的 40.0%"),
-            ("未来 12 个月预测 GMV", "¥10.0万", "人均 ¥100.00；模型按 GMV 计，非毛利"),
+            ("未来 12 个月预测 GMV", "¥10.0万", "人均 ¥100；模型按 GMV 计，非毛利"),
         ],
     }
     assert got == want[lang]
