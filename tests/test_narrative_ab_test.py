@@ -63,14 +63,14 @@ def test_a_gain_with_a_guardrail_short_of_data_ships_only_after_it():
     assert res.verdict.decision == "ship" and res.verdict.conditional
     assert say("en", N.findings, res) == [
         "Conversion: treatment 11.2% against control 10.0%, +1.2 pp (+12.0%); 95% confidence interval of the relative change +4.0% to +20.0%, adjusted p-value < 0.001: significant at the 5% level.",
-        "AOV: treatment CN¥148.50 against control CN¥150.00, −1.0%; 95% confidence interval of the relative change −6.0% to +4.0%, adjusted p-value 0.62: inconclusive: the data cannot tell.",
+        "AOV: treatment CN¥148 against control CN¥150, −1.0%; 95% confidence interval of the relative change −6.0% to +4.0%, adjusted p-value 0.62: inconclusive: the data cannot tell.",
         "Guardrail AOV (treatment): not enough data: its 95% confidence interval (−6.0% to +4.0%) crosses the −5.0% tolerance, so a change worse than the tolerance is not ruled out.",
         "Sample ratio check passed: control 5,000 and treatment 4,950 units against the planned split (p-value 0.62; a sample ratio mismatch (SRM) is flagged below 0.001).",
         "Verdict: Ship once guardrails are clear: Conversion +1.2 pp (+12.0%) for treatment (significant at the 5% level, adjusted p-value < 0.001) and no guardrail failed; ship only after AOV has enough data.",
     ]  # fmt: skip
     assert say("zh", N.findings, res) == [
         "转化率：实验组 11.2%，对照组 10.0%，变化 +1.2 个百分点（+12.0%）；相对变化的 95% 置信区间 +4.0% 至 +20.0%，校正后 p 值 < 0.001：在 5% 水平上显著。",
-        "客单价：实验组 ¥148.50，对照组 ¥150.00，变化 −1.0%；相对变化的 95% 置信区间 −6.0% 至 +4.0%，校正后 p 值 0.62：不确定：数据不足以判断。",
+        "客单价：实验组 ¥148，对照组 ¥150，变化 −1.0%；相对变化的 95% 置信区间 −6.0% 至 +4.0%，校正后 p 值 0.62：不确定：数据不足以判断。",
         "护栏指标客单价（实验组）：数据不足：其 95% 置信区间（−6.0% 至 +4.0%）跨过 −5.0% 的容忍度，不能排除超出容忍度的恶化。",
         "样本比例检查通过：对照组 5,000 和实验组 4,950 个单位，与计划分流比例一致（p 值 0.62；低于 0.001 判为样本比例失衡）。",
         "结论：护栏指标确认后上线：实验组的转化率变化 +1.2 个百分点（+12.0%），在 5% 水平上显著（校正后 p 值 < 0.001），且没有护栏指标未通过；但须等客单价数据充足后再上线。",
@@ -121,7 +121,7 @@ def test_inconclusive_says_the_data_cannot_tell_and_what_the_next_test_needs():
     res = result([FLAT, AOV_SAME], AOV_GUARD, plan=PLAN)
     en = say("en", N.findings, res)
     assert en[1] == (
-        "AOV: treatment CN¥150.00 against control CN¥150.00, 0.0%; 95% confidence interval of the "
+        "AOV: treatment CN¥150 against control CN¥150, 0.0%; 95% confidence interval of the "
         "relative change −1.0% to +1.0%, adjusted p-value 0.99: inconclusive: the data cannot tell."
     )  # a change that rounds to zero is 0.0%, never −0.0%
     assert en[-2:] == [
