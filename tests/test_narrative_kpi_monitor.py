@@ -91,7 +91,7 @@ FINDINGS = {
         "rate: the base period 2024-10-01 – 2024-10-14 is not covered by the data (the orders "
         "data starts on 2024-10-06).",
         "GMV changed by +CN¥2,000 against the previous period; conversion rate contributed most "
-        "(+CN¥2,448), UV least (CN¥0.00).",
+        "(+CN¥2,448), UV least (CN¥0).",
         "Conversion rate was 8.0%, +1.6 pp (+25.0%) against the previous period: 80 buyers among "
         "1,000 visitors, each counted once over the period. Counted once per week, as in the "
         "trend, it was 7.5%.",
@@ -104,7 +104,7 @@ FINDINGS = {
         "同比（GMV（成交额）、订单数、购买用户数、客单价、转化率、退款率）无法计算：基期 "
         "2024-10-01 至 2024-10-14 不在数据范围内（订单数据从 2024-10-06 开始）。",
         "与上一周期相比 GMV 变化 +¥2,000；贡献最大的是转化率（+¥2,448），最小的是访客数 UV"
-        "（¥0.00）。",
+        "（¥0）。",
         "转化率为 8.0%，较上期 +1.6 个百分点（+25.0%）：整个统计期去重的 1,000 位访客中有 80 "
         "位购买。按趋势图的口径（每周计一次）为 7.5%。",
         "80 位购买用户中有 25.0% 为首次购买。",
@@ -124,7 +124,7 @@ CARDS = {  # value, base, change, tone
             "+1.6 pp (+25.0%) vs previous period",
             "good",
         ),
-        ("CN¥120.00", "GMV / orders", "−4.0% vs previous period", "bad"),
+        ("CN¥120", "GMV / orders", "−4.0% vs previous period", "bad"),
         ("5.0%", "refunded GMV / GMV", "+2.0 pp (+66.7%) vs previous period", "bad"),
     ],
     "zh": [
@@ -136,7 +136,7 @@ CARDS = {  # value, base, change, tone
             "较上期 +1.6 个百分点（+25.0%）",
             "good",
         ),
-        ("¥120.00", "GMV / 订单数", "较上期 −4.0%", "bad"),
+        ("¥120", "GMV / 订单数", "较上期 −4.0%", "bad"),
         ("5.0%", "退款金额 / GMV", "较上期 +2.0 个百分点（+66.7%）", "bad"),
     ],
 }
@@ -145,7 +145,7 @@ ACTIONS = {  # most urgent first: below target, the channel that fell most, refu
     "en": [
         (
             "GMV is 4.0% below target (CN¥12,000 against CN¥12,500): look at AOV first, the driver "
-            "that pulled GMV down most against the previous period (−CN¥447.80).",
+            "that pulled GMV down most against the previous period (−CN¥448).",
             "GMV more than 3.0% below target → the driver of the GMV change that fell most",
         ),
         (
@@ -163,7 +163,7 @@ ACTIONS = {  # most urgent first: below target, the channel that fell most, refu
     "zh": [
         (
             "GMV 低于目标 4.0%（实际 ¥12,000，目标 ¥12,500）：优先排查客单价，它是与上一周期相比"
-            "拖累 GMV 最多的因素（−¥447.80）。",
+            "拖累 GMV 最多的因素（−¥448）。",
             "GMV 低于目标 3.0% 以上 → 拖累 GMV 最多的驱动因素",
         ),
         (
