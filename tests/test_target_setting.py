@@ -125,6 +125,56 @@ def test_p_reach_comes_from_the_draws_of_the_interval_and_the_median():
     assert s.p_reach_target.iloc[1] == pytest.approx(float((totals * 1.1 >= f0.mean).mean()))
 
 
+def test_monthly_split_sits_at_one_quantile_inside_the_band():
+    """Round 2 (targets 2026): split by the median path's shares, January to March sat above the
+    80% upper bound while the late, uncertain months were easy. At one common quantile every
+    month's target is its own forecast's q-quantile, the months add up to the target, and none
+    leaves the band while the year's target is within the sum of the bounds."""
+    y = synth(11, n=48, noise=0.08)
+    fc = T.forecast(y, 12, seasonal=True, n_sims=3000, level=0.8)
+    months = fc.table.index
+    f = T.feasibility(fc, 1.0, months)
+    target = (f.baseline + f.ci_high) / 2  # above the median, inside the year's band
+    sp = T.monthly_split(fc, months, target)
+    assert round(sp.amounts.sum() * 100) == round(target * 100)
+    q = np.quantile(T.month_draws(fc, months), sp.quantile, axis=0)
+    assert sp.amounts.to_numpy() == pytest.approx(q, rel=1e-6, abs=0.02)
+    assert 0.5 < sp.quantile < 0.9
+    assert not sp.above_band and not sp.below_band
+    assert (sp.amounts <= fc.table["ci_high"]).all()
+    # the seasonal shape is kept: December, the planted peak, has the largest target
+    assert sp.amounts.idxmax().month == 12
+    # a year's target beyond every month's upper bound is said month by month
+    far = T.monthly_split(fc, months, fc.table["ci_high"].sum() * 1.5)
+    assert len(far.above_band) == 12
+
+
+def test_year_to_date_from_the_same_draws():
+    """Round 2 (CDNOW): actuals of the target year were in a table only. The year so far compares
+    the actual with the target and with the forecast over the same months, from the draws."""
+    y = synth(12, n=36)
+    fc = T.forecast(y, 12, seasonal=True, n_sims=2000)
+    months = fc.table.index
+    target = T.feasibility(fc, 1.0, months).baseline
+    monthly = T.monthly_split(fc, months, target).amounts
+    actual = pd.Series(np.nan, index=months)
+    actual.iloc[:4] = fc.table["median"].iloc[:4] * 1.2
+    actual.iloc[6] = 1.0  # after a gap: not part of the year so far
+    y2d = T.year_to_date(fc, months, monthly, actual, target)
+    assert y2d.months == 4 and y2d.end == months[3]
+    sums = T.month_draws(fc, months[:4]).sum(axis=1)
+    assert y2d.forecast == pytest.approx(float(np.median(sums)))
+    assert y2d.ci_low < y2d.forecast < y2d.ci_high
+    assert y2d.target == pytest.approx(monthly.iloc[:4].sum())
+    assert y2d.actual == pytest.approx(actual.iloc[:4].sum())
+    assert y2d.actual + y2d.rest_target == pytest.approx(target)
+    assert y2d.rest_forecast == pytest.approx(
+        float(np.median(T.month_draws(fc, months[4:]).sum(axis=1)))
+    )
+    assert y2d.vs_forecast > 0.1  # the planted +20% on the medians shows
+    assert T.year_to_date(fc, months, monthly, actual * np.nan, target) is None
+
+
 def _history(months: int = 24, with_uv: bool = True) -> pd.DataFrame:
     idx = pd.date_range("2024-01-01", periods=months, freq="MS")
     rng = np.random.default_rng(3)
@@ -159,6 +209,13 @@ def test_driver_tree_starts_from_its_stated_base(with_uv):
     assert tree.gap == pytest.approx(target / baseline - 1)
     assert (1 + tree.uplift_on_base) == pytest.approx((1 + tree.baseline_change) * (1 + tree.gap))
     assert (1 + tree.spread()) ** len(tree.drivers) == pytest.approx(1 + tree.gap)
+    # round 2: the action (beyond the forecast) and the tree (on the base) are one plan
+    n = len(tree.drivers)
+    assert (1 + tree.shared_on_base()) ** n == pytest.approx(1 + tree.uplift_on_base)
+    assert 1 + tree.shared_on_base() == pytest.approx(
+        (1 + tree.baseline_shared()) * (1 + tree.spread())
+    )
+    assert np.prod(tree.shared_levels()) == pytest.approx(target)
 
 
 def test_driver_tree_annualises_a_short_base():
@@ -277,6 +334,15 @@ def test_target_report_figures_agree_and_relate(target_reports, lang):
         (1 + f["baseline_change_on_last12"]) * (1 + f["required_uplift"])
     )
     assert sum(f["monthly_targets"].values()) == pytest.approx(f["target_total"], abs=0.01)
+    # the year so far (CDNOW data runs to 1998-06-30): the same months on every side
+    done = sorted(f["monthly_targets"])[: f["months_to_date"]]
+    assert f["months_to_date"] == 6
+    assert f["target_to_date"] == pytest.approx(sum(f["monthly_targets"][m] for m in done))
+    assert f["actual_to_date"] + f["rest_target"] == pytest.approx(f["target_total"])
+    assert f["forecast_to_date_lo"] < f["forecast_to_date"] < f["forecast_to_date_hi"]
+    assert 1 + f["shared_on_last12"] == pytest.approx(
+        (1 + f["uplift_on_last12"]) ** 0.5
+    )  # orders x AOV: two drivers
     soup = BeautifulSoup((runs[lang] / "report.html").read_text(encoding="utf-8"), "html.parser")
     cards = [c.select_one(".wb-card-value").get_text() for c in soup.select(".wb-card")]
     findings = " ".join(li.get_text() for li in soup.select(".wb-findings li"))
@@ -289,16 +355,39 @@ def test_target_report_figures_agree_and_relate(target_reports, lang):
             fmt(f["baseline_forecast_total"], "money_compact"),
             fmt(f["required_uplift"], "signed_pct"),
             fmt(f["p_reach_target"], "pct"),
+            fmt(f["actual_to_date"], "money_compact"),
         ]
+        ytd = [
+            fmt(f["target_to_date"], "money_compact"),
+            fmt(f["forecast_to_date"], "money_compact"),
+            fmt(f["actual_to_date"] / f["target_to_date"] - 1, "signed_pct"),
+            fmt(f["actual_to_date"] / f["forecast_to_date"] - 1, "signed_pct"),
+            fmt(f["rest_target"], "money_compact"),
+        ]
+        shared = fmt(f["shared_on_last12"], "signed_pct")
+        beyond = fmt(f["shared_beyond_baseline"], "signed_pct")
         on_base = fmt(f["uplift_on_last12"], "signed_pct")
         # CDNOW has no visits: GMV = orders x AOV
         tree = soup.find("h2", string=N.w("section.drivers", tree=N.w("tree.orders")))
     assert cards == expect
     for text in expect:
         assert text in findings
+    for text in expect[:4]:
         assert text in index
+    for text in ytd:  # how the year is tracking, in the findings
+        assert text in findings, text
     assert on_base in findings
-    # the driver tree's table: every driver alone changes by the target on the stated base
-    changes = [tr.select("td")[-1].get_text() for tr in tree.find_next("table").select("tbody tr")]
-    assert changes and set(changes) == {on_base}
-    assert soup.select(".wb-todo li")  # the target is above the median: which driver, how much
+    # the driver tree's table: every driver alone changes by the target on the stated base, and
+    # shared evenly by the change the action gives on that base, at the levels it names
+    rows = [
+        [td.get_text() for td in tr.select("td")]
+        for tr in tree.find_next("table").select("tbody tr")
+    ]
+    assert rows and {r[3] for r in rows} == {on_base} and {r[5] for r in rows} == {shared}
+    todo = " ".join(li.get_text() for li in soup.select(".wb-todo li"))
+    assert beyond in todo and shared in todo and on_base in todo
+    for r in rows:
+        assert r[4] in todo  # the shared level of each driver, as in the table
+    # the forecast chart draws the actuals and says so
+    alts = " ".join(img.get("alt", "") for img in soup.select("img"))
+    assert "1998-01" in alts and "1998-06" in alts

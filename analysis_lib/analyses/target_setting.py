@@ -13,9 +13,13 @@ allocation of an annual target, feasibility and what-if scenarios.
 - Driver tree: GMV = UV x conversion rate x orders per buyer x AOV (the product is exact; orders per
   buyer is stated because AOV is GMV / orders while conversion is buyers / UV), from its stated
   base, the last twelve months: each driver alone must scale by target / GMV of those months.
-- Allocation: months by the shares of the forecast's median per month; channels and categories by their share of
-  the last twelve months; every allocation is in cents and sums exactly to its total (largest
-  remainder).
+- Allocation: months at one common quantile of their own forecast (:func:`monthly_split`), so
+  every month's target is as hard to reach as any other's, follows the seasonal shape and sits
+  inside the forecast band whenever the year's target does not ask more than the band allows;
+  channels and categories by their share of the last twelve months; every allocation is in cents
+  and sums exactly to its total (largest remainder).
+- Year to date: when the data already holds complete months of the target year, their actual GMV
+  against the target and the forecast over the same months (:class:`YearToDate`).
 """
 
 from __future__ import annotations
@@ -163,12 +167,21 @@ def baseline_forecast(
     )
 
 
+def last_order_day(src: DataSource) -> pd.Timestamp | None:
+    """The day of the last order in the data (``None`` without orders)."""
+    last = src.execute(src.table("orders").order_ts.max())
+    return None if pd.isna(last) else pd.Timestamp(last).normalize()
+
+
 def actuals(src: DataSource, months: pd.DatetimeIndex) -> pd.Series:
-    """GMV of the target year's months the data already holds (a check of the forecast);
-    months without orders are missing, not zero."""
+    """GMV of the target year's **complete** months the data already holds (a check of the
+    forecast); months without orders, and a month the data ends inside, are missing, not zero
+    or a partial figure that would read as a crash."""
     end = (months[-1] + pd.offsets.MonthEnd(0)).date()
     gmv = monthly_history(src, months[0].date(), end)["gmv"].reindex(months)
-    return gmv.where(gmv > 0)
+    last = last_order_day(src)
+    complete = (months + pd.offsets.MonthEnd(0)) <= (last if last is not None else months[0])
+    return gmv.where((gmv > 0) & complete)
 
 
 def allocate(total: float, weights: pd.Series) -> pd.Series:
@@ -214,12 +227,7 @@ def shares_last_12(src: DataSource, end, by: str) -> pd.Series:
 def year_totals(fc: Forecast, months: pd.DatetimeIndex) -> np.ndarray:
     """The simulated totals over ``months``, one per path: the one set of draws the interval, the
     central figure, P(reach target) and the scenarios all come from."""
-    sel = fc.table.index.isin(months)
-    if sel.sum() != len(months):
-        raise DataError(
-            f"forecast: {len(months) - sel.sum()} target months are not in the forecast"
-        )
-    return fc.paths[:, sel].sum(axis=1)
+    return month_draws(fc, months).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -267,6 +275,131 @@ def feasibility(fc: Forecast, target: float, months: pd.DatetimeIndex) -> Feasib
         level=fc.level,
         p_reach=float((totals >= target).mean()),
         n_sims=len(totals),
+    )
+
+
+def month_draws(fc: Forecast, months: pd.DatetimeIndex) -> np.ndarray:
+    """The simulated GMV of ``months`` (simulations x months), from the forecast's paths."""
+    sel = fc.table.index.isin(months)
+    if sel.sum() != len(months):
+        raise DataError(
+            f"forecast: {len(months) - sel.sum()} target months are not in the forecast"
+        )
+    return fc.paths[:, sel]
+
+
+@dataclass(frozen=True)
+class MonthlySplit:
+    """The monthly targets (``amounts``, in cents, summing exactly to the target) and the common
+    quantile ``quantile`` of each month's forecast they sit at (so ``1 - quantile`` is every
+    month's chance of reaching its own target on the baseline). ``above_band`` and
+    ``below_band`` list the months whose target lies outside the forecast's interval (only when
+    the year's target asks more, or less, than the band allows)."""
+
+    amounts: pd.Series
+    quantile: float
+    above_band: tuple[pd.Timestamp, ...]
+    below_band: tuple[pd.Timestamp, ...]
+
+
+def monthly_split(fc: Forecast, months: pd.DatetimeIndex, target: float) -> MonthlySplit:
+    """Split ``target`` over ``months`` at one common quantile q of every month's simulated GMV,
+    q chosen (bisection) so that the months' q-quantiles add up to the target. Why: splitting by
+    the median path's shares scales every month by the same factor, which puts early months,
+    whose forecast is narrow, above their interval (targets 2026: January at ¥95,744 against an
+    80% upper bound of ¥87,701) while late, uncertain months stay easy; one quantile makes each
+    month equally hard by the forecast and keeps the seasonal shape. Beyond the quantiles the
+    draws resolve (0.1% and 99.9%) the months are scaled alike and the report says which months
+    lie outside the band."""
+    draws = month_draws(fc, months)
+
+    def at(q: float) -> np.ndarray:
+        return np.quantile(draws, q, axis=0)
+
+    lo, hi = 0.001, 0.999
+    if at(lo).sum() >= target:
+        q = lo
+    elif at(hi).sum() <= target:
+        q = hi
+    else:
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if at(mid).sum() < target else (lo, mid)
+        q = (lo + hi) / 2
+    amounts = allocate(target, pd.Series(at(q), index=months))
+    band = fc.table.loc[months]
+    return MonthlySplit(
+        amounts=amounts,
+        quantile=float(q),
+        above_band=tuple(months[(amounts > band["ci_high"]).to_numpy()]),
+        below_band=tuple(months[(amounts < band["ci_low"]).to_numpy()]),
+    )
+
+
+@dataclass(frozen=True)
+class YearToDate:
+    """The target year's complete months the data already holds (``months``, from ``start`` to
+    ``end``): their ``actual`` GMV, the monthly ``target`` over the same months, and the baseline
+    forecast over them (``forecast``: median of the simulated sums; ``ci_low``..``ci_high`` at
+    ``level``), all from the same draws as the year's figures. ``rest_target`` is what the
+    remaining months need (annual target - actual), ``rest_forecast`` the forecast median of
+    those months. The forecast was fitted on the history only: it does not know these months."""
+
+    months: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    actual: float
+    target: float
+    forecast: float
+    ci_low: float
+    ci_high: float
+    level: float
+    rest_months: int
+    rest_target: float
+    rest_forecast: float
+
+    @property
+    def vs_target(self) -> float:
+        """Actual against the target to date: actual / target - 1."""
+        return self.actual / self.target - 1
+
+    @property
+    def vs_forecast(self) -> float:
+        """Actual against the forecast median to date: actual / forecast - 1."""
+        return self.actual / self.forecast - 1
+
+    @property
+    def share_of_year(self) -> float:
+        """The part of the annual target already reached: actual / annual target."""
+        return self.actual / (self.actual + self.rest_target)
+
+
+def year_to_date(
+    fc: Forecast, months: pd.DatetimeIndex, monthly: pd.Series, actual: pd.Series, target: float
+) -> YearToDate | None:
+    """The year so far: the complete months of ``months`` with an ``actual`` from the first one on
+    without a gap (``None`` when the data holds none)."""
+    have = actual.reindex(months).notna().to_numpy()
+    n = int(np.argmin(have)) if not have.all() else len(months)
+    if n == 0:
+        return None
+    done, rest = months[:n], months[n:]
+    sums = month_draws(fc, done).sum(axis=1)
+    a = (1 - fc.level) / 2
+    got = float(actual.loc[done].sum())
+    return YearToDate(
+        months=n,
+        start=done[0],
+        end=done[-1],
+        actual=got,
+        target=float(monthly.loc[done].sum()),
+        forecast=float(np.median(sums)),
+        ci_low=float(np.quantile(sums, a)),
+        ci_high=float(np.quantile(sums, 1 - a)),
+        level=fc.level,
+        rest_months=len(rest),
+        rest_target=float(target) - got,
+        rest_forecast=float(np.median(month_draws(fc, rest).sum(axis=1))) if len(rest) else 0.0,
     )
 
 
@@ -328,6 +461,23 @@ class DriverTree:
         """The change each driver needs beyond its baseline path when all share the gap evenly:
         (1 + gap) ** (1 / number of drivers) - 1 (the drivers multiply)."""
         return (1 + self.gap) ** (1 / len(self.drivers)) - 1
+
+    def shared_on_base(self) -> float:
+        """The same even share on the tree's own base, the last twelve months: (1 +
+        uplift_on_base) ** (1 / n) - 1 = (1 + the baseline's change, shared evenly) x (1 +
+        :meth:`spread`) - 1. The forecast does not say which driver its change comes from; shared
+        evenly is the one assumption that makes the action (beyond the forecast) and the tree
+        (on the base) the same plan."""
+        return (1 + self.uplift_on_base) ** (1 / len(self.drivers)) - 1
+
+    def baseline_shared(self) -> float:
+        """The baseline forecast's change on the base, shared evenly by the drivers."""
+        return (1 + self.baseline_change) ** (1 / len(self.drivers)) - 1
+
+    def shared_levels(self) -> tuple[float, ...]:
+        """Each driver's level on the base when all share the target evenly."""
+        f = 1 + self.shared_on_base()
+        return tuple(d.base * f for d in self.drivers)
 
 
 def driver_tree(hist: pd.DataFrame, target: float, baseline: float) -> DriverTree:
@@ -483,8 +633,9 @@ class TargetPlan:
     ``year`` and its ``months``, the baseline ``forecast`` (``seasonal``, ``promo`` say what it
     models), its ``feasibility`` against ``target``, the driver ``tree``, the ``monthly``,
     ``by_channel`` and ``by_category`` splits of the target (``None`` without the columns), the
-    what-if ``scenarios``, the SMART ``targets`` table and the ``actual`` GMV of the target year's
-    months the data already holds."""
+    what-if ``scenarios``, the SMART ``targets`` table, the ``actual`` GMV of the target year's
+    complete months the data already holds, the monthly ``split`` (its quantile and the months
+    outside the band) and the year so far (``ytd``, ``None`` without actuals)."""
 
     year: int
     target: float
@@ -501,6 +652,8 @@ class TargetPlan:
     scenarios: pd.DataFrame
     targets: pd.DataFrame
     actual: pd.Series
+    split: MonthlySplit
+    ytd: YearToDate | None
 
 
 def plan(
@@ -532,9 +685,12 @@ def plan(
         if src.has("order_items") and src.has("products")
         else None
     )
-    # months by the median path's shares: the mean path of a skewed forecast rises with its
-    # spread alone (CDNOW: the median falls through 1998, the mean climbs), not with the season
-    monthly = allocate(target, fc.table.loc[months, "median"])
+    # months at one quantile of their own forecast (see monthly_split): not the mean path, which
+    # rises with the spread alone (CDNOW), nor the median path's shares, which put the narrow
+    # early months above their band
+    split = monthly_split(fc, months, target)
+    monthly = split.amounts
+    actual = actuals(src, months)
     return TargetPlan(
         year=year,
         target=float(target),
@@ -550,5 +706,7 @@ def plan(
         by_category=by_category,
         scenarios=scenarios(fc, months, target, what_if or []),
         targets=targets_table(year, monthly, by_channel, by_category, owners or {}, resources),
-        actual=actuals(src, months),
+        actual=actual,
+        split=split,
+        ytd=year_to_date(fc, months, monthly, actual, target),
     )

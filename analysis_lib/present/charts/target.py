@@ -24,10 +24,13 @@ def forecast_chart(
     fc: pd.DataFrame,
     monthly_target: pd.Series | None = None,
     level: str = "80%",
+    actual: pd.Series | None = None,
 ) -> plt.Figure:
     """History as a line; the forecast median (``fc['median']``) dashed with its interval
-    (``ci_low``..``ci_high``) as a band; the monthly targets as markers. The legend sits to the
-    right of the data, the money axis carries the currency."""
+    (``ci_low``..``ci_high``) as a band; the monthly targets as markers; the target year's actual
+    months (``actual``: complete months only) as a line of their own colour, so a year running
+    above its forecast is seen. The legend sits to the right of the data, the money axis carries
+    the currency."""
     fig, ax = plt.subplots(figsize=(10.4, 3.8))
     ax.plot(
         history.index,
@@ -63,6 +66,15 @@ def forecast_chart(
             markeredgewidth=2,
             color=PALETTE[3],
             label=w("chart.monthly_target"),
+        )
+    if actual is not None and len(actual):
+        ax.plot(
+            actual.index,
+            actual.to_numpy(float),
+            color=PALETTE[2],
+            marker="o",
+            markersize=4,
+            label=w("chart.actual"),
         )
     date_axis(ax)
     value_axis(ax, "money", w("chart.gmv_axis"))

@@ -11,7 +11,14 @@ Bases stated in the report, and why:
   "P(reach target) 28%" reads as a contradiction (it was one: the mean was shown, unstated);
 - the uplift needed is against that median; P(reach target) is from the same simulated years;
 - the driver tree starts from the last twelve months, and the finding ties the two bases together:
-  (1 + change on the last twelve months) = (1 + what the forecast carries) x (1 + the gap).
+  (1 + change on the last twelve months) = (1 + what the forecast carries) x (1 + the gap);
+  the actions give each driver's change beyond the forecast *and* on the tree's base, with the
+  levels the tree's table shows, so the two never read as two plans;
+- when the target year has complete months in the data, the year so far: actual against the
+  target and the forecast over the same months, and what the rest of the year needs.
+
+A range is written in one kind of money (:func:`money_range`): ``$241,161 – $2,551,234``, never
+``$241,161 – $2.55M``.
 
 Money on cards and in findings is compact (``¥87.5万``, ``CN¥1.2M``), in tables full digits.
 """
@@ -19,10 +26,12 @@ Money on cards and in findings is compact (``¥87.5万``, ``CN¥1.2M``), in tabl
 from __future__ import annotations
 
 import math
+import re
 
 from analysis_lib.analyses.target_setting import DriverTree, TargetPlan
 from analysis_lib.core import metrics as M
 from analysis_lib.present.blocks import Action, Card, direction_of, tone_of
+from analysis_lib.present.context import settings
 from analysis_lib.present.numbers import fmt
 from analysis_lib.present.words import label, t
 
@@ -36,14 +45,37 @@ DRIVER_KIND = {
 }
 
 
+_CJK_LATIN = re.compile(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z])|(?<=[A-Za-z])(?=[\u4e00-\u9fff])")
+
+
+def spaced(text: str) -> str:
+    """Chinese text with a space between a Chinese character and a Latin name from the data or
+    the params (``负责人 Head of operations``), as Chinese typesetting does; English unchanged."""
+    return _CJK_LATIN.sub(" ", text) if settings().lang == "zh" else text
+
+
 def w(key: str, /, **values) -> str:
     """A text of this report's catalog."""
-    return t(f"{NS}.{key}", **values)
+    return spaced(t(f"{NS}.{key}", **values))
 
 
 def money(v: float) -> str:
     """Money on cards and in findings (one format, so a card and a finding read the same)."""
     return fmt(v, "money_compact")
+
+
+def money_range(low: float, high: float) -> str:
+    """An interval in one kind of money: compact at both ends when both are (``¥51.9万 –
+    ¥158.1万``), full digits at both ends otherwise (``$241,161 – $2,551,234``)."""
+    a, b = money(low), money(high)
+    if (a == fmt(low, "money")) != (b == fmt(high, "money")):
+        a, b = fmt(low, "money"), fmt(high, "money")
+    return f"{a} – {b}"
+
+
+def then(first: str, second: str) -> str:
+    """Two sentences as one paragraph: a space between them in English, none in Chinese."""
+    return first + ("" if settings().lang == "zh" else " ") + second
 
 
 def signed_money(v: float) -> str:
@@ -61,7 +93,8 @@ def level_text(level: float) -> str:
 
 
 def factor_text(f: float) -> str:
-    return f"×{fmt(f, 'ratio')}"
+    """A growth factor as a plain number (``2.04``): the sentence says they are factors."""
+    return fmt(f, "ratio")
 
 
 def month(ts) -> str:
@@ -116,8 +149,7 @@ def cards(p: TargetPlan, owner: str) -> list[Card]:
             w(
                 "card.baseline_note",
                 level=level_text(f.level),
-                low=money(f.ci_low),
-                high=money(f.ci_high),
+                range=money_range(f.ci_low, f.ci_high),
                 mean=money(f.mean),
             ),
             w("card.vs_base", change=fmt(tree.baseline_change, "signed_pct")),
@@ -138,7 +170,27 @@ def cards(p: TargetPlan, owner: str) -> list[Card]:
             tone="good" if f.p_reach >= 0.5 else "bad",
             key="p_reach_target",
         ),
+        *([ytd_card(p)] if p.ytd is not None else []),
     ]
+
+
+def ytd_span(p: TargetPlan) -> str:
+    y = p.ytd
+    return w("ytd.span", start=month(y.start), end=month(y.end))
+
+
+def ytd_card(p: TargetPlan) -> Card:
+    """The year so far: actual GMV of its complete months against the target over them."""
+    y = p.ytd
+    return Card(
+        w("card.ytd", span=ytd_span(p)),
+        money(y.actual),
+        w("card.ytd_note", target=money(y.target), forecast=money(y.forecast)),
+        w("card.vs_target", change=fmt(y.vs_target, "signed_pct")),
+        direction_of(y.vs_target),
+        tone_of(y.vs_target, True),
+        key="actual_to_date",
+    )
 
 
 # --- findings ---------------------------------------------------------------------------------
@@ -154,8 +206,7 @@ def findings(p: TargetPlan) -> list[str]:
             year=p.year,
             baseline=money(f.baseline),
             level=level_text(f.level),
-            low=money(f.ci_low),
-            high=money(f.ci_high),
+            range=money_range(f.ci_low, f.ci_high),
             change=fmt(tree.baseline_change, "signed_pct"),
             base=base_text(tree),
             base_gmv=money(tree.base_gmv),
@@ -182,6 +233,8 @@ def findings(p: TargetPlan) -> list[str]:
             p=fmt(f.p_reach, "pct"),
         )
     )
+    if p.ytd is not None:
+        out.append(ytd_finding(p))
     out.append(
         w(
             "finding.tree",
@@ -196,6 +249,35 @@ def findings(p: TargetPlan) -> list[str]:
     return out
 
 
+def ytd_finding(p: TargetPlan) -> str:
+    """How the year is tracking: actual to date against the target and the forecast to date, and
+    what the rest of the year needs against the forecast of those months."""
+    y = p.ytd
+    text = w(
+        "finding.ytd",
+        span=ytd_span(p),
+        actual=money(y.actual),
+        share=fmt(y.share_of_year, "pct"),
+        target=money(y.target),
+        vs_target=fmt(y.vs_target, "signed_pct"),
+        forecast=money(y.forecast),
+        vs_forecast=fmt(y.vs_forecast, "signed_pct"),
+        level=level_text(y.level),
+        range=money_range(y.ci_low, y.ci_high),
+    )
+    if y.rest_months:
+        text = then(
+            text,
+            w(
+                "finding.ytd_rest",
+                n=y.rest_months,
+                rest=money(y.rest_target),
+                forecast=money(y.rest_forecast),
+            ),
+        )
+    return text
+
+
 # --- what to do -------------------------------------------------------------------------------
 
 
@@ -208,6 +290,12 @@ def actions(p: TargetPlan) -> list[Action]:
     names = [label(d.key) for d in tree.drivers]
     n = len(tree.drivers)
     gap, each = fmt(tree.gap, "signed_pct"), fmt(tree.spread(), "signed_pct")
+    on_base = fmt(tree.uplift_on_base, "signed_pct")
+    each_on_base = fmt(tree.shared_on_base(), "signed_pct")
+    levels = listing(
+        w("action.level", driver=label(d.key), level=driver_value(d.key, v))
+        for d, v in zip(tree.drivers, tree.shared_levels(), strict=True)
+    )
     return [
         Action(
             w(
@@ -217,11 +305,22 @@ def actions(p: TargetPlan) -> list[Action]:
                 each=each,
                 gap=gap,
                 money=money(f.gap),
+                each_on_base=each_on_base,
+                levels=levels,
+                baseline_change=fmt(tree.baseline_change, "signed_pct"),
             ),
-            w("action.spread_rule", gap=gap, tree=tree_text(tree), n=n, each=each),
+            w(
+                "action.spread_rule",
+                gap=gap,
+                tree=tree_text(tree),
+                n=n,
+                each=each,
+                f_on_base=factor_text(1 + tree.uplift_on_base),
+                each_on_base=each_on_base,
+            ),
         ),
         Action(
-            w("action.alone", gap=gap, drivers=listing(names)),
+            w("action.alone", gap=gap, drivers=listing(names), on_base=on_base),
             w("action.alone_rule"),
         ),
     ]
@@ -238,12 +337,28 @@ def no_action_reason(p: TargetPlan) -> str:
 
 
 def forecast_lead(p: TargetPlan) -> str:
-    return w("section.forecast_lead", level=level_text(p.feasibility.level), target=money(p.target))
+    """What to see, how the months are split, and which months (if any) are outside the band."""
+    sp, level = p.split, level_text(p.feasibility.level)
+    text = w(
+        "section.forecast_lead",
+        level=level,
+        target=money(p.target),
+        q=fmt(sp.quantile, "pct"),
+        p=fmt(1 - sp.quantile, "pct"),
+    )
+    if p.ytd is not None:
+        text = then(text, w("section.forecast_actuals", span=ytd_span(p)))
+    for key, months in (("above", sp.above_band), ("below", sp.below_band)):
+        if months:
+            text = then(
+                text, w(f"section.band_{key}", months=listing(map(month, months)), level=level)
+            )
+    return text
 
 
 def forecast_alt(p: TargetPlan) -> str:
     h, fc = p.history.index, p.forecast.table.index
-    return w(
+    alt = w(
         "chart.forecast_alt",
         first=month(h[0]),
         last=month(h[-1]),
@@ -252,6 +367,7 @@ def forecast_alt(p: TargetPlan) -> str:
         baseline=money(p.feasibility.baseline),
         target=money(p.target),
     )
+    return then(alt, w("chart.forecast_alt_actuals", span=ytd_span(p))) if p.ytd else alt
 
 
 def drivers_title(p: TargetPlan) -> str:
@@ -265,6 +381,9 @@ def drivers_lead(p: TargetPlan) -> str:
         base=base_text(tree),
         base_gmv=money(tree.base_gmv),
         on_base=fmt(tree.uplift_on_base, "signed_pct"),
+        each_on_base=fmt(tree.shared_on_base(), "signed_pct"),
+        gap=fmt(tree.gap, "signed_pct"),
+        each=fmt(tree.spread(), "signed_pct"),
     )
 
 
@@ -280,7 +399,7 @@ def drivers_alt(p: TargetPlan, keys: list[str]) -> str:
 
 def targets_lead(p: TargetPlan, written: str | None) -> str:
     lead = w("section.targets_lead")
-    return lead + (" " + w("section.targets_written", path=written) if written else "")
+    return then(lead, w("section.targets_written", path=written)) if written else lead
 
 
 def metric_label(key: str) -> str:
@@ -307,6 +426,8 @@ def method_notes(p: TargetPlan) -> list[str]:
         w("method.tree" if has_uv else "method.tree_orders", base=base_text(p.tree)),
         w("method.allocation"),
     ]
+    if p.ytd is not None:
+        notes.append(w("method.actuals"))
     if len(h) < 24:
         notes.append(w("method.short_history", n=len(h)))
     return notes

@@ -39,6 +39,26 @@ def figures(p: TargetPlan, targets_written: bool) -> dict:
         "last12_gmv": tree.base_gmv,
         "uplift_on_last12": tree.uplift_on_base,
         "baseline_change_on_last12": tree.baseline_change,
+        "monthly_quantile": p.split.quantile,
+        "shared_on_last12": tree.shared_on_base(),
+        "shared_beyond_baseline": tree.spread(),
+    } | ytd_figures(p)
+
+
+def ytd_figures(p: TargetPlan) -> dict:
+    """The year so far, when the data holds complete months of the target year."""
+    y = p.ytd
+    if y is None:
+        return {}
+    return {
+        "actual_to_date": y.actual,
+        "target_to_date": y.target,
+        "forecast_to_date": y.forecast,
+        "forecast_to_date_lo": y.ci_low,
+        "forecast_to_date_hi": y.ci_high,
+        "months_to_date": y.months,
+        "rest_target": y.rest_target,
+        "rest_forecast": y.rest_forecast,
     }
 
 
@@ -60,7 +80,10 @@ def forecast(p: TargetPlan) -> None:
     fc = p.forecast.table
     blocks.show(blocks.section(N.w("section.forecast"), N.forecast_lead(p)))
     blocks.figure(
-        target_charts.forecast_chart(p.history["gmv"], fc, p.monthly, level), N.forecast_alt(p)
+        target_charts.forecast_chart(
+            p.history["gmv"], fc, p.monthly, level, actual=p.actual.dropna()
+        ),
+        N.forecast_alt(p),
     )
     tab = fc.loc[p.months, ["median", "ci_low", "ci_high"]].assign(
         target=p.monthly.to_numpy(), actual=p.actual.to_numpy()
@@ -91,10 +114,19 @@ def drivers(p: TargetPlan) -> None:
             "base": [N.driver_value(d.key, d.base) for d in tree.drivers],
             "needed": [N.driver_value(d.key, d.needed) for d in tree.drivers],
             "change_rel": [d.change_rel for d in tree.drivers],
+            "shared": [
+                N.driver_value(d.key, v)
+                for d, v in zip(tree.drivers, tree.shared_levels(), strict=True)
+            ],
+            "shared_rel": [tree.shared_on_base()] * len(tree.drivers),
         }
     )
     blocks.show(
-        table(df, {"change_rel": "signed_pct"}, {c: N.w(f"column.{c}") for c in df.columns})
+        table(
+            df,
+            {"change_rel": "signed_pct", "shared_rel": "signed_pct"},
+            {c: N.w(f"column.{c}") for c in df.columns},
+        )
     )
 
 
