@@ -85,6 +85,29 @@ def test_cohort_table_equals_pandas(which, sample_dir):
     ltv = o.groupby(["cohort", "offset"]).gmv.sum().groupby(level=0).cumsum()
     for (c, off), v in ltv.items():
         assert got.loc[(c, off), "ltv"] == pytest.approx(v / size[c])
+    # bought again by month N: the first repeat purchase in months 1..N
+    first_repeat = o[o.offset >= 1].groupby(["user_id", "cohort"]).offset.min().reset_index()
+    for (c, off), _ in buyers.items():
+        n = ((first_repeat.cohort == c) & (first_repeat.offset <= off)).sum()
+        assert got.loc[(c, off), "repeat_by"] == pytest.approx(n / size[c])
+
+
+def test_months_the_data_does_not_hold_in_full_are_blank(sample_dir):
+    """Review, round 2: a month cut off by the end of the data read as a collapse of retention.
+    With the data ending mid-December, December is blank for every cohort (not a low rate), and
+    a month nobody bought in before it reads 0, not n/a."""
+    src = data.connect(str(sample_dir))
+    full = C.cohorts(src, dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+    cut = C.cohorts(src, dt.date(2024, 1, 1), dt.date(2025, 12, 31), last_day=dt.date(2025, 12, 15))
+    dec = cut[cut.c0 + cut.offset == 2025 * 12 + 12]
+    assert (
+        len(dec)
+        and dec[["retention_in", "retention_in_or_after", "repeat_by", "ltv"]].isna().all().all()
+    )
+    nov = full[full.c0 + full.offset < 2025 * 12 + 12].set_index(["c0", "offset"])
+    assert nov["retention_in"].notna().all()
+    assert C.last_complete_month(dt.date(2025, 12, 31)) == 2025 * 12 + 12
+    assert C.last_complete_month(dt.date(2025, 12, 31), dt.date(2025, 12, 30)) == 2025 * 12 + 11
 
 
 def test_repeat_share_equals_pandas():
@@ -160,13 +183,27 @@ def test_a_degenerate_bgnbd_fit_is_flagged():
     assert [w.kind for w in C.fit_warnings(cdnow, None, 900, 1882, 1653)] == ["no_spend_model"]
     # a holdout too small to judge is not judged
     assert C.fit_warnings(cdnow, gg, 900, 10, 1) == ()
+    # almost nobody stops buying (review: the sample shop's a = 0.005, b = 198): implausible
+    stuck = C.fit_warnings(C.BgNbd(1.49, 89.3, 0.0048, 198.2), gg, 900, 968, 932)
+    assert [(w.kind, w.limit) for w in stuck] == [("no_dropout", C.MIN_DROPOUT)]
+    assert stuck[0].value == pytest.approx(0.0048 / (0.0048 + 198.2))
 
 
-def test_predicted_clv_adds_up_by_segment(sample_dir):
-    """The forecast covers every customer of the period once: by segment it adds up to the total
-    and to the RFM segment sizes; a shop with a few repeat customers gets no CLV, only warnings."""
+def test_the_sample_shop_fit_has_nobody_stop_buying(sample_dir):
+    """Review, round 2: the sample shop's fit passed every check though its dropout is near zero,
+    and predicted the hibernating segment at the second-largest GMV. It is now withheld for
+    exactly that reason."""
     src = data.connect(str(sample_dir))
     start, cal, end = dt.date(2024, 1, 1), dt.date(2025, 6, 30), dt.date(2025, 12, 31)
+    clv = C.predict_clv(src, C.rfm_table(src, start, end), start, cal, end, 12)
+    assert [w.kind for w in clv.warnings] == ["no_dropout"] and clv.forecast is None
+
+
+def test_predicted_clv_adds_up_by_segment():
+    """The forecast covers every customer of the period once: by segment it adds up to the total
+    and to the RFM segment sizes (CDNOW sample, the published fit)."""
+    src = data.connect(str(CDNOW / "cdnow_sample"))
+    start, cal, end = dt.date(1997, 1, 1), dt.date(1997, 9, 30), dt.date(1998, 6, 30)
     rfm = C.rfm_table(src, start, end)
     clv = C.predict_clv(src, rfm, start, cal, end, 12)
     assert clv.reliable and clv.forecast is not None

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+from analysis_lib.analyses import customers as C
 from analysis_lib.present.context import use
 from analysis_lib.present.numbers import fmt
 from tests.test_runner import workbook
@@ -89,21 +90,27 @@ def test_customer_value_figures_agree(reports, lang):
         total = fmt(sum(s["customers"] for s in pool), "count")
         assert p.cards[w["win"]][0] == total
         assert any(total in x for x in p.findings)
-        assert len(p.actions) >= len(pool)
-        for s, text in zip(pool, p.actions, strict=False):  # most urgent first, with their size
+        # the actions: segments with enough at stake, largest GMV share first, with their size
+        act = sorted(
+            (
+                s
+                for s in pool
+                if s["gmv_share"] >= C.MIN_WIN_BACK_GMV_SHARE
+                and s["customers"] >= C.MIN_WIN_BACK_CUSTOMERS
+            ),
+            key=lambda s: -s["gmv_share"],
+        )
+        assert act and len(p.actions) >= len(act)
+        for s, text in zip(act, p.actions, strict=False):
             assert fmt(s["customers"], "count") in text and fmt(s["gmv_share"], "pct") in text
-        # predicted CLV: card, finding and table from one record; by segment adds up to the total
+        # predicted CLV: the sample shop's fit has almost nobody stop buying (review, round 2):
+        # withheld, the card says n/a with the reason, the findings say why
         clv = f["predicted_clv"]
-        assert clv["reliable"] and clv["months"] == 12
+        assert not clv["reliable"] and clv["warnings"] == ["no_dropout"]
+        assert clv["total"] is None and clv["by_segment"] is None
         label = next(k for k in p.cards if "12" in k)
-        assert p.cards[label][0] == fmt(clv["total"], "money_compact")
-        assert fmt(clv["per_customer"], "money") in p.cards[label][1]
-        assert any(fmt(clv["total"], "money") in x for x in p.findings)
-        by = clv["by_segment"]
-        assert sum(s["total"] for s in by) == pytest.approx(clv["total"])
-        assert sum(s["customers"] for s in by) == f["customers"]
-        for s in by:
-            assert fmt(s["total"], "money") in p.cells
+        assert p.cards[label][0] == fmt(None)
+        assert any("BG/NBD" in x for x in p.findings)
     # the base is stated, and nothing raw reaches the reader
     assert ("not margin" if lang == "en" else "非毛利") in p.text
     for raw in ("nan", "None", "inf", "at_risk", "cannot_lose", "about_to_sleep"):

@@ -91,7 +91,8 @@ FINDINGS = {
     "en": [
         "1,000 customers bought in the period; 25.0% of them bought at least twice.",
         "Champions are 20.0% of customers and bring 50.0% of GMV.",
-        "On average 15.0% of a cohort buys again in the month after its first order.",
+        "On average 15.0% of a cohort buys again in the month after its first order (month 1 of "
+        "the cohort heatmap and table).",
         "500 customers have stopped buying or are about to (40.0% of GMV in the period): the "
         "win-back pool, the largest group Hibernating (300).",
         "The model expects CN¥100,000 of GMV from these customers over the next 12 months "
@@ -101,7 +102,7 @@ FINDINGS = {
     "zh": [
         "统计期内共有 1,000 位客户购买，其中 25.0% 至少购买两次。",
         "重要价值用户占客户的 20.0%，贡献 50.0% 的 GMV。",
-        "平均 15.0% 的新客在首购次月再次购买。",
+        "平均 15.0% 的新客在首购次月再次购买（同期群热力图与表格的第 1 月）。",
         "500 位客户已停止购买或即将流失（贡献统计期 GMV 的 40.0%），是挽回的目标人群，"
         "其中最大的是沉睡用户（300 位）。",
         "模型预计这些客户在未来 12 个月带来 ¥100,000 的 GMV（人均 ¥100），其中重要价值用户占 60.0%。",
@@ -116,24 +117,30 @@ def test_findings(lang):
         assert N.findings(GOOD) == FINDINGS[lang]
 
 
+STAKE = {
+    "en": "; a segment is an action with at least 1.0% of GMV and 50 customers; largest GMV share first",
+    "zh": "；GMV 占比不低于 1.0% 且客户不少于 50 位的分群才列为行动，按 GMV 占比从大到小排列",
+}
+# review, round 2: ordered by the GMV share at stake (Hibernating 20%, At risk 12%, Cannot lose 8%),
+# not by the segment's name
 ACTIONS = {
     "en": [
         (
-            "Win back Cannot lose: 50 customers, 8.0% of GMV in the period. Win back personally: "
-            "best offers. Predicted GMV of the group over the next 12 months: CN¥4,000.",
-            "Cannot lose = bought most often, not for a while (R ≤ 2, F = 5)",
+            "Win back Hibernating: 300 customers, 20.0% of GMV in the period. Low-cost "
+            "reactivation or let go. Predicted GMV of the group over the next 12 months: "
+            "CN¥10,000.",
+            "Hibernating = few orders, long ago (R ≤ 2, F ≤ 2)" + STAKE["en"],
         ),
         (
             "Win back At risk: 150 customers, 12.0% of GMV in the period. Personal win-back "
             "campaign. Predicted GMV of the group over the next 12 months: CN¥6,000. Their ids "
             "are in the CRM export (150).",
-            "At risk = bought often, not for a while (R ≤ 2, F ≥ 3)",
+            "At risk = bought often, not for a while (R ≤ 2, F ≥ 3)" + STAKE["en"],
         ),
         (
-            "Win back Hibernating: 300 customers, 20.0% of GMV in the period. Low-cost "
-            "reactivation or let go. Predicted GMV of the group over the next 12 months: "
-            "CN¥10,000.",
-            "Hibernating = few orders, long ago (R ≤ 2, F ≤ 2)",
+            "Win back Cannot lose: 50 customers, 8.0% of GMV in the period. Win back personally: "
+            "best offers. Predicted GMV of the group over the next 12 months: CN¥4,000.",
+            "Cannot lose = bought most often, not for a while (R ≤ 2, F = 5)" + STAKE["en"],
         ),
         (
             "Review acquisition spend on ads: 12-month LTV CN¥120 is below its CAC CN¥150.",
@@ -142,19 +149,19 @@ ACTIONS = {
     ],
     "zh": [
         (
-            "挽回重要挽留用户：50 位客户，贡献统计期 GMV 的 8.0%。重点挽回，专属优惠。"
-            "该人群未来 12 个月预测 GMV：¥4,000。",
-            "重要挽留用户 = 购买最频繁但已久未购买（R ≤ 2，F = 5）",
+            "挽回沉睡用户：300 位客户，贡献统计期 GMV 的 20.0%。低成本唤醒或放弃。"
+            "该人群未来 12 个月预测 GMV：¥10,000。",
+            "沉睡用户 = 订单少且很久未购买（R ≤ 2，F ≤ 2）" + STAKE["zh"],
         ),
         (
             "挽回流失风险用户：150 位客户，贡献统计期 GMV 的 12.0%。个性化召回活动。"
             "该人群未来 12 个月预测 GMV：¥6,000。其客户编号已导出至 CRM 文件（150 个）。",
-            "流失风险用户 = 曾经常购买但已久未购买（R ≤ 2，F ≥ 3）",
+            "流失风险用户 = 曾经常购买但已久未购买（R ≤ 2，F ≥ 3）" + STAKE["zh"],
         ),
         (
-            "挽回沉睡用户：300 位客户，贡献统计期 GMV 的 20.0%。低成本唤醒或放弃。"
-            "该人群未来 12 个月预测 GMV：¥10,000。",
-            "沉睡用户 = 订单少且很久未购买（R ≤ 2，F ≤ 2）",
+            "挽回重要挽留用户：50 位客户，贡献统计期 GMV 的 8.0%。重点挽回，专属优惠。"
+            "该人群未来 12 个月预测 GMV：¥4,000。",
+            "重要挽留用户 = 购买最频繁但已久未购买（R ≤ 2，F = 5）" + STAKE["zh"],
         ),
         (
             "检查广告渠道的获客投入：12 个月 LTV ¥120 低于获客成本 ¥150。",
@@ -176,8 +183,33 @@ def test_no_action_says_why():
     with use(lang="en"):
         assert N.actions(quiet) == (
             [],
-            "no customer is in a segment to win back, and no channel's LTV is below its CAC",
+            "no segment to win back reaches the threshold (a segment is an action with at least "
+            "1.0% of GMV and 50 customers; largest GMV share first), and no channel's LTV is "
+            "below its CAC",
         )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_segment_with_little_at_stake_is_not_an_action(lang):
+    """Review, round 2 (CDNOW): 'Win back Cannot lose: 11 customers … $5.64' came first. Below
+    50 customers (or 1% of GMV) a dormant segment is named in the method notes, not in What to do."""
+    seg = segments()
+    seg.loc[seg.segment == "cannot_lose", "customers"] = 11
+    cv = C.CustomerValue(C.Repeat(1000, 0.25), seg, cohorts(), None, None, None)
+    with use(lang=lang, currency="CNY"):
+        got, _ = N.actions(cv)
+        notes = N.method_notes(cv, "2024-01-01", False, False)
+    assert [a.text.split(":")[0].split("：")[0] for a in got] == {
+        "en": ["Win back Hibernating", "Win back At risk"],
+        "zh": ["挽回沉睡用户", "挽回流失风险用户"],
+    }[lang]
+    assert {
+        "en": "Not in What to do, below the threshold (a segment is an action with at least 1.0% "
+        "of GMV and 50 customers; largest GMV share first): Cannot lose, 11 customers with 8.0% "
+        "of GMV.",
+        "zh": "未列入行动，低于门槛（GMV 占比不低于 1.0% 且客户不少于 50 位的分群才列为行动，"
+        "按 GMV 占比从大到小排列）：重要挽留用户，11 位客户，GMV 占比 8.0%。",
+    }[lang] in notes
 
 
 WARNING = {
@@ -229,3 +261,22 @@ def test_cards(lang):
         ],
     }
     assert got == want[lang]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_fit_where_nobody_stops_buying_says_so(lang):
+    """Review, round 2: the sample shop's fit (a = 0.005, b = 198) had almost nobody churn and
+    predicted Hibernating second-largest; the warning names the dropout chance and the limit."""
+    fw = C.FitWarning("no_dropout", "dropout", 0.0048 / (0.0048 + 198.2), C.MIN_DROPOUT)
+    with use(lang=lang, currency="CNY"):
+        got = N.fit_reasons((fw,))
+    assert (
+        got
+        == {
+            "en": "the model has almost nobody stop buying (a customer's chance of stopping after a "
+            "purchase is 0.002% on average, below 1.0%), so long-lapsed customers are predicted to "
+            "come back: implausible for a shop with a win-back pool",
+            "zh": "模型认为几乎没有客户会流失（每次购买后流失的平均概率仅 0.002%，低于 1.0%），"
+            "因而预测久未购买的客户仍会回来：对有待挽回人群的店铺并不可信",
+        }[lang]
+    )

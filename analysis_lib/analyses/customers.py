@@ -57,9 +57,14 @@ SEGMENT_RULES: list[tuple[Segment, str]] = [
     ("at_risk", "r <= 2 and f >= 3"),
     ("hibernating", "r <= 2 and f <= 2"),
 ]
-# the segments to win back, most urgent first: customers who bought often and have stopped
-# (cannot lose, at risk) before those who bought little (about to sleep, hibernating)
+# the segments to win back: customers who have stopped buying or are about to
 DORMANT: list[Segment] = ["cannot_lose", "at_risk", "about_to_sleep", "hibernating"]
+# A dormant segment is an action only when enough is at stake: at least this share of the period's
+# GMV and this many customers. Below that a campaign costs more attention than it can bring back
+# (CDNOW: "Cannot lose" is 11 customers with 0.1% of GMV, once listed first as the most urgent).
+# Actions are ordered by the GMV share at stake, largest first.
+MIN_WIN_BACK_GMV_SHARE = 0.01
+MIN_WIN_BACK_CUSTOMERS = 50
 
 
 def _score(col: ibis.Value, descending: bool = False) -> ibis.Value:
@@ -136,9 +141,24 @@ def _month_index(ts: ibis.Value) -> ibis.Value:
     return ts.year() * 12 + ts.month()
 
 
-def cohorts(src: DataSource, start, end, by: str | None = None) -> pd.DataFrame:
+def last_complete_month(end, last_day=None) -> int:
+    """The month index (year x 12 + month) of the last calendar month the data holds in full:
+    the period's end, or the data's last day when earlier, counts only if it is a month's last
+    day. A cohort's months after it are not observed in full and are shown blank, never as a
+    low rate (a partial month looks like a collapse)."""
+    _, hi = as_date_bounds(end, end)
+    bound = pd.Timestamp(hi) - pd.Timedelta(days=1)
+    if last_day is not None:
+        bound = min(bound, pd.Timestamp(last_day))
+    mi = bound.year * 12 + bound.month
+    return mi if (bound + pd.Timedelta(days=1)).month != bound.month else mi - 1
+
+
+def cohorts(src: DataSource, start, end, by: str | None = None, last_day=None) -> pd.DataFrame:
     """Per cohort (first-order month[, ``by`` value]) and month offset: buyers in that month,
-    buyers in that month or later, GMV; plus cohort size. Aggregated in the engine."""
+    buyers in that month or later, customers who have bought again by that month, GMV; plus
+    cohort size. Aggregated in the engine. Every month from the first order to the last complete
+    month (:func:`last_complete_month`) has a row; rates of months after it are NaN."""
     lo, hi = as_date_bounds(start, end)
     o = M.valid_orders(src.table("orders"))
     o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
@@ -154,6 +174,9 @@ def cohorts(src: DataSource, start, end, by: str | None = None) -> pd.DataFrame:
     per = j.group_by([*keys, "offset"]).aggregate(buyers=j.user_id.nunique(), gmv=j.gmv.sum())
     last = j.group_by(["user_id", *keys]).aggregate(last_offset=j.offset.max())
     reach = src.execute(last.group_by([*keys, "last_offset"]).aggregate(n=last.count()))
+    again = j.filter(j.offset >= 1)
+    again = again.group_by(["user_id", *keys]).aggregate(offset=again.offset.min())
+    repeat = src.execute(again.group_by([*keys, "offset"]).aggregate(first_repeats=again.count()))
     df = src.execute(per)
     size = df[df.offset == 0].set_index(keys)["buyers"].rename("size")
     df = df.join(size, on=keys)
@@ -167,12 +190,28 @@ def cohorts(src: DataSource, start, end, by: str | None = None) -> pd.DataFrame:
         for off, n in tail.items():
             rows.append((*((key,) if not isinstance(key, tuple) else key), off, n))
     ia = pd.DataFrame(rows, columns=[*keys, "offset", "buyers_in_or_after"])
-    df = df.merge(ia, on=[*keys, "offset"], how="outer").sort_values([*keys, "offset"])
+    df = df.merge(ia, on=[*keys, "offset"], how="outer")
+    # every month up to the last the data holds, so a month nobody bought in reads 0%, not n/a
+    complete = last_complete_month(end, last_day)
+    grid = df[keys].drop_duplicates()
+    grid = grid.assign(offset=[list(range(max(complete - c, 0) + 1)) for c in grid["c0"]])
+    df = (
+        grid.explode("offset")
+        .astype({"offset": "int64"})
+        .merge(df, on=[*keys, "offset"], how="outer")
+    )
+    df = df.merge(repeat, on=[*keys, "offset"], how="left").sort_values([*keys, "offset"])
     df["size"] = df.groupby(keys)["size"].transform("max")
-    df[["buyers", "gmv"]] = df[["buyers", "gmv"]].fillna(0)
+    cols = ["buyers", "gmv", "buyers_in_or_after", "first_repeats"]
+    df[cols] = df[cols].fillna(0)
     df["retention_in"] = df["buyers"] / df["size"]
     df["retention_in_or_after"] = df["buyers_in_or_after"] / df["size"]
+    # bought again by month N: a first repeat purchase in months 1..N (month 0: none yet)
+    df["repeat_by"] = df.groupby(keys)["first_repeats"].cumsum() / df["size"]
     df["ltv"] = df.groupby(keys)["gmv"].cumsum() / df["size"]
+    partial = (df["c0"] + df["offset"]) > complete
+    rates = ["retention_in", "retention_in_or_after", "repeat_by", "ltv"]
+    df.loc[partial, rates] = np.nan
     df["cohort"] = [f"{(c - 1) // 12}-{(c - 1) % 12 + 1:02d}" for c in df["c0"]]
     return df.reset_index(drop=True)
 
@@ -208,7 +247,7 @@ def ltv_cac_by_channel(
     """LTV per customer after ``months`` months by acquisition channel (cohorts old enough only),
     with CAC = spend of the channel / new customers of the channel where spend exists."""
     new = coh_by_channel[coh_by_channel.offset == 0].groupby("channel")["size"].sum()
-    full = coh_by_channel[coh_by_channel.offset == months - 1]
+    full = coh_by_channel[(coh_by_channel.offset == months - 1) & coh_by_channel.ltv.notna()]
     w = full.assign(w=full["ltv"] * full["size"]).groupby("channel")[["w", "size"]].sum()
     # size-weighted mean LTV of the cohorts old enough; n/a for a channel with none (or a period
     # shorter than ``months``), its new customers and CAC still shown
@@ -338,8 +377,15 @@ HOLDOUT_TOLERANCE = 0.25  # predicted holdout repeat purchases off by more than 
 HOLDOUT_MIN_ACTUAL = 20  # ...judged only when the holdout holds at least this many
 MIN_GAMMA_GAMMA = 10  # repeat customers with a value the spend model needs
 MIN_TO_FIT = 10  # repeat customers below which no model is fitted at all (nothing to learn from)
+# BG/NBD's chance that a customer stops after a purchase is Beta(a, b), mean a / (a + b). Below
+# this mean the model says almost nobody ever stops (the sample shop: a = 0.005, b = 198, one in
+# 41,000), so a customer gone for a year is still expected to come back and the hibernating
+# segment gets the second-largest predicted GMV: implausible for any shop with lapsed customers.
+MIN_DROPOUT = 0.01
 
-FitIssue = Literal["few_repeat_customers", "extreme_parameter", "holdout_off", "no_spend_model"]
+FitIssue = Literal[
+    "few_repeat_customers", "extreme_parameter", "no_dropout", "holdout_off", "no_spend_model"
+]
 
 
 class FitWarning(NamedTuple):
@@ -417,8 +463,9 @@ def fit_warnings(
     holdout_predicted: float,
 ) -> tuple[FitWarning, ...]:
     """The reasons not to trust a fit: too few repeat customers to learn from, a parameter where
-    the likelihood is flat, a holdout the model misses by more than :data:`HOLDOUT_TOLERANCE`,
-    no spend model (too few repeat customers with a value)."""
+    the likelihood is flat, a model in which almost nobody stops buying (:data:`MIN_DROPOUT`), a
+    holdout the model misses by more than :data:`HOLDOUT_TOLERANCE`, no spend model (too few
+    repeat customers with a value)."""
     out = []
     if repeat_customers < MIN_REPEAT_CUSTOMERS:
         out.append(
@@ -430,6 +477,9 @@ def fit_warnings(
     for name, v in bgnbd._asdict().items():
         if not math.isfinite(v) or not lo <= v <= hi:
             out.append(FitWarning("extreme_parameter", name, v, hi if v > hi else lo))
+    dropout = bgnbd.a / (bgnbd.a + bgnbd.b) if bgnbd.a + bgnbd.b > 0 else float("nan")
+    if not dropout >= MIN_DROPOUT:
+        out.append(FitWarning("no_dropout", "dropout", dropout, MIN_DROPOUT))
     if holdout_actual >= HOLDOUT_MIN_ACTUAL:
         off = holdout_predicted / holdout_actual - 1
         if not abs(off) <= HOLDOUT_TOLERANCE:
@@ -545,9 +595,30 @@ class CustomerValue:
 
     @property
     def dormant(self) -> pd.DataFrame:
-        """The segments to win back (:data:`DORMANT`), most urgent first, with customers."""
+        """The win-back pool (:data:`DORMANT` segments), largest share of GMV first: what is at
+        stake, not the segment's name, says which comes first."""
         seg = self.segments.set_index("segment")
-        return seg.loc[[s for s in DORMANT if s in seg.index]].reset_index()
+        pool = seg.loc[[s for s in DORMANT if s in seg.index]].reset_index()
+        return pool.sort_values("gmv_share", ascending=False, kind="stable").reset_index(drop=True)
+
+    @property
+    def win_back(self) -> pd.DataFrame:
+        """The dormant segments worth an action (:data:`MIN_WIN_BACK_GMV_SHARE` of GMV and
+        :data:`MIN_WIN_BACK_CUSTOMERS` customers at least), largest share of GMV first."""
+        d = self.dormant
+        return d[_worth_winning_back(d)].reset_index(drop=True)
+
+    @property
+    def too_small(self) -> pd.DataFrame:
+        """The dormant segments below the thresholds of :attr:`win_back` (not an action)."""
+        d = self.dormant
+        return d[~_worth_winning_back(d) & (d["customers"] > 0)].reset_index(drop=True)
+
+
+def _worth_winning_back(pool: pd.DataFrame) -> pd.Series:
+    return (pool["gmv_share"] >= MIN_WIN_BACK_GMV_SHARE) & (
+        pool["customers"] >= MIN_WIN_BACK_CUSTOMERS
+    )
 
 
 def has_channel(src: DataSource) -> bool:

@@ -102,7 +102,7 @@ def findings(cv: C.CustomerValue) -> list[str]:
                 gmv_share=fmt(top.gmv_share, "pct"),
             )
         )
-    m1 = cv.cohorts[cv.cohorts.offset == 1]
+    m1 = cv.cohorts[(cv.cohorts.offset == 1) & cv.cohorts.retention_in.notna()]
     if len(m1) and m1["size"].sum() > 0:
         r1 = np.average(m1.retention_in, weights=m1["size"])
         out.append(w("finding.month1", rate=fmt(r1, "pct")))
@@ -165,6 +165,8 @@ def fit_reasons(warnings: tuple[C.FitWarning, ...]) -> str:
             v, lim = fmt(fw.value, "count"), fmt(fw.limit, "count")
         elif fw.kind == "extreme_parameter":
             v, lim = param(fw.value), param(fw.limit)
+        elif fw.kind == "no_dropout":
+            v, lim = _small_pct(fw.value), fmt(fw.limit, "pct")
         elif fw.kind == "holdout_off":
             v, lim = fmt(fw.value, "signed_pct"), fmt(fw.limit, "pct")
         else:
@@ -174,22 +176,26 @@ def fit_reasons(warnings: tuple[C.FitWarning, ...]) -> str:
     return w("list_sep").join(parts)
 
 
+def _small_pct(v: float) -> str:
+    """A share that may be far below 0.1% (a dropout chance of 0.0024%), up to three decimals."""
+    return fmt(None) if missing(v) else f"{param(v * 100)}%"
+
+
 # --- what to do ------------------------------------------------------------------------------
 
 
 def actions(
     cv: C.CustomerValue, export_segment: str | None = None, ltv_months: int = 12
 ) -> tuple[list[Action], str]:
-    """The segments to win back, most urgent first (:data:`~analysis_lib.analyses.customers.DORMANT`),
-    each with its size, share of GMV, predicted CLV when reliable, and the rule that defines it;
-    then acquisition channels whose LTV (GMV) is below their CAC. Returns the actions and the
-    reason when there is none."""
+    """The segments worth winning back (:attr:`~analysis_lib.analyses.customers.CustomerValue.win_back`:
+    enough GMV and customers at stake), largest share of GMV first, each with its size, share of
+    GMV, predicted CLV when reliable, and the rule that defines it and makes it an action; then
+    acquisition channels whose LTV (GMV) is below their CAC. Returns the actions and the reason
+    when there is none."""
     out = []
     clv = cv.clv.forecast if cv.clv is not None else None
     clv_by = clv.by_segment.set_index("segment") if clv is not None else None
-    for r in cv.dormant.itertuples():
-        if r.customers <= 0:
-            continue
+    for r in cv.win_back.itertuples():
         text = w(
             "action.win_back",
             segment=segment(r.segment),
@@ -209,6 +215,7 @@ def actions(
             "action.win_back_rule",
             segment=segment(r.segment),
             rule=w(f"segment_rule.{r.segment}"),
+            stake=win_back_threshold(),
         )
         out.append(Action(text, rule))
     ratio = _channel_ratios(cv)
@@ -226,7 +233,33 @@ def actions(
                     w("action.channel_rule"),
                 )
             )
-    return out, ("" if out else w("action.none"))
+    return out, ("" if out else w("action.none", stake=win_back_threshold()))
+
+
+def win_back_threshold() -> str:
+    """The rule that makes a dormant segment an action (the thresholds of the analysis)."""
+    return w(
+        "action.win_back_stake",
+        share=fmt(C.MIN_WIN_BACK_GMV_SHARE, "pct"),
+        customers=fmt(C.MIN_WIN_BACK_CUSTOMERS, "count"),
+    )
+
+
+def too_small_note(cv: C.CustomerValue) -> str:
+    """The dormant segments left out of What to do for too little at stake ('' when none)."""
+    small = cv.too_small
+    if small.empty:
+        return ""
+    groups = w("list_sep").join(
+        w(
+            "action.too_small_group",
+            segment=segment(r.segment),
+            customers=fmt(r.customers, "count"),
+            share=fmt(r.gmv_share, "pct"),
+        )
+        for r in small.itertuples()
+    )
+    return w("action.too_small", groups=groups, stake=win_back_threshold())
 
 
 # --- detail and method -----------------------------------------------------------------------
@@ -268,6 +301,9 @@ def method_notes(
     """Method and caveats: definitions, the base of LTV and CLV (GMV, not margin), the model
     and its parameters, the checks a fit must pass, what was left out and why."""
     out = [w("method.rfm"), w("method.cohorts"), w("method.ltv_base")]
+    small = too_small_note(cv)
+    if small:
+        out.append(small)
     if cv.by_channel is None:
         out.append(w("method.no_channel"))
     clv = cv.clv
@@ -297,6 +333,7 @@ def method_notes(
                 repeat=fmt(C.MIN_REPEAT_CUSTOMERS, "count"),
                 lo=param(lo),
                 hi=param(hi),
+                dropout=fmt(C.MIN_DROPOUT, "pct"),
                 tolerance=fmt(C.HOLDOUT_TOLERANCE, "pct"),
             )
         )

@@ -165,9 +165,11 @@ def cohorts(run: Run, cv: C.CustomerValue) -> None:
             ticks,
         )
         blocks.figure(fig, w("chart.retention.alt", months=mat.shape[1]))
-    after, _ = _months(C.retention_matrix(cv.cohorts, "retention_in_or_after"), 0, MONTHS_SHOWN)
+    # bought again by month N: it only grows, so a month the data does not hold in full is blank
+    # (n/a) rather than a fall (the old "in or after" table dropped on its last diagonal)
+    after, _ = _months(C.retention_matrix(cv.cohorts, "repeat_by"), 1, MONTHS_SHOWN)
     after = after.rename(columns=lambda c: f"m{c}").reset_index()
-    labels = {f"m{c}": w("col.month", n=c) for c in range(MONTHS_SHOWN + 1)}
+    labels = {f"m{c}": w("col.month", n=c) for c in range(1, MONTHS_SHOWN + 1)}
     blocks.show(
         blocks.paragraphs([w("section.cohorts.table_lead")], "wb-note"),
         table(after, {c: "pct" for c in after.columns if c != "cohort"}, labels),
