@@ -53,14 +53,16 @@ def test_what_to_do_restocks_first_and_names_the_skus(lang):
     want = {
         "en": [
             (
-                "Restock 2 SKUs now: R1 (out of stock), R2 (3.20 days of supply).",
+                "Restock 2 SKUs now: R1 (out of stock), R2 (3.2 days of supply).",
                 "fewer days of supply than the 7-day lead time, or out of stock, with sales in "
                 "the last 30 days",
             ),
             (
                 "Delist 10 slow movers: D09, D08, D07, D06, D05, D04, D03, D02 and 2 more "
                 "(table below).",
-                "in stock, no sale in the last 30 days, gross margin below the median (37.6%)",
+                "in stock, no sale in the last 30 days, class C (the last 5% of revenue) and "
+                "gross margin below the median (37.6%; at list price for a SKU without a sale in "
+                "the period)",
             ),
             (
                 "Bundle 1 class-C SKUs that still sell with an A item: B1.",
@@ -69,12 +71,13 @@ def test_what_to_do_restocks_first_and_names_the_skus(lang):
         ],
         "zh": [
             (
-                "立即补货 2 个 SKU：R1（已断货）、R2（可售 3.20 天）。",
+                "立即补货 2 个 SKU：R1（已断货）、R2（可售 3.2 天）。",
                 "可售天数低于 7 天补货周期或已断货，且近 30 天有销售",
             ),
             (
                 "下架 10 个滞销 SKU：D09、D08、D07、D06、D05、D04、D03、D02 等，另有 2 个（见下表）。",
-                "有库存、近 30 天无销售，毛利率低于中位数（37.6%）",
+                "有库存、近 30 天无销售，属 C 类（销售额最后 5%）且毛利率低于中位数"
+                "（37.6%；统计期内无销售的 SKU 按标价毛利率计）",
             ),
             (
                 "将 1 个仍有销售的 C 类 SKU 与 A 类商品搭配销售：B1。",
@@ -103,14 +106,14 @@ FINDINGS = {
         "Sell-through rate 85.0%: 85 of 100 SKUs on sale sold in the period.",
         "24 A-class SKUs (20.0% of SKUs) make 80% of revenue.",
         "12 slow movers hold stock without a sale in the last 30 days: 2 to clear and 10 to "
-        "delist by their margin.",
+        "delist by their margin and class.",
         "2 selling SKUs will run out within the 7-day lead time: restock them first.",
         "Inventory turns 2.50 times in the period (about 36 days of stock).",
     ],
     "zh": [
         "动销率 85.0%：在售 100 个 SKU 中 85 个在本期有销售。",
         "24 个 A 类 SKU（占 SKU 数的 20.0%）贡献 80% 的销售额。",
-        "12 个滞销 SKU 有库存但近 30 天无销售：按毛利率，2 个清仓，10 个下架。",
+        "12 个滞销 SKU 有库存但近 30 天无销售：按毛利率与 ABC 分类，2 个清仓，10 个下架。",
         "2 个在售 SKU 将在 7 天补货周期内断货：应优先补货。",
         "本期库存周转 2.50 次（约 36 天库存）。",
     ],
@@ -154,3 +157,34 @@ def test_without_cost_or_inventory_the_figures_are_na_with_the_reason(lang):
     assert found == want[lang]
     na = {"en": "n/a", "zh": "无数据"}[lang]
     assert [c.value for c in cards] == [na, "90", na, na, na, na]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_days_of_supply_read_as_days_or_words(lang):
+    """Review, round 2: the SKU table showed 0.00 / 6.67 / 150.00 days of supply."""
+    with use(lang=lang):
+        got = [N.supply(v, 30) for v in (0.0, 6.666, 150.0, np.inf, np.nan)]
+    assert (
+        got
+        == {
+            "en": ["out of stock", "6.7", "150", "no sale in 30 days", "n/a"],
+            "zh": ["已断货", "6.7", "150", "近 30 天无销售", "无数据"],
+        }[lang]
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_slow_movers_left_to_a_decision_by_hand_are_named(lang):
+    counts = COUNTS | {"clear (promotion / live stream)": 2, "clear or delist": 3}
+    with use(lang=lang):
+        found = N.findings(summary(slow_movers=15), ALL, counts, 30, 7)
+    assert (
+        found[2]
+        == {
+            "en": "15 slow movers hold stock without a sale in the last 30 days: 2 to clear and 10 to "
+            "delist by their margin and class. 3 others need a decision by hand: class A or B SKUs "
+            "(they sold well earlier in the period) below the median margin, or without a cost.",
+            "zh": "15 个滞销 SKU 有库存但近 30 天无销售：按毛利率与 ABC 分类，2 个清仓，10 个下架。"
+            "另有 3 个需人工判断：毛利率低于中位数的 A、B 类 SKU（统计期早些时候销售良好），或成本未知。",
+        }[lang]
+    )

@@ -61,6 +61,45 @@ def test_actions_follow_the_rules():
     ]
 
 
+def test_the_slow_mover_rules_do_what_they_print():
+    """Review, round 2: slow movers without a sale in the period had no margin, took the median's
+    and were "cleared" under a rule of "margin at or above the median"; class-B SKUs were
+    delisted on margin alone. Now a SKU without a sale reads its list margin, delisting needs
+    class C, and a slow mover no rule decides is "clear or delist" (by hand)."""
+    df = pd.DataFrame(
+        {
+            "stockout_risk": [False] * 6,
+            "slow_mover": [True] * 5 + [False],
+            "gross_margin": [0.5, 0.2, np.nan, np.nan, 0.1, 0.4],  # median 0.3
+            "revenue": [10.0, 10.0, 10.0, 0.0, 500.0, 10.0],
+            "margin": [0.5, 0.2, np.nan, 0.05, 0.1, 0.4],  # the fourth: list margin, no sale
+            "abc": ["C", "C", "C", "C", "B", "A"],
+            "sold": [True, True, True, False, True, True],
+        }
+    )
+    assert PO.actions(df).tolist() == [
+        "clear (promotion / live stream)",
+        "delist",
+        "clear or delist",  # no margin known
+        "delist",  # list margin below the median, class C
+        "clear or delist",  # class B below the median: not delisted on margin alone
+        "keep",
+    ]
+
+
+def test_every_slow_mover_to_clear_or_delist_has_a_margin_on_its_side(skus):
+    """On the sample shop: every SKU the clear rule picks has a margin at or above the median, every
+    one the delist rule picks a margin below it and class C (the rules as printed)."""
+    median = PO.median_margin(skus)
+    clear = skus[skus.action == "clear (promotion / live stream)"]
+    delist = skus[skus.action == "delist"]
+    assert len(clear) and len(delist)
+    assert (clear.margin >= median).all()
+    assert (delist.margin < median).all() and (delist.abc == "C").all()
+    listed = skus[skus.revenue == 0].dropna(subset=["cost"])
+    assert np.allclose(listed.margin, (listed.price - listed.cost) / listed.price)
+
+
 def test_negative_stock_is_counted_and_treated_as_zero(tmp_path, sample_dir):
     folder = tmp_path / "shop"
     folder.mkdir()

@@ -7,7 +7,9 @@ Definitions stated in the report:
 - inventory turnover = cost of goods sold in the period / average inventory value (on hand x cost,
   averaged over the period's days); days of supply = on hand at the period's end / average daily
   units sold over the last ``slow_days`` days;
-- slow mover: in stock at the end and no sale in the last ``slow_days`` days;
+- slow mover: in stock at the end and no sale in the last ``slow_days`` days; its margin for the
+  clear/delist rules is the period's gross margin, or the list margin (price - cost) / price when
+  it did not sell in the period;
 - stock-out risk: days of supply below ``lead_time_days`` (already at zero stock counts too);
 - ABC: A = SKUs making the first 80% of GMV, B the next 15%, C the rest;
 - gross margin = (revenue - cost of goods) / revenue over the SKUs whose cost is known, cost from
@@ -50,8 +52,8 @@ Input = Literal["inventory", "cost"]
 ACTIONS: tuple[Action, ...] = (
     "restock",  # stocked out with recent sales, or days of supply below the lead time
     "clear (promotion / live stream)",  # slow mover, margin at or above the median
-    "delist",  # slow mover, margin below the median
-    "clear or delist",  # slow mover, margin unknown (no cost): decide by hand
+    "delist",  # slow mover, class C, margin below the median
+    "clear or delist",  # other slow movers (no margin; class A/B below the median): by hand
     "bundle",  # class C that still sells: bundle with an A item
     "keep",  # everything else
 )
@@ -175,6 +177,11 @@ def sku_table(
         & (df["recent_units"] > 0)
     )
     df["gross_margin"] = M.safe_div(df["revenue"] - df["cogs"], df["revenue"])
+    # the margin a slow mover's action reads: the period's, or for a SKU without a sale in the
+    # period (no revenue, so no period margin) its list margin (price - cost) / price; before,
+    # such a SKU took the median and was "cleared" by a margin rule it could not meet
+    list_margin = M.safe_div(df["price"] - df.get("cost", np.nan), df["price"])
+    df["margin"] = df["gross_margin"].where(df["revenue"] > 0, list_margin)
     df["inventory_value"] = df["avg_on_hand"] * (df.get("cost", np.nan))
     df["price_position"] = df.groupby("category")["price"].rank(pct=True)
     df = df.sort_values("revenue", ascending=False).reset_index(drop=True)
@@ -187,17 +194,19 @@ def sku_table(
 
 
 def actions(df: pd.DataFrame) -> pd.Series:
-    """The recommended action per SKU by the rules of :data:`ACTIONS` (first match wins). A SKU without
-    a margin takes the median's; when no SKU has one (no cost at all) a slow mover is "clear or
-    delist": the margin that would decide is not known."""
+    """The recommended action per SKU by the rules of :data:`ACTIONS` (first match wins). A slow
+    mover's margin is ``margin`` (the period's, else the list margin). Delisting needs class C as
+    well as a low margin: a class A or B SKU sold well earlier in the period, and a margin alone
+    does not justify dropping it. A slow mover neither rule decides (no margin known, or class
+    A/B below the median) is "clear or delist": by hand."""
     median = median_margin(df)
-    margin = df["gross_margin"].fillna(median)
+    margin = df["margin"] if "margin" in df else df["gross_margin"]
     return pd.Series(
         np.select(
             [
                 df["stockout_risk"],
                 df["slow_mover"] & (margin >= median),
-                df["slow_mover"] & (margin < median),
+                df["slow_mover"] & (margin < median) & (df["abc"] == "C"),
                 df["slow_mover"],
                 (df["abc"] == "C") & df["sold"],
             ],

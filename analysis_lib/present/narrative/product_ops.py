@@ -8,10 +8,12 @@ and the method notes. One place per sentence; the words are in ``catalog/product
 from __future__ import annotations
 
 import pandas as pd
+from babel import numbers as B
 
 from analysis_lib.analyses import product_ops as PO
 from analysis_lib.present.blocks import Action, Card
-from analysis_lib.present.numbers import fmt
+from analysis_lib.present.context import lang_of
+from analysis_lib.present.numbers import LOCALES, fmt, missing
 from analysis_lib.present.words import t, value
 
 NS = "product_ops"
@@ -154,15 +156,17 @@ def findings(
         if "gross_margin" in gone:
             out.append(w("finding.slow_no_cost", slow=fmt(s.slow_movers, "count"), days=slow_days))
         else:
-            out.append(
-                w(
-                    "finding.slow",
-                    slow=fmt(s.slow_movers, "count"),
-                    days=slow_days,
-                    clear=fmt(counts.get("clear (promotion / live stream)", 0), "count"),
-                    delist=fmt(counts.get("delist", 0), "count"),
-                )
+            text = w(
+                "finding.slow",
+                slow=fmt(s.slow_movers, "count"),
+                days=slow_days,
+                clear=fmt(counts.get("clear (promotion / live stream)", 0), "count"),
+                delist=fmt(counts.get("delist", 0), "count"),
             )
+            if counts.get("clear or delist", 0):
+                manual = fmt(counts["clear or delist"], "count")
+                text += w("sentence_sep") + w("finding.slow_manual", manual=manual)
+            out.append(text)
         if s.stockout_risk_skus:
             out.append(
                 w("finding.risk", risk=fmt(s.stockout_risk_skus, "count"), lead=lead_time_days)
@@ -178,9 +182,9 @@ def findings(
             )
         )
     by_reason: dict[str, list[str]] = {}
-    for k, missing in gone.items():
+    for k, lacking in gone.items():
         if k in MEASURES:  # SKUs on sale and days of stock go with their headline figure
-            by_reason.setdefault(reason(missing), []).append(w(f"measure.{k}"))
+            by_reason.setdefault(reason(lacking), []).append(w(f"measure.{k}"))
     for why, names in by_reason.items():
         out.append(w("finding.not_available", names=w("measure.list_sep").join(names), reason=why))
     return out
@@ -197,7 +201,7 @@ def _sku_list(group: PO.ActionGroup) -> str:
         names = [
             w("action.restock_sku_out", sku=r.sku)
             if r.on_hand <= 0
-            else w("action.restock_sku", sku=r.sku, days=fmt(r.days_of_supply, "ratio"))
+            else w("action.restock_sku", sku=r.sku, days=days(r.days_of_supply))
             for r in rows.itertuples()
         ]
     else:
@@ -234,6 +238,26 @@ def _finite(v) -> bool:
     return bool(pd.notna(v) and abs(v) != float("inf"))
 
 
+def days(v: float) -> str:
+    """Days of supply as a reader counts them: one decimal at most (``6.7``, ``150``), never the
+    raw ``6.67`` or ``150.00``."""
+    if missing(v):
+        return fmt(None)
+    return B.format_decimal(round(float(v), 1), "#,##0.#", locale=LOCALES[lang_of(None)])
+
+
+def supply(v: float, slow_days: int) -> str:
+    """A SKU's days of supply in the SKU table: words where a number misleads (out of stock; no
+    sale in the window, so it never runs out), n/a without a stock level."""
+    if missing(v):
+        return fmt(None)
+    if v <= 0:
+        return w("action.out_of_stock")
+    if v == float("inf"):
+        return w("action.no_recent_sale", days=slow_days)
+    return days(v)
+
+
 # --- detail and method -----------------------------------------------------------------------
 
 
@@ -266,8 +290,9 @@ def skus_lead(plan: list[PO.ActionGroup], cap: int, slow_days: int) -> str:
     """The sentence over the SKU list, what it leaves out, and why days of supply can be n/a."""
     total = sum(g.count for g in plan)
     text = w("section.skus.lead", count=fmt(total, "count"), cap=cap)
-    if any(not g.skus["days_of_supply"].map(_finite).all() for g in plan):
-        text += w("sentence_sep") + w("section.skus.no_supply", days=slow_days)
+    text += w("sentence_sep") + w("section.skus.price_position")
+    if any(g.skus["days_of_supply"].isna().any() for g in plan):
+        text += w("sentence_sep") + w("section.skus.no_supply")
     rest = [
         w("section.skus.more_item", more=fmt(g.count - cap, "count"), action=action_label(g.action))
         for g in plan

@@ -10,7 +10,6 @@ from :mod:`analysis_lib.present.narrative.product_ops`.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from analysis_lib.analyses import product_ops as PO
@@ -20,6 +19,7 @@ from analysis_lib.present.charts import product_ops as charts
 from analysis_lib.present.narrative import product_ops as N
 from analysis_lib.present.narrative.product_ops import action_label, w
 from analysis_lib.present.tables import table
+from analysis_lib.present.words import label
 
 HEADLINE = [
     "sell_through_rate",
@@ -135,22 +135,20 @@ def sku_list(run: Run, r: PO.ProductOps) -> None:
         "price_position",
         "units",
         "revenue",
-        "gross_margin",
+        "margin",
         "abc",
         "on_hand",
         "days_of_supply",
         "action",
     ]
     if not r.have["cost"]:
-        cols.remove("gross_margin")
+        cols.remove("margin")
     if not r.have["inventory"]:
         cols = [c for c in cols if c not in ("on_hand", "days_of_supply")]
     shown = pd.concat([g.skus.head(PER_ACTION) for g in r.plan], ignore_index=True)[cols]
     shown["action"] = [action_label(a) for a in shown["action"]]
-    if "days_of_supply" in shown:  # no sale in the window: never runs out; n/a, said in the lead
-        shown["days_of_supply"] = shown["days_of_supply"].where(
-            np.isfinite(shown["days_of_supply"])
-        )
+    if "days_of_supply" in shown:  # words for out of stock and no recent sale, one decimal else
+        shown["days_of_supply"] = [N.supply(v, run.P.slow_days) for v in shown["days_of_supply"]]
     blocks.show(
         blocks.section(w("section.skus.title"), N.skus_lead(r.plan, PER_ACTION, run.P.slow_days)),
         table(
@@ -160,11 +158,10 @@ def sku_list(run: Run, r: PO.ProductOps) -> None:
                 "price_position": "pct",
                 "units": "count",
                 "revenue": "money",
-                "gross_margin": "pct",
+                "margin": "pct",
                 "on_hand": "count",
-                "days_of_supply": "ratio",
             },
-            {"price": w("col.price")},
+            {"price": w("col.price"), "margin": label("gross_margin")},
         ),
     )
 
