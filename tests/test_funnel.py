@@ -201,6 +201,41 @@ def test_planted_leak_is_the_bottleneck(sample_dir, truth):
     )
 
 
+def test_without_compare_period_the_largest_gap_is_the_planted_leak(sample_dir, truth):
+    """No compare period (a quarter of sessions): nothing "fell", but the planted leak is the
+    largest significant segment gap at a step, found by scanning every step of every breakdown
+    with a Bonferroni correction; the costliest gap wins over a larger but cheaper one."""
+    src = data.connect(str(sample_dir))
+    spec = F.FunnelSpec(STEPS[1:], unit="session", window=86400)
+    r = F.analyse(
+        src, spec, dt.date(2025, 10, 1), dt.date(2025, 12, 31), None, ["device", "category"]
+    )
+    leak = truth["funnel"]["leak"]
+    a, b = leak["step"].split("->")
+    g = r.gap
+    assert r.bottleneck is None and g is not None
+    assert (g.from_step, g.step, g.segment.by, g.segment.value) == (a, b, "device", leak["device"])
+    assert g.tested == 6 and g.significant  # 3 steps x 2 breakdowns
+    assert g.p_adjusted == pytest.approx(min(1.0, 6 * g.segment.p_value))
+    # the Bonferroni correction decides: a gap with p = 0.02 over 6 tests is not significant
+    tbl = F.step_table([1000, 500, 100], ["a", "b", "c"])
+    one = pd.DataFrame({"a": [500, 500], "b": [250, 250], "c": [60, 42]}, index=["x", "y"])
+    gaps = F.largest_gap(tbl, {"device": one, "channel": one, "category": one})
+    assert gaps.tested == 6 and 0.01 < gaps.segment.p_value < 0.05 and not gaps.significant
+    assert F.largest_gap(tbl, {}) is None
+    # the costliest significant gap: 80 units short beats a wider gap on few units
+    big = pd.DataFrame({"a": [600, 400], "b": [300, 200], "c": [90, 20]}, index=["x", "y"])
+    few = pd.DataFrame({"a": [960, 80], "b": [460, 40], "c": [138, 1]}, index=["x", "y"])
+    wide = F.segment_gap(few, "channel", "b", "c")
+    assert wide.conversion / wide.others_conversion < 0.1 and wide.significant
+    g = F.largest_gap(tbl, {"device": big, "channel": few})
+    assert (g.segment.by, g.segment.value, g.segment.shortfall) == (
+        "device",
+        "y",
+        pytest.approx(40),
+    )
+
+
 def test_no_fall_no_bottleneck_and_small_segments_are_not_named():
     """A step that did not fall is no bottleneck, even the one that rose least; a segment below
     the minimum size is not named, however badly it converts."""
@@ -389,9 +424,22 @@ def test_report_figures_agree_everywhere(funnel_reports, name):
             change = rate_change(figs["overall_conversion"], figs["compare"]["overall_conversion"])
             assert change in cards[t("funnel.cards.overall")]["change"] and change in finds[0]
         neck = figs["bottleneck_step"]
-        if neck is None:
+        if neck is None:  # no compare period: the largest significant segment gap is the action
             assert t("funnel.cards.bottleneck") not in cards
-            assert t("funnel.actions.none_no_compare") in pg["actions"]
+            gap = figs["largest_gap"]
+            assert gap is not None and gap["significant"]  # the examples have one: mobile web
+            seg, pair = (
+                N.segment(gap["segment_by"], gap["segment"]),
+                N.pair(gap["from_step"], gap["step"]),
+            )
+            conv, short = fmt(gap["segment_conversion"], "pct"), fmt(gap["shortfall"])
+            card = cards[t("funnel.cards.gap")]
+            assert card["value"] == seg and pair in card["note"] and conv in card["note"]
+            said = [f for f in finds if seg in f and pair in f]
+            assert len(said) == 1 and conv in said[0] and short in said[0]
+            assert seg in pg["actions"] and pair in pg["actions"] and short in pg["actions"]
+            assert fmt(gap["p_adjusted"], "p_value") in said[0]
+            assert f"{t('funnel.cards.gap')}: {seg}" in pg["index"]
             return
         pair = N.pair(figs["bottleneck_from_step"], neck)
         b = figs["bottleneck"]

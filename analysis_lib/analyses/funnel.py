@@ -24,7 +24,9 @@ Semantics (stated in the report, in words: :func:`analysis_lib.present.narrative
 Step conversion intervals are Wilson intervals (statsmodels); two periods are compared per step with
 a two-proportion z-test (statsmodels). The bottleneck is the step whose conversion fell most against
 the compare period, and the segment converting worst there (:class:`Bottleneck`): one definition,
-computed once (:func:`analyse`), which every card, finding, action and the index show. The walk
+computed once (:func:`analyse`), which every card, finding, action and the index show. Without a
+compare period nothing "fell": the report acts instead on the largest significant gap between
+segments at a step (:class:`StepGap`), tested with a Bonferroni correction over the gaps scanned. The walk
 itself is in :mod:`analysis_lib.analyses.funnel_walk`. No words here: the report's sentences are in
 :mod:`analysis_lib.present.narrative.funnel`.
 """
@@ -612,12 +614,56 @@ def bottleneck(
 
 
 @dataclass(frozen=True)
+class StepGap:
+    """Without a compare period, the gap between segments to act on: at each step and in each
+    breakdown the segment converting worst against the others pooled (:func:`segment_gap`, the
+    same minimum size as at the bottleneck), and of these the one that costs the most units (its
+    :attr:`SegmentGap.shortfall`) among those significant at the 5% level after a Bonferroni
+    correction for the ``tested`` gaps scanned (scanning every step of every breakdown finds a
+    nominal p below 0.05 by chance alone); when none is significant, the costliest one, so the
+    report can say why it names no action."""
+
+    from_step: str
+    step: str
+    segment: SegmentGap
+    tested: int
+
+    @property
+    def p_adjusted(self) -> float:
+        """The gap's p-value times the gaps tested (Bonferroni), at most 1."""
+        return min(1.0, self.segment.p_value * self.tested)
+
+    @property
+    def significant(self) -> bool:
+        """Whether the gap is significant at the 5% level after the correction."""
+        return self.p_adjusted < ALPHA
+
+
+def largest_gap(table: pd.DataFrame, segments: dict[str, pd.DataFrame]) -> StepGap | None:
+    """The :class:`StepGap` of a period's :func:`step_table` and its :func:`counts` frames by
+    breakdown; ``None`` when no breakdown has two segments large enough at any step."""
+    steps = [str(s) for s in table["step"]]
+    found = [
+        (a, b, g)
+        for a, b in zip(steps[:-1], steps[1:], strict=True)
+        for by, cb in segments.items()
+        if (g := segment_gap(cb, by, a, b)) is not None
+    ]
+    if not found:
+        return None
+    gaps = [StepGap(a, b, g, len(found)) for a, b, g in found]
+    sig = [x for x in gaps if x.significant]
+    return max(sig or gaps, key=lambda x: x.segment.shortfall)
+
+
+@dataclass(frozen=True)
 class FunnelResult:
     """What the funnel report shows, computed once: the period's :func:`step_table` (``table``),
     the compare period's (``previous``) and the per-step test between them (``comparison``), the
     step conversion by each breakdown (``breakdowns``, :func:`breakdown_table`) and the units
     behind them (``segment_counts``, :func:`counts`), the :class:`Bottleneck` and the steps with
-    no event in the period (``missing_steps``)."""
+    no event in the period (``missing_steps``); without a compare period, the largest segment
+    gap at a step (``gap``, :class:`StepGap`)."""
 
     spec: FunnelSpec
     table: pd.DataFrame
@@ -627,6 +673,7 @@ class FunnelResult:
     segment_counts: dict[str, pd.DataFrame]
     bottleneck: Bottleneck | None
     missing_steps: list[str]
+    gap: StepGap | None = None
 
     @property
     def entered(self) -> int:
@@ -676,15 +723,18 @@ def analyse(
     breakdowns: list[str] | tuple[str, ...] = (),
 ) -> FunnelResult:
     """The funnel of the period, by each breakdown, against the compare period (``compare``:
-    start and end) if given, and its bottleneck: every figure of the report's summary."""
+    start and end) if given, and its bottleneck, or without one the largest segment gap: every
+    figure of the report's summary."""
     table = funnel(src, spec, start, end)
     seg = {by: counts(src, spec, start, end, by) for by in breakdowns}
     bts = {by: breakdown_table(src, spec, start, end, by) for by in breakdowns}
-    previous = comparison = neck = None
+    previous = comparison = neck = gap = None
     if compare is not None:
         previous = funnel(src, spec, *compare)
         comparison = compare_periods(table, previous)
         neck = bottleneck(comparison, seg)
+    else:
+        gap = largest_gap(table, seg)
     return FunnelResult(
         spec=spec,
         table=table,
@@ -694,23 +744,40 @@ def analyse(
         segment_counts=seg,
         bottleneck=neck,
         missing_steps=steps_without_events(src, spec, start, end),
+        gap=gap,
     )
 
 
 class Trends(NamedTuple):
     """Overall conversion over time by entry ``grain``: ``per_unit`` (:func:`trend`) and
-    ``every_entry`` (:func:`entry_trend`). A first or last day or week that the period or the data
-    holds only in part is the chart's to mark, not a figure here."""
+    ``every_entry`` (:func:`entry_trend`), and the compare period's ``per_unit`` (``previous``,
+    with its ``compare`` start and end; ``None`` without one). A first or last day or week that
+    the period or the data holds only in part is the chart's to mark, not a figure here."""
 
     per_unit: pd.DataFrame
     every_entry: pd.DataFrame
     grain: Grain
+    previous: pd.DataFrame | None = None
+    compare: tuple | None = None
 
 
-def trends(src: DataSource, spec: FunnelSpec, start, end, grain: Grain = "week") -> Trends:
-    """:class:`Trends` of the period."""
+def trends(
+    src: DataSource,
+    spec: FunnelSpec,
+    start,
+    end,
+    grain: Grain = "week",
+    compare: tuple | None = None,
+) -> Trends:
+    """:class:`Trends` of the period, and the compare period's per-unit trend (``compare``: its
+    start and end) for the chart's faded line."""
+    previous = trend(src, spec, *compare, grain) if compare is not None else None
     return Trends(
-        trend(src, spec, start, end, grain), entry_trend(src, spec, start, end, grain), grain
+        trend(src, spec, start, end, grain),
+        entry_trend(src, spec, start, end, grain),
+        grain,
+        previous,
+        tuple(compare) if compare is not None else None,
     )
 
 

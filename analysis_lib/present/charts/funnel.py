@@ -13,6 +13,7 @@ import datetime as _dt
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis_lib.present.charts.base import (
     PALETTE,
@@ -33,24 +34,53 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def count_axis(ax: plt.Axes, title: str, axis: str = "y") -> None:
+    """A count axis in full digits (``2,000`` / ``2,000``, never ``0.2万``: a count on a funnel
+    axis is read against the table's counts), whole numbers only, with its title."""
+    value_axis(ax, "count", title, axis=axis)
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    a.set_major_locator(MaxNLocator(integer=True, min_n_ticks=3))
+    a.set_major_formatter(FuncFormatter(lambda v, _pos: fmt(v, "count")))
+
+
 def funnel_bars(table: pd.DataFrame, unit: str, title: str = "") -> plt.Figure:
     """The funnel: one bar per step (``units``), labelled with the count, the overall and the
-    step conversion; ``unit`` names what is counted (users, sessions)."""
+    step conversion; ``unit`` names what is counted (users, sessions). The count axis ends at the
+    largest bar: a label that would run past it goes inside its bar (white on the bar), so the
+    axis is not stretched to twice the data to make room for words."""
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(table) + 1.4))
     names = [value("event", s) for s in table["step"]]
     ax.barh(names, table["units"], color=PALETTE[0])
+    top = max(int(table["units"].max()), 1)
+    ax.set_xlim(0, top * 1.02)
+    ax.invert_yaxis()
+    ax.grid(axis="y", visible=False)
+    count_axis(ax, _cap(t("funnel.charts.bars_axis", unit=unit)), axis="x")
+    ax.set_title(title or t("funnel.charts.bars_title", unit=unit))
+    texts = []
     for y, (n, oc, sc) in enumerate(
         zip(table["units"], table["overall_conversion"], table["step_conversion"], strict=True)
     ):
         label = t("funnel.charts.bars_label", n=fmt(n), overall=fmt(oc, "pct"), step=fmt(sc, "pct"))
-        ax.text(n, y, " " + label, va="center", fontsize=9.5)
-    top = max(int(table["units"].max()), 1)
-    ax.set_xlim(0, top * 1.9)
-    ax.invert_yaxis()
-    ax.grid(axis="y", visible=False)
-    value_axis(ax, "count", _cap(t("funnel.charts.bars_axis", unit=unit)), axis="x")
-    ax.set_title(title or t("funnel.charts.bars_title", unit=unit))
-    fig.tight_layout()
+        texts.append((n, ax.text(n, y, " " + label, va="center", fontsize=9.5, visible=False)))
+    fig.tight_layout()  # the layout without the labels: they go where the bars leave room
+    renderer = fig.canvas.get_renderer()
+    right = ax.get_window_extent(renderer).x1
+    x0 = ax.transData.transform((0, 0))[0]
+    over = 0.0  # pixels a label too long for its short bar runs past the axis
+    for n, txt in texts:
+        txt.set_visible(True)
+        box = txt.get_window_extent(renderer)
+        if box.x1 <= right:
+            continue
+        if ax.transData.transform((n, 0))[0] - x0 > box.width + 4:
+            txt.set_text(txt.get_text().strip() + " ")
+            txt.set_ha("right")
+            txt.set_color("white")
+        else:
+            over = max(over, box.x1 - right)
+    if over:  # a narrow chart: widen the axis by just what that label needs
+        ax.set_xlim(0, top * 1.02 * (right - x0 + over) / (right - x0))
     return fig
 
 
@@ -76,45 +106,41 @@ def breakdown_heatmap(bt: pd.DataFrame, by: str, segment_names: dict) -> plt.Fig
 
 
 def trend_chart(
-    per_unit: pd.DataFrame,
-    every_entry: pd.DataFrame,
+    series: pd.DataFrame,
     grain: str,
-    unit_one: str,
     start: _dt.date,
     last: _dt.date,
+    *,
+    label: str,
+    title: str,
+    previous: pd.DataFrame | None = None,
+    compare: tuple | None = None,
 ) -> plt.Figure:
-    """Overall conversion by day or week of entry, each unit once and every entry, dates concise;
-    a first or last bucket that starts before ``start`` or ends after ``last`` (the period's end
-    or the data's last day) is drawn hollow and apart, not as a rise or a fall."""
-    if per_unit.empty and every_entry.empty:
-        return empty_chart(t("funnel.sections.trend"))
+    """Overall conversion by day or week of entry (``series``: ``bucket``, ``conversion``), dates
+    concise; a first or last bucket that starts before ``start`` or ends after ``last`` (the
+    period's end or the data's last day) is drawn hollow and apart, not as a rise or a fall. The
+    compare period's trend (``previous``, its ``compare`` start and end) is a faded line shifted
+    onto this one, first bucket on first bucket (KPI monitor's convention), its complete buckets
+    only."""
+    if series.empty:
+        return empty_chart(title)
     g = t(f"funnel.grain.{grain}")
     fig, ax = plt.subplots(figsize=(9, 3.4))
-    partial = t("charts.partial_period")
-    same = len(per_unit) == len(every_entry) and np.allclose(
-        per_unit["conversion"].to_numpy(float), every_entry["conversion"].to_numpy(float)
-    )  # sessions rarely enter twice: one line, not one hidden behind the other
-    for df, key, color in (
-        (per_unit, "trend_per_unit", PALETTE[0]),
-        (every_entry, "trend_every_entry", PALETTE[1]),
-    ):
-        if df.empty or (same and df is every_entry):
-            continue
-        x = pd.to_datetime(df["bucket"])
-        ok = complete_buckets(x, grain, start, last)
+    x = pd.to_datetime(series["bucket"])
+    ok = complete_buckets(x, grain, start, last)
+    trend_line(ax, list(x), series["conversion"], ok, color=PALETTE[0], label=label)
+    if previous is not None and len(previous) and compare is not None:
+        px = pd.to_datetime(previous["bucket"])
+        done = complete_buckets(px, grain, *compare)
+        shift = x.iloc[0] - px.iloc[0]
         trend_line(
-            ax, list(x), df["conversion"], ok, color=color,
-            label=t(f"funnel.charts.{key}", unit=unit_one),
+            ax, list(px[done] + shift), previous["conversion"][done], comparison=True,
+            label=t("funnel.charts.trend_compare"),
         )  # fmt: skip
-    seen = set()
-    for line in ax.get_lines():  # one legend entry for the partial marks of both lines
-        if line.get_label() == partial and partial in seen:
-            line.set_label("_nolegend_")
-        seen.add(line.get_label())
     value_axis(ax, "pct", t("funnel.charts.trend_axis"))
     date_axis(ax)
     ax.set_xlabel(_cap(t("funnel.charts.trend_x", grain=g)))
-    ax.set_title(t("funnel.charts.trend_title", grain=g))
+    ax.set_title(title)
     legend_outside(ax)
     fig.tight_layout()
     return fig
@@ -142,7 +168,7 @@ def duration_histogram(hist: pd.DataFrame, unit: str, a: str, b: str) -> plt.Fig
             lbl.set_rotation_mode("anchor")
     ax.grid(axis="x", visible=False)
     ax.set_xlabel(t("funnel.charts.hist_x"))
-    value_axis(ax, "count", _cap(t("funnel.charts.hist_y", unit=unit)))
+    count_axis(ax, _cap(t("funnel.charts.hist_y", unit=unit)))
     ax.set_title(t("funnel.charts.hist_title", a=value("event", a), b=value("event", b)))
     fig.tight_layout()
     return fig

@@ -17,6 +17,7 @@ from analysis_lib.analyses.funnel import (
     FunnelResult,
     FunnelSpec,
     SegmentGap,
+    StepGap,
 )
 from analysis_lib.present.blocks import Action
 from analysis_lib.present.numbers import fmt, rate_change
@@ -94,9 +95,43 @@ def segment_note(gap: SegmentGap) -> str:
     )
 
 
-def vs_compare(change: str) -> str:
-    """``−2.1 pp (−15.7%) vs compare period``: a card's change line."""
-    return t("funnel.cards.vs_compare", change=change)
+def vs_compare(change: str, then: str | None = None) -> str:
+    """``−2.1 pp (−15.7%) vs compare period``: a card's change line; with ``then``, the compare
+    period's figure it runs from (``+11.3% vs compare period (3,277)``), so a relative change of
+    a count is not read as a rate beside it."""
+    if then is None:
+        return t("funnel.cards.vs_compare", change=change)
+    return t("funnel.cards.vs_compare_was", change=change, then=then)
+
+
+def gap_note(g: StepGap) -> str:
+    """The largest gap card's line: breakdown, step, the segment's conversion against the
+    others'."""
+    return t(
+        "funnel.cards.gap_note",
+        by=by_name(g.segment.by),
+        pair=pair(g.from_step, g.step),
+        conv=fmt(g.segment.conversion, "pct"),
+        others=fmt(g.segment.others_conversion, "pct"),
+        others_name=others_name(g.segment.by),
+    )
+
+
+def _gap_words(g: StepGap, u: str) -> dict:
+    """The figures a sentence about the largest segment gap names."""
+    s = g.segment
+    return {
+        "pair": pair(g.from_step, g.step),
+        "segment": segment(s.by, s.value),
+        "by": by_name(s.by),
+        "conv": fmt(s.conversion, "pct"),
+        "others": fmt(s.others_conversion, "pct"),
+        "others_name": others_name(s.by),
+        "p": fmt(g.p_adjusted, "p_value"),
+        "n": fmt(s.shortfall),
+        "unit": u,
+        "b": step(g.step),
+    }
 
 
 # --- findings ------------------------------------------------------------------------------------
@@ -131,6 +166,12 @@ def findings(r: FunnelResult, traffic_reason: str | None = None) -> list[str]:
     neck = r.bottleneck
     if r.comparison is None:
         out.append(t("funnel.findings.no_compare"))
+        if r.gap is not None:
+            key = "gap" if r.gap.significant else "gap_not_significant"
+            words = _gap_words(r.gap, u)
+            if not r.gap.significant:
+                words = {k: v for k, v in words.items() if k not in ("n", "unit", "b")}
+            out.append(t(f"funnel.findings.{key}", **words))
     elif not r.previous_entered:
         out.append(t("funnel.findings.compare_empty", unit=u))
     elif neck is None:
@@ -198,11 +239,12 @@ def findings(r: FunnelResult, traffic_reason: str | None = None) -> list[str]:
 
 def actions(r: FunnelResult) -> tuple[list[Action], str]:
     """**What to do**, from the bottleneck: the step and the segment to fix, each with the rule
-    that named it; or why there is none (no compare period, no step fell, the fall is not
-    significant at the 5% level)."""
+    that named it; without a compare period, the largest significant segment gap at a step
+    (:class:`StepGap`); or why there is none (no step fell, the fall or the gap is not significant
+    at the 5% level, nothing to compare)."""
     neck = r.bottleneck
     if r.comparison is None:
-        return [], t("funnel.actions.none_no_compare")
+        return _gap_action(r)
     if not r.previous_entered:
         return [], t("funnel.actions.none_compare_empty", unit=unit(r.spec))
     if neck is None:
@@ -246,12 +288,41 @@ def actions(r: FunnelResult) -> tuple[list[Action], str]:
     return [Action(text, rule)], ""
 
 
+def _gap_action(r: FunnelResult) -> tuple[list[Action], str]:
+    """Without a compare period: fix the largest significant segment gap, with its rule."""
+    u, g = unit(r.spec), r.gap
+    if g is None:
+        return [], t("funnel.actions.none_no_compare", min=fmt(MIN_SEGMENT_UNITS), unit=u)
+    words = _gap_words(g, u)
+    if not g.significant:
+        keep = ("segment", "by", "pair", "p")
+        return [], t("funnel.actions.none_gap_not_significant", **{k: words[k] for k in keep})
+    rule = t(
+        "funnel.actions.rule_gap",
+        min=fmt(MIN_SEGMENT_UNITS),
+        unit=u,
+        k=fmt(g.tested),
+        p=words["p"],
+    )
+    text = t("funnel.actions.fix_segment", **{k: v for k, v in words.items() if k != "p"})
+    return [Action(text, rule)], ""
+
+
 # --- method and caveats --------------------------------------------------------------------------
 
 
-def method_notes(spec: FunnelSpec, zone: str, grain: str) -> list[str]:
-    """What the funnel counts, in words: unit, entry, window, mode, exclusions, intervals, the
-    bottleneck's definition, the two channel conversions, the trend's two counts."""
+def method_notes(
+    spec: FunnelSpec,
+    zone: str,
+    grain: str,
+    compare: bool = True,
+    breakdowns: tuple[str, ...] | list[str] = ("channel",),
+) -> list[str]:
+    """What the funnel counts, in words: unit, entry, window, mode, exclusions, intervals, and
+    only the rules that apply to this report: the test against the compare period and the
+    bottleneck's definition with one (``compare``), the largest segment gap's without one (when
+    there are ``breakdowns``), the two channel conversions with a channel breakdown; the
+    trend's count."""
     s1, u, one = step(spec.steps[0]), unit(spec), unit_one(spec)
     out = [
         t("funnel.method.unit", unit=u, one=one),
@@ -270,7 +341,12 @@ def method_notes(spec: FunnelSpec, zone: str, grain: str) -> list[str]:
             )
         )
     out.append(t("funnel.method.intervals"))
-    out.append(t("funnel.method.bottleneck", min=fmt(MIN_SEGMENT_UNITS), unit=u))
-    out.append(t("funnel.method.channels", unit=u))
-    out.append(t("funnel.method.trend_every_entry", one=one, grain=t(f"funnel.grain.{grain}")))
+    if compare:
+        out.append(t("funnel.method.compare_test"))
+        out.append(t("funnel.method.bottleneck", min=fmt(MIN_SEGMENT_UNITS), unit=u))
+    elif breakdowns:
+        out.append(t("funnel.method.gap", min=fmt(MIN_SEGMENT_UNITS), unit=u))
+    if "channel" in breakdowns:
+        out.append(t("funnel.method.channels", unit=u))
+    out.append(t("funnel.method.trend", one=one, grain=t(f"funnel.grain.{grain}")))
     return out

@@ -12,6 +12,7 @@ runs between, the compare period).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis_lib.analyses import funnel as F
@@ -26,7 +27,7 @@ from analysis_lib.present.numbers import fmt, rate_change
 from analysis_lib.present.tables import table
 from analysis_lib.present.words import label, t
 
-HEADLINE = ["overall_conversion", "bottleneck_step", "bottleneck_segment"]
+HEADLINE = ["overall_conversion", "bottleneck_step", "bottleneck_segment", "largest_gap"]
 
 
 def _compared(run: Run) -> str | None:
@@ -38,7 +39,9 @@ def figures(r: F.FunnelResult) -> dict:
     """The figures of results.json: the keys the runner, the index and the tests read
     (``steps``, ``overall_conversion``, ``bottleneck_*``), and what the cards show beside them
     (``compare``: the compare period's entered units and overall conversion; ``bottleneck``: the
-    bottleneck's step conversion now and then, its p-value, and the worst segment's figures)."""
+    bottleneck's step conversion now and then, its p-value, and the worst segment's figures;
+    without a compare period ``largest_gap``: the segment gap the report acts on, its step,
+    figures and Bonferroni-adjusted p-value, or ``None``)."""
     neck = r.bottleneck
     gap = neck.segment if neck else None
     out = {
@@ -57,7 +60,23 @@ def figures(r: F.FunnelResult) -> dict:
         "bottleneck_segment": gap.value if gap else None,
         "compare": None,
         "bottleneck": None,
+        "largest_gap": None,
     }
+    if r.gap is not None:
+        s = r.gap.segment
+        out["largest_gap"] = {
+            "from_step": r.gap.from_step,
+            "step": r.gap.step,
+            "segment_by": s.by,
+            "segment": s.value,
+            "segment_conversion": s.conversion,
+            "others_conversion": s.others_conversion,
+            "p_value": s.p_value,
+            "p_adjusted": r.gap.p_adjusted,
+            "gaps_tested": r.gap.tested,
+            "significant": r.gap.significant,
+            "shortfall": s.shortfall,
+        }
     if r.previous is not None:
         out["compare"] = {
             "entered": r.previous_entered,
@@ -80,7 +99,10 @@ def figures(r: F.FunnelResult) -> dict:
 
 def cards(r: F.FunnelResult) -> dict[str, Card]:
     """The summary's cards by figure key: units entered, overall conversion, units that reached
-    the last step, and with a compare period the bottleneck and the worst segment there."""
+    the last step, and with a compare period the bottleneck and the worst segment there; without
+    one, the largest segment gap when it is significant (the one the report acts on). A count's
+    change line names the compare period's count it runs from, so ``+11.3%`` beside an ``11.3%``
+    rate reads as a change of the count."""
     spec, u = r.spec, N.unit(r.spec)
     prev = r.previous
     first, last = spec.steps[0], spec.steps[-1]
@@ -88,7 +110,7 @@ def cards(r: F.FunnelResult) -> dict[str, Card]:
     def rel(now: float, old: float | None) -> tuple[str, float | None]:
         if old is None or not old:
             return "", None
-        return N.vs_compare(fmt(now / old - 1, "signed_pct")), now - old
+        return N.vs_compare(fmt(now / old - 1, "signed_pct"), fmt(old)), now - old
 
     out: dict[str, Card] = {}
     change, delta = rel(r.entered, r.previous_entered)
@@ -102,7 +124,9 @@ def cards(r: F.FunnelResult) -> dict[str, Card]:
         t("funnel.cards.overall"),
         fmt(r.overall_conversion, "pct"),
         N.pair(first, last),
-        N.vs_compare(rate_change(r.overall_conversion, old)) if old is not None else "",
+        N.vs_compare(rate_change(r.overall_conversion, old), fmt(old, "pct"))
+        if old is not None
+        else "",
         direction_of(d),
         tone_of(d, True),
     )
@@ -127,6 +151,11 @@ def cards(r: F.FunnelResult) -> dict[str, Card]:
             out["bottleneck_segment"] = Card(
                 t("funnel.cards.segment"), N.segment(g.by, g.value), N.segment_note(g)
             )
+    if r.gap is not None and r.gap.significant:
+        s = r.gap.segment
+        out["largest_gap"] = Card(
+            t("funnel.cards.gap"), N.segment(s.by, s.value), N.gap_note(r.gap)
+        )
     return out
 
 
@@ -235,38 +264,69 @@ def breakdowns(run: Run, r: F.FunnelResult) -> None:
         )
 
 
-def trend(run: Run, tr: F.Trends) -> None:
-    """Overall conversion by entry day or week, each unit once and every entry."""
-    spec = run.P.spec()
-    g = t(f"funnel.grain.{tr.grain}")
-    last = min(run.end, run.last_day) if run.last_day else run.end
-    blocks.show(
-        blocks.section(
-            t("funnel.sections.trend"),
-            t(
-                "funnel.sections.trend_lead",
-                grain=g,
-                grains=t(f"funnel.grains.{tr.grain}"),
-                unit=N.unit(spec),
-            ),
-        )
+def _span(df: pd.DataFrame) -> tuple[str, str]:
+    """The first and last bucket of a trend, as dates (``n/a`` when empty)."""
+    if not len(df):
+        return fmt(None), fmt(None)
+    return str(pd.Timestamp(df["bucket"].min()).date()), str(
+        pd.Timestamp(df["bucket"].max()).date()
     )
-    x = pd.concat([tr.per_unit["bucket"], tr.every_entry["bucket"]])
-    lo = hi = fmt(None)
-    if len(x):
-        lo, hi = str(pd.Timestamp(x.min()).date()), str(pd.Timestamp(x.max()).date())
+
+
+def trend(run: Run, tr: F.Trends) -> None:
+    """Overall conversion by entry day or week, each unit once, the compare period faded; then
+    the every-entry count in one sentence, with its own chart when it differs (a second line on
+    the main chart read as a second, competing conversion rate)."""
+    spec = run.P.spec()
+    g, gs = t(f"funnel.grain.{tr.grain}"), t(f"funnel.grains.{tr.grain}")
+    one = N.unit_one(spec)
+    last = min(run.end, run.last_day) if run.last_day else run.end
+    cmp = tr.previous is not None and len(tr.previous) > 0
+    words = {"grain": g, "grains": gs, "unit": N.unit(spec), "one": one}
+    lead = t("funnel.sections.trend_lead_compare" if cmp else "funnel.sections.trend_lead", **words)
+    blocks.show(blocks.section(t("funnel.sections.trend"), lead))
+    lo, hi = _span(tr.per_unit)
     blocks.figure(
         charts.trend_chart(
-            tr.per_unit, tr.every_entry, tr.grain, N.unit_one(spec), run.start, last
-        ),
+            tr.per_unit,
+            tr.grain,
+            run.start,
+            last,
+            label=t("funnel.charts.trend_per_unit", unit=one),
+            title=t("funnel.charts.trend_title", grain=g),
+            previous=tr.previous if cmp else None,
+            compare=tr.compare,
+        ),  # fmt: skip
         t(
-            "funnel.charts.trend_alt",
+            "funnel.charts.trend_alt_compare" if cmp else "funnel.charts.trend_alt",
             grain=g,
-            grains=t(f"funnel.grains.{tr.grain}"),
+            grains=gs,
             lo=lo,
             hi=hi,
-            unit=N.unit_one(spec),
+            unit=one,
         ),
+    )
+    a, b = tr.per_unit, tr.every_entry
+    if b.empty:
+        return
+    same = len(a) == len(b) and np.allclose(
+        a["conversion"].to_numpy(float), b["conversion"].to_numpy(float)
+    )
+    if same:
+        blocks.show(blocks.paragraphs([t("funnel.sections.every_entry_same", **words)]))
+        return
+    blocks.show(blocks.paragraphs([t("funnel.sections.every_entry", **words)]))
+    lo, hi = _span(b)
+    blocks.figure(
+        charts.trend_chart(
+            b,
+            tr.grain,
+            run.start,
+            last,
+            label=t("funnel.charts.trend_every_entry"),
+            title=t("funnel.charts.entry_title", grain=g),
+        ),  # fmt: skip
+        t("funnel.charts.entry_alt", grain=g, grains=gs, lo=lo, hi=hi),
     )
 
 
@@ -314,8 +374,10 @@ def traffic_sources(run: Run, channels: pd.DataFrame) -> None:
     kinds = {c: M.METRICS[c].kind if c in M.METRICS else "count" for c in cols if c != "channel"}
     kinds["spend"] = "money"
     labels = {"conversion_rate": t("funnel.columns.buyer_conversion")}
+    # the lead compares with the channel heatmap only when the report has one
+    plain = "" if "channel" in run.P.breakdowns else "_plain"
     blocks.show(
-        blocks.section(title, t("funnel.sections.traffic_lead")),
+        blocks.section(title, t(f"funnel.sections.traffic_lead{plain}")),
         table(shown, {k: v for k, v in kinds.items() if k in cols}, labels),
     )
 
@@ -333,5 +395,10 @@ def export(run: Run, exported: int | None) -> None:
 
 
 def method(run: Run, grain: str) -> None:
-    """Method and caveats: the funnel's semantics and the definitions the summary uses."""
-    blocks.show(blocks.method_block(N.method_notes(run.P.spec(), run.P.data.timezone, grain)))
+    """Method and caveats: the funnel's semantics and the definitions the summary uses (only
+    the rules that apply: with or without a compare period, with or without breakdowns)."""
+    P = run.P
+    notes = N.method_notes(
+        P.spec(), P.data.timezone, grain, P.compare_period is not None, tuple(P.breakdowns)
+    )
+    blocks.show(blocks.method_block(notes))
