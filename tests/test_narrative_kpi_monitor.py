@@ -90,8 +90,8 @@ FINDINGS = {
         "Year-over-year changes are n/a for GMV, orders, buyers, AOV, conversion rate, refund "
         "rate: the base period 2024-10-01 – 2024-10-14 is not covered by the data (the orders "
         "data starts on 2024-10-06).",
-        "GMV changed by +CN¥2,000 against the previous period; conversion rate contributed most "
-        "(+CN¥2,448), UV least (CN¥0).",
+        "GMV changed by +CN¥2,000 against the previous period: conversion rate added most "
+        "(+CN¥2,448), while AOV pulled it down most (−CN¥448).",
         "Conversion rate was 8.0%, +1.6 pp (+25.0%) against the previous period: 80 buyers among "
         "1,000 visitors, each counted once over the period. Counted once per week, as in the "
         "trend, it was 7.5%.",
@@ -103,8 +103,8 @@ FINDINGS = {
         "2025-10-01 至 2025-10-14 GMV 为 ¥12,000，环比 +20.0%，同比 无数据。",
         "同比（GMV（成交额）、订单数、购买用户数、客单价、转化率、退款率）无法计算：基期 "
         "2024-10-01 至 2024-10-14 不在数据范围内（订单数据从 2024-10-06 开始）。",
-        "与上一周期相比 GMV 变化 +¥2,000；贡献最大的是转化率（+¥2,448），最小的是访客数 UV"
-        "（¥0）。",
+        "与上一周期相比 GMV 变化 +¥2,000：拉动最多的是转化率（+¥2,448），拖累最多的是客单价"
+        "（−¥448）。",
         "转化率为 8.0%，较上期 +1.6 个百分点（+25.0%）：整个统计期去重的 1,000 位访客中有 80 "
         "位购买。按趋势图的口径（每周计一次）为 7.5%。",
         "80 位购买用户中有 25.0% 为首次购买。",
@@ -144,44 +144,48 @@ CARDS = {  # value, base, change, tone
 ACTIONS = {  # most urgent first: below target, the channel that fell most, refunds
     "en": [
         (
-            "GMV is 4.0% below target (CN¥12,000 against CN¥12,500): look at AOV first, the driver "
-            "that pulled GMV down most against the previous period (−CN¥448).",
-            "GMV more than 3.0% below target → the driver of the GMV change that fell most",
+            "GMV is 4.0% below target (CN¥12,000 against CN¥12,500) though it rose 20.0% against "
+            "the previous period: the shortfall is against the target's level, not a fall; check "
+            "the growth the target assumes against the trend.",
+            "GMV more than 3.0% below target → if GMV fell against the comparison base, the driver "
+            "that pulled it down most; if it rose, the target's level",
         ),
         (
             "Look into the channel email: its GMV fell 20.0% (CN¥5,000 → CN¥4,000), the largest "
             "fall of any channel against the previous period.",
-            "a channel or device whose GMV fell more than 10.0% against the previous period → the "
+            "a channel or device whose GMV fell more than 10.0% against the comparison base → the "
             "one with the largest fall in money",
         ),
         (
             "Review the refunded orders by product and reason: the refund rate rose +2.0 pp "
-            "(+66.7%) to 5.0%.",
-            "refund rate up more than 1.0 pp against the previous period",
+            "(+66.7%) against the previous period to 5.0%.",
+            "refund rate up more than 1.0 pp against the comparison base",
         ),
     ],
     "zh": [
         (
-            "GMV 低于目标 4.0%（实际 ¥12,000，目标 ¥12,500）：优先排查客单价，它是与上一周期相比"
-            "拖累 GMV 最多的因素（−¥448）。",
-            "GMV 低于目标 3.0% 以上 → 拖累 GMV 最多的驱动因素",
+            "GMV 低于目标 4.0%（实际 ¥12,000，目标 ¥12,500），但较上一周期增长 20.0%：差距来自目标"
+            "水平而非下滑，请对照趋势复核目标所假设的增长。",
+            "GMV 低于目标 3.0% 以上 → 若 GMV 较对比基期下降，排查拖累最多的驱动因素；若上升，复核目标"
+            "水平",
         ),
         (
-            "排查渠道「邮件」：其 GMV 较上期下降 20.0%（¥5,000 → ¥4,000），是各渠道中降幅最大的。",
-            "GMV 较上期下降超过 10.0% 的渠道或设备 → 金额降幅最大者",
+            "排查渠道「邮件」：其 GMV 较上一周期下降 20.0%（¥5,000 → ¥4,000），是各渠道中降幅最大的。",
+            "GMV 较对比基期下降超过 10.0% 的渠道或设备 → 金额降幅最大者",
         ),
         (
-            "按商品和原因复查退款订单：退款率上升 +2.0 个百分点（+66.7%），达到 5.0%。",
-            "退款率较上期上升超过 1.0 个百分点",
+            "按商品和原因复查退款订单：退款率较上一周期上升 +2.0 个百分点（+66.7%），达到 5.0%。",
+            "退款率较对比基期上升超过 1.0 个百分点",
         ),
     ],
 }
 
 NO_ACTION = {
-    "en": "GMV is not more than 3.0% below target, no channel or device fell more than 10.0%, the "
-    "refund rate did not rise more than 1.0 pp, and the data runs to the period's end.",
-    "zh": "GMV 未低于目标 3.0% 以上，没有渠道或设备下降超过 10.0%，退款率上升未超过 1.0 个百分点，"
-    "数据覆盖到统计期末。",
+    "en": "GMV is not more than 3.0% below target, no channel or device fell more than 10.0% "
+    "against the comparison base, the refund rate did not rise more than 1.0 pp, the previous "
+    "period and this one hold the same campaigns, and the data runs to the period's end.",
+    "zh": "GMV 未低于目标 3.0% 以上，没有渠道或设备较对比基期下降超过 10.0%，退款率上升未超过 1.0 "
+    "个百分点，本期与上一周期的活动情况相同，数据覆盖到统计期末。",
 }
 
 TREND_LEAD = {
@@ -228,9 +232,9 @@ def test_no_action_when_no_rule_fires():
     assert kpi.signals(r) == []
 
 
-def test_late_feed_first_and_below_target_without_a_falling_driver():
-    """Data ending two days early comes first; GMV below target while every driver rose names
-    no driver but the target's growth."""
+def test_late_feed_first_and_below_target_while_gmv_rose():
+    """Data ending two days early comes first; GMV below target while GMV and every driver rose
+    names no driver but the target's level."""
     cur = result().totals
     prev = totals(9000.0, 78.0, 70.0, 900.0, 300.0, 16.0)  # every driver lower than now
     r = result(data_end=dt.date(2025, 10, 12), decomposition=kpi.gmv_decomposition(cur, prev))
@@ -239,9 +243,101 @@ def test_late_feed_first_and_below_target_without_a_falling_driver():
     assert got == [
         "Check the data feeds before reading the last weeks: the data ends on 2025-10-12, 2 days "
         "before the period's end.",
-        "GMV is 4.0% below target ($12,000 against $12,500) though no driver of the GMV change "
-        "fell against the previous period: check the growth the target assumes against the trend.",
+        "GMV is 4.0% below target ($12,000 against $12,500) though it rose 20.0% against the "
+        "previous period: the shortfall is against the target's level, not a fall; check the "
+        "growth the target assumes against the trend.",
     ]
+
+
+FELL = {  # GMV down against the previous period: the driver that pulled it down most
+    "en": (
+        "GMV changed by −CN¥2,000 against the previous period: AOV pulled it down most "
+        "(−CN¥2,000), while orders per buyer added most (+CN¥1,528).",
+        "GMV is 4.0% below target (CN¥12,000 against CN¥12,500) and fell 14.3% against the "
+        "previous period: look at AOV first, the driver that pulled it down most (−CN¥2,000).",
+    ),
+    "zh": (
+        "与上一周期相比 GMV 变化 −¥2,000：拖累最多的是客单价（−¥2,000），拉动最多的是人均订单数"
+        "（+¥1,528）。",
+        "GMV 低于目标 4.0%（实际 ¥12,000，目标 ¥12,500），且较上一周期下降 14.3%：优先排查客单价，"
+        "它是拖累 GMV 最多的因素（−¥2,000）。",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_fall_names_the_driver_that_pulled_gmv_down_most(lang):
+    """Words by sign: a drag is "pulled down", never "contributed"; a target miss while GMV fell
+    names the driver with the largest negative contribution."""
+    prev = totals(14000.0, 100.0, 90.0, 1000.0, 300.0, 16.0)
+    r = result(
+        previous=prev,
+        decomposition=kpi.gmv_decomposition(result().totals, prev),
+        breakdowns=[],
+    )
+    with use(lang=lang, currency="CNY"):
+        assert (N.findings(r)[2], N.actions(r)[0].text) == FELL[lang]
+
+
+CAMPAIGN = {  # the previous period held a campaign, this one and last year none
+    "en": [
+        "The previous period (2025-09-17 – 2025-09-30) held Autumn sale (2025-09-20 – 2025-09-22) "
+        "and this period holds none: the −20.0% against it is measured on a campaign base, not a "
+        "fall to fix. Against last year, with no campaign on the same dates either, GMV is "
+        "+33.3%; the rules of What to do compare with last year.",
+        "Do not treat the −20.0% against the previous period as a problem to fix: that period "
+        "held Autumn sale (2025-09-20 – 2025-09-22). Compare with last year instead (+33.3%).",
+        "only one of this period and the previous period holds a campaign (campaigns table) → "
+        "compare with last year, not the previous period",
+        "GMV is 4.0% below target (CN¥12,000 against CN¥12,500) though it rose 33.3% against "
+        "last year: the shortfall is against the target's level, not a fall; check the growth "
+        "the target assumes against the trend.",
+    ],
+    "zh": [
+        "上一周期（2025-09-17 至 2025-09-30）包含活动「Autumn sale」（2025-09-20 至 2025-09-22），"
+        "本期没有：环比 −20.0% 以活动期为基数，并非需要处理的下滑。去年同期同样没有活动，GMV 同比 "
+        "+33.3%；行动建议的规则以去年同期为对比基期。",
+        "不要把环比 −20.0% 当作需要处理的问题：上一周期包含活动「Autumn sale」（2025-09-20 至 "
+        "2025-09-22）。请改与去年同期对比（+33.3%）。",
+        "本期与上一周期中只有一个包含活动（campaigns 表）→ 与去年同期对比，而非上一周期",
+        "GMV 低于目标 4.0%（实际 ¥12,000，目标 ¥12,500），但较去年同期增长 33.3%：差距来自目标"
+        "水平而非下滑，请对照趋势复核目标所假设的增长。",
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_campaign_in_the_previous_period_moves_the_rules_to_last_year(lang):
+    """A campaign planted in the previous period: the findings and the first action say so and
+    give the change against last year; the channel that fell 20% against the campaign base and
+    the refund rate up 3 pp against it fire nothing, as against last year neither moved."""
+    prev = totals(15000.0, 110.0, 90.0, 1000.0, 300.0, 16.0)
+    grew = (
+        result()
+        .breakdowns[0]
+        .table.assign(previous=[6000.0, 3000.0], change=[2000.0, 1000.0], change_pct=[1 / 3, 1 / 3])
+    )
+    sale = kpi.Campaign("Autumn sale", dt.date(2025, 9, 20), dt.date(2025, 9, 22))
+    r = result(
+        previous=prev,
+        decomposition=kpi.gmv_decomposition(result().totals, prev),
+        last_year=totals(9000.0, 75.0, 60.0, 800.0, 400.0, 15.0),
+        pop=replace(result().pop, campaigns=(sale,)),
+        yoy=kpi.ComparisonBase("yoy", dt.date(2024, 10, 1), dt.date(2024, 10, 14), {}),
+        breakdowns_yoy=[kpi.Breakdown("channel", grew)],
+    )
+    assert r.like_base == "yoy"
+    assert [s.kind for s in kpi.signals(r)] == ["campaign_base", "below_target"]
+    with use(lang=lang, currency="CNY"):
+        a = N.actions(r)
+        assert [N.findings(r)[1], a[0].text, a[0].rule, a[1].text] == CAMPAIGN[lang]
+        # without the campaign the same figures blame the channel and the refunds
+        plain = replace(r, pop=result().pop)
+        assert [s.kind for s in kpi.signals(plain)] == [
+            "below_target",
+            "segment_fell",
+            "refund_up",
+        ]
 
 
 @pytest.mark.parametrize("lang", LANGS)

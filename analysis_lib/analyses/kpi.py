@@ -217,15 +217,42 @@ def base_gaps(src: DataSource, start: _dt.date, end: _dt.date) -> dict[str, _dt.
 
 
 @dataclass(frozen=True)
+class Campaign:
+    """A campaign of the ``campaigns`` table: its name (as the data spells it) and its first and
+    last day."""
+
+    name: str
+    start: _dt.date
+    end: _dt.date
+
+
+def campaigns_between(src: DataSource, start: _dt.date, end: _dt.date) -> tuple[Campaign, ...]:
+    """The campaigns (``campaigns`` table) with at least one day in ``[start, end]``, first
+    first; none when the shop has no campaigns table. A period that holds Double 11 and one that
+    does not are not like for like: a fall against a campaign month is the campaign's base, not
+    a problem to fix."""
+    if not src.has("campaigns"):
+        return ()
+    c = src.execute(src.table("campaigns").select("name", "start_date", "end_date"))
+    out = []
+    for r in c.itertuples():
+        lo, hi = pd.Timestamp(r.start_date).date(), pd.Timestamp(r.end_date).date()
+        if lo <= end and hi >= start:
+            out.append(Campaign(str(r.name), lo, hi))
+    return tuple(sorted(out, key=lambda x: (x.start, x.name)))
+
+
+@dataclass(frozen=True)
 class ComparisonBase:
-    """A comparison period: ``pop`` (环比) or ``yoy`` (同比), its dates, and ``gaps``: the tables
+    """A comparison period: ``pop`` (环比) or ``yoy`` (同比), its dates, ``gaps``: the tables
     that do not cover it (:func:`base_gaps`), each with the day its data starts or None when it
-    has no row in the base."""
+    has no row in the base, and the ``campaigns`` it holds (:func:`campaigns_between`)."""
 
     how: BaseHow
     start: _dt.date
     end: _dt.date
     gaps: dict[str, _dt.date | None]
+    campaigns: tuple[Campaign, ...] = ()
 
     def covers(self, key: str) -> bool:
         """Whether KPI ``key`` can be compared against this base (its tables cover it)."""
@@ -245,7 +272,7 @@ def comparison_base(
     for table, n in (("orders", base["orders"]), ("events", base["uv"])):
         if n == 0 and src.has(table):
             gaps[table] = None
-    info = ComparisonBase(how, b_start, b_end, gaps)
+    info = ComparisonBase(how, b_start, b_end, gaps, campaigns_between(src, b_start, b_end))
     for k in base:
         if not info.covers(k):
             base[k] = float("nan")
@@ -537,6 +564,10 @@ class KpiMonitor:
     targets: list[TargetComparison]
     target_line: pd.Series
     breakdowns: list[Breakdown] = field(default_factory=list)
+    # the campaigns with a day in the period, and GMV by channel and device against last year
+    # (computed when the action rules compare with last year: :attr:`like_base`)
+    campaigns: tuple[Campaign, ...] = ()
+    breakdowns_yoy: list[Breakdown] = field(default_factory=list)
 
     @property
     def kpis(self) -> list[str]:
@@ -555,6 +586,38 @@ class KpiMonitor:
         """Relative change of KPI ``key`` against the base (NaN when not covered)."""
         base = self.previous if how == "pop" else self.last_year
         return M.safe_div(self.totals[key] - base[key], base[key])
+
+    def base(self, how: BaseHow) -> ComparisonBase:
+        return self.pop if how == "pop" else self.yoy
+
+    def base_totals(self, how: BaseHow) -> dict[str, float]:
+        return self.previous if how == "pop" else self.last_year
+
+    def campaign_differs(self, how: BaseHow) -> bool:
+        """Whether one of the period and the base holds a campaign and the other none."""
+        return bool(self.campaigns) != bool(self.base(how).campaigns)
+
+    @property
+    def like_base(self) -> BaseHow | None:
+        """The base the action rules compare with: the previous period, unless only one of the
+        two holds a campaign (a fall against Double 11 is not a problem to fix); then last year
+        when it has the same campaign pattern and the data covers it; else None (no rule on a
+        change fires)."""
+        if not self.campaign_differs("pop"):
+            return "pop"
+        if not self.campaign_differs("yoy") and self.yoy.covers("gmv"):
+            return "yoy"
+        return None
+
+    def decomposition_against(self, how: BaseHow) -> pd.DataFrame:
+        """The GMV decomposition against ``how`` (the report's own is against the previous
+        period)."""
+        if how == "pop":
+            return self.decomposition
+        return gmv_decomposition(self.totals, self.last_year, self.traffic)
+
+    def breakdowns_against(self, how: BaseHow) -> list[Breakdown]:
+        return self.breakdowns if how == "pop" else self.breakdowns_yoy
 
     @property
     def conversion_rate_per_bucket(self) -> float:
@@ -592,6 +655,10 @@ def monitor(
     targets = load_targets(src)
     comparisons = target_comparisons(target_vs_actual(src, targets, start, end, totals), missing)
     columns = src.table("orders").columns
+    campaigns = campaigns_between(src, start, end)
+    dims = [d for d in DIMENSIONS if d in columns]
+    # against last year too when only one of the period and the previous one holds a campaign
+    yoy_by = [] if bool(campaigns) == bool(pop.campaigns) else dims
     return KpiMonitor(
         start=start,
         end=end,
@@ -609,15 +676,20 @@ def monitor(
         decomposition=gmv_decomposition(totals, previous, traffic),
         targets=comparisons,
         target_line=targets_by_bucket(targets, series, "gmv", grain, start, end),
-        breakdowns=[gmv_by(src, d, start, end, pop) for d in DIMENSIONS if d in columns],
+        breakdowns=[gmv_by(src, d, start, end, pop) for d in dims],
+        campaigns=campaigns,
+        breakdowns_yoy=[gmv_by(src, d, start, end, yoy) for d in yoy_by],
     )
 
 
 # --- the action rules ----------------------------------------------------------------------------
 
 TARGET_SHORTFALL = 0.03  # GMV more than 3% below its target
-SEGMENT_FALL = 0.10  # a channel's or device's GMV down more than 10% against the previous period
-REFUND_RISE = 0.01  # refund rate up more than 1 percentage point against the previous period
+SEGMENT_FALL = 0.10  # a channel's or device's GMV down more than 10% against the comparison base
+REFUND_RISE = 0.01  # refund rate up more than 1 percentage point against the comparison base
+# The rules on a change (drivers, channels and devices, refunds) compare with KpiMonitor.like_base:
+# the previous period, or last year when only one of the period and the previous one holds a
+# campaign (a fall against Double 11 is the campaign's base, not a problem to fix).
 
 
 @dataclass(frozen=True)
@@ -635,22 +707,41 @@ class LateFeed:
 
 
 @dataclass(frozen=True)
+class CampaignBase:
+    """Only one of the period and the previous period holds a campaign: the period-over-period
+    change (``change``) is not like for like. ``like`` is the base the rules use instead (last
+    year) with GMV's change against it, or None when no like base is covered."""
+
+    kind: ClassVar[str] = "campaign_base"
+
+    current: tuple[Campaign, ...]
+    previous: tuple[Campaign, ...]
+    change: float
+    like: BaseHow | None
+    like_change: float
+
+
+@dataclass(frozen=True)
 class BelowTarget:
-    """GMV more than :data:`TARGET_SHORTFALL` below target; ``driver`` is the driver of the GMV
-    decomposition that pulled GMV down most against the previous period (None when none did or
-    the decomposition is n/a)."""
+    """GMV more than :data:`TARGET_SHORTFALL` below target. ``how`` is the comparison base
+    (:attr:`KpiMonitor.like_base`, None when there is none) and ``change`` GMV's relative change
+    against it. Only when GMV fell against it does a driver explain the miss: ``driver`` is then
+    the driver with the largest negative contribution (None otherwise: a miss while GMV grew is
+    against the target's level, not a fall)."""
 
     kind: ClassVar[str] = "below_target"
 
     target: TargetComparison
+    how: BaseHow | None
+    change: float
     driver: str | None
     contribution: float
 
 
 @dataclass(frozen=True)
 class SegmentFell:
-    """The channel or device whose GMV fell most (in money) against the previous period, by more
-    than :data:`SEGMENT_FALL`."""
+    """The channel or device whose GMV fell most (in money) against the comparison base ``how``,
+    by more than :data:`SEGMENT_FALL`."""
 
     kind: ClassVar[str] = "segment_fell"
 
@@ -658,6 +749,7 @@ class SegmentFell:
     value: str
     gmv: float
     previous: float
+    how: BaseHow = "pop"
 
     @property
     def change_pct(self) -> float:
@@ -666,45 +758,69 @@ class SegmentFell:
 
 @dataclass(frozen=True)
 class RefundUp:
-    """Refund rate up more than :data:`REFUND_RISE` against the previous period."""
+    """Refund rate up more than :data:`REFUND_RISE` against the comparison base ``how``."""
 
     kind: ClassVar[str] = "refund_up"
 
     rate: float
     previous: float
+    how: BaseHow = "pop"
 
 
-Signal = LateFeed | BelowTarget | SegmentFell | RefundUp
+Signal = LateFeed | CampaignBase | BelowTarget | SegmentFell | RefundUp
+
+
+def below_target(result: KpiMonitor, tg: TargetComparison) -> BelowTarget:
+    """The GMV target miss with what explains it against the comparison base: the driver that
+    pulled GMV down most when GMV fell; none when it rose (or there is no base)."""
+    how = result.like_base
+    change, driver, contrib = float("nan"), None, float("nan")
+    if how is not None:
+        change = result.change("gmv", how)
+        d = result.decomposition_against(how).dropna(subset=["contribution"])
+        d = d[d["contribution"] < 0]
+        if change < 0 and len(d):
+            worst = d.loc[d["contribution"].idxmin()]
+            driver, contrib = str(worst["driver"]), float(worst["contribution"])
+    return BelowTarget(tg, how, change, driver, contrib)
 
 
 def signals(result: KpiMonitor) -> list[Signal]:
     """The report's action rules applied to its figures, most urgent first: a late feed (every
-    other figure is read on incomplete data), GMV below target, the channel and device that fell
-    most, a rising refund rate."""
+    other figure is read on incomplete data), a previous period with a campaign the period does
+    not have (or the reverse), GMV below target, the channel and device that fell most, a rising
+    refund rate; the last two against :attr:`KpiMonitor.like_base` and not at all without one."""
     out: list[Signal] = []
     if result.data_end is not None and result.data_end < result.end:
         out.append(LateFeed(result.data_end, result.end))
-    tg = result.target("gmv")
-    if tg is not None and tg.deviation_rate < -TARGET_SHORTFALL:
-        d = result.decomposition.dropna(subset=["contribution"])
-        d = d[d["contribution"] < 0]
-        worst = d.loc[d["contribution"].idxmin()] if len(d) else None
+    how = result.like_base
+    if result.campaign_differs("pop") and result.pop.covers("gmv"):
+        like_change = float("nan") if how is None else result.change("gmv", how)
         out.append(
-            BelowTarget(
-                tg,
-                None if worst is None else str(worst["driver"]),
-                float("nan") if worst is None else float(worst["contribution"]),
+            CampaignBase(
+                result.campaigns,
+                result.pop.campaigns,
+                result.change("gmv", "pop"),
+                how,
+                like_change,
             )
         )
-    for b in result.breakdowns:
+    tg = result.target("gmv")
+    if tg is not None and tg.deviation_rate < -TARGET_SHORTFALL:
+        out.append(below_target(result, tg))
+    if how is None:
+        return out
+    for b in result.breakdowns_against(how):
         t = b.table.dropna(subset=["change_pct"])
         t = t[t["change_pct"] < -SEGMENT_FALL]
         if len(t):
             w = t.loc[t["change"].idxmin()]
             out.append(
-                SegmentFell(b.dimension, str(w["value"]), float(w["gmv"]), float(w["previous"]))
+                SegmentFell(
+                    b.dimension, str(w["value"]), float(w["gmv"]), float(w["previous"]), how
+                )
             )
-    rate, prev = result.totals["refund_rate"], result.previous["refund_rate"]
+    rate, prev = result.totals["refund_rate"], result.base_totals(how)["refund_rate"]
     if not (math.isnan(rate) or math.isnan(prev)) and rate - prev > REFUND_RISE:
-        out.append(RefundUp(rate, prev))
+        out.append(RefundUp(rate, prev, how))
     return out

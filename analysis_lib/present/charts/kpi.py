@@ -87,9 +87,20 @@ def date_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
     ax.tick_params(axis="both", labelsize=FONT)
 
 
-def _value_axis(ax, kind: str) -> None:
+def axis_title(key: str) -> str:
+    """A value axis's title names the measure with its unit: ``GMV (¥)``, ``Conversion rate
+    (%)``, ``Orders`` (a count's name is its unit); never a bare ``¥`` or "number"."""
+    kind = _kind(key)
+    name = t(f"kpi_monitor.chart.measure.{key}") if key in ("gmv", "uv") else label(key)
+    if kind in ("money", "pct"):
+        return _w("unit_axis", metric=name, unit=axis_unit(kind))
+    return name
+
+
+def _value_axis(ax, key: str) -> None:
+    kind = _kind(key)
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: tick(v, kind)))
-    ax.set_ylabel(axis_unit(kind), fontsize=FONT)
+    ax.set_ylabel(axis_title(key), fontsize=FONT)
 
 
 def trend(
@@ -130,7 +141,7 @@ def trend(
             )
         ax.set_title(label(key), fontsize=10)
         ax.set_xlabel("")
-        _value_axis(ax, _kind(key))
+        _value_axis(ax, key)
         date_axis(ax, series["bucket"].min(), last_day)
     for ax in list(axes.flat)[len(keys) :]:
         ax.set_visible(False)
@@ -188,11 +199,32 @@ def actual_vs_target(
     ax.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=FONT
     )
-    _value_axis(ax, _kind(key))
-    name = _w("gmv_axis", currency=currency_unit()) if key == "gmv" else label(key)
-    ax.set_ylabel(name, fontsize=FONT)
+    _value_axis(ax, key)
     date_axis(ax, series["bucket"].min(), last_day)
     ax.set_title(_w("target_title", unit=unit))
+    fig.tight_layout()
+    return fig
+
+
+def buyers_bars(series: pd.DataFrame, last_day: pd.Timestamp) -> plt.Figure:
+    """New and returning buyers per day as stacked bars (a daily grain's 31 rows read better as a
+    chart than as a table); the legend sits outside the data, on the right."""
+    fig, ax = plt.subplots(figsize=(9.5, 3.6))
+    x = series["bucket"]
+    ax.bar(x, series["new_buyers"], width=0.8, color=PALETTE[0], label=label("new_buyers"))
+    ax.bar(
+        x,
+        series["returning_buyers"],
+        width=0.8,
+        bottom=series["new_buyers"],
+        color=PALETTE[1],
+        label=label("returning_buyers"),
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=FONT)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: tick(v, "count")))
+    ax.set_ylabel(label("buyers"), fontsize=FONT)
+    date_axis(ax, x.min(), last_day)
+    ax.set_title(_w("buyers_title"))
     fig.tight_layout()
     return fig
 

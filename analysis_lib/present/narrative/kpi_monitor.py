@@ -177,6 +177,78 @@ def covered_text(tg: kpi.TargetComparison) -> str:
     return w("list_sep").join(date_range(lo, hi) for lo, hi in tg.covered)
 
 
+def campaigns_text(cs) -> str:
+    """``Double 11 2025 (2025-10-24 – 2025-11-13)``: names as the data spells them."""
+    return w("list_sep").join(w("campaign", name=c.name, start=c.start, end=c.end) for c in cs)
+
+
+def campaign_signal(r: kpi.KpiMonitor) -> kpi.CampaignBase | None:
+    return next((s for s in kpi.signals(r) if isinstance(s, kpi.CampaignBase)), None)
+
+
+def campaign_findings(r: kpi.KpiMonitor) -> list[str]:
+    """When only one of the period and the previous one holds a campaign: which, what that does
+    to the change against the previous period, and the like-for-like change the rules use."""
+    s = campaign_signal(r)
+    if s is None:
+        return []
+    change = change_text("gmv", r.totals["gmv"], r.previous["gmv"])
+    if s.previous:
+        head = w(
+            "finding.campaign_in_base",
+            start=r.pop.start,
+            end=r.pop.end,
+            campaigns=campaigns_text(s.previous),
+            change=change,
+        )
+    else:
+        head = w(
+            "finding.campaign_in_period",
+            start=r.pop.start,
+            end=r.pop.end,
+            campaigns=campaigns_text(s.current),
+            change=change,
+        )
+    if s.like is None:
+        tail = w("finding.campaign_like.none")
+    elif r.yoy.campaigns:
+        tail = w(
+            "finding.campaign_like.with",
+            campaigns=campaigns_text(r.yoy.campaigns),
+            change=fmt(s.like_change, "signed_pct"),
+        )
+    else:
+        tail = w("finding.campaign_like.without", change=fmt(s.like_change, "signed_pct"))
+    return [head + sep() + tail]
+
+
+def driver_finding(r: kpi.KpiMonitor) -> str | None:
+    """What drove the GMV change against the previous period, in words by sign: the driver that
+    added most and the one that pulled GMV down most (a drag is never called a contribution);
+    None when the decomposition is n/a."""
+    d = r.decomposition.dropna(subset=["contribution"])
+    if not len(d):
+        return None
+    change = r.totals["gmv"] - r.previous["gmv"]
+    ups, downs = d[d["contribution"] > 0], d[d["contribution"] < 0]
+    values = {"change": fmt(change, "signed_money")}
+    if len(ups):
+        up = ups.loc[ups["contribution"].idxmax()]
+        values |= {"up": inline(up["driver"]), "up_c": fmt(up["contribution"], "signed_money")}
+    if len(downs):
+        dn = downs.loc[downs["contribution"].idxmin()]
+        values |= {"down": inline(dn["driver"]), "down_c": fmt(dn["contribution"], "signed_money")}
+    if len(ups) and len(downs):
+        return w(
+            "finding.driver.rise_mixed" if change >= 0 else "finding.driver.fall_mixed", **values
+        )
+    if len(ups):
+        return w("finding.driver.all_up", **values)
+    if len(downs):
+        return w("finding.driver.all_down", **values)
+    return w("finding.driver.flat")
+
+
 def findings(r: kpi.KpiMonitor) -> list[str]:
     """What happened (GMV, its changes and the bases that are n/a), what drove it (the GMV
     decomposition, conversion, new buyers, refunds), what it means (where GMV stands against its
@@ -193,20 +265,10 @@ def findings(r: kpi.KpiMonitor) -> list[str]:
         )
     ]
     out += [s for s in (base_na(r, r.pop), base_na(r, r.yoy)) if s]
-    d = r.decomposition.dropna(subset=["contribution"])
-    if len(d):
-        hi = d.loc[d["contribution"].abs().idxmax()]
-        lo = d.loc[d["contribution"].abs().idxmin()]
-        out.append(
-            w(
-                "finding.driver",
-                change=fmt(tot["gmv"] - prev["gmv"], "signed_money"),
-                driver=inline(hi["driver"]),
-                contrib=fmt(hi["contribution"], "signed_money"),
-                low=inline(lo["driver"]),
-                low_contrib=fmt(lo["contribution"], "signed_money"),
-            )
-        )
+    out += campaign_findings(r)
+    driver = driver_finding(r)
+    if driver:
+        out.append(driver)
     if r.traffic:
         out.append(
             w(
@@ -272,6 +334,11 @@ def thresholds() -> dict[str, str]:
     }
 
 
+def base_words(how: kpi.BaseHow) -> str:
+    """``the previous period`` / ``last year`` inside a sentence."""
+    return w(f"base.{how}")
+
+
 def action(s: kpi.Signal, r: kpi.KpiMonitor) -> Action:
     """One signal of :func:`analysis_lib.analyses.kpi.signals` as an action with its rule."""
     th = thresholds()
@@ -285,6 +352,19 @@ def action(s: kpi.Signal, r: kpi.KpiMonitor) -> Action:
             ),
             w("rule.late_feed"),
         )
+    if isinstance(s, kpi.CampaignBase):
+        change = fmt(s.change, "signed_pct")
+        text = (
+            w("action.campaign_in_base", change=change, campaigns=campaigns_text(s.previous))
+            if s.previous
+            else w("action.campaign_in_period", change=change, campaigns=campaigns_text(s.current))
+        )
+        tail = (
+            w("action.campaign_compare.none")
+            if s.like is None
+            else w("action.campaign_compare.yoy", change=fmt(s.like_change, "signed_pct"))
+        )
+        return Action(text + sep() + tail, w("rule.campaign_base"))
     if isinstance(s, kpi.BelowTarget):
         tg = s.target
         common = {
@@ -292,16 +372,24 @@ def action(s: kpi.Signal, r: kpi.KpiMonitor) -> Action:
             "actual": metric_text(tg.metric, tg.actual),
             "target": metric_text(tg.metric, tg.target),
         }
-        text = (
-            w("action.below_target_no_driver", **common)
-            if s.driver is None
-            else w(
+        if s.how is None or missing(s.change) or (s.change < 0 and s.driver is None):
+            text = w("action.below_target_no_base", **common)
+        elif s.change >= 0:
+            text = w(
+                "action.below_target_rose",
+                change=fmt(s.change, "pct"),
+                base=base_words(s.how),
+                **common,
+            )
+        else:
+            text = w(
                 "action.below_target",
+                change=fmt(-s.change, "pct"),
+                base=base_words(s.how),
                 driver=inline(s.driver),
                 contrib=fmt(s.contribution, "signed_money"),
                 **common,
             )
-        )
         return Action(text, w("rule.below_target", shortfall=th["shortfall"]))
     if isinstance(s, kpi.SegmentFell):
         return Action(
@@ -312,6 +400,7 @@ def action(s: kpi.Signal, r: kpi.KpiMonitor) -> Action:
                 change=fmt(abs(s.change_pct), "pct"),
                 previous=fmt(s.previous, "money"),
                 gmv=fmt(s.gmv, "money"),
+                base=base_words(s.how),
             ),
             w("rule.segment_fell", fall=th["fall"]),
         )
@@ -320,6 +409,7 @@ def action(s: kpi.Signal, r: kpi.KpiMonitor) -> Action:
             "action.refund_up",
             delta=change_text("refund_rate", s.rate, s.previous),
             rate=metric_text("refund_rate", s.rate),
+            base=base_words(s.how),
         ),
         w("rule.refund_up", rise=th["rise"]),
     )
@@ -350,6 +440,8 @@ def section_lead(name: str, r: kpi.KpiMonitor) -> str:
         return w("section.drivers.lead_traffic" if r.traffic else "section.drivers.lead_orders")
     g = grain_words(r.grain)
     lead = w(f"section.{name}.lead", fall=thresholds()["fall"], **g)
+    if name == "breakdown" and r.like_base == "yoy":
+        lead += sep() + w("section.breakdown.lead_yoy")
     if name == "trend":
         if r.previous_series is not None:
             lead += sep() + w("section.trend.lead_previous")
@@ -368,6 +460,7 @@ def method_notes(r: kpi.KpiMonitor) -> list[str]:
     the decomposition, partial buckets (when there are any)."""
     g = grain_words(r.grain)
     notes = [w("method.definitions"), w("method.distinct", unit=g["unit"]), w("method.bases")]
+    notes.append(w("method.rule_base"))
     if r.targets:
         notes.append(w("method.targets"))
     notes.append(w("method.lmdi"))

@@ -49,8 +49,17 @@ def figures(r: kpi.KpiMonitor) -> dict:
             "period_days": tg.period_days,
         },
         "comparison_bases": {
-            b.how: {"start": b.start, "end": b.end, "not_covered": b.gaps} for b in (r.pop, r.yoy)
+            b.how: {
+                "start": b.start,
+                "end": b.end,
+                "not_covered": b.gaps,
+                "campaigns": [c.name for c in b.campaigns],
+            }
+            for b in (r.pop, r.yoy)
         },
+        # the campaigns in the period, and the base the action rules compared with (None: none)
+        "campaigns": [c.name for c in r.campaigns],
+        "rule_base": r.like_base,
         # buyers / UV with a visitor counted once per bucket: the base of the trend's points
         "conversion_rate_per_bucket": None if not r.traffic else r.conversion_rate_per_bucket,
         "actions": [s.kind for s in kpi.signals(r)],
@@ -215,21 +224,23 @@ def breakdown(run: Run, r: kpi.KpiMonitor) -> None:
 
 
 def buyers(run: Run, r: kpi.KpiMonitor) -> None:
-    """New and returning buyers per bucket; partial buckets show their days in the period."""
+    """New and returning buyers per bucket; partial buckets show their days in the period. A daily
+    grain gets a chart: 31 rows of a table are not read."""
     s = r.series
+    head = blocks.section(N.section_title("buyers", r), N.section_lead("buyers", r))
+    if r.grain == "day":
+        blocks.show(head)
+        alt = N.w("chart.buyers_alt", start=r.start, end=r.end)
+        blocks.figure(charts.buyers_bars(s, pd.Timestamp(r.end)), alt)
+        return
     df = pd.DataFrame({"bucket": s["bucket"].dt.strftime("%Y-%m-%d")})
-    formats = {"new_buyers": "count", "returning_buyers": "count"}
-    if r.grain != "day":
-        df["days"] = s["days"]
-        formats["days"] = "count"
+    formats = {"new_buyers": "count", "returning_buyers": "count", "days": "count"}
+    df["days"] = s["days"]
     df["new_buyers"] = s["new_buyers"]
     df["returning_buyers"] = s["returning_buyers"]
     names = {c: _col(c) for c in df.columns if c != "bucket"}
     names["bucket"] = _col(f"bucket.{r.grain}")
-    blocks.show(
-        blocks.section(N.section_title("buyers", r), N.section_lead("buyers", r)),
-        table(df, formats, names),
-    )
+    blocks.show(head, table(df, formats, names))
 
 
 def method(run: Run, r: kpi.KpiMonitor) -> None:
