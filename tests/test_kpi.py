@@ -634,3 +634,31 @@ def test_report_shape_and_words(kpi_reports, name):
         assert not re.search(
             r"\b(?:weekly|daily|previous|period|organic|search|mobile|n/a)\b", body
         )
+
+
+@pytest.mark.parametrize(
+    ("lang", "want"),
+    [
+        ("zh", ["GMV（¥）", "订单数", "客单价（¥）", "转化率（%）"]),
+        ("en", ["GMV (CN¥)", "Orders", "AOV (CN¥)", "Conversion rate (%)"]),
+    ],
+)
+def test_value_axes_name_the_measure_with_its_unit(lang, want):
+    """Before: a lone sideways ¥ and 数量 on the zh trend's axes."""
+    from analysis_lib.present.charts import kpi as charts
+
+    s = pd.DataFrame(
+        {
+            "bucket": pd.date_range("2025-10-06", periods=3, freq="W-MON"),
+            "gmv": [1.0e4, 1.2e4, 1.1e4],
+            "orders": [80.0, 90.0, 85.0],
+            "aov": [125.0, 133.0, 129.0],
+            "conversion_rate": [0.1, 0.11, 0.09],
+            "complete": [True, True, True],
+        }
+    )
+    with use(lang=lang, currency="CNY"):
+        fig = charts.trend(
+            s, None, ["gmv", "orders", "aov", "conversion_rate"], "w", s.bucket.max()
+        )
+    assert [ax.get_ylabel() for ax in fig.axes[:4]] == want
