@@ -280,3 +280,25 @@ def test_a_fit_where_nobody_stops_buying_says_so(lang):
             "因而预测久未购买的客户仍会回来：对有待挽回人群的店铺并不可信",
         }[lang]
     )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_active_segment_that_stopped_buying_long_ago_is_flagged(lang):
+    """Review, round 2: CDNOW's "Loyal" customers last ordered 456 days before the data's end.
+    The scores are ranks; the report says so under the segments (nothing when none is stale)."""
+    seg = segments()
+    seg.loc[seg.segment == "champions", "recency_days"] = 456.0
+    stale = C.CustomerValue(C.Repeat(1000, 0.25), seg, cohorts(), None, None, None)
+    with use(lang=lang):
+        assert N.stale_note(GOOD) == ""
+        assert (
+            N.stale_note(stale)
+            == {
+                "en": "Read the segment names as a ranking, not as recent activity: the scores "
+                "rank this shop's customers against each other, and most of them stopped buying "
+                "long ago. Segments whose customers last ordered more than 365 days before the end "
+                "of the data, on average: Champions 456 days.",
+                "zh": "分群名称表示相对排名，而非近期活跃：评分是本店铺客户之间的相互比较，"
+                "而多数客户早已停止购买。平均距上次购买超过 365 天的分群：重要价值用户 456 天。",
+            }[lang]
+        )

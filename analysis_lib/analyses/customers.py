@@ -88,14 +88,24 @@ def _segment_expr(r: ibis.Value, f: ibis.Value) -> ibis.Value:
     return ibis.cases(*cases, else_="other")
 
 
-def rfm_table(src: DataSource, start, end) -> ibis.Table:
-    """Per customer (in the engine): recency_days, frequency, monetary, r, f, m scores, segment."""
+# an active-sounding segment (not in DORMANT) whose customers last ordered longer ago than this
+# on average: the scores are ranks, so in a shop where most customers lapsed long ago "Loyal"
+# (R >= 3) can mean more than a year without an order (CDNOW: 456 days); the report says so
+STALE_ACTIVE_DAYS = 365
+
+
+def rfm_table(src: DataSource, start, end, last_day=None) -> ibis.Table:
+    """Per customer (in the engine): recency_days, frequency, monetary, r, f, m scores, segment.
+    Recency is counted to the end of the period, or of the data's last day when the data stops
+    earlier (a late feed would otherwise age every customer)."""
     lo, hi = as_date_bounds(start, end)
     o = M.valid_orders(src.table("orders"))
     o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
     c = o.group_by("user_id").aggregate(
         last_ts=o.order_ts.max(), frequency=o.count(), monetary=o.gmv.sum()
     )
+    if last_day is not None:
+        hi = min(pd.Timestamp(hi), pd.Timestamp(last_day) + pd.Timedelta(days=1))
     hi_s = float(pd.Timestamp(hi).timestamp())
     c = c.mutate(
         recency_days=(ibis.literal(hi_s) - c.last_ts.epoch_seconds().cast("float64")) / 86400.0
@@ -600,6 +610,14 @@ class CustomerValue:
         seg = self.segments.set_index("segment")
         pool = seg.loc[[s for s in DORMANT if s in seg.index]].reset_index()
         return pool.sort_values("gmv_share", ascending=False, kind="stable").reset_index(drop=True)
+
+    @property
+    def stale_active(self) -> pd.DataFrame:
+        """Active-sounding segments (not :data:`DORMANT`) whose customers last ordered more than
+        :data:`STALE_ACTIVE_DAYS` ago on average, longest first."""
+        seg = self.segments
+        out = seg[~seg.segment.isin([*DORMANT, "other"]) & (seg.recency_days > STALE_ACTIVE_DAYS)]
+        return out.sort_values("recency_days", ascending=False).reset_index(drop=True)
 
     @property
     def win_back(self) -> pd.DataFrame:

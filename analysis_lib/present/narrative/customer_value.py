@@ -181,6 +181,19 @@ def _small_pct(v: float) -> str:
     return fmt(None) if missing(v) else f"{param(v * 100)}%"
 
 
+def stale_note(cv: C.CustomerValue) -> str:
+    """The caveat under the segments when an active-sounding segment has not bought for over a
+    year on average ('' when none): the scores rank customers against each other."""
+    stale = cv.stale_active
+    if stale.empty:
+        return ""
+    groups = w("list_sep").join(
+        w("segment_stale_group", segment=segment(r.segment), days=fmt(r.recency_days, "count"))
+        for r in stale.itertuples()
+    )
+    return w("section.segments.stale", groups=groups, limit=fmt(C.STALE_ACTIVE_DAYS, "count"))
+
+
 # --- what to do ------------------------------------------------------------------------------
 
 

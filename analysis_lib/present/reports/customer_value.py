@@ -132,6 +132,9 @@ def segments(run: Run, cv: C.CustomerValue) -> None:
             labels,
         ),
     )
+    stale = N.stale_note(cv)
+    if stale:
+        blocks.show(blocks.paragraphs([stale], "wb-note wb-warning"))
     pool = cv.dormant
     if len(pool):
         pool = pool.assign(segment=[segment(s) for s in pool.segment])
