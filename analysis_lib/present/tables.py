@@ -27,7 +27,7 @@ def table(
     formats: Mapping[str, Kind] | None = None,
     labels: Mapping[str, str] | None = None,
     *,
-    colors: Mapping[str, str] | None = None,
+    colors: Mapping[str, str | tuple[str, float]] | None = None,
     spanners: Mapping[str, list[str]] | None = None,
 ) -> HTML:
     """``df`` as a report table. ``formats`` maps a column to a number kind of
@@ -35,7 +35,9 @@ def table(
     ``n/a``/``无数据``); ``labels`` names columns, the others get the catalog's label
     (:func:`analysis_lib.present.words.label`: an unknown column id fails, it never reaches a
     reader); ``colors`` maps a numeric column to a palette (``"Blues"``; ``"RdYlGn"`` for a
-    diverging measure) for a colour scale; ``spanners`` groups columns under a label."""
+    diverging measure) for a colour scale, or to ``(palette, centre)`` for a scale diverging
+    around ``centre`` (symmetric: ``("RdYlGn", 0)`` shows every gain green, however small the
+    spread of the values); ``spanners`` groups columns under a label."""
     formats = dict(formats or {})
     shown = df.reset_index(drop=True).copy()
     names = {c: (labels or {}).get(c) or _label(str(c)) for c in shown.columns}
@@ -48,9 +50,13 @@ def table(
             g = g.fmt(lambda v, k=kind: fmt(v, k), columns=col)
             g = g.cols_align("right", columns=col)
     g = g.cols_label(**{str(c): n for c, n in names.items()})
-    for col, palette in (colors or {}).items():
+    for col, spec in (colors or {}).items():
         if col in shown and shown[col].notna().any():
-            g = g.data_color(columns=col, palette=palette, na_color="#FFFFFF")
+            palette, domain = (spec, None) if isinstance(spec, str) else (spec[0], spec[1])
+            if domain is not None:  # symmetric around the centre: the sign decides the hue
+                half = float((shown[col] - domain).abs().max()) or 1.0
+                domain = [domain - half, domain + half]
+            g = g.data_color(columns=col, palette=palette, domain=domain, na_color="#FFFFFF")
     for name, cols in (spanners or {}).items():
         g = g.tab_spanner(label=name, columns=cols)
     g = g.tab_options(

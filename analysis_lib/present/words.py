@@ -107,3 +107,13 @@ def fields(text: str) -> set[str]:
     """The placeholders of a catalog text that carry content (for the test that both languages
     show the same figures and names); grammar-only placeholders (:data:`GRAMMAR_FIELDS`) aside."""
     return set(re.findall(r"{(\w+)[^}]*}", text)) - GRAMMAR_FIELDS
+
+
+_CJK_LATIN = re.compile(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z])|(?<=[A-Za-z])(?=[\u4e00-\u9fff])")
+
+
+def spaced(text: str, lang: str | None = None) -> str:
+    """Chinese text with a space between a Chinese character and a Latin name from the data or
+    the params (``主要来自 Electronics``), as Chinese typesetting does; other languages as
+    they are. For sentences that put names from the data into Chinese words."""
+    return _CJK_LATIN.sub(" ", text) if lang_of(lang) == "zh" else text
