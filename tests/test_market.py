@@ -1,5 +1,7 @@
 """Market analysis: concentration by hand, planted category growth found, our brand required."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -79,12 +81,13 @@ def test_planted_fast_categories_stand_out(sample_dir, truth):
 
 def test_persona_distributions_sum_to_one(sample_dir):
     p = market.buyer_persona(data.connect(str(sample_dir)), "2025-01-01", "2025-12-31")
-    for dim in ["age_band", "gender", "region", "city_tier", "spend_tier"]:
+    # no spend tier: high-value buyers are cut by spend, so its split was circular (index 400)
+    assert set(p.dims) == {"age_band", "gender", "region", "city_tier"}
+    for dim in p.dims:
         assert p.dims[dim]["all_buyers"].sum() == pytest.approx(1.0)
         assert p.dims[dim]["high_value"].sum() == pytest.approx(1.0)
     assert p.high_value_spend_share > 0.2  # the top 20% spend more than 20%
     # bands in their order, not alphabetically
-    assert list(p.dims["spend_tier"]["value"]) == list(market.SPEND_TIERS)
     ages = list(p.dims["age_band"]["value"])
     assert ages == [a for a in market.AGE_BANDS if a in ages]
 
@@ -203,3 +206,44 @@ def test_market_report_figures_agree(market_reports, lang):
     assert todo is not None and (todo.select("li") or todo.select(".wb-note"))
     for cat in figs["opportunities"]:
         assert cat in todo.get_text()
+    # round 2: the share change is coloured around zero (gains green, losses red), whatever the
+    # spread: every category gains in the sample, and the smallest gain was dark red
+    with use(lang=lang):
+        matrix = soup.find("h2", string=N.w("section.matrix")).find_next("table")
+        persona = soup.find("h2", string=N.w("section.persona")).find_parent()
+    for tr in matrix.select("tbody tr"):
+        cell = tr.select("td")[6]
+        hexcol = re.search(r"background-color: #([0-9a-fA-F]{6})", cell.get("style", "")).group(1)
+        red, green = int(hexcol[0:2], 16), int(hexcol[2:4], 16)
+        assert (green > red) == cell.get_text().startswith("+"), (cell.get_text(), hexcol)
+    # no circular spend-tier table (high-value buyers are cut by spend): one table per dimension
+    assert len(persona.find_all("table")) == 4  # age band, gender, region, city tier
+    if lang == "zh":  # a space between Chinese and a Latin name from the data
+        assert not re.search(CJK_LATIN, " ".join(findings) + todo.get_text())
+
+
+CJK_LATIN = r"[\u4e00-\u9fff][A-Za-z]|[A-Za-z][\u4e00-\u9fff]"
+
+
+def test_a_share_change_is_coloured_around_zero():
+    """All gains, one small: green, not the red end of a min-to-max scale."""
+    from analysis_lib.present.tables import table
+
+    df = pd.DataFrame({"c": ["a", "b"], "share_change": [0.01, 0.30]})
+    html = table(
+        df,
+        {"share_change": "pp"},
+        {"c": "c", "share_change": "s"},
+        colors={"share_change": ("RdYlGn", 0.0)},
+    )
+    from bs4 import BeautifulSoup
+
+    cells = BeautifulSoup(str(html.data if hasattr(html, "data") else html), "html.parser")
+    cols = [
+        re.search(r"background-color: #([0-9a-fA-F]{6})", td.get("style", "")).group(1)
+        for td in cells.select("tbody td")
+        if "background-color" in td.get("style", "")
+    ]
+    assert len(cols) == 2
+    for h in cols:
+        assert int(h[2:4], 16) >= int(h[0:2], 16)  # green or the neutral middle, never red

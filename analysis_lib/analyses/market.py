@@ -273,19 +273,20 @@ def _age_band(age: pd.Series) -> pd.Series:
     return pd.cut(age, [0, 24, 30, 40, 50, 200], labels=list(AGE_BANDS), right=True)
 
 
-PERSONA_DIMS = ("age_band", "gender", "region", "city_tier", "spend_tier")
+# No spend tier: the high-value segment is cut by spend, so its spend-tier split is circular
+# (every high-value buyer in the top tier, index 400) and tells nothing; the persona's figures
+# of spend (share of GMV, average spend) say it instead.
+PERSONA_DIMS = ("age_band", "gender", "region", "city_tier")
 AGE_BANDS = ("<25", "25-30", "31-40", "41-50", "50+")
-SPEND_TIERS = ("low", "mid-low", "mid-high", "high")
-ORDERED = {"age_band": AGE_BANDS, "spend_tier": SPEND_TIERS}
+ORDERED = {"age_band": AGE_BANDS}
 
 
 @dataclass(frozen=True)
 class Persona:
     """Our buyers in the period: how many, the high-value segment (top ``high_value_share`` by
     spend) and its part of spend, and per dimension (``dims``: age band, gender, region, city
-    tier, spend tier) the share among all buyers and among high-value buyers with the index
-    (high-value share / all share x 100). Spend tier values: ``low``, ``mid-low``, ``mid-high``,
-    ``high`` (quartiles of spend)."""
+    tier) the share among all buyers and among high-value buyers with the index (high-value
+    share / all share x 100). No spend tier (see ``PERSONA_DIMS``)."""
 
     buyers: int
     high_value_buyers: int
@@ -297,7 +298,7 @@ class Persona:
 
 
 def buyer_persona(src: DataSource, start, end, high_value_share: float = 0.2) -> Persona | None:
-    """Distributions of our buyers in the period (age band, gender, region, city tier, spend tier)
+    """Distributions of our buyers in the period (age band, gender, region, city tier)
     for all buyers and for the high-value segment (top ``high_value_share`` by spend); ``None``
     without buyers. Spend per buyer is aggregated in the engine; only one row per buyer with its
     attributes comes back."""
@@ -311,7 +312,6 @@ def buyer_persona(src: DataSource, start, end, high_value_share: float = 0.2) ->
     df = src.execute(j.drop("user_id"))
     if df.empty:
         return None
-    df["spend_tier"] = pd.qcut(df["spend"].rank(method="first"), 4, labels=list(SPEND_TIERS))
     cut = df["spend"].quantile(1 - high_value_share)
     df["high_value"] = df["spend"] >= cut
     if "age" in df:

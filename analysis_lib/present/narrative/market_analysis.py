@@ -15,18 +15,18 @@ from __future__ import annotations
 from analysis_lib.analyses.market import CategoryMatrix, MarketSummary, Persona, ShareLoss
 from analysis_lib.present.blocks import Action, Card, direction_of, tone_of
 from analysis_lib.present.numbers import fmt
-from analysis_lib.present.words import has, t
+from analysis_lib.present.words import has, spaced, t
 
 NS = "market_analysis"
 
 
 def w(key: str, /, **values) -> str:
     """A text of this report's catalog."""
-    return t(f"{NS}.{key}", **values)
+    return spaced(t(f"{NS}.{key}", **values))
 
 
 def data_value(kind: str, raw) -> str:
-    """A value from the data (gender, spend tier, city tier, age band) in the report's language;
+    """A value from the data (gender, city tier, age band) in the report's language;
     one the catalog does not know is shown as written."""
     key = f"{NS}.value.{kind}.{raw}"
     return t(key) if has(key) else str(raw)

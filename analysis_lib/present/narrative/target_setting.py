@@ -26,14 +26,13 @@ Money on cards and in findings is compact (``¥87.5万``, ``CN¥1.2M``), in tabl
 from __future__ import annotations
 
 import math
-import re
 
 from analysis_lib.analyses.target_setting import DriverTree, TargetPlan
 from analysis_lib.core import metrics as M
 from analysis_lib.present.blocks import Action, Card, direction_of, tone_of
 from analysis_lib.present.context import settings
 from analysis_lib.present.numbers import fmt
-from analysis_lib.present.words import label, t
+from analysis_lib.present.words import label, spaced, t
 
 NS = "target_setting"
 DRIVER_KIND = {
@@ -43,15 +42,6 @@ DRIVER_KIND = {
     "orders_per_buyer": "ratio",
     "aov": "money",
 }
-
-
-_CJK_LATIN = re.compile(r"(?<=[\u4e00-\u9fff])(?=[A-Za-z])|(?<=[A-Za-z])(?=[\u4e00-\u9fff])")
-
-
-def spaced(text: str) -> str:
-    """Chinese text with a space between a Chinese character and a Latin name from the data or
-    the params (``负责人 Head of operations``), as Chinese typesetting does; English unchanged."""
-    return _CJK_LATIN.sub(" ", text) if settings().lang == "zh" else text
 
 
 def w(key: str, /, **values) -> str:

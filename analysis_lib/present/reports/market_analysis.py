@@ -101,7 +101,7 @@ def matrix(r: MarketAnalysis) -> None:
                 "share_change": "pp",
             },
             {c: N.w(f"column.{c}") for c in cols},
-            colors={"share_change": "RdYlGn"},
+            colors={"share_change": ("RdYlGn", 0.0)},  # gains green, losses red
         )
     )
 
