@@ -24,6 +24,7 @@ from analysis_lib.present.narrative import impact as NI
 from analysis_lib.present.narrative import intervention_impact as NV
 from analysis_lib.present.numbers import fmt
 from analysis_lib.present.reports import campaign_retro as RC
+from analysis_lib.present.reports import intervention_impact as RV
 from tests.test_runner import ROOT, workbook
 
 
@@ -63,33 +64,34 @@ GOLDEN = {
     "en": [
         "During the 30 days after the intervention started, y averaged 156 per day. Without the "
         "intervention we would have expected 129 (95% credible interval 120 … 137). The "
-        "difference is the estimated effect: 27.30 per day (18.97 … 36.10).",
+        "difference is the estimated effect: 27 per day (19 … 36).",
         "Summed over the period after the intervention started, y came to 4,687 against a "
         "counterfactual of 3,868 (3,604 … 4,118): a cumulative effect of 819 (95% credible "
         "interval 569 … 1,083), or +21.2% against the counterfactual (+14.7% … +28.0%).",
-        "Verdict: a credible increase. The probability of a causal effect is 99.9%; the 95% "
-        "credible interval of the cumulative effect lies entirely above zero, so under the "
-        "model's assumptions the increase is unlikely to be chance.",
+        "Verdict: not established: a model check failed. The 95% credible interval of the "
+        "cumulative effect lies entirely above zero (probability of a causal effect 99.9%), but "
+        "that holds only if the model is right: the increase cannot be attributed to the "
+        "intervention until the failed check is resolved.",
         "This rests on two assumptions: the control series (x1, x2) were not affected by the "
         "intervention, and their relation to y, learned before 2020-03-02, held after it. A "
         "control that the intervention also moved (a campaign that lifts the control too, a "
         "competitor reacting) or a change in that relation for another reason (a price change, a "
         "tracking change, a season the pre-period did not cover) would bias the effect.",
         "Placebo check: the same model on a fake intervention at 2020-02-10, inside the "
-        "pre-period, finds a cumulative effect of 427 (4.40 … 816); the interval excludes zero: "
+        "pre-period, finds a cumulative effect of 427 (4 … 816); the interval excludes zero: "
         "the model sees an effect where there was none, so treat the estimate above with caution.",
     ],
     "zh": [
         "干预开始后的 30 天里，y 平均每天为 156；假如没有干预，反事实预测为 129（95% 可信区间 120 … 137）。"
-        "两者之差即干预效应的估计：平均每天 27.30（18.97 … 36.10）。",
+        "两者之差即干预效应的估计：平均每天 27（19 … 36）。",
         "干预开始后 y 合计 4,687，反事实预测合计 3,868（3,604 … 4,118）：累计效应 819（95% 可信区间 569 … "
         "1,083），相对反事实 +21.2%（+14.7% … +28.0%）。",
-        "结论：可信的增长。存在因果效应的后验概率为 99.9%；累计效应的 95% 可信区间全部高于零，在模型假设成立时，"
-        "这一增长不太可能是偶然波动。",
+        "结论：不能认定：模型检验未通过。累计效应的 95% 可信区间全部高于零（存在因果效应的后验概率 99.9%），"
+        "但这只在模型正确时成立：在未通过的检验得到解决之前，不能把这一增长归因于干预。",
         "这一估计依赖两个假设：对照序列（x1、x2）没有受到干预影响；它们与 y 在 2020-03-02 之前的关系在干预后保持"
         "不变。如果干预也推动了某个对照序列（例如活动同时带动了对照指标、竞争对手随之反应），或者这一关系因其他原因"
         "改变（价格调整、埋点变更、干预前数据没有覆盖的季节），效应估计就会有偏差。",
-        "安慰剂检验：同一模型在干预前的虚拟日期 2020-02-10 上估计的累计效应为 427（4.40 … 816）；区间不包含零："
+        "安慰剂检验：同一模型在干预前的虚拟干预时点 2020-02-10 上估计的累计效应为 427（4 … 816）；区间不包含零："
         "模型在没有干预的地方也看到了效应，上面的结论需谨慎对待。",
     ],
 }
@@ -132,9 +134,7 @@ def test_inconclusive_words_and_probability_note():
         "pattern, assuming nothing else changed after 2025-10-24: anything else that changed at "
         "the same time is counted as the effect of the campaign."
     )
-    assert en[0].startswith(
-        "During the 30 weeks after the campaign started, GMV averaged CN¥156.23"
-    )
+    assert en[0].startswith("During the 30 weeks after the campaign started, GMV averaged CN¥156 ")
     assert "excludes zero only when that probability is above 97.5%" in note
     with use(lang="zh", currency="CNY"):
         zh = NI.paragraphs(e, seasonal, **kw, event="campaign")
@@ -257,7 +257,9 @@ def test_lessons_call_an_interval_across_zero_inconclusive():
 # --- the intervention impact report ---------------------------------------------------------------
 
 
-def case(e: Effect, placebo: Placebo = PLACEBO_OK, model: ModelInfo = MODEL) -> NV.Case:
+def case(
+    e: Effect, placebo: Placebo = PLACEBO_OK, model: ModelInfo = MODEL, measure="flow"
+) -> NV.Case:
     idx = pd.date_range("2020-01-01", periods=91)
     imp = SimpleNamespace(
         summary=e,
@@ -266,7 +268,7 @@ def case(e: Effect, placebo: Placebo = PLACEBO_OK, model: ModelInfo = MODEL) -> 
         pre_fit=pd.DataFrame(index=idx[:61]),
         alpha=0.05,
     )
-    return NV.Case(imp, placebo, "y", "2020-03-02", ["x1"])
+    return NV.Case(imp, placebo, "y", "2020-03-02", ["x1"], measure=measure)
 
 
 def test_intervention_action_by_rule():
@@ -297,6 +299,109 @@ def test_intervention_action_by_rule():
     assert zh[0].text == (
         "暂不据此做决定：数据不足以判断干预是否改变了 y。延长干预后观察期，或加入未受干预影响的对照序列，然后重新运行。"
     )
+
+
+def test_failed_check_leads_the_findings_and_marks_the_cards():
+    """Issue 16 review: a credible interval with a failed placebo check must not read as an
+    established effect at the top while the action says not to act. The first finding is the
+    check, the first card and the probability's card say it failed, the tone is neutral, and the
+    verdict is "not established"; without a failed check the top reads as before."""
+    with use(lang="en"):
+        bad = case(GOOGLE, PLACEBO_FAILED)
+        f, cards = NV.findings(bad), RV.cards(bad)
+        ok_f, ok_cards = NV.findings(case(GOOGLE)), RV.cards(case(GOOGLE))
+    assert f[0] == (
+        "Model check failed: the placebo check finds an effect at 2020-02-10, before the "
+        "intervention started, where there was none. The estimate below cannot be taken at face "
+        "value until this is resolved."
+    )
+    assert f[2].startswith("Verdict: not established: a model check failed.")
+    assert "unlikely to be chance" not in " ".join(f)
+    assert cards[0].unit.endswith("; model check failed: see below")
+    assert cards[-1].unit == "not established: a model check failed"
+    assert cards[0].tone == "neutral"
+    assert ok_f[0].startswith("Summed over the period") and "unlikely to be chance" in ok_f[1]
+    assert ok_cards[-1].unit == "a credible increase" and ok_cards[0].tone == "good"
+    assert "model check failed" not in ok_cards[0].unit
+    with use(lang="zh"):
+        zf, zc = NV.findings(bad), RV.cards(bad)
+    assert zf[0].startswith("模型检验未通过：安慰剂检验在干预开始之前的 2020-02-10 也发现了效应")
+    assert zc[-1].unit == "不能认定：模型检验未通过"
+
+
+LEVEL = effect(
+    -3505.0,
+    -4300.0,
+    -2600.0,
+    0.999,
+    actual=10000.0,
+    predicted=13500.0,
+    points=79,
+    relative=-0.259,
+    relative_lo=-0.321,
+    relative_hi=-0.193,
+    average=Average(126.6, 170.9, 159.9, 182.0, -44.4, -55.2, -33.1),
+)
+
+
+def test_level_series_reports_the_average_effect_only():
+    """A share price summed over weeks means nothing: for ``series.kind: level`` the cards, the
+    findings, the action, the table and the method give the average effect, never a cumulative
+    effect or a "per week" figure."""
+    with use(lang="en"):
+        c = case(LEVEL, measure="level")
+        f, cards, a = NV.findings(c), RV.cards(c), NV.actions(c)
+        table = NV.summary_table(c)
+        method = NV.method_notes(c)
+    assert f[0] == (
+        "During the 79 days after the intervention started, y averaged 127. Without the "
+        "intervention we would have expected 171 (95% credible interval 160 … 182). The "
+        "difference is the estimated effect: −44 on average (−55 … −33), or −25.9% against the "
+        "counterfactual (−32.1% … −19.3%)."
+    )
+    assert [x.key for x in cards] == RV.HEADLINE_LEVEL
+    assert cards[0].label == "Average effect" and cards[0].value == "−44"
+    assert a[0].text == (
+        "Reverse or rework the intervention: it lowered y by 44 on average over 79 days (95% "
+        "credible interval −55 … −33)."
+    )
+    assert a[0].rule.startswith("the average effect's 95% credible interval lies below zero")
+    assert list(table.columns) == ["row", "average"]
+    words = " ".join(f + [x.text + x.rule for x in a] + method + [k.label for k in cards])
+    assert "cumulative effect of" not in words.lower() and "per day" not in words
+    assert "Summed" not in words and "3,505" not in words
+    with use(lang="zh"):
+        zf = NV.findings(case(LEVEL, measure="level"))
+    assert zf[0].startswith("干预开始后的 79 天里，y 平均为 127；")
+    assert "累计" not in zf[0] + zf[1] and "每天" not in zf[0]
+
+
+def test_precision_follows_the_interval():
+    """A prediction of 120.3 (119.7 … 121.0) beside an actual of 121.2 must not print as
+    120 (120 … 121) against 121; an interval never mixes precisions (4 … 816, not 4.37 … 816);
+    an undated series' placebo is at a point, never called a date."""
+    assert NI.digits(119.7, 121.0) == 1
+    assert NI.digits(4.37, 816.0) == 0
+    assert NI.digits(18.97, 36.1) == 0
+    assert NI.digits(0.27, 1.5) == 1
+    assert NI.digits(5.0, 5.0) is None
+    arma = effect(
+        26.7, 8.0, 45.0, 0.998, average=Average(121.24, 120.33, 119.73, 120.98, 0.89, 0.27, 1.5)
+    )
+    placebo = Placebo("46", True, effect(300.0, 4.37, 816.0, 0.98))
+    with use(lang="en"):
+        table = NI.summary_table(arma).set_index("row")
+        text = NI.placebo_text(placebo)
+    assert table.loc["Actual", "average"] == "121.2"
+    assert table.loc["Prediction (counterfactual)", "average"] == "120.3"
+    assert "119.7 … 121.0" in list(table["average"])
+    assert text.startswith(
+        "Placebo check: the same model on a fake intervention at point 46, inside the "
+        "pre-period, finds a cumulative effect of 300 (4 … 816);"
+    )
+    with use(lang="zh"):
+        zh = NI.placebo_text(placebo)
+    assert "虚拟干预时点 第 46 个时间点" in zh and "日期" not in zh
 
 
 # --- coherence over the rendered reports -----------------------------------------------------------
@@ -395,10 +500,14 @@ def test_campaign_report_figures_agree(tmp_path, sample_dir, lang):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("name, lang", [("google", "en"), ("comparison", "zh")])
+@pytest.mark.parametrize(
+    "name, lang", [("google", "en"), ("comparison", "zh"), ("volkswagen", "en")]
+)
 def test_intervention_report_figures_agree(tmp_path, name, lang):
-    """The cards show the results.json figures; the findings give the same cumulative effect and
-    interval; an inconclusive result says so and its action says not to decide."""
+    """The cards show the results.json figures; the findings give the same effect and interval
+    (cumulative for a flow, average for a level series); an inconclusive result says so and its
+    action says not to decide; a failed model check leads the findings and marks the cards
+    (google, volkswagen); a level series (volkswagen) shows no cumulative figure and no "per"."""
     rep = _run(tmp_path, ROOT / f"params/intervention_impact/{name}.yaml", lang)
     res = json.loads((rep / "results.json").read_text())
     figs, shown = res["figures"], res["shown"]
@@ -406,19 +515,35 @@ def test_intervention_report_figures_agree(tmp_path, name, lang):
     cards = _cards(soup)
     findings = " ".join(li.get_text() for li in soup.select(".wb-findings li"))
     todo = soup.select_one(".wb-todo").get_text(" ")
+    level = name == "volkswagen"
+    key = "average_effect" if level else "cumulative_effect"
     with use(lang=lang):
-        cum = figs["cumulative_effect"]
-        assert shown["cumulative_effect"]["text"] == NI.num(cum["estimate"]) in cards.values()
+        assert res["headline"] == (RV.HEADLINE_LEVEL if level else RV.HEADLINE)
+        fig = figs[key]
+        assert shown[key]["text"] == RV.series_text(fig) in cards.values()
         assert shown["relative_effect"]["text"] == fmt(figs["relative_effect"], "signed_pct")
         p = fmt(figs["posterior_prob_causal_effect"], "pct")
         assert shown["posterior_prob_causal_effect"]["text"] == p in cards.values()
+        d = NI.digits(fig["ci_low"], fig["ci_high"])
         for part in ("estimate", "ci_low", "ci_high"):
-            assert NI.num(cum[part]) in findings
-        assert p in findings
+            assert NI.num(fig[part], places=d) in findings
         inconclusive = (
             "inconclusive: the data cannot tell" if lang == "en" else "不确定：数据不足以判断"
         )
         assert (inconclusive in findings) == (not figs["significant"])
         if not figs["significant"]:
             assert ("Do not decide" if lang == "en" else "暂不据此做决定") in todo
-    _clean(_visible(soup))
+        failed = figs["placebo"]["covers_zero"] is False
+        assert failed == (name in ("google", "volkswagen"))
+        if failed:
+            lead = soup.select_one(".wb-findings li").get_text()
+            assert lead.startswith("Model check failed")
+            notes = " ".join(x.get_text() for x in soup.select(".wb-card-note"))
+            assert "model check failed: see below" in notes
+            assert "unlikely to be chance" not in findings
+            assert "Do not act" in todo
+    text = _visible(soup)
+    if level:
+        assert not re.search(r"(?i)cumulative effect (?:of|\d)|per week|summed", text)
+        assert "Cumulative" not in cards
+    _clean(text)

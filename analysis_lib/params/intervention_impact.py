@@ -20,6 +20,12 @@ class SeriesSpec(Strict):
     y: str
     controls: list[str] = Field(default=[], max_length=20)
     sep: str | None = None
+    kind: Literal["flow", "level"] = "flow"
+    """``flow``: a quantity per period (sales, visits, sign-ups): its sum over the post-period
+    means something, and the report gives the cumulative effect. ``level``: a state measured at
+    each point (a share price, an index, a stock level): a sum over periods means nothing, so the
+    report gives the average effect only (as with R CausalImpact, whose cumulative row only makes
+    sense for a flow)."""
 
 
 class InterventionParams(BaseParams):

@@ -14,7 +14,7 @@ from babel import numbers as B
 from analysis_lib.analyses.causal import Impact
 from analysis_lib.present.charts.base import PALETTE
 from analysis_lib.present.context import settings
-from analysis_lib.present.narrative.impact import Event, Kind, Unit, ci_words, unit_of
+from analysis_lib.present.narrative.impact import Event, Kind, Measure, Unit, ci_words, unit_of
 from analysis_lib.present.numbers import LOCALES, fmt
 from analysis_lib.present.words import t
 
@@ -36,9 +36,14 @@ def _tick(v: float, _pos=None) -> str:
     return fmt(v, "count") if abs(v) >= 10 or float(v).is_integer() else fmt(v, "ratio")
 
 
-def axis_titles(name: str, unit: Unit, kind: Kind) -> tuple[str, str, str]:
+def axis_titles(
+    name: str, unit: Unit, kind: Kind, measure: Measure = "flow"
+) -> tuple[str, str, str]:
     """The three panels' y-axis titles: the series per point, the effect per point, the
-    cumulative effect; with the currency for money."""
+    cumulative effect; with the currency for money. A level series (a price, an index) is not
+    per anything: its titles are the series' name and "Effect", and it has no cumulative panel."""
+    if measure == "level":
+        return t("impact.chart.y_series", name=name), t("impact.chart.y_effect_level"), ""
     per = t(f"impact.unit.{unit}.per")
     cur = currency_symbol() if kind == "money" else None
     if cur:
@@ -54,10 +59,10 @@ def axis_titles(name: str, unit: Unit, kind: Kind) -> tuple[str, str, str]:
     )
 
 
-def alt_text(imp: Impact, name: str, event: Event) -> str:
+def alt_text(imp: Impact, name: str, event: Event, measure: Measure = "flow") -> str:
     """What the chart shows, for the image's alt text."""
     return t(
-        "impact.chart.alt",
+        "impact.chart.alt_level" if measure == "level" else "impact.chart.alt",
         name=name,
         event=t(f"impact.event.{event}"),
         ci=ci_words(imp.alpha),
@@ -66,18 +71,25 @@ def alt_text(imp: Impact, name: str, event: Event) -> str:
 
 
 def impact_chart(
-    imp: Impact, *, name: str, kind: Kind = "ratio", event: Event = "intervention"
+    imp: Impact,
+    *,
+    name: str,
+    kind: Kind = "ratio",
+    event: Event = "intervention",
+    measure: Measure = "flow",
 ) -> plt.Figure:
     """Three panels: the actual series against the counterfactual with its band over the
     pre-period (the fit) and after the start; the pointwise effect (actual minus counterfactual,
     over the fit too, where it is the residual); the cumulative effect from the start on (zero by
-    construction before it, as R draws it)."""
+    construction before it, as R draws it). A level series has no cumulative panel: the sum of a
+    price over weeks means nothing."""
     s, pre = imp.series, imp.pre_fit
     cols = ["actual", "predicted", "predicted_lo", "predicted_hi"]
     both = pd.concat([pre[cols], s[cols]])
     unit = unit_of(both.index)
-    y_level, y_effect, y_cum = axis_titles(name, unit, kind)
-    fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
+    y_level, y_effect, y_cum = axis_titles(name, unit, kind, measure)
+    panels = 2 if measure == "level" else 3
+    fig, axes = plt.subplots(panels, 1, figsize=(9, 8 if panels == 3 else 6), sharex=True)
     ax = axes[0]
     ax.plot(
         both.index, both["actual"], color="#0f172a", linewidth=1, label=t("impact.chart.actual")
@@ -111,18 +123,19 @@ def impact_chart(
     )
     axes[1].set_title(t("impact.chart.pointwise_title"))
     axes[1].set_ylabel(y_effect)
-    zero = pd.Series(0.0, index=pre.index)
-    cum = pd.concat([zero, s["cum_effect"]])
-    axes[2].plot(cum.index, cum, color=PALETTE[1], linewidth=1)
-    axes[2].fill_between(
-        cum.index,
-        pd.concat([zero, s["cum_effect_lo"]]),
-        pd.concat([zero, s["cum_effect_hi"]]),
-        color=PALETTE[1],
-        alpha=0.2,
-    )
-    axes[2].set_title(t("impact.chart.cumulative_title"))
-    axes[2].set_ylabel(y_cum)
+    if panels == 3:
+        zero = pd.Series(0.0, index=pre.index)
+        cum = pd.concat([zero, s["cum_effect"]])
+        axes[2].plot(cum.index, cum, color=PALETTE[1], linewidth=1)
+        axes[2].fill_between(
+            cum.index,
+            pd.concat([zero, s["cum_effect_lo"]]),
+            pd.concat([zero, s["cum_effect_hi"]]),
+            color=PALETTE[1],
+            alpha=0.2,
+        )
+        axes[2].set_title(t("impact.chart.cumulative_title"))
+        axes[2].set_ylabel(y_cum)
     for i, a in enumerate(axes):
         a.axvline(
             s.index[0],
@@ -136,13 +149,13 @@ def impact_chart(
     axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if isinstance(both.index, pd.DatetimeIndex):
         loc = mdates.AutoDateLocator()
-        axes[2].xaxis.set_major_locator(loc)
+        axes[-1].xaxis.set_major_locator(loc)
         zh = settings().lang == "zh"
-        axes[2].xaxis.set_major_formatter(
+        axes[-1].xaxis.set_major_formatter(
             mdates.ConciseDateFormatter(loc, **(ZH_DATES if zh else {}))
         )
-        axes[2].set_xlabel(t("impact.chart.x_date"))
+        axes[-1].set_xlabel(t("impact.chart.x_date"))
     else:
-        axes[2].set_xlabel(t("impact.chart.x_point"))
+        axes[-1].set_xlabel(t("impact.chart.x_point"))
     fig.tight_layout()
     return fig

@@ -5,10 +5,15 @@ paragraphs themselves are shared with the campaign report
 (:mod:`analysis_lib.present.narrative.impact`); the words are in
 ``catalog/intervention_impact.yaml``.
 
-What to do follows from whether the effect is established: the interval of the cumulative effect
-on one side of zero with no check raising doubt (keep, or reverse a harmful change); on one side
-but with a failed placebo, a strong case for R's wider level prior or a flat pre-period (check
-first); across zero (do not decide: the data cannot tell). There is always one action.
+What to do follows from whether the effect is established: the interval of the effect on one side
+of zero with no check raising doubt (keep, or reverse a harmful change); on one side but with a
+failed placebo, a strong case for R's wider level prior or a flat pre-period (check first);
+across zero (do not decide: the data cannot tell). There is always one action. When a check
+failed, the findings lead with it and the cards say so, so the top of the report agrees with
+the action.
+
+A flow series (sales per day) is judged on its cumulative effect; a level series (a share price)
+on its average effect, since its sum over periods means nothing (``series.kind`` in the params).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from analysis_lib.present.words import t
 @dataclass(frozen=True)
 class Case:
     """One intervention impact estimate with what the words need: the series' ``name``, the
-    ``intervention`` as written in the params, the control series, the test level ``alpha``."""
+    ``intervention`` as written in the params, the control series, the test level ``alpha``,
+    and whether the series is a flow or a level (``measure``)."""
 
     impact: Impact
     placebo: Placebo
@@ -35,14 +41,24 @@ class Case:
     intervention: str
     controls: list[str]
     alpha: float = 0.05
+    measure: NI.Measure = "flow"
 
     @property
     def unit(self) -> NI.Unit:
         return NI.unit_of(self.impact.series.index)
 
     @property
+    def level(self) -> bool:
+        return self.measure == "level"
+
+    @property
     def dated(self) -> bool:
         return isinstance(self.impact.series.index, pd.DatetimeIndex)
+
+    @property
+    def checks(self) -> list[NI.Check]:
+        """The model checks that failed (none: the estimate can be taken at face value)."""
+        return NI.failed_checks(self.impact.model, self.placebo)
 
     def _point(self, x) -> str:
         return str(pd.Timestamp(x).date()) if self.dated else fmt(x, "count")
@@ -58,19 +74,26 @@ class Case:
         return self._point(self.impact.series.index[-1])
 
 
+def judged(c: Case):
+    """The figure the verdict is read from: the cumulative effect of a flow, the average effect
+    of a level (same sign and same interval relative to zero)."""
+    return c.impact.summary.average if c.level else c.impact.summary
+
+
 def paragraphs(c: Case) -> list[str]:
     """The impact paragraphs (:func:`analysis_lib.present.narrative.impact.paragraphs`)."""
     return NI.paragraphs(
         c.impact.summary,
         c.impact.model,
         name=c.name,
-        intervention=c.intervention,
+        intervention=NI.point_at(c.intervention),
         controls=c.controls,
         unit=c.unit,
         kind="ratio",
         alpha=c.alpha,
         placebo=c.placebo,
         event="intervention",
+        measure=c.measure,
     )
 
 
@@ -78,26 +101,37 @@ def period(c: Case) -> str:
     return t(
         "intervention_impact.title_period",
         name=c.name,
-        intervention=c.intervention,
+        intervention=NI.point_at(c.intervention),
         first=c.first,
         last=c.last,
     )
 
 
 def compared(c: Case) -> str:
-    return t("intervention_impact.compared", intervention=c.intervention)
+    return t("intervention_impact.compared", intervention=NI.point_at(c.intervention))
 
 
 def interval_note(lo: float, hi: float, kind: str, alpha: float) -> str:
-    f = (lambda v: fmt(v, "signed_pct")) if kind == "signed_pct" else NI.num
-    return t("intervention_impact.card.interval", ci=NI.ci_words(alpha), lo=f(lo), hi=f(hi))
+    if kind == "signed_pct":
+        lo_s, hi_s = fmt(lo, "signed_pct"), fmt(hi, "signed_pct")
+    else:
+        d = NI.digits(lo, hi)
+        lo_s, hi_s = NI.num(lo, places=d), NI.num(hi, places=d)
+    return t("intervention_impact.card.interval", ci=NI.ci_words(alpha), lo=lo_s, hi=hi_s)
+
+
+def check_note(c: Case) -> str:
+    """A card's note when a model check failed (empty when none did)."""
+    return t("impact.check_note") if c.checks else ""
 
 
 def doubts(c: Case) -> list[str]:
     """Why the estimate cannot be taken at face value, each as a phrase (none: no doubt)."""
     out = []
     if c.placebo.covers_zero is False:
-        out.append(t("intervention_impact.action.why_placebo", date=str(c.placebo.fake_date)[:10]))
+        out.append(
+            t("intervention_impact.action.why_placebo", date=NI.point_at(c.placebo.fake_date))
+        )
     bf = NI.level_prior_bf(c.impact.model)
     if bf:
         out.append(t("intervention_impact.action.why_level", bf=bf))
@@ -107,15 +141,18 @@ def doubts(c: Case) -> list[str]:
 
 
 def findings(c: Case) -> list[str]:
-    """What happened (the cumulative effect against the counterfactual), what it means (the
-    verdict with the probability of a causal effect), and the checks that temper it."""
+    """A failed model check first (so the top agrees with the action), then what happened (the
+    effect against the counterfactual: cumulative for a flow, average for a level), what it
+    means (the verdict with the probability of a causal effect), and the checks in detail."""
     p = paragraphs(c)
-    out = [p[1], p[2]]
+    lead = NI.checks_lead(c.impact.model, c.placebo, "intervention")
+    n = NI.head(c.measure)
+    out = ([lead] if lead else []) + p[n - 2 : n]
     bf = NI.level_prior_bf(c.impact.model)
     if bf:
         out.append(t("impact.para.level_prior", bf=bf))
     if c.placebo.covers_zero is False:
-        out.append(NI.placebo_text(c.placebo))
+        out.append(NI.placebo_text(c.placebo, "ratio", c.measure))
     if c.impact.model.pre_period_constant:
         out.append(t("impact.para.constant", name=c.name, event=t("impact.event.intervention")))
     return out
@@ -123,22 +160,25 @@ def findings(c: Case) -> list[str]:
 
 def actions(c: Case) -> list[Action]:
     """One action: keep, reverse, check first, or wait (see the module docstring)."""
-    e, ci = c.impact.summary, NI.ci_words(c.alpha)
-    unit = t(f"impact.unit.{c.unit}.{'one' if e.points == 1 else 'many'}")
+    s, ci = c.impact.summary, NI.ci_words(c.alpha)
+    e = judged(c)
+    unit = t(f"impact.unit.{c.unit}.{'one' if s.points == 1 else 'many'}")
+    d = NI.digits(e.ci_low, e.ci_high)
+    measure = t(f"intervention_impact.action.measure.{'average' if c.level else 'cumulative'}")
     words = {
         "name": c.name,
-        "effect": NI.num(abs(e.estimate)),
-        "points": fmt(e.points, "count"),
+        "effect": NI.num(abs(e.estimate), places=d),
+        "points": fmt(s.points, "count"),
         "unit": unit,
         "ci": ci,
-        "lo": NI.num(e.ci_low),
-        "hi": NI.num(e.ci_high),
+        "lo": NI.num(e.ci_low, places=d),
+        "hi": NI.num(e.ci_high, places=d),
     }
-    if not e.significant:
+    if not s.significant:
         return [
             Action(
                 t("intervention_impact.action.wait", name=c.name),
-                t("intervention_impact.action.wait_rule", ci=ci),
+                t("intervention_impact.action.wait_rule", ci=ci, measure=measure),
             )
         ]
     why = doubts(c)
@@ -151,23 +191,28 @@ def actions(c: Case) -> list[Action]:
                     direction=direction,
                     why=t("impact.clause_sep").join(why),
                 ),
-                t("intervention_impact.action.check_rule", ci=ci),
+                t("intervention_impact.action.check_rule", ci=ci, measure=measure),
             )
         ]
-    key = "keep" if e.estimate > 0 else "reverse"
+    key = ("keep" if e.estimate > 0 else "reverse") + ("_level" if c.level else "")
+    rule = "keep_rule" if e.estimate > 0 else "reverse_rule"
     return [
         Action(
             t(f"intervention_impact.action.{key}", **words),
-            t(f"intervention_impact.action.{key}_rule", ci=ci),
+            t(f"intervention_impact.action.{rule}", ci=ci, measure=measure),
         )
     ]
 
 
 def method_notes(c: Case) -> list[str]:
-    """The model, the probability's meaning, the assumptions and the checks."""
+    """The model, the probability's meaning, what a level series reports, the assumptions and
+    the checks."""
     p = paragraphs(c)
-    return [NI.model_note(c.impact.model), NI.probability_note(c.alpha), *p[3:]]
+    notes = [NI.model_note(c.impact.model), NI.probability_note(c.alpha)]
+    if c.level:
+        notes.append(t("intervention_impact.level_note", name=c.name))
+    return notes + p[NI.head(c.measure) :]
 
 
 def summary_table(c: Case) -> pd.DataFrame:
-    return NI.summary_table(c.impact.summary, "ratio", c.alpha, c.unit)
+    return NI.summary_table(c.impact.summary, "ratio", c.alpha, c.unit, c.measure)

@@ -16,8 +16,10 @@ from analysis_lib.present.tables import table
 from analysis_lib.present.words import t
 
 HEADLINE = ["cumulative_effect", "relative_effect", "posterior_prob_causal_effect"]
+# a level series (a share price): its sum over periods means nothing, the average effect leads
+HEADLINE_LEVEL = ["average_effect", "relative_effect", "posterior_prob_causal_effect"]
 CARD_KINDS = {
-    "cumulative_effect": "series",  # NI.num: the series' own units
+    "cumulative_effect": "series",  # series_text: the series' own units, precision of its interval
     "average_effect": "series",
     "relative_effect": "signed_pct",
     "posterior_prob_causal_effect": "pct",
@@ -40,36 +42,67 @@ def figures(c: N.Case) -> dict:
     }
 
 
-def _tone(s) -> B.Tone:
-    if not s.significant:
+def series_text(figure: dict) -> str:
+    """A card's figure in the series' own units, with the decimals its interval needs
+    (:func:`analysis_lib.present.narrative.impact.digits`): the card shows exactly this for the
+    results.json figure ``{"estimate", "ci_low", "ci_high"}``."""
+    d = NI.digits(figure["ci_low"], figure["ci_high"])
+    return NI.num(figure["estimate"], places=d)
+
+
+def _tone(c: N.Case) -> B.Tone:
+    """Neutral when the interval includes zero or a model check failed (the effect is not
+    established either way); else good for a rise, bad for a fall."""
+    s = c.impact.summary
+    if not s.significant or c.checks:
         return "neutral"
     return "good" if s.estimate > 0 else "bad"
 
 
+def _note(*parts: str) -> str:
+    return t("impact.clause_sep").join(p for p in parts if p)
+
+
 def cards(c: N.Case) -> list[B.Card]:
-    """Cumulative, average and relative effect with their intervals, and the probability of a
-    causal effect with the verdict. The tone says whether the interval excludes zero; whether a
-    rise is good depends on the series, so up is shown as good (a series where lower is better
-    reads the arrow, not the colour)."""
+    """Cumulative (a flow only), average and relative effect with their intervals, and the
+    probability of a causal effect with the verdict. The tone says whether the effect is
+    established (interval off zero, no failed check); whether a rise is good depends on the
+    series, so up is shown as good (a series where lower is better reads the arrow, not the
+    colour). A failed model check is written on the first card and on the probability's card,
+    so the top of the report agrees with the action."""
     s, a = c.impact.summary, c.alpha
     av = s.average
-    vs = t("intervention_impact.card.vs_counterfactual")
+    f = figures(c)
+    vs = f"{fmt(s.relative, 'signed_pct')} {t('intervention_impact.card.vs_counterfactual')}"
+    check = N.check_note(c)
+    average = B.Card(
+        t("intervention_impact.card.average_level")
+        if c.level
+        else t("intervention_impact.card.average", per=t(f"impact.unit.{c.unit}.per")),
+        series_text(f["average_effect"]),
+        _note(N.interval_note(av.ci_low, av.ci_high, "series", a), check if c.level else ""),
+        vs if c.level else "",
+        B.direction_of(av.estimate) if c.level else None,
+        _tone(c) if c.level else "neutral",
+        key="average_effect",
+    )
+    if c.level:
+        first = [average]
+    else:
+        first = [
+            B.Card(
+                t("intervention_impact.card.cumulative"),
+                series_text(f["cumulative_effect"]),
+                _note(N.interval_note(s.ci_low, s.ci_high, "series", a), check),
+                vs,
+                B.direction_of(s.estimate),
+                _tone(c),
+                key="cumulative_effect",
+            ),
+            average,
+        ]
     return [
-        B.Card(
-            t("intervention_impact.card.cumulative"),
-            NI.num(s.estimate),
-            N.interval_note(s.ci_low, s.ci_high, "series", a),
-            f"{fmt(s.relative, 'signed_pct')} {vs}",
-            B.direction_of(s.estimate),
-            _tone(s),
-            key="cumulative_effect",
-        ),
-        B.Card(
-            t("intervention_impact.card.average", per=t(f"impact.unit.{c.unit}.per")),
-            NI.num(av.estimate),
-            N.interval_note(av.ci_low, av.ci_high, "series", a),
-            key="average_effect",
-        ),
+        *first,
         B.Card(
             t("intervention_impact.card.relative"),
             fmt(s.relative, "signed_pct"),
@@ -79,7 +112,7 @@ def cards(c: N.Case) -> list[B.Card]:
         B.Card(
             t("intervention_impact.card.prob"),
             fmt(s.posterior_prob_causal_effect, "pct"),
-            NI.verdict(s),
+            NI.verdict(s, bool(c.checks)),
             key="posterior_prob_causal_effect",
         ),
     ]
@@ -87,7 +120,7 @@ def cards(c: N.Case) -> list[B.Card]:
 
 def summary(run: Run, c: N.Case) -> None:
     """Record the figures; show the title line, the cards, the findings and what to do."""
-    B.record_figures(figures(c), headline=HEADLINE)
+    B.record_figures(figures(c), headline=HEADLINE_LEVEL if c.level else HEADLINE)
     B.show(
         B.title_block(run.P.title, N.period(c), N.compared(c), c.last if c.dated else None),
         B.summary_block(cards(c), N.findings(c)),
@@ -104,16 +137,16 @@ def counterfactual(run: Run, c: N.Case) -> None:
         )
     )
     B.figure(
-        impact_chart(c.impact, name=c.name, kind="ratio", event="intervention"),
-        alt_text(c.impact, c.name, "intervention"),
+        impact_chart(c.impact, name=c.name, kind="ratio", event="intervention", measure=c.measure),
+        alt_text(c.impact, c.name, "intervention", c.measure),
     )
     B.show(
         B.section(
             t("intervention_impact.section.inference"),
-            t("intervention_impact.section.inference_lead"),
+            t(f"intervention_impact.section.inference_lead{'_level' if c.level else ''}"),
         ),
-        table(N.summary_table(c), labels=NI.summary_labels(c.unit)),
-        B.paragraphs(N.paragraphs(c)[:3]),
+        table(N.summary_table(c), labels=NI.summary_labels(c.unit, c.measure)),
+        B.paragraphs(N.paragraphs(c)[: NI.head(c.measure)]),
     )
 
 
