@@ -262,3 +262,22 @@ def test_the_even_share_multiplies_back_to_the_gap():
     assert (1 + p.tree.spread()) ** 4 == pytest.approx(1 + p.feasibility.required_uplift)
     with use(lang="en", currency="CNY"):
         assert N.fmt(p.tree.spread(), "signed_pct") == "+10.7%"
+
+
+@pytest.mark.parametrize(
+    "lang, said",
+    [
+        ("en", "The target of 2026-01, 2026-02 lies above the 80% interval"),
+        ("zh", "2026-01、2026-02 的目标高于 80% 区间上限"),
+    ],
+)
+def test_months_above_the_band_are_said(lang, said):
+    """Round 2 (targets 2026): January to March were above the 80% upper bound, unsaid."""
+    import dataclasses
+
+    p = _plan()
+    months = tuple(p.months[:2])
+    p = dataclasses.replace(p, split=dataclasses.replace(p.split, above_band=months))
+    with use(lang=lang, currency="CNY"):
+        assert said in N.forecast_lead(p)
+        assert said not in N.forecast_lead(_plan())
