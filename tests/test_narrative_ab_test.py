@@ -229,3 +229,71 @@ def test_chinese_spacing_and_names_from_the_data(lang):
     )
     assert N.tidy("实验组 的 转化率 gate_40 的 值", "zh") == "实验组的转化率 gate_40 的值"
     assert N.tidy("a b", "en") == "a b"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_verdict_rule_is_a_short_list_in_the_order_it_is_applied(lang):
+    """Method: the rule as a numbered list (was one run-on sentence), in the order
+    abtest.verdict applies it: SRM, ship on a gain, failed guardrail, harm, else inconclusive."""
+    want = {
+        "en": [
+            "The verdict is the first of these rules that applies:",
+            "1. A sample ratio mismatch (SRM, p-value below 0.001): no verdict; fix the assignment.",
+            "2. Conversion significantly better at the 5% level and no guardrail failed: ship; a guardrail with not enough data must have enough first.",
+            "3. A guardrail failed: don't ship.",
+            "4. A metric significantly worse: don't ship.",
+            "5. Otherwise inconclusive: the data cannot tell.",
+        ],
+        "zh": [
+            "结论取以下规则中第一条适用的：",
+            "1. 出现样本比例失衡（p 值低于 0.001）：不给结论，先修复分流。",
+            "2. 转化率在 5% 水平上显著提升且没有护栏指标未通过：上线；数据不足的护栏指标须先有足够数据。",
+            "3. 有护栏指标未通过：不上线。",
+            "4. 某指标显著变差：不上线。",
+            "5. 其余情况为不确定：数据不足以判断。",
+        ],
+    }[lang]  # fmt: skip
+    notes = say(lang, N.method_notes, result([GAIN, AOV_SAME], AOV_GUARD))
+    assert notes[:6] == want
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_passed_sample_ratio_check_states_its_threshold_and_a_unit_table_has_no_period(lang):
+    """p = 0.0086 is "fair" only against the stated SRM threshold (0.001); a unit table without
+    dates has no period, so the title line says so instead of the params' made-up one."""
+    srm = A.SrmResult(0.0086, 6.9, {"control": 44700, "treatment": 45489}, {"control": 45094.5, "treatment": 45094.5})  # fmt: skip
+    want = {
+        "en": (
+            "The units split as planned: the chi-square test's p-value, 0.0086, is not below 0.001, the threshold of a sample ratio mismatch (SRM), so the comparison below is fair.",
+            "No period: the data is a table of units without dates (one row per unit)",
+        ),
+        "zh": (
+            "各组单位数符合计划分流比例：卡方检验的 p 值为 0.0086，不低于样本比例失衡的判定阈值 0.001，因此下面的比较是公平的。",
+            "无统计期：数据是不带日期的单位表（每个单位一行）",
+        ),
+    }[lang]  # fmt: skip
+    assert say(lang, N.assignment_lead, result([FLAT, AOV_SAME], srm=srm)) == want[0]
+    with use(lang=lang):
+        assert N.period_text(False, "2014-01-01 – 2014-01-31") == want[1]
+        assert N.period_text(True, "2025-09-01 – 2025-09-28") == "2025-09-01 – 2025-09-28"
+
+
+def test_an_early_estimate_beyond_the_axis_is_marked_at_the_edge_not_drawn_off_it():
+    """The cumulative chart scales to the later days: a first-day +96% is a triangle at the top
+    edge with its value, not a line running off the chart."""
+    from analysis_lib.present.charts import abtest as C
+
+    days = pd.date_range("2025-09-01", periods=9)
+    est = [0.96, 0.3, 0.2, 0.12, 0.1, 0.11, 0.1, 0.1, 0.1]
+    df = pd.DataFrame({"day": days, "v": "treatment", "e": est})
+    df["lo"], df["hi"] = df["e"] - 0.2, df["e"] + 0.2
+    with use(lang="en"):
+        fig = C.band_trend(df, "day", "e", "lo", "hi", "v", off_scale="off")
+    ax = fig.axes[0]
+    top = ax.get_ylim()[1]
+    assert 0.3 < top < 0.96
+    line = ax.get_lines()[0]
+    assert all(not (y > top) for y in line.get_ydata())  # nothing drawn beyond the axis
+    marks = [ln for ln in ax.get_lines() if ln.get_marker() == "^"]
+    assert len(marks) == 1 and marks[0].get_ydata()[0] < top
+    assert [t.get_text() for t in ax.texts] == ["+96.0%"]

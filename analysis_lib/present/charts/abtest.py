@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from analysis_lib.present.charts.base import PALETTE, date_axis, legend_outside, value_axis
+from analysis_lib.present.numbers import fmt
 
 GOOD, BAD, NEUTRAL = PALETTE[2], PALETTE[3], PALETTE[7]
 TONE_COLORS = {"good": GOOD, "bad": BAD, "neutral": NEUTRAL}
@@ -70,27 +71,54 @@ def band_trend(
     ylabel: str = "",
     names: Mapping[str, str] | None = None,
     band_names: Mapping[str, str] | None = None,
+    off_scale: str = "",
 ) -> plt.Figure:
     """A line per ``hue`` value (named by ``names``) with its interval as a band (named by
     ``band_names``) over dates, e.g. the cumulative change by day of assignment; a line at zero,
-    concise dates (they say what the axis is), the legend outside the data. The first days'
-    intervals are very wide: the value axis is scaled to the later two thirds of the days, so
-    that the estimate the test settles on can be read (the early bands run off the chart)."""
+    concise dates (they say what the axis is), the legend outside the data.
+
+    The first days rest on a handful of units: their estimates swing (+96% on day one) and their
+    intervals are very wide. The value axis is scaled to the later two thirds of the days (line
+    and band), so the estimate the test settles on can be read; the early band is cut at the
+    axis, and an early estimate beyond it is not drawn as a line running off the chart but as a
+    triangle at the edge labelled with its value (legend: ``off_scale``)."""
     fig, ax = plt.subplots(figsize=(9, 3.6))
+    days = sorted(df[x].unique())
+    later = df[df[x] >= days[len(days) // 3]] if len(days) >= 3 else df
+    vals = pd.concat([later[lo], later[hi], later[est]]).replace([np.inf, -np.inf], np.nan).dropna()
+    ylim = None
+    if len(vals):
+        span = max(vals.max() - vals.min(), 0.02)
+        ylim = (vals.min() - 0.1 * span, vals.max() + 0.1 * span)
+    marked = False
     for i, (key, g) in enumerate(df.groupby(hue)):
         g = g.sort_values(x)
         c = PALETTE[i % len(PALETTE)]
         name = (names or {}).get(str(key), str(key))
-        ax.plot(g[x], g[est], color=c, label=name)
+        y = g[est].to_numpy(float)
+        out = np.zeros(len(y), dtype=bool)
+        if ylim is not None:
+            out = (y < ylim[0]) | (y > ylim[1])
+        ax.plot(g[x], np.where(out, np.nan, y), color=c, label=name)
         band = (band_names or {}).get(str(key))
         ax.fill_between(g[x], g[lo], g[hi], color=c, alpha=0.15, label=band)
+        if out.any():
+            inset = 0.04 * (ylim[1] - ylim[0])
+            for xi, yi in zip(g[x][out], y[out], strict=True):
+                up = yi > ylim[1]
+                edge = ylim[1] - inset if up else ylim[0] + inset
+                ax.plot(
+                    [xi], [edge], marker="^" if up else "v", color=c, linestyle="none",
+                    label=None if marked else off_scale or None,
+                )  # fmt: skip
+                marked = True
+                ax.annotate(
+                    fmt(yi, "signed_pct"), (xi, edge), xytext=(6, 0), textcoords="offset points",
+                    va="center", fontsize=9, color=c,
+                )  # fmt: skip
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.axhline(0, color="#334155", linewidth=0.8)
-    days = sorted(df[x].unique())
-    later = df[df[x] >= days[len(days) // 3]] if len(days) >= 3 else df
-    vals = pd.concat([later[lo], later[hi], later[est]]).replace([np.inf, -np.inf], np.nan).dropna()
-    if len(vals):
-        span = max(vals.max() - vals.min(), 0.02)
-        ax.set_ylim(vals.min() - 0.1 * span, vals.max() + 0.1 * span)
     value_axis(ax, "signed_pct", ylabel or None)
     date_axis(ax)
     legend_outside(ax)

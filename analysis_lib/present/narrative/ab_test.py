@@ -562,7 +562,7 @@ def method_notes(res: A.AbResult) -> list[str]:
     spec = res.spec
     ci = interval_term(res)
     notes = [
-        _rule_text(res),
+        *_rule_notes(res),
         t(
             "ab_test.method.intervals",
             ci=ci[:1].upper() + ci[1:],
@@ -616,14 +616,23 @@ def method_notes(res: A.AbResult) -> list[str]:
     return notes
 
 
-def _rule_text(res: A.AbResult) -> str:
+def _rule_notes(res: A.AbResult) -> list[str]:
+    """The verdict rule as a short numbered list, in the order :func:`abtest.verdict` applies it
+    (one sentence held five rules)."""
     spec = res.spec
-    return t(
-        "ab_test.method.rule",
-        threshold=f"{spec.srm_threshold:g}",
-        metric=metric_name(res.primary.name),
-        alpha=alpha_pct(spec.alpha),
-    )
+    words = {
+        "threshold": f"{spec.srm_threshold:g}",
+        "metric": metric_name(res.primary.name),
+        "alpha": alpha_pct(spec.alpha),
+    }
+    keys = ("rule", "rule_srm", "rule_ship", "rule_guard", "rule_harm", "rule_else")
+    return [t(f"ab_test.method.{k}", **words) for k in keys]
+
+
+def period_text(has_dates: bool, period: str) -> str:
+    """The title line's period: the params' period, or, for a unit table without dates, that
+    there is none (a period in the params would be a made-up one: the rows carry no date)."""
+    return period if has_dates else t("ab_test.method.no_period")
 
 
 # --- data quality -----------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def summary(run: bootstrap.Run, res: A.AbResult) -> None:
     B.show(
         B.title_block(
             run.P.title,
-            run.period_text(),
+            N.period_text(run.P.unit_table is None, run.period_text()),
             compared=N.variant_name(res.spec.control),
             last_day=run.last_day,
         ),
@@ -325,6 +325,7 @@ def cumulative(run: bootstrap.Run, res: A.AbResult) -> None:
         band_names={
             v: t("ab_test.section.cumulative.band", variant=n, ci=ci) for v, n in names.items()
         },
+        off_scale=t("ab_test.section.cumulative.off_scale"),
     )
     B.show(B.section(t("ab_test.section.cumulative.title"), N.cumulative_lead(res)))
     alt = t(
