@@ -203,6 +203,11 @@ def test_campaign_findings_and_actions_golden_en():
         f = NC.findings(r)
         a = NC.actions(r)
     assert f[-1] == (
+        "Every paid channel's attributed ROI is negative while the campaign's is positive "
+        "because 80.0% of campaign GMV came through channels without spend: their share of the "
+        "net incremental GMV (CN¥17,358) counts in the campaign's ROI but in no paid channel's."
+    )
+    assert f[-2] == (
         "At the 35.0% margin, CN¥21,698 of net incremental GMV against CN¥5,300 of spend gives an "
         "ROI of +43.3% (95% credible interval −44.0% … +123.0%): inconclusive: the data cannot "
         "tell whether it paid for itself."
@@ -235,7 +240,7 @@ def test_campaign_actions_golden_zh_and_rules():
     assert [x.text for x in a] == [
         "在据此行动之前先检查模型：安慰剂检验在活动前的 2020-02-10 也发现了效应。",
         "停止或重新设计活动：按 35.0% 毛利率，活动没有收回 ¥5,300 的投放（ROI +43.3%，−90.0% … −10.0%）。",
-        "削减或调整 广告 的投放：其分摊回报低于成本（广告：ROI −71.0%（−86.0% … −45.0%））。",
+        "削减或调整广告的投放：其分摊回报低于成本（广告：ROI −71.0%（−86.0% … −45.0%））。",
         "为下次活动后的几周做好准备：本次活动结束后 14 天，GMV 比反事实低 ¥9,000（−¥15,000 … −¥2,000）。",
     ]
     assert f[0] == "Double 11（2025-10-24 至 2025-11-13）GMV ¥66,498，目标 ¥73,100，达成 91.0%。"
@@ -246,12 +251,46 @@ def test_campaign_actions_golden_zh_and_rules():
 
 
 def test_lessons_call_an_interval_across_zero_inconclusive():
+    """Effects by their interval (inconclusive across zero); the target is met or missed and the
+    top category's share is descriptive: neither is called "worked"."""
     with use(lang="en", currency="CNY"):
         df = NC.lessons(retro()).set_index("what")
-    assert df.loc["Pre-heat GMV", "verdict"] == "inconclusive: the data cannot tell"
-    assert df.loc["Burst GMV", "verdict"] == "worked"
-    assert df.loc["Spend on ads", "verdict"] == "did not work"
+    assert df.loc["Pre-heat GMV", "result"] == "inconclusive: the data cannot tell"
+    assert df.loc["Burst GMV", "result"] == "worked"
+    assert df.loc["Spend on ads", "result"] == "did not work"
     assert df.loc["Pre-heat GMV", "evidence"] == "+CN¥1,207 (−CN¥5,647 … CN¥7,631)"
+    top = df.loc["Electronics drove the most extra GMV"]
+    assert tuple(top) == ("descriptive (no counterfactual)", "33.7% of the GMV above run rate")
+    assert df.loc["GMV target", "result"] == "missed"
+
+
+def test_campaign_cards_say_inconclusive_and_carry_a_failed_check():
+    """The ROI card's note says inconclusive when its interval includes zero (and paid for
+    itself when it is above zero); a failed placebo leads the findings and marks the net card and
+    the probability's card; channel names join Chinese sentences without stray spaces."""
+    with use(lang="en", currency="CNY"):
+        cards = {c.key: c for c in RC.cards(retro())}
+        up = {c.key: c for c in RC.cards(retro(roi_ci=(0.1, 0.9)))}
+        bad = retro(placebo=PLACEBO_FAILED)
+        bad_cards = {c.key: c for c in RC.cards(bad)}
+        bad_f = NC.findings(bad)
+    assert cards["roi"].unit == (
+        "inconclusive: the data cannot tell; (net incremental GMV × 35.0% margin − CN¥5,300 "
+        "spend) / spend"
+    )
+    assert up["roi"].unit.startswith("paid for itself; ")
+    assert "model check failed" not in cards["net_incremental_gmv"].unit
+    assert cards["posterior_prob_causal_effect"].unit == "net incremental GMV: a credible increase"
+    assert bad_f[0].startswith(
+        "Model check failed: the placebo check finds an effect at 2020-02-10"
+    )
+    assert bad_cards["net_incremental_gmv"].unit.endswith("; model check failed: see below")
+    assert bad_cards["net_incremental_gmv"].tone == "neutral"
+    assert bad_cards["posterior_prob_causal_effect"].unit == (
+        "net incremental GMV: not established: a model check failed"
+    )
+    with use(lang="zh"):
+        assert NC.spaced("广告") == "广告" and NC.spaced("tiktok") == " tiktok "
 
 
 # --- the intervention impact report ---------------------------------------------------------------

@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis_lib.analyses import campaign as CA
 from analysis_lib.present.blocks import Action
+from analysis_lib.present.context import settings
 from analysis_lib.present.narrative import impact as NI
 from analysis_lib.present.numbers import fmt
 from analysis_lib.present.words import t, value
@@ -41,6 +42,28 @@ def step(from_step: str, to_step: str) -> str:
 
 def margin(r: CA.Retro) -> str:
     return fmt(r.margin, "pct")
+
+
+def spaced(name: str) -> str:
+    """A name inside a Chinese sentence: set off by spaces when it starts or ends in Latin
+    letters or digits (``调整 tiktok 的投放``), joined directly when it is Chinese
+    (``调整广告的投放``); English sentences carry their own spaces."""
+    if settings().lang != "zh" or not name:
+        return name
+    latin = lambda ch: ch.isascii() and ch.isalnum()  # noqa: E731
+    return f"{' ' if latin(name[0]) else ''}{name}{' ' if latin(name[-1]) else ''}"
+
+
+def doubted(r: CA.Retro) -> bool:
+    """Whether a model check failed (placebo, level prior, flat pre-period)."""
+    return bool(NI.failed_checks(r.impact.model, r.placebo))
+
+
+def unpaid_gmv(r: CA.Retro) -> float | None:
+    """The net incremental GMV attributed to channels without spend (by their share of campaign
+    GMV): the channel table's row and the finding that explains the channels' ROIs."""
+    roi = r.roi.total
+    return None if roi is None else roi.incremental_gmv * r.roi.unpaid_share
 
 
 # --- the title line and the cards ----------------------------------------------------------------
@@ -80,11 +103,17 @@ def net_note(r: CA.Retro) -> str:
 
 
 def roi_note(r: CA.Retro) -> str:
-    """The ROI card's base, in words."""
+    """The ROI card's verdict by its interval (inconclusive when it includes zero) and its base,
+    in words."""
     roi = r.roi.total
     if roi is None:
         return t("campaign_retro.card.no_spend")
-    return t("campaign_retro.card.roi_note", margin=margin(r), spend=money(roi.spend))
+    return t(
+        "campaign_retro.card.roi_note",
+        verdict=t("campaign_retro.card.roi_verdict." + CA.verdict(roi.ci_low, roi.ci_high)),
+        margin=margin(r),
+        spend=money(roi.spend),
+    )
 
 
 def roi_interval(r: CA.Retro) -> str:
@@ -100,7 +129,7 @@ def roi_interval(r: CA.Retro) -> str:
 
 
 def prob_note(r: CA.Retro) -> str:
-    return t("campaign_retro.card.prob_note", verdict=NI.verdict(r.net))
+    return t("campaign_retro.card.prob_note", verdict=NI.verdict(r.net, doubted(r)))
 
 
 def post_note(r: CA.Retro) -> str:
@@ -120,13 +149,15 @@ def post_note(r: CA.Retro) -> str:
 
 
 def findings(r: CA.Retro) -> list[str]:
-    """What happened (GMV and target; the increment against the counterfactual), what drove it
-    (the phase that brought most, the post window, the category), what it means (ROI; a failed
-    placebo check first of all)."""
+    """A failed model check first of all (so the top agrees with the actions), then what
+    happened (GMV and target; the increment against the counterfactual), what drove it (the
+    phase that brought most, the post window, the category), what it means (ROI, and why the
+    paid channels' attributed ROIs can all be negative beside a positive campaign ROI)."""
     c, o, n = r.camp, r.observed, r.net
     out = []
-    if r.placebo.covers_zero is False:
-        out.append(t("campaign_retro.finding.placebo_failed", date=str(r.placebo.fake_date)[:10]))
+    lead = NI.checks_lead(r.impact.model, r.placebo, "campaign")
+    if lead:
+        out.append(lead)
     where = {"name": c.name, "gmv": money(o.gmv), "start": str(c.preheat_start)}
     where["end"] = str(c.end_date)
     if o.target_achievement is not None:
@@ -206,6 +237,15 @@ def findings(r: CA.Retro) -> list[str]:
                 verdict=t("campaign_retro.roi_verdict." + CA.verdict(roi.ci_low, roi.ci_high)),
             )
         )
+        ch = r.roi.channels
+        if len(ch) and r.roi.unpaid_share > 0 and roi.estimate > 0 and (ch["roi"] < 0).all():
+            out.append(
+                t(
+                    "campaign_retro.finding.unpaid",
+                    unpaid=fmt(r.roi.unpaid_share, "pct"),
+                    gmv=money(unpaid_gmv(r)),
+                )
+            )
     return out
 
 
@@ -213,7 +253,7 @@ def findings(r: CA.Retro) -> list[str]:
 
 
 def _channel_detail(rows: pd.DataFrame) -> tuple[str, str]:
-    names = t("impact.list_sep").join(value("channel", c) for c in rows["channel"])
+    names = spaced(t("impact.list_sep").join(value("channel", c) for c in rows["channel"]))
     detail = t("impact.clause_sep").join(
         t(
             "campaign_retro.action.channel_detail",
@@ -307,11 +347,15 @@ def no_action_reason(r: CA.Retro) -> str:
 def lessons(r: CA.Retro) -> pd.DataFrame:
     """What worked, what did not and what the data cannot tell, each with its evidence: every
     phase by its interval, every channel by its attributed ROI's interval, the burst funnel's
-    steps that moved at the 5% level, the category that drove the extra GMV, the target."""
+    steps that moved at the 5% level; then the target (met or missed: an observed figure, not an
+    effect) and the category that drove the extra GMV (descriptive: a share is not a verdict).
+    The first column is the result of each line in those terms."""
     rows = []
 
-    def add(verdict: CA.Verdict, what: str, evidence: str) -> None:
-        rows.append((t(f"campaign_retro.verdict.{verdict}"), what, evidence))
+    def add(result: CA.Verdict | str, what: str, evidence: str) -> None:
+        key = result if result in ("worked", "did_not_work", "inconclusive") else None
+        word = t(f"campaign_retro.verdict.{key}") if key else t(f"campaign_retro.result.{result}")
+        rows.append((word, what, evidence))
 
     for p in CA.PHASES:
         e = r.phases.get(p)
@@ -353,18 +397,18 @@ def lessons(r: CA.Retro) -> pd.DataFrame:
     if len(r.categories) and r.categories["extra_gmv"].iloc[0] > 0:
         top = r.categories.iloc[0]
         add(
-            "worked",
+            "descriptive",
             t("campaign_retro.lesson.category", category=top["category"]),
-            fmt(top["share_of_extra"], "pct"),
+            t("campaign_retro.lesson.category_evidence", share=fmt(top["share_of_extra"], "pct")),
         )
     a = r.observed.target_achievement
     if a is not None:
         add(
-            "worked" if a >= 1 else "did_not_work",
+            "met" if a >= 1 else "missed",
             t("campaign_retro.lesson.target"),
             t("campaign_retro.lesson.target_evidence", achievement=fmt(a, "pct")),
         )
-    return pd.DataFrame(rows, columns=["verdict", "what", "evidence"])
+    return pd.DataFrame(rows, columns=["result", "what", "evidence"])
 
 
 def method_notes(r: CA.Retro) -> list[str]:

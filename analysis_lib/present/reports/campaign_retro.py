@@ -98,10 +98,12 @@ def cards(r: CA.Retro) -> list[B.Card]:
         B.Card(
             t("campaign_retro.card.net"),
             fmt(n.estimate, k["net_incremental_gmv"]),
-            N.net_note(r),
+            t("impact.clause_sep").join(
+                [N.net_note(r)] + ([t("impact.check_note")] if N.doubted(r) else [])
+            ),
             f"{fmt(n.relative, 'signed_pct')} {t('campaign_retro.card.vs_counterfactual')}",
             B.direction_of(n.estimate),
-            _tone(CA.verdict(n.ci_low, n.ci_high)),
+            "neutral" if N.doubted(r) else _tone(CA.verdict(n.ci_low, n.ci_high)),
             key="net_incremental_gmv",
         ),
         B.Card(
@@ -202,7 +204,7 @@ def channels(run: Run, r: CA.Retro) -> None:
                 "channel": t("campaign_retro.row.unpaid"),
                 "spend": 0.0,
                 "gmv_share": r.roi.unpaid_share,
-                "incremental_gmv": roi.incremental_gmv * r.roi.unpaid_share,
+                "incremental_gmv": N.unpaid_gmv(r),
             }
         )
     extra.append(
