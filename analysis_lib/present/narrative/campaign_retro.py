@@ -18,7 +18,7 @@ from analysis_lib.present.blocks import Action
 from analysis_lib.present.context import settings
 from analysis_lib.present.narrative import impact as NI
 from analysis_lib.present.numbers import fmt
-from analysis_lib.present.words import t, value
+from analysis_lib.present.words import catalog, t, value
 
 ALPHA = 0.05  # the level of every interval and test the report shows
 
@@ -52,6 +52,12 @@ def spaced(name: str) -> str:
         return name
     latin = lambda ch: ch.isascii() and ch.isalnum()  # noqa: E731
     return f"{' ' if latin(name[0]) else ''}{name}{' ' if latin(name[-1]) else ''}"
+
+
+def controls(r: CA.Retro) -> list[str]:
+    """The control series by their catalog label where it has one (the sample shop's
+    ``search_index`` reads as "search index" / "搜索指数"), else as named in the params."""
+    return [t(f"labels.{c}") if f"labels.{c}" in catalog() else c for c in r.controls]
 
 
 def doubted(r: CA.Retro) -> bool:
@@ -417,7 +423,7 @@ def method_notes(r: CA.Retro) -> list[str]:
     words = {"start": str(r.pre_start), "end": str(r.camp.base_end), "days": r.post_window}
     if r.controls:
         fit = t(
-            "campaign_retro.method.fit", controls=t("impact.list_sep").join(r.controls), **words
+            "campaign_retro.method.fit", controls=t("impact.list_sep").join(controls(r)), **words
         )
     else:
         fit = t("campaign_retro.method.fit_no_controls", **words)
@@ -441,7 +447,7 @@ def paragraphs(r: CA.Retro) -> list[str]:
         r.impact.model,
         name="GMV",
         intervention=str(r.camp.preheat_start),
-        controls=r.controls,
+        controls=controls(r),
         unit="day",
         kind="money",
         alpha=ALPHA,
