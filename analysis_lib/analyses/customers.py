@@ -30,7 +30,8 @@ import pandas as pd
 from analysis_lib.core import metrics as M
 from analysis_lib.core.data import DataSource, as_date_bounds
 
-Segment = Literal[
+# the RFM segments a rule names (a CRM export may ask for one of them), then the rest
+NamedSegment = Literal[
     "champions",
     "loyal",
     "new",
@@ -41,8 +42,8 @@ Segment = Literal[
     "cannot_lose",
     "at_risk",
     "hibernating",
-    "other",
 ]
+Segment = Literal[NamedSegment, "other"]
 
 # (segment, rule on r and f scores), first match wins
 SEGMENT_RULES: list[tuple[Segment, str]] = [

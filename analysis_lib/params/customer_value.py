@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from analysis_lib.analyses.customers import NamedSegment
 from analysis_lib.core import metrics as M
 from analysis_lib.params.base import BaseParams, CsvExport, Date, require_rows
 
@@ -13,18 +14,7 @@ from analysis_lib.params.base import BaseParams, CsvExport, Date, require_rows
 class SegmentExport(CsvExport):
     """Export the ids of one RFM segment to a CSV for the CRM (outside reports/)."""
 
-    segment: Literal[
-        "champions",
-        "loyal",
-        "new",
-        "potential_loyalists",
-        "promising",
-        "need_attention",
-        "about_to_sleep",
-        "cannot_lose",
-        "at_risk",
-        "hibernating",
-    ]
+    segment: NamedSegment
 
 
 class CustomerValueParams(BaseParams):
