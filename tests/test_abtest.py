@@ -576,7 +576,7 @@ def test_every_figure_of_the_report_tables_is_in_results_json(name, lang, ab_rep
         plan = figs["planner"]
         assert plan["n_per_variant"] > 0 and plan["total_units"] == 2 * plan["n_per_variant"]
         if lang == "en":
-            assert f"{plan['n_per_variant']:,} units per variant" in html.get_text(" ")
+            assert f"{plan['n_per_variant']:,} users per variant" in html.get_text(" ")
 
 
 def _cards(html) -> dict[str, dict[str, str]]:

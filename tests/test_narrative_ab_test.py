@@ -146,7 +146,7 @@ def test_inconclusive_says_the_data_cannot_tell_and_what_the_next_test_needs():
         )
     ]
     assert [a.text for a in say("zh", N.actions, res)] == [
-        "不要据此上线，也不要据此放弃：数据不足以判断对照组与实验组的转化率是否不同。要在基线 10.0% 上检测 +10.0% 的变化，下一次实验每组需要 14,745 个单位（按每天 500 个需 59 天）。"
+        "不要据此上线，也不要据此放弃：数据不足以判断对照组与实验组的转化率是否不同。要在基线 10.0% 上检测 +10.0% 的变化，下一次实验每组需要 14,745 个单位（按每天 500 个单位需 59 天）。"
     ]  # fmt: skip
     without_plan = result([FLAT, AOV_SAME], AOV_GUARD)
     assert say("en", N.actions, without_plan)[0].text.endswith(
@@ -297,3 +297,15 @@ def test_an_early_estimate_beyond_the_axis_is_marked_at_the_edge_not_drawn_off_i
     marks = [ln for ln in ax.get_lines() if ln.get_marker() == "^"]
     assert len(marks) == 1 and marks[0].get_ydata()[0] < top
     assert [t.get_text() for t in ax.texts] == ["+96.0%"]
+
+
+def test_sentences_count_the_units_the_params_name():
+    """``unit: players`` (Cookie Cats): the sentences count players / 玩家, never "units"."""
+    res = result([FLAT, AOV_SAME], AOV_GUARD, plan=PLAN)
+    with use(unit="players"):
+        en = say("en", N.findings, res)[-1]
+        zh = say("zh", N.findings, res)[-1]
+        act = say("zh", N.actions, res)[0].text
+    assert en.startswith("With 5,000 players in control, this test could detect")
+    assert zh.startswith("对照组有 5,000 个玩家时，本实验约能检测到")
+    assert "每组需要 14,745 个玩家（按每天 500 个玩家需 59 天）" in act

@@ -85,6 +85,14 @@ class AbTestParams(BaseParams):
     notebook: Literal["ab_test"]
     experiment_id: str | None = None
     unit_table: UnitTable | None = None
+    # what one unit is, so the report counts "12,000 players" / "12,000 个玩家" instead of "units":
+    # default users for the shop's assignments (their unit_id is a user id), units for a unit table
+    unit: (
+        Literal[
+            "users", "players", "sessions", "devices", "accounts", "customers", "stores", "units"
+        ]
+        | None
+    ) = None
     control: str = "control"
     planned_split: dict[str, float] | None = None
     metrics: list[AbMetric] = Field(min_length=1, max_length=30)
@@ -121,6 +129,11 @@ class AbTestParams(BaseParams):
             sequential_planned_units=self.sequential_planned_units,
             planner=PW.PlannerSpec(**self.planner.model_dump()) if self.planner else None,
         )
+
+    def unit_name(self) -> str:
+        """What one unit is (``unit``), defaulting by the input: users for the shop's assignments,
+        units for a unit table (whose rows the params do not describe)."""
+        return self.unit or ("users" if self.experiment_id is not None else "units")
 
     def unit_source(self) -> dict:
         """Where the units come from, as :func:`analysis_lib.analyses.abtest_units.load` takes it:

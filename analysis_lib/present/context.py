@@ -20,11 +20,14 @@ LANGS: tuple[Lang, ...] = ("en", "zh")
 @dataclass(frozen=True)
 class Settings:
     """How a report speaks: ``lang`` (en/zh), ``currency`` (ISO 4217 code; ``None`` shows money
-    without a symbol), ``timezone`` (the shop's, for dates shown)."""
+    without a symbol), ``timezone`` (the shop's, for dates shown), ``unit`` (what its counts count)."""
 
     lang: Lang = "en"
     currency: str | None = None
     timezone: str = "UTC"
+    # what the report's units are (the A/B report's ``unit``: users, players...), as a key of the
+    # catalog's values.unit: counts read "12,000 players", not "12,000 units"
+    unit: str = "units"
 
 
 # Settings is frozen: sharing the default instance is safe

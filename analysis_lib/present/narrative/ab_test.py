@@ -18,7 +18,7 @@ from analysis_lib.analyses import abtest as A
 from analysis_lib.analyses import abtest_units as U
 from analysis_lib.present import words
 from analysis_lib.present.blocks import Action
-from analysis_lib.present.context import lang_of
+from analysis_lib.present.context import lang_of, settings
 from analysis_lib.present.numbers import Kind, fmt, p_value, rate_change
 from analysis_lib.present.words import value
 
@@ -36,7 +36,12 @@ def tidy(text: str, lang: str | None = None) -> str:
 
 
 def t(key: str, lang: str | None = None, /, **values) -> str:
-    """:func:`analysis_lib.present.words.t` with :func:`tidy` spacing."""
+    """:func:`analysis_lib.present.words.t` with :func:`tidy` spacing, and the test's unit
+    (``{unit}`` players, ``{unit_one}`` player: the settings' ``unit``) for every sentence that
+    counts units."""
+    unit = settings().unit
+    values.setdefault("unit", words.value("unit", unit, lang))
+    values.setdefault("unit_one", words.value("unit_one", unit, lang))
     return tidy(words.t(key, lang, **values), lang)
 
 

@@ -17,7 +17,7 @@ from analysis_lib.core.quality import Finding
 from analysis_lib.present import blocks as B
 from analysis_lib.present import bootstrap
 from analysis_lib.present.charts import abtest as C
-from analysis_lib.present.context import use
+from analysis_lib.present.context import configure, use
 from analysis_lib.present.narrative import ab_test as N
 from analysis_lib.present.narrative.ab_test import t
 from analysis_lib.present.numbers import fmt
@@ -90,7 +90,9 @@ def cards(res: A.AbResult) -> list[B.Card]:
 
 def summary(run: bootstrap.Run, res: A.AbResult) -> None:
     """Title line, cards, findings and What to do; records every figure for results.json, with
-    the verdict and the MDE as the index shows them (the cards' text)."""
+    the verdict and the MDE as the index shows them (the cards' text). Sets the test's unit for
+    every later section (the sentences count "players", not "units")."""
+    configure(unit=run.P.unit_name())
     cs = cards(res)
     v = res.verdict
     shown: dict[str, B.Card] = {"verdict": cs[0], "mde_primary": cs[-1]}
