@@ -4,7 +4,9 @@ nothing that a report would show as a number.
 
 Three parts:
 
-- **Theme** (:func:`setup`): seaborn's white grid, the palette, the CJK font, plain-text labels.
+- **Theme** (:func:`setup`): seaborn's white grid (its rcParams, :data:`SEABORN_WHITEGRID`, set
+  without importing seaborn: importing it imports scipy.stats and statsmodels, a second of every
+  kernel's start), the palette, the CJK font, plain-text labels.
   Labels come from the data (categories, channels, brands, campaign names): they are drawn as plain
   text (``text.parse_math`` off), so a ``$`` in a name is a dollar sign, not the start of math text
   that fails the chart (``$$``) or swallows the name (``$x$``). Chinese labels need a CJK font: it
@@ -68,8 +70,8 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from babel import numbers as B
+from cycler import cycler
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection, QuadMesh
@@ -100,6 +102,73 @@ Grain = Literal["day", "week", "month"]
 
 # --- theme ---------------------------------------------------------------------------------------
 
+# What ``seaborn.set_theme(style="whitegrid", font_scale=0.95)`` sets (seaborn 0.13: its
+# ``axes_style("whitegrid")`` and ``plotting_context("notebook", font_scale=0.95)``), but seaborn's
+# default colour map: no chart draws with a default one (tests/test_import_path.py holds this
+# list to seaborn's own).
+SEABORN_WHITEGRID: dict[str, object] = {
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".8",
+    "axes.facecolor": "white",
+    "axes.grid": True,
+    "axes.labelcolor": ".15",
+    "axes.spines.bottom": True,
+    "axes.spines.left": True,
+    "axes.spines.right": True,
+    "axes.spines.top": True,
+    "figure.facecolor": "white",
+    "font.family": ["sans-serif"],
+    "font.sans-serif": [
+        "Arial",
+        "DejaVu Sans",
+        "Liberation Sans",
+        "Bitstream Vera Sans",
+        "sans-serif",
+    ],
+    "grid.color": ".8",
+    "grid.linestyle": "-",
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "text.color": ".15",
+    "xtick.bottom": False,
+    "xtick.color": ".15",
+    "xtick.direction": "out",
+    "xtick.top": False,
+    "ytick.color": ".15",
+    "ytick.direction": "out",
+    "ytick.left": False,
+    "ytick.right": False,
+    "axes.labelsize": 12 * 0.95,
+    "axes.linewidth": 1.25,
+    "axes.titlesize": 12 * 0.95,
+    "font.size": 12 * 0.95,
+    "grid.linewidth": 1,
+    "legend.fontsize": 11 * 0.95,
+    "legend.title_fontsize": 12 * 0.95,
+    "lines.linewidth": 1.5,
+    "lines.markersize": 6,
+    "patch.linewidth": 1,
+    "xtick.labelsize": 11 * 0.95,
+    "xtick.major.size": 6,
+    "xtick.major.width": 1.25,
+    "xtick.minor.size": 4,
+    "xtick.minor.width": 1,
+    "ytick.labelsize": 11 * 0.95,
+    "ytick.major.size": 6,
+    "ytick.major.width": 1.25,
+    "ytick.minor.size": 4,
+    "ytick.minor.width": 1,
+}
+
+
+def seaborn_theme() -> dict[str, object]:
+    """The rcParams of ``seaborn.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)``
+    (but its default colour map), without importing seaborn."""
+    return SEABORN_WHITEGRID | {
+        "axes.prop_cycle": cycler(color=[mcolors.to_rgb(c) for c in PALETTE])
+    }
+
 
 def cjk_font_path() -> Path:
     """Path of the bundled CJK font file (from the mplfonts package)."""
@@ -116,7 +185,7 @@ def setup(lang: str | None = None) -> str:
     path = cjk_font_path()
     font_manager.fontManager.addfont(str(path))
     family = font_manager.FontProperties(fname=str(path)).get_name()
-    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
+    plt.rcParams.update(seaborn_theme())
     plt.rcParams.update(
         {
             "font.family": "sans-serif",
@@ -634,6 +703,8 @@ def grouped_bars(
 ) -> plt.Figure:
     """Side-by-side bars of several columns per ``x`` value, the legend outside the bars. Series
     are named by ``labels`` or the catalog's label of each column (a column id never shows)."""
+    import seaborn as sns  # here: importing seaborn imports scipy.stats (see SEABORN_WHITEGRID)
+
     fig, ax = plt.subplots(figsize=(9, 3.6))
     names = {y: _label_or(y, labels) for y in ys}
     long = df.melt(id_vars=[x], value_vars=ys, var_name="series", value_name="value")

@@ -13,7 +13,6 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from analysis_lib.present.charts.base import PALETTE, fit_width
 from analysis_lib.present.numbers import fmt
@@ -37,6 +36,8 @@ def cohort_heatmap(
     n_rows, n_cols = data.shape
     width = fit_width(max(6.0, 0.7 * n_cols + 2.2))  # never shrunk on the page: cells stay 9 pt
     height = max(2.6, 0.34 * n_rows + 1.6)
+    import seaborn as sns  # here: importing seaborn imports scipy.stats and statsmodels
+
     fig, ax = plt.subplots(figsize=(width, height))
     sns.heatmap(
         data,

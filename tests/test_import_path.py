@@ -1,0 +1,103 @@
+"""What a cold run imports: a report that needs no statistics library does not pay for one.
+
+seaborn imports scipy.stats and statsmodels (about a second of a fresh kernel's start, issue 20);
+the chart theme is set without it (``charts.base.SEABORN_WHITEGRID``), and the modules that need
+scipy, statsmodels or seaborn import them inside the functions that use them. These tests run in
+a fresh interpreter, as a kernel does: this test process has long imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("scipy", "seaborn", "statsmodels", "sklearn", "pymc", "pymc_marketing")
+TINY_SHOP = ROOT / "tests" / "bad_inputs" / "_base_data"
+
+
+def _fresh(code: str, *args: str, cwd: Path = ROOT) -> str:
+    env = dict(os.environ, MPLBACKEND="agg", WORKBOOK_BATCH="1")
+    env.pop("WORKBOOK_CHECK_CHARTS", None)
+    r = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout
+
+
+LOADED = f"""
+import json, sys
+print("LOADED=" + json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
+"""
+
+
+def _loaded(stdout: str) -> list[str]:
+    line = [x for x in stdout.splitlines() if x.startswith("LOADED=")][-1]
+    return json.loads(line.removeprefix("LOADED="))
+
+
+def test_the_kernel_preload_imports_no_statistics_library():
+    from analysis_lib.run.kernel import PRELOAD
+
+    assert _loaded(_fresh(PRELOAD + "\n" + LOADED)) == []
+
+
+def test_the_kpi_report_runs_without_scipy_seaborn_or_statsmodels():
+    """The trivial report of the cold-run benchmark, every cell of its notebook as the kernel runs
+    it (the kernel's preload first), on a four-order shop: none of them is imported, neither by an
+    import line nor by a function that imports inside."""
+    from analysis_lib.run.kernel import PRELOAD
+
+    params = {
+        "notebook": "kpi_monitor",
+        "title": "Trivial",
+        "data": {"url": str(TINY_SHOP)},
+        "period": {"start": "2025-10-01", "end": "2025-10-31"},
+        "grain": "week",
+    }
+    code = f"""
+import json, sys
+{PRELOAD}
+nb = json.load(open(sys.argv[1], encoding="utf-8"))
+g = {{"params": json.loads(sys.argv[2])}}
+for c in nb["cells"]:
+    if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", []):
+        exec("".join(c["source"]), g)
+{LOADED}
+"""
+    nb = ROOT / "notebooks" / "kpi_monitor.ipynb"
+    out = _fresh(code, str(nb), json.dumps(params), cwd=nb.parent)
+    assert _loaded(out) == []
+
+
+def test_the_theme_is_seaborns_whitegrid_without_importing_seaborn():
+    """``setup`` sets what ``seaborn.set_theme(style="whitegrid", palette=PALETTE,
+    font_scale=0.95)`` set before, but the default colour map (no chart uses one)."""
+    code = f"""
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+from analysis_lib.present.charts import base
+base.setup("en")
+after_setup = dict(mpl.rcParams)
+{LOADED}
+mpl.rcdefaults()
+plt.rcParams.update(base.seaborn_theme())
+ours = dict(mpl.rcParams)
+mpl.rcdefaults()
+import seaborn as sns
+sns.set_theme(style="whitegrid", palette=base.PALETTE, font_scale=0.95)
+theirs = dict(mpl.rcParams)
+diff = sorted(k for k in theirs if theirs[k] != ours[k] and k != "image.cmap")
+own = ("font.family", "font.sans-serif", "axes.spines.top", "axes.spines.right")
+unset = sorted(k for k, v in base.seaborn_theme().items() if k not in own and after_setup[k] != v)
+print("DIFF=" + repr(diff))
+print("UNSET=" + repr(unset))
+"""
+    out = _fresh(code)
+    assert _loaded(out) == []  # setup imported none of them
+    assert "DIFF=[]" in out, out
+    assert "UNSET=[]" in out, out
