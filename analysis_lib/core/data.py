@@ -9,6 +9,7 @@ sub-folder ``<table>/`` of Parquet parts (how the large sample data is written).
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import os
 import re
@@ -21,6 +22,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 
+from analysis_lib.core import profile as _profile
 from analysis_lib.errors import DataError
 
 # kind of each required column: id / text -> string, ts -> timestamp, date -> date or timestamp,
@@ -80,19 +82,53 @@ class DataSource:
     id_casts: dict[tuple[str, str], str] = field(default_factory=dict)
     # intermediate results an analysis computes once per run and reuses (engine temp tables)
     memo: dict[tuple, ibis.Table] = field(default_factory=dict)
+    # a shop profile's mappings (core/profile.py): canonical table -> TableMap, named sources,
+    # and the profile's path for messages
+    tables: dict[str, _profile.TableMap] = field(default_factory=dict)
+    sources: dict[str, _profile.Source] = field(default_factory=dict)
+    profile: str | None = None
+    _raw: dict[str, str] = field(default_factory=dict)
 
     def names(self) -> list[str]:
-        """Names of the tables this source holds."""
+        """Names of the tables this source holds (a mapped table under its canonical name)."""
         if self.folder is not None:
-            return sorted(self._files)
-        return sorted(self.con.list_tables())
+            have = set(self._files)
+        else:
+            have = {n for n in self.con.list_tables() if not n.startswith("_wb_")}
+        return sorted(have | set(self.tables))
+
+    def profile_label(self) -> str:
+        """The file the mappings come from, for messages."""
+        return self.profile or "data"
+
+    def register_raw(self, rel: str, where: str) -> str:
+        """A file (or glob, or folder of Parquet parts) under the data folder read as an engine
+        view, once; its view's name. ``where`` names the mapping field in messages."""
+        if rel in self._raw:
+            return self._raw[rel]
+        path = self.folder / rel
+        if any(ch in rel for ch in "*?["):
+            if not sorted(self.folder.glob(rel)):
+                raise DataError(f"{where}: no file matches '{rel}' under {self.folder}")
+        elif not path.exists():
+            near = difflib.get_close_matches(rel, [p.name for p in self.folder.iterdir()], n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise DataError(f"{where}: file '{rel}' not found under {self.folder}{hint}")
+        stem = re.sub(r"\W", "_", Path(rel).stem)
+        view = f"{_profile.RAW_PREFIX}{len(self._raw)}_{stem}"
+        read_file(self.con, path, rel, self.date_format, self.timestamp_format, view=view)
+        self._raw[rel] = view
+        return view
 
     def has(self, name: str) -> bool:
         """Whether the source holds table ``name``."""
         return name in self.names()
 
     def where(self, name: str) -> str:
-        """Where table ``name`` lives, for error messages (a file path or ``url#table``)."""
+        """Where table ``name`` lives, for error messages (a file path, ``url#table``, or the
+        profile's mapping)."""
+        if name in self.tables:
+            return f"{self.profile_label()}#tables.{name}"
         if self.folder is not None and name in self._files:
             return str(self._files[name])
         return f"{self.url}#{name}"
@@ -105,7 +141,9 @@ class DataSource:
             raise DataError(
                 f"{self.url}: table '{name}' not found (have: {', '.join(self.names()) or 'none'})"
             )
-        if self.folder is None:
+        if name in self.tables:
+            t = _profile.build_table(self, name)
+        elif self.folder is None:
             t = self.con.table(name)
         else:
             t = read_file(
@@ -236,7 +274,12 @@ def _refuse_ambiguous_dates(con, path: Path, name: str, table: ibis.Table) -> No
 
 
 def read_csv(
-    con, path: Path, name: str, date_format: str | None = None, timestamp_format: str | None = None
+    con,
+    path: Path,
+    name: str,
+    date_format: str | None = None,
+    timestamp_format: str | None = None,
+    view: str | None = None,
 ) -> ibis.Table:
     """A CSV file read by DuckDB. Dates written like ``10/02/2025`` are read with
     ``date_format`` / ``timestamp_format`` when given (files with ISO dates are read as they are:
@@ -246,8 +289,8 @@ def read_csv(
         opts = {"timestampformat": timestamp_format or f"{date_format} %H:%M:%S"}
         if date_format:
             opts["dateformat"] = date_format
-        return con.read_csv(str(path), table_name=name, **opts)
-    t = con.read_csv(str(path), table_name=name)
+        return con.read_csv(str(path), table_name=view or name, **opts)
+    t = con.read_csv(str(path), table_name=view or name)
     _refuse_ambiguous_dates(con, path, name, t)
     return t
 
@@ -258,18 +301,23 @@ def read_file(
     name: str,
     date_format: str | None = None,
     timestamp_format: str | None = None,
+    view: str | None = None,
 ) -> ibis.Table:
-    """Table ``name`` from a CSV or Parquet file (or a folder of Parquet parts) as stored: no
-    shop-zone cast (:meth:`DataSource.table` adds it); a clear :class:`DataError` when unreadable.
-    ``date_format``/``timestamp_format``: see :func:`read_csv`."""
+    """Table ``name`` from a CSV or Parquet file (or a folder of Parquet parts, or a glob of
+    files) as stored: no shop-zone cast (:meth:`DataSource.table` adds it); a clear
+    :class:`DataError` when unreadable. ``date_format``/``timestamp_format``: see
+    :func:`read_csv`; ``view``: the engine's name for it when not ``name``."""
+    view = view or name
     if path.suffix == ".csv":
-        check_csv_encoding(path, name)
+        files = sorted(path.parent.glob(path.name)) if any(c in path.name for c in "*?[") else []
+        for f in files or [path]:
+            check_csv_encoding(f, name)
     try:
         if path.is_dir():
-            return con.read_parquet(str(path / "*.parquet"), table_name=name)
+            return con.read_parquet(str(path / "*.parquet"), table_name=view)
         if path.suffix == ".parquet":
-            return con.read_parquet(str(path), table_name=name)
-        return read_csv(con, path, name, date_format, timestamp_format)
+            return con.read_parquet(str(path), table_name=view)
+        return read_csv(con, path, name, date_format, timestamp_format, view)
     except DataError:
         raise
     except Exception as exc:  # duckdb raises many kinds; the message is what matters
@@ -484,7 +532,10 @@ def connect(
     ``timezone``: the shop's time zone, set as DuckDB's session zone (so results never depend on
     the machine's zone); other backends accept only UTC (:func:`_set_timezone`).
     ``date_format``/``timestamp_format``: how non-ISO dates are written in the folder's CSV files
-    (:func:`read_csv`). Errors and :attr:`DataSource.url` show the URL with its password masked."""
+    (:func:`read_csv`). Errors and :attr:`DataSource.url` show the URL with its password masked.
+    A spec's ``tables``/``sources`` (a shop profile's mappings, :mod:`analysis_lib.core.profile`)
+    make its mapped tables the source's canonical ones: each compiled to a view when first read."""
+    spec = None
     if not isinstance(url, str):
         spec = url
         url, timezone = spec.url, spec.timezone
@@ -511,6 +562,10 @@ def connect(
         raise DataError(redact_text(str(exc), url)) from exc.__cause__
     src.url = redact_url(src.url)
     src.date_format, src.timestamp_format = date_format, timestamp_format
+    if spec is not None:
+        src.tables = dict(getattr(spec, "tables", None) or {})
+        src.sources = dict(getattr(spec, "sources", None) or {})
+        src.profile = getattr(spec, "profile", None)
     return src
 
 
@@ -575,11 +630,17 @@ def check_tables(
             check_table(source, table, cols)
 
 
-def fingerprint(url: str) -> str:
+def fingerprint(url) -> str:
     """A short fingerprint of the data: for a folder, a hash of each file's name, size and its
     first and last 64 KiB (cheap on 10^8-row files, changes whenever a file does); for a backend
-    URL, a hash of the URL without credentials."""
+    URL, a hash of the URL without credentials. Given a params file's ``data`` (a
+    :class:`~analysis_lib.params.DataSpec`) with a shop profile's mappings, the mappings are
+    hashed in too (the same files mapped otherwise are other figures)."""
     h = hashlib.sha256()
+    if not isinstance(url, str):
+        spec, url = url, url.url
+        if getattr(spec, "tables", None) or getattr(spec, "sources", None):
+            h.update(_profile.digest(spec.tables, spec.sources).encode())
     if is_backend_url(url):
         scheme, _, rest = url.partition("://")
         h.update((scheme + "://" + rest.split("@")[-1]).encode())

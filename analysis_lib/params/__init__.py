@@ -23,6 +23,7 @@ from analysis_lib.params.base import (
     Date,
     LocalPath,
     Period,
+    ShopInfo,
     Strict,
     check_path,
     require_rows,
@@ -35,7 +36,11 @@ from analysis_lib.params.kpi_monitor import KpiMonitorParams
 from analysis_lib.params.loading import (
     MAX_PARAMS_BYTES,
     SCHEMAS,
+    apply_profile,
+    check_profile,
+    is_profile_file,
     load,
+    load_profile,
     read_yaml,
     to_notebook,
     validate,
@@ -43,6 +48,7 @@ from analysis_lib.params.loading import (
 from analysis_lib.params.market_analysis import MarketParams
 from analysis_lib.params.outputs import EXPORTS_DIR, check_outputs
 from analysis_lib.params.product_ops import ProductOpsParams
+from analysis_lib.params.profile import Profile, is_profile
 from analysis_lib.params.target_setting import Scenario, TargetSettingParams
 
 __all__ = [
@@ -71,16 +77,23 @@ __all__ = [
     "Period",
     "Planner",
     "ProductOpsParams",
+    "Profile",
     "Scenario",
     "SegmentExport",
     "SeriesControls",
     "SeriesSpec",
+    "ShopInfo",
     "Strict",
     "TargetSettingParams",
     "UnitTable",
     "check_outputs",
+    "apply_profile",
     "check_path",
+    "check_profile",
+    "is_profile",
+    "is_profile_file",
     "load",
+    "load_profile",
     "parse_window",
     "read_yaml",
     "require_rows",

@@ -3,7 +3,9 @@ local paths that can be used, the base of the notebooks' schemas, and the check 
 rows.
 
 Every params file has ``notebook``, ``title``, ``data: {url}``, ``period: {start, end}``, ``lang``
-and ``currency``, then the notebook's own keys (in that notebook's module of this package).
+and ``currency``, then the notebook's own keys (in that notebook's module of this package). A
+``shop:`` key names a shop profile (:mod:`.profile`), which supplies ``data`` (with its table
+mappings), ``currency``, ``lang`` and the time zone where the params file does not set them.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import datetime as _dt
 import difflib
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from analysis_lib.core.data import as_date_bounds
+from analysis_lib.core.profile import Source, TableMap
 from analysis_lib.errors import ParamsError
 
 # dates the data model can mean: a period end of 9999-12-31 or a start of 0001-01-01 is a typo
@@ -59,10 +62,34 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def known_zone(v: str) -> str:
+    """An IANA time zone name, or ValueError with the nearest one."""
+    zones = zoneinfo.available_timezones() | {"UTC"}
+    if v not in zones:
+        near = difflib.get_close_matches(v, sorted(zones), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise ValueError(f"unknown time zone '{v}'{hint}")
+    return v
+
+
+def known_currency(v: str | None) -> str | None:
+    """An ISO 4217 code (upper-cased), or ValueError with the nearest one."""
+    if v is None:
+        return v
+    codes = list_currencies()
+    if v.upper() not in codes:
+        near = difflib.get_close_matches(v.upper(), sorted(codes), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise ValueError(f"unknown currency '{v}'{hint}: an ISO 4217 code such as CNY, USD, EUR")
+    return v.upper()
+
+
 class DataSpec(Strict):
     """Where the data is: a folder of Parquet/CSV files or an Ibis backend URL; ``timezone``: the
     shop's time zone (IANA name), in which days and weeks of time-zone-aware timestamps are
-    counted (timestamps without a zone are taken as the shop's wall-clock time)."""
+    counted (timestamps without a zone are taken as the shop's wall-clock time). ``tables`` and
+    ``sources``: a shop profile's mappings (:mod:`analysis_lib.core.profile`), put here with
+    ``profile`` (the profile's path, for messages) when a params file names a ``shop:``."""
 
     url: str = Field(min_length=1, max_length=2000)
     timezone: str = Field(default="UTC", max_length=64)
@@ -71,6 +98,9 @@ class DataSpec(Strict):
     # timestamp_format defaults to date_format + " %H:%M:%S".
     date_format: str | None = Field(default=None, min_length=2, max_length=64)
     timestamp_format: str | None = Field(default=None, min_length=2, max_length=64)
+    tables: dict[str, TableMap] = Field(default_factory=dict)
+    sources: dict[str, Source] = Field(default_factory=dict)
+    profile: str | None = Field(default=None, max_length=1000)
 
     @field_validator("date_format", "timestamp_format")
     @classmethod
@@ -95,12 +125,7 @@ class DataSpec(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        zones = zoneinfo.available_timezones() | {"UTC"}
-        if v not in zones:
-            near = difflib.get_close_matches(v, sorted(zones), n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise ValueError(f"unknown time zone '{v}'{hint}")
-        return v
+        return known_zone(v)
 
 
 class Period(Strict):
@@ -121,9 +146,31 @@ class Period(Strict):
         return (self.end - self.start).days + 1
 
 
+class ShopInfo(Strict):
+    """A shop profile's ``shop:``: its name (shown in the report's provenance), currency, time
+    zone and default report language."""
+
+    name: str = Field(min_length=1, max_length=200)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    timezone: str | None = Field(default=None, max_length=64)
+    lang: Literal["en", "zh"] | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, v: str | None) -> str | None:
+        return known_currency(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        return v if v is None else known_zone(v)
+
+
 class BaseParams(Strict):
     """Keys every params file has."""
 
+    # the shop profile's ``shop:`` once merged (a params file writes the profile's path)
+    shop: ShopInfo | None = None
     notebook: str
     title: str = Field(min_length=1, max_length=200)
     data: DataSpec
@@ -136,16 +183,20 @@ class BaseParams(Strict):
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        codes = list_currencies()
-        if v.upper() not in codes:
-            near = difflib.get_close_matches(v.upper(), sorted(codes), n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise ValueError(
-                f"unknown currency '{v}'{hint}: an ISO 4217 code such as CNY, USD, EUR"
-            )
-        return v.upper()
+        return known_currency(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shop_profile(cls, doc: Any) -> Any:
+        """``shop: path/to/profile.yaml`` (relative to the working directory here; ``load`` of a
+        params file resolves it against the file's folder first) merged in before validation,
+        so every notebook's schema takes it, in a run and in JupyterLab alike."""
+        if isinstance(doc, dict) and isinstance(doc.get("shop"), str):
+            # here on purpose: loading imports every notebook's schema, which import this module
+            from analysis_lib.params.loading import apply_profile
+
+            return apply_profile(doc, Path.cwd(), "params")
+        return doc
 
     # Tables (and columns; None = all canonical required columns) the notebook needs...
     required_tables: ClassVar[dict[str, list[str] | None]] = {}

@@ -1,10 +1,13 @@
 """Reading a params file: YAML read safely (no aliases, no key written twice, dates left as text
-for pydantic), validated against its notebook's schema, every problem one line naming the file and
-the field, with "did you mean" for a mistyped key."""
+for pydantic), a shop profile it names (``shop:``) merged in, validated against its notebook's
+schema, every problem one line naming the file and the field, with "did you mean" for a mistyped
+key. Shop profiles themselves are read here too (:func:`load_profile`)."""
 
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from analysis_lib.errors import ParamsError
 from analysis_lib.params.ab_test import AbTestParams
-from analysis_lib.params.base import BaseParams, check_path
+from analysis_lib.params.base import BaseParams, DataSpec, check_path
 from analysis_lib.params.campaign_retro import CampaignRetroParams
 from analysis_lib.params.customer_value import CustomerValueParams
 from analysis_lib.params.funnel import FunnelParams
@@ -21,6 +24,7 @@ from analysis_lib.params.intervention_impact import InterventionParams
 from analysis_lib.params.kpi_monitor import KpiMonitorParams
 from analysis_lib.params.market_analysis import MarketParams
 from analysis_lib.params.product_ops import ProductOpsParams
+from analysis_lib.params.profile import Profile, is_profile, merge
 from analysis_lib.params.target_setting import TargetSettingParams
 
 MAX_PARAMS_BYTES = 256 * 1024
@@ -90,11 +94,38 @@ def _loc(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
+    """The model whose key ``loc[-1]`` is: nested models are walked through their fields,
+    ``dict[str, Model]`` and ``list[Model]`` through their keys and items."""
+    i = 0
+    while i < len(loc) - 1:
+        field = model.model_fields.get(loc[i]) if isinstance(loc[i], str) else None
+        if field is None:
+            return model
+        ann, skip = field.annotation, 0
+        while True:
+            args = typing.get_args(ann)
+            origin = typing.get_origin(ann)
+            if origin in (dict, list):
+                ann, skip = args[-1], skip + 1
+            elif origin in (typing.Union, types.UnionType):
+                found = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+                if not found:
+                    return model
+                ann = found[0]
+            else:
+                break
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return model
+        model, i = ann, i + 1 + skip
+    return model
+
+
 def _one_line(path: str, model: type[BaseModel], exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = _loc(err["loc"])
     if err["type"] == "extra_forbidden":
-        known = list(model.model_fields)
+        known = list(_model_at(model, err["loc"]).model_fields)
         near = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else f" (known keys: {', '.join(known)})"
         return f"{path}: unknown key '{loc}'{hint}"
@@ -138,8 +169,82 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return doc
 
 
+def load_profile(path: str | Path, source: str | None = None) -> Profile:
+    """Read and validate a shop profile; one-line :class:`ParamsError` naming the profile (and
+    ``source``, the params file naming it, when the profile is not there)."""
+    p = Path(path)
+    if source is not None and not p.is_file():
+        raise ParamsError(f"{source}: field 'shop': shop profile not found: {p}")
+    doc = read_yaml(p)
+    if not is_profile(doc):
+        what = "has a 'notebook' key" if "notebook" in doc else "has no 'shop:' mapping"
+        raise ParamsError(
+            f"{p}: not a shop profile ({what}); a profile has shop: {{name, currency, ...}}, "
+            "data: {url} and optionally tables:"
+        )
+    try:
+        return Profile.model_validate(doc)
+    except ValidationError as exc:
+        raise ParamsError(_one_line(str(p), Profile, exc)) from None
+
+
+def is_profile_file(path: str | Path) -> bool:
+    """Whether ``path`` is a shop profile by its content (a file that cannot be read is not:
+    its run says why)."""
+    try:
+        return is_profile(read_yaml(path))
+    except ParamsError:
+        return False
+
+
+def check_profile(path: str | Path, data_url: str | None = None) -> tuple[Profile, Any]:
+    """``workbook validate`` of a shop profile: read it, connect to its data (``data_url``
+    instead of its own when given), compile every mapping and check each mapped canonical table
+    as a run would (column types, rows, keys); the profile and the open data source."""
+    # here on purpose: validating a params file alone never needs the quality rules
+    from analysis_lib.core import data as D
+    from analysis_lib.core import quality
+
+    p = Path(path)
+    prof = load_profile(p)
+    doc = merge({}, prof, p)
+    if data_url is not None:
+        doc["data"]["url"] = data_url
+    try:
+        spec = DataSpec.model_validate(doc["data"])
+    except ValidationError as exc:
+        raise ParamsError(_one_line(str(p), DataSpec, exc)) from None
+    src = D.connect(spec)
+    mapped = [t for t in prof.tables if t in D.CANONICAL]
+    for table in prof.tables:
+        cols = src.table(table).columns
+        D.check_table(src, table, [c for c in D.CANONICAL.get(table, {}) if c in cols])
+    quality.check_blocking(src, mapped)
+    return prof, src
+
+
+def apply_profile(doc: dict[str, Any], base: Path, source: str) -> dict[str, Any]:
+    """``doc`` with the shop profile its ``shop:`` names (a path, relative to ``base``) merged
+    in (:func:`analysis_lib.params.profile.merge`); ``doc`` itself when it names none."""
+    shop = doc.get("shop")
+    if shop is None or isinstance(shop, dict):  # none, or merged already (a notebook's params)
+        return doc
+    if not isinstance(shop, str) or not shop.strip() or "\0" in shop:
+        raise ParamsError(
+            f"{source}: field 'shop': the path of a shop profile (e.g. shop: ../shop.yaml), "
+            f"got {shop!r}"
+        )
+    path = Path(shop.strip()).expanduser()
+    path = path if path.is_absolute() else base / path
+    return merge(doc, load_profile(path, source), path)
+
+
 def validate(doc: dict[str, Any], source: str = "params") -> BaseParams:
-    """Validate a params mapping against its notebook's schema; one-line error naming the field."""
+    """Validate a params mapping against its notebook's schema; one-line error naming the field.
+    A ``shop:`` profile is merged in first (relative to the params file's folder when
+    ``source`` is its path)."""
+    src_path = Path(source)
+    doc = apply_profile(doc, src_path.parent if src_path.is_file() else Path.cwd(), source)
     name = doc.get("notebook")
     if name is None:
         raise ParamsError(
@@ -172,5 +277,19 @@ def load(path: str | Path) -> BaseParams:
 
 
 def to_notebook(params: BaseParams) -> dict[str, Any]:
-    """The params as the plain dict injected into the notebook's ``params`` variable."""
-    return params.model_dump(mode="json")
+    """The params as the plain dict injected into the notebook's ``params`` variable (without
+    the empty shop-profile keys of a params file that names no profile)."""
+    out = params.model_dump(mode="json")
+    if out.get("shop") is None:
+        out.pop("shop", None)
+    data = out.get("data", {})
+    for key in ("tables", "sources", "profile"):
+        if not data.get(key):
+            data.pop(key, None)
+    for key in ("tables", "sources"):  # the mappings as a profile writes them, without nulls
+        if key in data:
+            given = getattr(params.data, key)
+            data[key] = {
+                k: v.model_dump(mode="json", exclude_defaults=True) for k, v in given.items()
+            }
+    return out

@@ -265,14 +265,18 @@ def data_quality(findings: list) -> HTML:
 
 
 def provenance(params: dict, fingerprint: str) -> HTML:
-    """The provenance footer: params, data fingerprint, code version and time of the run."""
+    """The provenance footer: the shop (a shop profile's name), params, data fingerprint, code
+    version and time of the run."""
     from analysis_lib.core.data import redact_params  # a data URL's password is never shown
 
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     shown = json.dumps(redact_params(params), ensure_ascii=False, indent=1, default=str)
+    shop = params.get("shop") if isinstance(params, dict) else None  # a shop profile's name
+    name = shop.get("name") if isinstance(shop, dict) else None
+    named = f"{esc(t('shop'))}: {esc(name)} · " if name else ""
     return HTML(
         f'<footer class="wb-footer"><h3>{esc(t("provenance"))}</h3>'
-        f"<p>{esc(t('fingerprint'))}: {esc(fingerprint)} · {esc(t('code_version'))}: "
+        f"<p>{named}{esc(t('fingerprint'))}: {esc(fingerprint)} · {esc(t('code_version'))}: "
         f"{esc(code_version())} · {esc(t('generated'))}: {esc(now)}</p>"
         f"<details><summary>{esc(t('params'))}</summary><pre>{esc(shown)}</pre></details></footer>"
     )

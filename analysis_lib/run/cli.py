@@ -111,10 +111,16 @@ def cmd_sample_data(a) -> int:
 
 
 def cmd_validate(a) -> int:
+    from analysis_lib import params as P
     from analysis_lib.run import runner
 
     for path in a.params:
         path = _path_arg(path, "params file")
+        if P.is_profile_file(path):  # a shop profile: its mappings checked against its data
+            prof, src = P.check_profile(path, a.data)
+            tables = ", ".join(src.names())
+            print(f"ok: {path} (shop profile '{prof.shop.name}'; data {src.url}: {tables})")
+            continue
         runner.report_name(path)
         params, src = runner.prepare(path, a.data)
         print(f"ok: {path} ({params.notebook}; data {src.url}: {', '.join(src.names())})")
@@ -285,11 +291,15 @@ def cmd_run(a) -> int:
 
 
 def params_files(folder: str | Path) -> list[Path]:
-    """Every params file (``*.yaml`` / ``*.yml``) under ``folder``, sorted."""
+    """Every params file (``*.yaml`` / ``*.yml``) under ``folder``, sorted; shop profiles (a
+    ``shop:`` mapping and no ``notebook:``) are not params files and are left out."""
+    from analysis_lib import params as P
+
     folder = Path(folder)
     if not folder.is_dir():
         raise WorkbookError(f"{folder}: params folder not found")
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    files = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [p for p in files if not P.is_profile_file(p)]
 
 
 # rough relative cost of one run per notebook (seconds at scale m, measured), for the first run-all

@@ -469,7 +469,7 @@ def _execute(
         "params_path": str(params_path.resolve()),  # whose report this is (check_owner)
         "data": {
             "url": D.redact_url(params.data.url),
-            "fingerprint": D.fingerprint(params.data.url),
+            "fingerprint": D.fingerprint(params.data),
         },
         "code_version": code_version(),
         "figures": {},
