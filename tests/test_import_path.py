@@ -1,18 +1,24 @@
-"""What a cold run imports: a report that needs no statistics library does not pay for one.
+"""What a cold run pays for: a report that needs no statistics library does not import one, and
+its charts are laid out without asking every axis for its ticks thirty times over.
 
 seaborn imports scipy.stats and statsmodels (about a second of a fresh kernel's start, issue 20);
 the chart theme is set without it (``charts.base.SEABORN_WHITEGRID``), and the modules that need
-scipy, statsmodels or seaborn import them inside the functions that use them. These tests run in
-a fresh interpreter, as a kernel does: this test process has long imported everything.
+scipy, statsmodels or seaborn import them inside the functions that use them. The import tests run
+in a fresh interpreter, as a kernel does: this test process has long imported everything.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pandas as pd
+
+from analysis_lib.present.context import use
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("scipy", "seaborn", "statsmodels", "sklearn", "pymc", "pymc_marketing")
@@ -101,3 +107,52 @@ print("UNSET=" + repr(unset))
     assert _loaded(out) == []  # setup imported none of them
     assert "DIFF=[]" in out, out
     assert "UNSET=[]" in out, out
+
+
+def _trend_fig():
+    from analysis_lib.present.charts import kpi as charts
+
+    s = pd.DataFrame(
+        {
+            "bucket": pd.date_range("2025-09-29", periods=14, freq="W-MON"),
+            "gmv": [9e3 + 700 * (i % 5) for i in range(14)],
+            "orders": [80.0 + i for i in range(14)],
+            "aov": [125.0 + (i % 3) for i in range(14)],
+            "conversion_rate": [0.1 + 0.002 * (i % 4) for i in range(14)],
+            "complete": [False] + [True] * 12 + [False],
+        }
+    )
+    prev = s.assign(bucket=s.bucket - pd.Timedelta(days=98), gmv=s.gmv * 0.8)
+    keys = ["gmv", "orders", "aov", "conversion_rate"]
+    return charts.trend(s, prev, keys, "week", pd.Timestamp("2025-12-31"))
+
+
+def _tick_texts(fig) -> list[str]:
+    fig.canvas.draw()
+    return [t.get_text() for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()]
+
+
+def test_trend_ticks_are_formatted_once_per_value_and_language(monkeypatch):
+    """Saving the six-panel trend asked for each money tick label ~30 times (1,480 Babel calls,
+    a third of the draw); remembered per value, kind and settings, a language switch still gets
+    its own labels."""
+    import matplotlib.pyplot as plt
+
+    from analysis_lib.present.charts import kpi as charts
+
+    calls = []
+    real = charts.tick
+    monkeypatch.setattr(charts, "tick", lambda v, k: calls.append((v, k)) or real(v, k))
+    charts._tick_label.cache_clear()
+    with use(lang="en", currency="CNY"):
+        fig = _trend_fig()
+        fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+        en = _tick_texts(fig)
+        plt.close(fig)
+    assert calls and len(calls) == len(set(calls)), calls  # each (value, kind) formatted once
+    with use(lang="zh", currency="CNY"):
+        fig = _trend_fig()
+        zh = _tick_texts(fig)
+        plt.close(fig)
+    assert any("月" in x for x in zh) and not any("月" in x for x in en)
+    assert "Oct" in en and "10月" in zh, (en, zh)

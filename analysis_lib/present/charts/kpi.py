@@ -8,9 +8,19 @@ period is drawn faded, shifted onto this one.
 
 The trend is drawn here rather than with the shared ``charts.base.kpi_trend`` because it needs the
 partial buckets and the previous period, which that one does not know about.
+
+Drawing cost (issue 20): saving the six-panel trend lays it out (constrained layout, two passes),
+measures it (the tight crop) and draws it, and each step asks every axis for its ticks again, some
+thirty times per axis in all. The date locator, the concise date labels and the money ticks
+(Babel) are computed once per axis view and remembered (:class:`_Within`, :class:`_Concise`,
+:func:`_tick_label`); titles are placed at the top of their axes as given (``y=1.0``), which is
+where matplotlib's automatic placement puts them on these axes (nothing is drawn above the axes),
+without measuring each axis again for every title. The picture is the same, pixel for pixel.
 """
 
 from __future__ import annotations
+
+import functools
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -22,7 +32,7 @@ from matplotlib.patches import Rectangle
 
 from analysis_lib.core import metrics as M
 from analysis_lib.present.charts.base import PALETTE
-from analysis_lib.present.context import settings
+from analysis_lib.present.context import Settings, settings
 from analysis_lib.present.numbers import LOCALES, fmt
 from analysis_lib.present.words import label, t
 
@@ -60,24 +70,68 @@ def tick(value: float, kind: str) -> str:
     return fmt(value, kind)
 
 
+@functools.lru_cache(maxsize=4096)
+def _tick_label(value: float, kind: str, _settings: Settings) -> str:
+    """:func:`tick`, remembered per value, kind and settings (the key: ``fmt`` reads them)."""
+    return tick(value, kind)
+
+
+def _ticks(kind: str) -> matplotlib.ticker.FuncFormatter:
+    """The tick formatter of a value axis of ``kind``."""
+    return matplotlib.ticker.FuncFormatter(lambda v, _p: _tick_label(v, kind, settings()))
+
+
 class _Within(mdates.AutoDateLocator):
     """Date ticks between two days only: no ``Jan`` / ``2026`` tick in the margin past a
-    December period, and so the formatter's offset names the period's own year or month."""
+    December period, and so the formatter's offset names the period's own year or month. The
+    ticks of a view are computed once (they depend on the view only)."""
 
     def __init__(self, first: pd.Timestamp, last: pd.Timestamp):
         super().__init__(minticks=3, maxticks=7)
         self.bounds = (mdates.date2num(first) - 0.5, mdates.date2num(last) + 0.5)
+        self._memo: dict[tuple, list[float]] = {}
 
     def __call__(self):
-        lo, hi = self.bounds
-        return [x for x in super().__call__() if lo <= x <= hi]
+        key = tuple(self.axis.get_view_interval()) if self.axis is not None else None
+        if key is None or key not in self._memo:
+            lo, hi = self.bounds
+            ticks = [x for x in super().__call__() if lo <= x <= hi]
+            if key is None:
+                return ticks
+            self._memo[key] = ticks
+        return list(self._memo[key])
+
+
+class _Concise(mdates.ConciseDateFormatter):
+    """Concise date labels, computed once per set of ticks (with the offset they imply)."""
+
+    def __init__(self, locator):
+        super().__init__(locator)
+        self._memo: dict[tuple, tuple[list[str], str]] = {}
+        self._offset = ""
+
+    def format_ticks(self, values):
+        key = (
+            tuple(values),
+            tuple(self.formats),
+            tuple(self.zero_formats),
+            tuple(self.offset_formats),
+            self.show_offset,
+        )
+        if key not in self._memo:
+            self._memo[key] = (super().format_ticks(values), super().get_offset())
+        labels, self._offset = self._memo[key]
+        return list(labels)
+
+    def get_offset(self):
+        return self._offset
 
 
 def date_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
     """Concise dates (``Oct``, ``Nov`` / ``10月``, ``11月``) that never overlap, ticked only
     between ``first`` and ``last``."""
     loc = _Within(first, last)
-    f = mdates.ConciseDateFormatter(loc)
+    f = _Concise(loc)
     if settings().lang == "zh":
         f.formats = ["%Y年", "%-m月", "%-d日", "%H:%M", "%H:%M", "%S"]
         f.zero_formats = ["", "%Y年", "%-m月", "%-m月%-d日", "%H:%M", "%H:%M"]
@@ -98,8 +152,7 @@ def axis_title(key: str) -> str:
 
 
 def _value_axis(ax, key: str) -> None:
-    kind = _kind(key)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: tick(v, kind)))
+    ax.yaxis.set_major_formatter(_ticks(_kind(key)))
     ax.set_ylabel(axis_title(key), fontsize=FONT)
 
 
@@ -139,7 +192,7 @@ def trend(
                 markerfacecolor="white",
                 markeredgecolor=PALETTE[0],
             )
-        ax.set_title(label(key), fontsize=10)
+        ax.set_title(label(key), fontsize=10, y=1.0)  # where matplotlib puts it (docstring)
         ax.set_xlabel("")
         _value_axis(ax, key)
         date_axis(ax, series["bucket"].min(), last_day)
@@ -221,7 +274,7 @@ def buyers_bars(series: pd.DataFrame, last_day: pd.Timestamp) -> plt.Figure:
         label=label("returning_buyers"),
     )
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=FONT)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: tick(v, "count")))
+    ax.yaxis.set_major_formatter(_ticks("count"))
     ax.set_ylabel(label("buyers"), fontsize=FONT)
     date_axis(ax, x.min(), last_day)
     ax.set_title(_w("buyers_title"))
@@ -249,7 +302,7 @@ def contribution_bars(decomp: pd.DataFrame) -> plt.Figure:
     ax.invert_yaxis()
     ax.set_title(_w("drivers_title"))
     ax.set_xlabel(_w("drivers_axis", currency=currency_unit()), fontsize=FONT)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: tick(v, "money")))
+    ax.xaxis.set_major_formatter(_ticks("money"))
     ax.tick_params(axis="both", labelsize=FONT)
     ax.margins(x=0.3)
     fig.tight_layout()
