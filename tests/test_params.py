@@ -35,6 +35,15 @@ def test_good_params_parse_dates_and_defaults(tmp_path):
     "text, expected",
     [
         (GOOD.replace("grain: week", "grian: week"), "unknown key 'grian' (did you mean 'grain'?)"),
+        # a nested key is matched against the keys of its own section
+        (
+            GOOD.replace("{url: data/sample}", "{urll: x}"),
+            "unknown key 'data.urll' (did you mean 'url'?)",
+        ),
+        (
+            GOOD + "shop: 3\n",
+            "field 'shop': the path of a shop profile (e.g. shop: ../shop.yaml), got 3",
+        ),
         (
             GOOD.replace("end: 2025-01-31", "end: 2024-12-31"),
             "field 'period': end 2024-12-31 is before start",

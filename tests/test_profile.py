@@ -7,6 +7,7 @@ tests/profiles/olist_raw.yaml alone; its figures are checked against pandas on t
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -554,3 +555,26 @@ def test_run_all_over_a_shop_folder(tmp_path):
     assert "Shop: Olist (8,000-order sample)" in html
     assert "R$" in html  # the shop's currency
     assert not (tmp_path / "reports/shop").exists()
+
+
+def test_a_profile_of_canonical_tables_needs_no_mapping(tmp_path, sample_dir):
+    """What ``workbook import`` writes: ``shop:`` and ``data:`` only, the tables already
+    canonical; the profile may sit in the data folder itself (``url: .``)."""
+    folder = tmp_path / "shop"
+    shutil.copytree(sample_dir, folder, ignore=shutil.ignore_patterns("events*", "*.lock"))
+    (folder / "shop.yaml").write_text(
+        "# written by an importer\nshop:\n  name: Imported shop\n  currency: CNY\n"
+        "  timezone: Asia/Shanghai\n  lang: zh\ndata:\n  url: .\n"
+    )
+    p = P.validate(_params(folder / "shop.yaml"))
+    assert (p.shop.name, p.currency, p.lang, p.data.timezone) == (
+        "Imported shop",
+        "CNY",
+        "zh",
+        "Asia/Shanghai",
+    )
+    assert p.data.url == str(folder) and not p.data.tables
+    src = D.connect(p.data)
+    D.check_tables(src, {"orders": None}, {"events": None})
+    assert not src.has("events") and "shop" not in src.names()
+    assert D.fingerprint(p.data) == D.fingerprint(str(folder))  # no mapping: the folder's own

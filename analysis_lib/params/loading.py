@@ -121,8 +121,22 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
     return model
 
 
+def _first_error(exc: ValidationError) -> dict:
+    """The error to show: the first, except that a mistyped key (``urll``) is shown rather than
+    the key it leaves missing beside it (``url``), for its "did you mean"."""
+    errors = exc.errors()
+    missing = [e["loc"] for e in errors if e["type"] == "missing"]
+    for e in errors:
+        if e["type"] != "extra_forbidden":
+            continue
+        near = [str(m[-1]) for m in missing if tuple(m[:-1]) == tuple(e["loc"][:-1])]
+        if difflib.get_close_matches(str(e["loc"][-1]), near, n=1):
+            return e
+    return errors[0]
+
+
 def _one_line(path: str, model: type[BaseModel], exc: ValidationError) -> str:
-    err = exc.errors()[0]
+    err = _first_error(exc)
     loc = _loc(err["loc"])
     if err["type"] == "extra_forbidden":
         known = list(_model_at(model, err["loc"]).model_fields)
