@@ -1,4 +1,4 @@
-"""The ``workbook`` command: sample-data, validate, run, run-all, index, demo.
+"""The ``workbook`` command: sample-data, validate, run, run-all, import, index, demo.
 
 Exit codes: 0 success; 1 some run failed; 2 bad params or arguments; 3 bad data; 4 a notebook
 failed or the report could not be written; 128 + N when stopped by signal N (SIGTERM, SIGINT,
@@ -519,6 +519,29 @@ def cmd_run_all(a) -> int:
     return 1 if bad else 0
 
 
+def cmd_import(a) -> int:
+    from analysis_lib.ingest import run_import, summary_lines
+
+    t0 = time.perf_counter()
+    srcs = [_path_arg(s, "source") for s in a.src]
+    out = _path_arg(a.out, "--out")
+    record = run_import(
+        a.kind,
+        srcs,
+        out,
+        force=a.force,
+        shop_profile=_path_arg(a.shop_profile, "--shop-profile") if a.shop_profile else None,
+        name=a.name,
+        currency=a.currency,
+        timezone=a.timezone,
+        lang=a.lang,
+        gmv=a.gmv,
+    )
+    lines = [*summary_lines(record, out), f"in {time.perf_counter() - t0:.1f} s"]
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_index(a) -> int:
     from analysis_lib.run import index
 
@@ -601,6 +624,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=_positive_int, default=None, help="parallel runs (default: cores)"
     )
     ra.set_defaults(fn=cmd_run_all)
+
+    im = sub.add_parser("import", help="import a shop's exports as canonical tables + profile")
+    im.add_argument("kind", choices=["online-retail", "olist", "shopify", "taobao"])
+    im.add_argument("src", nargs="+", help="the export files (or their folder)")
+    im.add_argument("--out", required=True, help="folder for the tables, shop.yaml, import.json")
+    im.add_argument("--shop-profile", help="also write the shop profile here")
+    im.add_argument("--name", help="the shop's name")
+    im.add_argument("--currency", help="ISO 4217 code (default: the export's)")
+    im.add_argument("--timezone", help="IANA time zone of the shop")
+    im.add_argument("--lang", choices=["en", "zh"], help="default report language")
+    im.add_argument("--gmv", choices=["items", "payments"], help="olist: GMV from (default items)")
+    im.add_argument("--force", action="store_true", help="replace the tables in --out")
+    im.set_defaults(fn=cmd_import)
 
     i = sub.add_parser("index", help="rebuild reports/index.html")
     i.add_argument("--out", default="reports")
