@@ -7,6 +7,7 @@ tests/profiles/olist_raw.yaml alone; its figures are checked against pandas on t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -578,3 +579,49 @@ def test_a_profile_of_canonical_tables_needs_no_mapping(tmp_path, sample_dir):
     D.check_tables(src, {"orders": None}, {"events": None})
     assert not src.has("events") and "shop" not in src.names()
     assert D.fingerprint(p.data) == D.fingerprint(str(folder))  # no mapping: the folder's own
+
+
+def _readme_profiles() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Your shop's data: a profile") :]
+    section = section[: section.index("\n### ", 5)]
+    return re.findall(r"```yaml\n(.*?)```", section, re.S)
+
+
+def test_readme_profiles_work(tmp_path):
+    """The README's two profiles: the warehouse one on a small warehouse of that shape, the
+    Olist one on the vendored CSVs (as tests/profiles/olist_raw.yaml maps them)."""
+    warehouse, olist_doc = _readme_profiles()
+    db = tmp_path / "acme.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA ods; CREATE SCHEMA dim")
+    con.execute(
+        "CREATE TABLE ods.orders AS SELECT * FROM (VALUES "
+        "('A1', 501, TIMESTAMP '2025-10-01 10:00', 'PAID'), "
+        "('A2', 502, TIMESTAMP '2025-10-02 11:00', 'CLOSED'), "
+        "('A3', 501, TIMESTAMP '2025-10-05 09:00', 'WAITING')) t(order_no, member_id, paid_at, state)"
+    )
+    con.execute(
+        "CREATE TABLE ods.order_lines AS SELECT * FROM (VALUES ('A1', 'S1', 2, 10.0), "
+        "('A1', 'S2', 1, 5.5), ('A2', 'S1', 1, 10.0), ('A3', 'S2', 3, 5.5)) "
+        "t(order_no, sku_code, qty, price)"
+    )
+    con.execute(
+        "CREATE TABLE dim.sku AS SELECT * FROM (VALUES ('S1', 'toys', 1000), ('S2', 'books', 550)) "
+        "t(sku_code, cat_name, list_price)"
+    )
+    con.close()
+    prof = tmp_path / "acme.yaml"
+    prof.write_text(re.sub(r"url: duckdb:///\S+", f"url: duckdb://{db}", warehouse))
+    P.check_profile(prof)
+    p = P.validate(_params(prof))
+    assert (p.currency, p.lang, p.data.timezone) == ("CNY", "zh", "Asia/Shanghai")
+    src = D.connect(p.data)
+    orders = src.execute(src.table("orders")).sort_values("order_id")
+    assert list(orders.gmv) == [25.5, 10.0, 16.5]
+    assert list(orders.status) == ["paid", "cancelled", "WAITING"]
+    assert list(src.execute(src.table("products")).sort_values("sku").price) == [10.0, 5.5]
+    doc = yaml.safe_load(olist_doc)
+    assert doc["tables"] == {
+        k: v for k, v in yaml.safe_load(PROFILE.read_text())["tables"].items() if k in doc["tables"]
+    }
