@@ -281,6 +281,18 @@ def test_duckdb_file_with_a_table_source(tmp_path):
     con.close()
 
 
+def test_a_relative_duckdb_file_is_beside_the_profile(tmp_path, monkeypatch):
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    _warehouse(shop / "wh.duckdb")
+    prof = _warehouse_profile(shop, "duckdb://wh.duckdb")
+    monkeypatch.chdir(tmp_path)
+    p = P.validate(_params(prof))
+    assert p.data.url == f"duckdb://{shop / 'wh.duckdb'}"
+    src = D.connect(p.data)
+    assert src.execute(src.table("orders").count()) == 3
+
+
 def test_other_backend_gets_an_ibis_expression(tmp_path):
     """On a backend other than DuckDB (SQLite here), the mapping is the same SELECT transpiled to
     the engine's SQL (con.sql), nothing created in the database."""

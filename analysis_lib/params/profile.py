@@ -96,8 +96,14 @@ def is_profile(doc: Any) -> bool:
 
 
 def absolute_url(url: str, base: Path) -> str:
-    """A profile's folder URL made absolute against the profile's folder; backend URLs as they
+    """A profile's folder URL, or the file of a ``duckdb://`` URL, made absolute against the
+    profile's folder (``duckdb://shop.duckdb`` beside the profile); other backend URLs as they
     are."""
+    if url.startswith("duckdb://"):
+        path, sep, query = url.removeprefix("duckdb://").partition("?")
+        if path and path != ":memory:" and not path.startswith(("/", "~")):
+            return f"duckdb://{(base / path).resolve()}{sep}{query}"
+        return url
     if is_backend_url(url):
         return url
     p = Path(url.removeprefix("file://")).expanduser()
