@@ -522,6 +522,15 @@ def test_validate_a_profile_checks_its_mappings(tmp_path):
     ]
 
 
+def test_running_a_profile_says_what_it_is(tmp_path):
+    r = _workbook("run", str(PROFILE), "--out", str(tmp_path / "reports"), cwd=ROOT)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [
+        f"error: {PROFILE}: a shop profile, not a params file: a params file names it with "
+        f"'shop: {PROFILE}' (`workbook validate {PROFILE}` checks it)"
+    ]
+
+
 def test_params_files_leave_profiles_out(tmp_path):
     from analysis_lib.run.cli import params_files
 

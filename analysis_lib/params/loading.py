@@ -257,6 +257,11 @@ def validate(doc: dict[str, Any], source: str = "params") -> BaseParams:
     """Validate a params mapping against its notebook's schema; one-line error naming the field.
     A ``shop:`` profile is merged in first (relative to the params file's folder when
     ``source`` is its path)."""
+    if is_profile(doc):
+        raise ParamsError(
+            f"{source}: a shop profile, not a params file: a params file names it with "
+            f"'shop: {source}' (`workbook validate {source}` checks it)"
+        )
     src_path = Path(source)
     doc = apply_profile(doc, src_path.parent if src_path.is_file() else Path.cwd(), source)
     name = doc.get("notebook")
