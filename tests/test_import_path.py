@@ -156,3 +156,32 @@ def test_trend_ticks_are_formatted_once_per_value_and_language(monkeypatch):
         plt.close(fig)
     assert any("月" in x for x in zh) and not any("月" in x for x in en)
     assert "Oct" in en and "10月" in zh, (en, zh)
+
+
+def test_the_zygote_preloads_what_single_runs_leave_to_the_notebooks():
+    """run-all's zygote imports scipy, statsmodels and seaborn once for all its kernels."""
+    code = f"""
+from analysis_lib.run.kernel import HEAVY, preload
+preload(heavy=True)
+{LOADED}
+"""
+    assert {"scipy", "seaborn", "statsmodels"} <= set(_loaded(_fresh(code)))
+
+
+def test_the_catalog_reads_the_same_with_libyaml():
+    """The word catalog is parsed by libyaml where PyYAML has it (0.6 s less per run): the same
+    entries as the pure-Python safe loader gives."""
+    import yaml
+
+    from analysis_lib.present import words
+
+    slow = {}
+    folder = ROOT / "analysis_lib" / "present" / "catalog"
+    for f in sorted(folder.glob("*.yaml")):
+        slow[f.name] = yaml.safe_load(f.read_text(encoding="utf-8"))
+    fast = {
+        f.name: yaml.load(f.read_text(encoding="utf-8"), Loader=words._SAFE)  # noqa: S506
+        for f in sorted(folder.glob("*.yaml"))
+    }
+    assert fast == slow
+    assert words._SAFE is getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -30,6 +30,8 @@ import yaml
 from analysis_lib.core import metrics as M
 from analysis_lib.present.context import LANGS, lang_of
 
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same safe constructor either way
+
 
 class MissingWord(KeyError):
     """A key that is not in the catalog: a programming error, caught by the tests."""
@@ -54,7 +56,8 @@ def catalog() -> dict[str, dict[str, str]]:
         if not f.name.endswith(".yaml"):
             continue
         ns = f.name.removesuffix(".yaml")
-        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        # libyaml's parser where PyYAML has it: 0.08 s for the catalog instead of 0.6 s per run
+        data = yaml.load(f.read_text(encoding="utf-8"), Loader=_SAFE) or {}  # noqa: S506
         entries: dict[str, dict[str, str]] = {}
         shared = data.pop("shared", None) if ns != "common" else None
         _flatten("" if ns == "common" else ns, data, entries, f.name)

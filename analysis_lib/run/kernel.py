@@ -4,6 +4,9 @@
 import the heavy libraries at once, so the kernel boots and imports on one core while the CLI
 imports its own libraries and validates params and data on the other. This module imports only
 jupyter_client, so starting the kernel is the first thing a run does.
+
+A single run's kernel imports only what every notebook needs (:func:`preload`): a report that
+needs no statistics library does not import scipy, statsmodels or seaborn (tests/test_import_path.py).
 """
 
 from __future__ import annotations
@@ -33,11 +36,39 @@ def notebooks_dir() -> Path:
     )
 
 
-# what every notebook imports first (silent: no execution count, nothing in the notebook)
-PRELOAD = (
-    "import analysis_lib.present.bootstrap, analysis_lib.present.tables, analysis_lib.present.charts, "
-    "analysis_lib.core.data, analysis_lib.core.quality, analysis_lib.params, analysis_lib.core.metrics"
-)
+# what a kernel does before the first cell (silent: no execution count, nothing in the notebook,
+# no name left in the notebook's namespace): see preload
+PRELOAD = "import analysis_lib.run.kernel as _wb_kernel; _wb_kernel.preload(); del _wb_kernel"
+
+# what only some notebooks need (scipy, statsmodels, seaborn: about 1.5 s of CPU together): a single
+# run's kernel leaves them to the notebooks that import them; the zygote of run-all imports them
+# once for all its kernels (analysis_lib.run.zygote)
+HEAVY = ("scipy.stats", "statsmodels.stats.proportion", "seaborn")
+
+
+def preload(heavy: bool = False) -> None:
+    """Import what every notebook imports and load what every report reads: the bootstrap, tables,
+    charts, data, quality, params and metrics modules, the DuckDB backend of Ibis (loaded at the
+    first connect otherwise, about 0.5 s) and the word catalog. ``heavy``: also :data:`HEAVY`.
+    Here, not at the top of this module: the CLI imports this module and needs none of them."""
+    import importlib
+
+    import ibis
+
+    import analysis_lib.core.data
+    import analysis_lib.core.metrics
+    import analysis_lib.core.quality
+    import analysis_lib.params
+    import analysis_lib.present.bootstrap
+    import analysis_lib.present.charts
+    import analysis_lib.present.tables
+    from analysis_lib.present.words import catalog
+
+    del analysis_lib
+    ibis.duckdb  # noqa: B018 - loads the backend (entry points, its SQL compilers)
+    catalog()
+    for name in HEAVY if heavy else ():
+        importlib.import_module(name)
 
 
 # pids of the kernels this process started (launched or forked) and has not cleaned up yet: what a

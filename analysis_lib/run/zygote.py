@@ -3,7 +3,8 @@ then forks a fresh kernel for each report.
 
 A fresh ``python -m ipykernel_launcher`` spends about 2.4 s booting and importing pandas, Ibis,
 matplotlib, seaborn and scipy before the first cell runs; over the 18 example reports that is over
-40 s of CPU on a 2-core machine. A forked kernel starts from the zygote's memory in milliseconds.
+40 s of CPU on a 2-core machine. The zygote imports what a single run's kernel leaves to the
+notebooks that need it too (scipy, statsmodels, seaborn: ``kernel.preload(heavy=True)``). A forked kernel starts from the zygote's memory in milliseconds.
 Runs stay isolated: every report still gets a process of its own, and the zygote never runs a
 notebook's code, so each kernel starts in the state a fresh import would leave.
 
@@ -94,13 +95,13 @@ def _become_kernel(req: dict) -> None:
 
 def serve(sock_path: str, parent: int) -> None:
     """Import the notebooks' libraries, then fork a kernel per request until ``parent`` exits."""
-    from analysis_lib.run.kernel import PRELOAD  # kernel imports this module: a cycle at the top
+    from analysis_lib.run.kernel import preload  # kernel imports this module: a cycle at the top
 
     # what ipykernel does before anything imports matplotlib
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     import ipykernel.kernelapp  # noqa: F401
 
-    exec(PRELOAD, {})
+    preload(heavy=True)  # once for every kernel of the run-all, the heavy libraries too
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path + ".tmp")
     os.rename(sock_path + ".tmp", sock_path)  # ready
