@@ -448,3 +448,52 @@ def test_writes_the_profile_where_asked(tmp_path):
     with duckdb.connect() as con:
         n = con.sql(f"SELECT count(*) FROM '{tmp_path / 'tables' / 'orders.parquet'}'").fetchone()
     assert n[0] == 8000
+
+
+# --- end to end: import, then run-all over the real shops' params -------------------------------
+
+IMPORTS = {
+    "online_retail": ("online-retail", [ONLINE_RETAIL], {}),
+    "olist": ("olist", [OLIST], {}),
+    "shopify": ("shopify", [SHOPIFY], {"timezone": "Europe/Berlin"}),
+    "taobao_events": ("taobao", [TAOBAO_LOG], {}),
+    "taobao_orders": ("taobao", [TAOBAO_REPORT], {}),
+}
+
+
+def _report_text(path: Path) -> str:
+    import html
+    import re
+
+    text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", path.read_text(), flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+@pytest.mark.slow
+def test_import_then_run_all_over_the_real_shops(tmp_path):
+    """Every import of the README, then `workbook run-all` over tests/real_shops (the params
+    name the written profiles with shop:): every report the data supports is written."""
+    shops = tmp_path / "data" / "shops"
+    for name, (kind, srcs, opts) in IMPORTS.items():
+        run_import(kind, srcs, shops / name, **opts)
+    params = tmp_path / "tests" / "real_shops"
+    for f in REAL_SHOPS.rglob("*.yaml"):
+        dest = params / f.relative_to(REAL_SHOPS)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    reports = tmp_path / "reports"
+    assert cli.main(["run-all", str(params), "--out", str(reports), "--jobs", "2"]) == 0
+    written = {p.parent.name: p for p in reports.glob("*/*/report.html")}
+    expected = {f.stem for f in REAL_SHOPS.rglob("*.yaml")}
+    assert set(written) == expected
+    # a shop without events: the KPI monitor says why there is no conversion rate
+    kpi = _report_text(written["online_retail_kpi_autumn_2011"])
+    assert "UV and conversion rate are not reported: the shop has no events table" in kpi
+    assert "£" in kpi
+    res = json.loads((written["olist_kpi_summer_2018"].parent / "results.json").read_text())
+    assert res["figures"]["conversion_rate"] is None
+    assert "events" in res["figures"]["not_available"]["conversion_rate"]
+    assert "R$" in _report_text(written["olist_kpi_summer_2018"])
+    # the funnel of Taobao's events, in Chinese (the profile's language)
+    funnel = _report_text(written["taobao_funnel"])
+    assert "加购" in funnel or "加入购物车" in funnel
