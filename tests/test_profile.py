@@ -646,3 +646,42 @@ def test_readme_profiles_work(tmp_path):
     assert doc["tables"] == {
         k: v for k, v in yaml.safe_load(PROFILE.read_text())["tables"].items() if k in doc["tables"]
     }
+
+
+def test_mapped_tables_get_the_shop_zone_and_the_blocking_checks(tmp_path):
+    """Times with an offset in a mapped source are read as the shop's wall-clock times, and a
+    blocking check of a mapped table names the profile's mapping."""
+    (tmp_path / "sales.csv").write_text(
+        "id,buyer,at,total,state\n"
+        "1,7,2025-10-01 20:00:00+00:00,3.0,paid\n"
+        "1,8,2025-10-02 01:00:00+00:00,4.0,paid\n"
+    )
+    prof = tmp_path / "shop.yaml"
+    prof.write_text(
+        yaml.safe_dump(
+            {
+                "shop": {"name": "x", "timezone": "Asia/Shanghai"},
+                "data": {"url": "."},
+                "tables": {
+                    "orders": {
+                        "source": "sales.csv",
+                        "columns": {
+                            "order_id": "id",
+                            "user_id": "buyer",
+                            "order_ts": "at",
+                            "gmv": "total",
+                            "status": "state",
+                        },
+                    }
+                },
+            }
+        )
+    )
+    p = P.validate(_params(prof))
+    src = D.connect(p.data)
+    D.check_tables(src, {"orders": None})
+    ts = src.execute(src.table("orders").order_ts)
+    assert [str(t) for t in ts] == ["2025-10-02 04:00:00", "2025-10-02 09:00:00"]
+    with pytest.raises(DataError) as exc:
+        quality.check_blocking(src, ["orders"])
+    assert str(exc.value).startswith(f"{prof}#tables.orders: column 'orders.order_id' has 1 value")
