@@ -28,6 +28,7 @@ OLIST = DATASETS / "olist_raw"
 TAOBAO_LOG = DATASETS / "taobao_userbehavior" / "UserBehavior_300users.csv"
 SHOPIFY = ROOT / "tests" / "real_shops" / "shopify" / "orders_export.csv"
 TAOBAO_REPORT = ROOT / "tests" / "real_shops" / "taobao" / "order_report_gbk.csv"
+TAOBAO_ITEMS = ROOT / "tests" / "real_shops" / "taobao" / "item_report_gbk.csv"
 REAL_SHOPS = ROOT / "tests" / "real_shops"
 
 
@@ -308,7 +309,7 @@ def test_shopify_column_order_extra_columns_and_idempotence(tmp_path, monkeypatc
 
 def test_taobao_order_report_gbk_figures_and_no_personal_data(tmp_path):
     out = tmp_path / "shop"
-    run_import("taobao", [TAOBAO_REPORT], out)
+    run_import("taobao", [TAOBAO_REPORT, TAOBAO_ITEMS], out)
     raw = pd.read_csv(TAOBAO_REPORT, encoding="gbk", dtype=str, keep_default_na=False)
     status = raw["订单状态"]
     unpaid = status == "等待买家付款"
@@ -323,7 +324,20 @@ def test_taobao_order_report_gbk_figures_and_no_personal_data(tmp_path):
     assert sorted(good.groupby("user_id").order_id.nunique()) == sorted(per_buyer)
     d = decisions(out)
     assert d["unpaid"]["count"] == unpaid.sum()
-    assert d["transcoded"]["count"] == 1
+    assert {k for k in d if k.startswith("transcoded")} == {
+        f"transcoded {TAOBAO_REPORT.name}",
+        f"transcoded {TAOBAO_ITEMS.name}",
+    }
+    # items from the item report: per order, quantity x price adds up to 买家应付货款
+    items = table(out, "order_items")
+    goods = (items.quantity * items.unit_price).groupby(items.order_id).sum()
+    want = raw.assign(order_id=raw["订单编号"].str.strip('="')).set_index("order_id")[
+        "买家应付货款"
+    ]
+    assert np.allclose(goods, want[goods.index].astype(float))
+    assert set(goods.index) == set(orders.order_id)
+    products = table(out, "products")
+    assert {"LJ-250", "正山小种 红茶 200g"} <= set(products.sku)
     refunded = (status == "交易关闭") & (raw["订单付款时间"] != "")
     assert (orders.status == "refunded").sum() == refunded.sum()
     text = every_text(out)
@@ -457,7 +471,7 @@ IMPORTS = {
     "olist": ("olist", [OLIST], {}),
     "shopify": ("shopify", [SHOPIFY], {"timezone": "Europe/Berlin"}),
     "taobao_events": ("taobao", [TAOBAO_LOG], {}),
-    "taobao_orders": ("taobao", [TAOBAO_REPORT], {}),
+    "taobao_orders": ("taobao", [TAOBAO_REPORT, TAOBAO_ITEMS], {}),
 }
 
 

@@ -168,7 +168,7 @@ def utf8_copy(imp: Import, path: Path) -> Path:
             shutil.copyfileobj(src, dst, 1 << 20)
     except UnicodeDecodeError:
         raise DataError(f"{path}: neither UTF-8 nor GBK/GB18030 text") from None
-    imp.decide("transcoded", 1, f"{path.name}: read as GBK/GB18030 (not UTF-8)")
+    imp.decide(f"transcoded {path.name}", 1, f"{path.name}: read as GBK/GB18030 (not UTF-8)")
     imp.copies[path] = out
     return out
 

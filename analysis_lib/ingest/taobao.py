@@ -3,7 +3,7 @@ log -> events, products, users. Which of the two a file is, is read from its fir
 report has Chinese headers (订单编号...), the log has none (``user_id,item_id,category_id,
 behavior,unix_ts`` with behavior pv/cart/fav/buy).
 
-**Order report** (CSV as the seller centre exports it, GBK or UTF-8; ``="..."`` Excel guards and
+**Order report** (and its item report; CSV as the seller centre exports it, GBK or UTF-8; ``="..."`` Excel guards and
 stray tabs stripped). Only the columns named here are read: the buyer's name, address, phones,
 Alipay account and messages (收货人姓名, 收货地址, 联系电话, 联系手机, 买家支付宝账号, 买家留言...) are
 never read into the tables; the province (the address's first word) is kept as ``region``.
@@ -16,8 +16,12 @@ never read into the tables; the province (the address's first word) is kept as `
   refund: paid with ``refund_amount``, a partial refund); 交易关闭 after payment with a refund ->
   refunded, 交易关闭 without payment -> cancelled; 等待买家付款 (not paid yet) left out, counted;
   any other status kept as written;
-- the report has no SKUs (宝贝种类 is the number of kinds, not a category; the item report 宝贝报表
-  is a separate export): no order_items or products.
+- items come from the item report (宝贝报表, one row per order and item, imported with its order
+  report: ``workbook import taobao 订单报表.csv 宝贝报表.csv``): SKU 商家编码 (else 外部系统编号, else
+  the title 标题), quantity 购买数量, unit price 价格 (before order-level discounts); items of orders
+  left out are left out too. products: name 标题 and price 价格 as most often written, no category
+  (``(none)``). Without an item report there are no order_items or products (宝贝种类 is the
+  number of kinds, not a category).
 
 **UserBehavior**: pv -> product_view, cart -> add_to_cart, buy -> purchase, fav -> ``favorite``
 (kept as a custom event name: the events table takes any name, a funnel names the steps it wants);
@@ -32,10 +36,12 @@ from pathlib import Path
 
 from analysis_lib.errors import DataError
 from analysis_lib.ingest.common import (
+    NO_CATEGORY,
     Import,
     check_cast,
     find_column,
     hashed_id,
+    most_frequent,
     quote,
     read_raw,
     salt,
@@ -61,6 +67,8 @@ REPORT_OPTIONAL = {
     "address": ("收货地址",),
     "qty": ("宝贝总数量",),
 }
+ITEMS = {"order": ("订单编号",), "title": ("标题",), "price": ("价格",), "qty": ("购买数量",)}
+ITEMS_OPTIONAL = {"code": ("商家编码",), "external": ("外部系统编号",)}
 PAID_STATUSES = (
     "交易成功",
     "卖家已发货，等待买家确认",
@@ -90,26 +98,38 @@ def kind_of(imp: Import, path: Path) -> str:
         first = f.readline()
     if LOG_LINE.match(first):
         return "log"
-    if "订单编号" in first:
+    if "订单编号" in first and "买家会员名" in first:
         return "report"
+    if "订单编号" in first and "购买数量" in first:
+        return "items"
     raise DataError(
-        f"{path}: neither a Taobao order report (no 订单编号 column in the first line) nor a "
-        "UserBehavior log (user_id,item_id,category_id,pv|cart|fav|buy,timestamp)"
+        f"{path}: neither a Taobao order report (订单编号 and 买家会员名 in the first line), its item "
+        "report (订单编号, 购买数量) nor a UserBehavior log (user_id,item_id,category_id,"
+        "pv|cart|fav|buy,timestamp)"
     )
 
 
 def run(imp: Import) -> None:
     kinds = {p: kind_of(imp, p) for p in imp.sources}
-    if len(set(kinds.values())) > 1:
+    found = set(kinds.values())
+    if "log" in found and len(found) > 1:
         raise DataError(
             f"{imp.sources[0]}: import order reports and UserBehavior logs separately "
             f"({', '.join(f'{p.name}: {k}' for p, k in kinds.items())})"
         )
-    imp.options["file"] = "UserBehavior log" if "log" in kinds.values() else "order report"
-    if "log" in kinds.values():
+    if found == {"items"}:
+        raise DataError(
+            f"{imp.sources[0]}: an item report (宝贝报表) alone: import it with its order report "
+            "(订单报表), which holds the buyers, times and amounts"
+        )
+    imp.options["file"] = "UserBehavior log" if "log" in found else "order report"
+    if "log" in found:
         _log(imp)
     else:
-        _report(imp)
+        _report(imp, [p for p, k in kinds.items() if k == "report"])
+        item_files = [p for p, k in kinds.items() if k == "items"]
+        if item_files:
+            _items(imp, item_files)
 
 
 def _clean(col: str) -> str:
@@ -120,12 +140,12 @@ def _clean(col: str) -> str:
     )
 
 
-def _report(imp: Import) -> None:
+def _report(imp: Import, paths: list[Path]) -> None:
     con = imp.con
     key, fixed = salt()
     imp.options["salt"] = "fixed (WORKBOOK_IMPORT_SALT)" if fixed else "random for this import"
     selects = []
-    for i, path in enumerate(imp.sources):
+    for i, path in enumerate(paths):
         view = f"raw_{i}"
         cols = read_raw(imp, path, view)
         c = {k: find_column(cols, n, path) for k, n in REPORT.items()}
@@ -162,7 +182,7 @@ def _report(imp: Import) -> None:
     con.execute("CREATE TEMP TABLE raw AS " + " UNION ALL ".join(selects))
     n = imp.scalar("SELECT count(*) FROM raw")
     if not n:
-        raise DataError(f"{imp.sources[0]}: no orders")
+        raise DataError(f"{paths[0]}: no orders")
     imp.decide("orders_read", n, "order rows read")
     for col, label in (
         ("order_id", "订单编号"),
@@ -172,7 +192,7 @@ def _report(imp: Import) -> None:
     ):
         missing = imp.scalar(f"SELECT count(*) FROM raw WHERE {col} IS NULL")
         if missing:
-            raise DataError(f"{imp.sources[0]}: column '{label}': {missing:,} rows without a value")
+            raise DataError(f"{paths[0]}: column '{label}': {missing:,} rows without a value")
     con.execute(
         "CREATE TEMP TABLE ord AS SELECT * FROM raw "
         "QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY file_no) = 1"
@@ -220,6 +240,64 @@ def _report(imp: Import) -> None:
         "users",
         "SELECT user_id, min(order_ts) AS signup_ts, arg_min(region, order_ts) AS region "
         "FROM orders_out GROUP BY user_id ORDER BY user_id",
+    )
+
+
+def _items(imp: Import, paths: list[Path]) -> None:
+    con = imp.con
+    selects = []
+    for i, path in enumerate(paths):
+        view = f"items_raw_{i}"
+        cols = read_raw(imp, path, view)
+        c = {k: find_column(cols, n, path) for k, n in ITEMS.items()}
+        c |= {k: find_column(cols, n, path, required=False) for k, n in ITEMS_OPTIONAL.items()}
+        con.execute(
+            f"CREATE TEMP TABLE items_clean_{i} AS SELECT "
+            + ", ".join(f"{_clean(col)} AS {k}" for k, col in c.items() if col)
+            + f" FROM {view}"
+        )
+        for k in ("price", "qty"):
+            check_cast(imp, f"items_clean_{i}", k, "DOUBLE", path, label=c[k])
+        sku = ", ".join(k for k in ("code", "external") if c[k])
+        selects.append(
+            f'SELECT {i} AS file_no, "order" AS order_id, coalesce({sku + ", " if sku else ""}'
+            "title) AS sku, title AS name, TRY_CAST(qty AS DOUBLE) AS quantity, "
+            f"TRY_CAST(price AS DOUBLE) AS unit_price, {'code IS NULL' if c['code'] else 'TRUE'} "
+            f"AS no_code FROM items_clean_{i}"
+        )
+    con.execute("CREATE TEMP TABLE item_rows AS " + " UNION ALL ".join(selects))
+    imp.decide("item_rows_read", imp.scalar("SELECT count(*) FROM item_rows"), "item rows read")
+    missing = imp.scalar("SELECT count(*) FROM item_rows WHERE order_id IS NULL OR sku IS NULL")
+    if missing:
+        raise DataError(
+            f"{paths[0]}: column '订单编号' or '标题': {missing:,} rows without a value"
+        )
+    imp.decide(
+        "items_left_out",
+        imp.scalar("SELECT count(*) FROM item_rows ANTI JOIN orders_out USING (order_id)"),
+        "item rows of orders not imported (unpaid, or not in the order report) left out",
+    )
+    imp.decide(
+        "items_no_code",
+        imp.scalar("SELECT count(*) FROM item_rows WHERE no_code"),
+        "item rows without 商家编码: 外部系统编号 or the title used as the SKU",
+    )
+    con.execute(
+        "CREATE TEMP TABLE items AS SELECT * FROM item_rows SEMI JOIN orders_out USING (order_id) "
+        "WHERE quantity > 0"
+    )
+    imp.write(
+        "order_items",
+        "SELECT order_id, sku, sum(quantity) AS quantity, "
+        "round(sum(quantity * unit_price) / sum(quantity), 6) AS unit_price FROM items "
+        "GROUP BY order_id, sku ORDER BY order_id, sku",
+    )
+    price = most_frequent("items", "sku", "unit_price")
+    name = most_frequent("items", "sku", "name")
+    imp.write(
+        "products",
+        f"SELECT sku, '{NO_CATEGORY}' AS category, p.unit_price AS price, n.name FROM {price} p "
+        f"LEFT JOIN {name} n USING (sku) ORDER BY sku",
     )
 
 

@@ -1,11 +1,14 @@
-"""Writes order_report_gbk.csv beside this file: a SYNTHETIC Taobao/Tmall seller order report
-(订单报表; fictional buyers, names, phones and addresses; fixed seed), GBK-encoded as the seller
-centre exports it, for the importer's tests.
+"""Writes order_report_gbk.csv and item_report_gbk.csv beside this file: a SYNTHETIC Taobao/Tmall
+seller order report (订单报表; fictional buyers, names, phones and addresses; fixed seed) and its
+item report (宝贝报表: one row per order and item), GBK-encoded as the seller centre exports them,
+for the importer's tests.
 
 The header is the report's column list as public tools that read it spell it (e.g. GitHub
 c2003070110/TBTool, src/com/walk_nie/taobao/object/TaobaoSaledObject.java: 订单编号, 买家会员名,
 买家支付宝账号, 买家应付货款, 买家应付邮费, ... 订单创建时间, 订单付款时间, 宝贝标题, 宝贝种类, ...),
-plus 退款金额; order ids carry Excel's ``="..."`` guard, as exports often do.
+plus 退款金额; order ids carry Excel's ``="..."`` guard, as exports often do. The item report's
+header (订单编号, 标题, 价格, 购买数量, 外部系统编号, 商品属性, 套餐信息, 备注, 订单状态, 商家编码) as
+public scripts that read it spell it.
 Run ``python tests/real_shops/taobao/make_order_report.py``.
 """
 
@@ -65,6 +68,24 @@ PLACES = [
     ("江苏省", "南京市 鼓楼区"),
     ("北京", "北京市 朝阳区"),
 ]
+ITEM_COLUMNS = [
+    "订单编号",
+    "标题",
+    "价格",
+    "购买数量",
+    "外部系统编号",
+    "商品属性",
+    "套餐信息",
+    "备注",
+    "订单状态",
+    "商家编码",
+]
+CODES = {
+    "西湖龙井 明前特级 250g": "LJ-250",
+    "安吉白茶 100g 礼盒": "AJ-100",
+    "玻璃茶壶 耐热 1L": "HU-1L",
+    "功夫茶具套装": "GF-SET",
+}  # 正山小种 has no 商家编码 in this shop: its title stands in
 TITLES = [
     ("西湖龙井 明前特级 250g", 168.0),
     ("安吉白茶 100g 礼盒", 128.0),
@@ -90,7 +111,7 @@ def main(out: Path, n_orders: int = 300, seed: int = 11) -> None:
             }
         )
     start = dt.datetime(2024, 9, 1)
-    rows = []
+    rows, items = [], []
     for k in range(n_orders):
         b = rng.choice(buyers)
         created = start + dt.timedelta(seconds=rng.randint(0, 120 * 86400))
@@ -150,8 +171,28 @@ def main(out: Path, n_orders: int = 300, seed: int = 11) -> None:
             }
         )
         rows.append(row)
+        for (title, price), q in zip(kinds, qty, strict=True):
+            items.append(
+                {
+                    "订单编号": row["订单编号"],
+                    "标题": title,
+                    "价格": f"{price:.2f}",
+                    "购买数量": str(q),
+                    "外部系统编号": "",
+                    "商品属性": "",
+                    "套餐信息": "",
+                    "备注": "",
+                    "订单状态": status,
+                    "商家编码": CODES.get(title, ""),
+                }
+            )
+    _write(out, COLUMNS, rows)
+    _write(out.with_name("item_report_gbk.csv"), ITEM_COLUMNS, items)
+
+
+def _write(out: Path, columns: list[str], rows: list[dict]) -> None:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS)
+    w = csv.DictWriter(buf, fieldnames=columns)
     w.writeheader()
     w.writerows(rows)
     out.write_bytes(buf.getvalue().encode("gbk"))
