@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 FIELDS = ("question", "engine_s", "peak_mib", "limit_s", "polars_s", "pandas_s", "same_figures")
+EXTRA_FIELDS = ("ratio",)  # cold_run: engine / limit, printed after FIELDS when given
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
@@ -115,10 +116,11 @@ def _round(v):
 def emit(as_json: bool, question: str, **fields) -> dict:
     """Print one question's result: a JSON line with exactly ``FIELDS`` (missing ones null) when
     ``as_json``, else a readable line with the ratios to the limit. Returns the record."""
-    unknown = set(fields) - set(FIELDS)
+    unknown = set(fields) - set(FIELDS) - set(EXTRA_FIELDS)
     if unknown:
         raise TypeError(f"unknown benchmark fields: {sorted(unknown)}")
     rec = {k: _round(fields.get(k)) for k in FIELDS}
+    rec |= {k: _round(fields[k]) for k in EXTRA_FIELDS if k in fields}
     rec["question"] = question
     if rec["peak_mib"] is not None:
         rec["peak_mib"] = round(rec["peak_mib"])
