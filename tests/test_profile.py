@@ -371,6 +371,34 @@ def test_glob_sources(tmp_path):
     assert src.execute(src.table("orders").gmv.sum()) == 7.0
 
 
+def test_order_ts_from_a_date_and_a_time_column(tmp_path):
+    (tmp_path / "sales.csv").write_text(
+        "id,buyer,day,hour,total,state\n1,7,2025-10-01,23:30:00,3.0,paid\n"
+    )
+    prof = tmp_path / "shop.yaml"
+    prof.write_text(
+        yaml.safe_dump(
+            {
+                "shop": {"name": "x"},
+                "data": {"url": "."},
+                "tables": {
+                    "orders": {
+                        "source": "sales.csv",
+                        "columns": {"order_id": "id", "user_id": "buyer", "gmv": "total"},
+                        "derive": {
+                            "order_ts": "CAST(day AS DATE) + CAST(hour AS TIME)",
+                            "status": "state",
+                        },
+                    }
+                },
+            }
+        )
+    )
+    src = D.connect(P.validate(_params(prof)).data)
+    D.check_tables(src, {"orders": None})
+    assert str(src.execute(src.table("orders").order_ts)[0]) == "2025-10-01 23:30:00"
+
+
 # --- bad profiles: one line, the profile, the table and the column ---------------------------
 
 
@@ -425,6 +453,11 @@ def _orders(doc) -> dict:
             lambda d: _orders(d)["values"]["status"]["cancelled"].append("shipped"),
             "shop.yaml: field 'tables.orders.values': column 'status': value 'shipped' is mapped "
             "to both 'paid' and 'cancelled'",
+        ),
+        (
+            lambda d: d["sources"].update(items="/etc/passwd"),
+            "shop.yaml: field 'sources.items.file': a file under the data folder: relative, no "
+            "'..', no NUL byte (got '/etc/passwd')",
         ),
         (
             lambda d: d["shop"].update(timezone="America/Sao_Paolo"),

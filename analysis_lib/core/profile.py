@@ -99,8 +99,8 @@ class Source(_Strict):
     @field_validator("file")
     @classmethod
     def _inside(cls, v: str | None) -> str | None:
-        if v is not None and ("\0" in v or ".." in v.split("/")):
-            raise ValueError("a file under the data folder: no '..' and no NUL byte")
+        if v is not None and ("\0" in v or ".." in v.split("/") or v.startswith(("/", "~"))):
+            raise ValueError("a file under the data folder: relative, no '..', no NUL byte")
         return v
 
     @model_validator(mode="after")
