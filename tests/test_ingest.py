@@ -435,6 +435,25 @@ def test_bad_values_name_file_and_column(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_negative_amount_is_refused(tmp_path, capsys):
+    raw = SHOPIFY.read_text(encoding="utf-8").splitlines()
+    i = next(k for k, line in enumerate(raw) if line.startswith("#1001,"))
+    head = raw[0].split(",")
+    cells = raw[i].split(",")
+    assert len(cells) == len(head)  # the fixture's first order has no quoted commas
+    cells[head.index("Total")] = "-12.50"
+    raw[i] = ",".join(cells)
+    (tmp_path / "neg.csv").write_text("\n".join(raw) + "\n", encoding="utf-8")
+    out = tmp_path / "o"
+    assert cli.main(["import", "shopify", str(tmp_path / "neg.csv"), "--out", str(out)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {tmp_path / 'neg.csv'}: column 'Total': 1 orders with a negative amount "
+        "(e.g. order #1001); GMV is what the buyer paid"
+    )
+    assert not out.exists()
+
+
 def test_import_is_idempotent(tmp_path):
     run_import("online-retail", [ONLINE_RETAIL], tmp_path / "a")
     run_import("online-retail", [ONLINE_RETAIL], tmp_path / "a", force=True)

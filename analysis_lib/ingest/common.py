@@ -61,6 +61,7 @@ class Import:
     options: dict = field(default_factory=dict)
     staging: Path | None = None
     copies: dict[Path, Path] = field(default_factory=dict)  # UTF-8 copies of GBK files
+    gmv_column: str = "gmv"  # the export's column GMV comes from, for messages
 
     def decide(self, key: str, count: int, text: str, value: float | None = None) -> None:
         """Record a decision (a count of zero is recorded too: the reader sees it was checked)."""
@@ -73,6 +74,15 @@ class Import:
     def write(self, name: str, sql: str) -> int:
         """Write ``sql``'s rows as the canonical table ``name`` (Parquet) in the staging folder."""
         assert self.staging is not None
+        if name == "orders":  # GMV is what the buyer paid: never negative (a refund is a status)
+            neg = self.con.execute(
+                f"SELECT count(*), any_value(order_id) FROM ({sql}) WHERE gmv < 0"
+            ).fetchone()
+            if neg[0]:
+                raise DataError(
+                    f"{self.sources[0]}: column '{self.gmv_column}': {neg[0]:,} orders with a "
+                    f"negative amount (e.g. order {neg[1]}); GMV is what the buyer paid"
+                )
         path = self.staging / f"{name}.parquet"
         self.con.execute(f"COPY ({sql}) TO {_lit(str(path))} (FORMAT parquet, COMPRESSION zstd)")
         n = int(self.scalar("SELECT count(*) FROM read_parquet(?)", str(path)))

@@ -76,6 +76,7 @@ def run(imp: Import) -> None:
     con = imp.con
     gmv_from = imp.options.get("gmv") or "items"
     imp.options["gmv"] = gmv_from
+    imp.gmv_column = "price + freight_value" if gmv_from == "items" else "payment_value"
     f = _find(imp)
     _view(
         imp,
@@ -134,6 +135,11 @@ def run(imp: Import) -> None:
     dups = imp.scalar("SELECT count(*) - count(DISTINCT order_id) FROM orders")
     if dups:
         raise DataError(f"{f['orders']}: column 'order_id': {dups:,} order ids appear twice")
+    dup_c = imp.scalar("SELECT count(*) - count(DISTINCT customer_id) FROM customers")
+    if dup_c:
+        raise DataError(
+            f"{f['customers']}: column 'customer_id': {dup_c:,} customer ids appear twice"
+        )
     orphans = imp.scalar("SELECT count(*) FROM orders o ANTI JOIN customers c USING (customer_id)")
     imp.decide(
         "no_customer", orphans, "orders whose customer_id is not in the customers file dropped"

@@ -103,6 +103,7 @@ def run(imp: Import) -> None:
     con = imp.con
     zone = imp.shop.get("timezone", "UTC")
     key, fixed = salt()
+    imp.gmv_column = "Total"
     imp.options["salt"] = "fixed (WORKBOOK_IMPORT_SALT)" if fixed else "random for this import"
     selects = []
     for i, path in enumerate(imp.sources):

@@ -143,6 +143,7 @@ def _clean(col: str) -> str:
 def _report(imp: Import, paths: list[Path]) -> None:
     con = imp.con
     key, fixed = salt()
+    imp.gmv_column = "买家实际支付金额"
     imp.options["salt"] = "fixed (WORKBOOK_IMPORT_SALT)" if fixed else "random for this import"
     selects = []
     for i, path in enumerate(paths):
