@@ -184,10 +184,9 @@ def _first(exc: BaseException) -> str:
 
 
 class Resolver:
-    """Turns source names into relations of the engine, registering raw files on first use.
-
-    ``register(path_or_glob, key)`` (of the data source) reads a file of the data folder as a
-    view and returns its name; ``stems`` are the folder's files by name (None on a backend)."""
+    """Turns source names into relations of the engine, reading a raw file of the data folder
+    as a view on first use (:meth:`~analysis_lib.core.data.DataSource.register_raw`); ``where``
+    names the profile and mapping in messages."""
 
     def __init__(self, src, where: str) -> None:
         self.src = src
@@ -229,7 +228,7 @@ class Resolver:
     def query(self, sql: str, field: str, seen: tuple = ()) -> exp.Expression:
         """``sql`` with each table name it reads that names a source (``sources:``, or a file
         of the data folder) replaced by that source's relation."""
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        tree = _parse(sql, f"{self.where}.{field}")
         ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
         stems = set(self.src._files) if self.src.folder is not None else set()
         for node in list(tree.find_all(exp.Table)):
@@ -251,6 +250,15 @@ class Resolver:
             rel.set("alias", exp.TableAlias(this=exp.to_identifier(node.alias or name)))
             node.replace(rel)
         return tree
+
+
+def _parse(sql: str, where: str) -> exp.Expression:
+    """``sql`` as a sqlglot tree (DuckDB dialect); what DuckDB reads and sqlglot cannot is a
+    one-line :class:`DataError`."""
+    try:
+        return sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.SqlglotError as exc:
+        raise DataError(f"{where}: cannot translate this SQL: {_first(exc)}") from exc
 
 
 def _col(name: str) -> exp.Column:
@@ -304,7 +312,7 @@ def build_select(src, name: str) -> tuple[str, dict[str, str]]:
         out[canon] = _col(col)
     derived = {}
     for canon, expr in m.derive.items():
-        out[canon] = sqlglot.parse_one(expr, read="duckdb")
+        out[canon] = _parse(expr, f"{where}.derive.{canon}")
         derived[canon] = expr
     for canon, rules in m.values.items():
         if canon in out:
