@@ -185,3 +185,18 @@ def test_the_catalog_reads_the_same_with_libyaml():
     }
     assert fast == slow
     assert words._SAFE is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def test_a_lazy_module_is_imported_at_its_first_use():
+    code = f"""
+from analysis_lib.core.lazy import lazy
+stats = lazy("scipy.stats")
+{LOADED}
+assert abs(stats.norm.cdf(0) - 0.5) < 1e-12
+{LOADED}
+"""
+    out = _fresh(code)
+    first, then = [
+        json.loads(x.removeprefix("LOADED=")) for x in out.splitlines() if "LOADED=" in x
+    ]
+    assert first == [] and then == ["scipy"]
