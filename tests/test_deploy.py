@@ -34,3 +34,27 @@ def test_every_cli_call_parses():
 
 def test_airflow_dag_is_valid_python():
     ast.parse((DEPLOY / "airflow" / "workbook_dag.py").read_text())
+
+
+def test_each_scheduler_has_a_daily_alerting_run():
+    """Issue 21: cron, systemd and Airflow each run the daily alerts params once a day, with the
+    Apprise URLs from the environment (a file or a variable), never written in the example."""
+    alerts = "params/kpi_monitor/daily_alerts.yaml"
+    texts = {
+        "crontab": (DEPLOY / "crontab").read_text(),
+        "systemd": (DEPLOY / "workbook-alerts.service").read_text(),
+        "airflow": (DEPLOY / "airflow" / "workbook_dag.py").read_text(),
+    }
+    for name, text in texts.items():
+        calls = [c for c in _calls(text) if alerts in c]
+        assert calls and all(c[0] == "run" for c in calls), name
+        assert "WORKBOOK_ALERT_URLS" in text or "alerts.env" in text, name
+        assert "://" not in "".join(
+            ln for ln in text.splitlines() if "WORKBOOK_ALERT_URLS=" in ln and "#" not in ln
+        ), name
+    assert "0 7 * * *" in texts["crontab"] and "0 7 * * *" in texts["airflow"]
+    timer = (DEPLOY / "workbook-alerts.timer").read_text()
+    assert "OnCalendar=*-*-* 07:00:00" in timer
+    # the params file the schedulers call exists and names its URLs by reference
+    doc = (ROOT / alerts).read_text()
+    assert "env: WORKBOOK_ALERT_URLS" in doc

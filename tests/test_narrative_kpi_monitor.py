@@ -380,3 +380,118 @@ def test_change_text_rates_in_pp_first_everything_else_relative():
         assert N.change_text("gmv", 148.0, NAN) == "n/a"
     with use(lang="zh"):
         assert N.change_text("refund_rate", 0.05, 0.03) == "+2.0 个百分点（+66.7%）"
+
+
+# --- alerts (issue 21) ------------------------------------------------------------------------
+
+ALERTS = [
+    {
+        "kind": "anomaly",
+        "key": "anomaly:refund_rate:channel:organic:up",
+        "day": "2025-01-22",
+        "kpi": "refund_rate",
+        "dimension": "",
+        "value": "",
+        "actual": 0.944,
+        "expected": 0.074,
+        "ci_low": 0.0,
+        "ci_high": 0.571,
+        "p": 5e-8,
+        "size": 0.944 / 0.074 - 1,
+        "direction": "up",
+        "driver": {"dimension": "channel", "value": "organic", "actual": 0.903, "expected": 0.0736},
+        "severity": "warning",
+    },
+    {
+        "kind": "anomaly",
+        "key": "anomaly:uv:channel:search:down",
+        "day": "2025-01-14",
+        "kpi": "uv",
+        "dimension": "channel",
+        "value": "search",
+        "actual": 1.0,
+        "expected": 24.4,
+        "ci_low": 8.0,
+        "ci_high": 45.0,
+        "p": 0.0012,
+        "size": 1 / 24.4 - 1,
+        "direction": "down",
+        "driver": None,
+        "severity": "warning",
+    },
+    {
+        "kind": "no_data",
+        "day": "2025-02-05",
+        "tables": ["orders", "events"],
+        "severity": "critical",
+    },
+    {"kind": "no_data", "day": "2024-12-14", "tables": ["orders"], "severity": "critical"},
+    {
+        "kind": "threshold",
+        "day": "2025-01-22",
+        "kpi": "refund_rate",
+        "op": "gt",
+        "limit": 0.08,
+        "actual": 0.944,
+        "severity": "critical",
+    },
+    {
+        "kind": "target",
+        "day": "2025-01-22",
+        "kpi": "gmv",
+        "limit": -0.1,
+        "actual": 20000.0,
+        "target": 25000.0,
+        "deviation": -0.2,
+        "severity": "warning",
+    },
+]
+
+ALERT_GOLDEN = {
+    "en": [
+        "2025-01-22: Refund rate 94.4%, expected 7.4% (0.0% – 57.1%), +87.0 pp (+1,175.7%) "
+        "against expected; p < 0.001 under the model. Moved most: channel organic (90.3% against "
+        "7.4% expected).",
+        "2025-01-14: UV (channel search) 1, expected 24 (8 – 45), −95.9% against expected; "
+        "p = 0.0012 under the model.",
+        "2025-02-05: no rows in orders, events: the feed did not arrive.",
+        "2024-12-14: no rows in orders while visits came as usual: the orders feed did not arrive, "
+        "or nothing could be bought (a payment outage).",
+        "2025-01-22: Refund rate 94.4%, above 8.0% (rule).",
+        "2025-01-22: GMV month to date CN¥20,000, −20.0% against its target to date CN¥25,000 "
+        "(rule: below −10.0%).",
+    ],
+    "zh": [
+        "2025-01-22：退款率为 94.4%，预期 7.4%（0.0% 至 57.1%），较预期 +87.0 个百分点（+1,175.7%）；"
+        "模型下 p < 0.001。变动最大的是渠道“自然流量”（实际 90.3%，预期 7.4%）。",
+        "2025-01-14：访客数 UV（渠道：搜索）为 1，预期 24（8 至 45），较预期 −95.9%；模型下 p = 0.0012。",
+        "2025-02-05：订单、访问记录没有数据：数据未到。",
+        "2024-12-14：访问正常但订单没有数据：订单数据未到，或无法下单（例如支付故障）。",
+        "2025-01-22：退款率为 94.4%，高于 8.0%（规则）。",
+        "2025-01-22：本月至今 GMV（成交额）为 ¥20,000，较至今目标 ¥25,000 −20.0%（规则：低于 −10.0%）。",
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_alert_sentences_golden(lang):
+    with use(lang=lang, currency="CNY"):
+        assert [N.alert_sentence(r) for r in ALERTS] == ALERT_GOLDEN[lang]
+        subject = N.alert_subject(ALERTS, "T", ["2025-01-22"])
+        lead = N.alert_findings(ALERTS[:2])
+    assert (
+        subject
+        == {"en": "[Critical] T: 6 alerts, 2025-01-22", "zh": "【严重】T：6 条预警，2025-01-22"}[
+            lang
+        ]
+    )
+    # the finding that leads the summary: the first alert's sentence, then how many more
+    more = {"en": " And 1 more alert (see Alerts).", "zh": "另有 1 条预警（见“异常预警”）。"}[lang]
+    prefix = {"en": "Alert: ", "zh": "预警："}[lang]
+    assert lead == [prefix + ALERT_GOLDEN[lang][1] + more]
+
+
+def test_no_alert_lead_states_the_level():
+    with use(lang="en"):
+        text = N.alerts_lead([], ["2025-01-20", "2025-01-22"], 0.002)
+    assert "(99.8% interval)" in text and "2025-01-20 – 2025-01-22" in text

@@ -131,6 +131,29 @@ def _headline(figs: dict, keys: list[str] | None = None, shown: dict | None = No
     return " · ".join(parts)
 
 
+def _alerts(rec: dict | None) -> str:
+    """The alerts of a report's last run (issue 21), with what became of them: ``Alerts: 2
+    (1 sent, 1 not re-sent: quiet period)``; nothing for a report without alerts."""
+    a = (rec or {}).get("alerts") or {}
+    recs = a.get("records") if isinstance(a, dict) else None
+    if not isinstance(recs, list):
+        return ""
+    if not recs:
+        return " · Alerts: none"
+    words = {
+        "delivered": "sent",
+        "suppressed": "not re-sent: quiet period",
+        "failed": "delivery failed",
+        "not_sent": "no delivery",
+    }
+    counts: dict[str, int] = {}
+    for r in recs:
+        st = r.get("status", "not_sent") if isinstance(r, dict) else "not_sent"
+        counts[st] = counts.get(st, 0) + 1
+    detail = ", ".join(f"{n} {words.get(k, k)}" for k, n in counts.items())
+    return f" · <strong>Alerts: {len(recs)}</strong> ({esc(detail)})"
+
+
 def render(out: str | Path) -> str:
     """The index page's HTML."""
     out = Path(out)
@@ -167,7 +190,7 @@ def render(out: str | Path) -> str:
             f'<tr class="{"bad" if status == "FAILED" else "good"}"><td>{esc(e["notebook"])}</td><td>{link}</td>'
             f"<td>{status}</td><td>{esc(ran)}</td>"
             f"<td>{esc(fmt(dur, 'ratio')) if dur is not None else ''} s</td>"
-            f"<td>{_headline((ok or {}).get('figures', {}), (ok or {}).get('headline'), (ok or {}).get('shown'))}</td>"
+            f"<td>{_headline((ok or {}).get('figures', {}), (ok or {}).get('headline'), (ok or {}).get('shown'))}{_alerts(ok)}</td>"
             f'<td class="{dq_class}">{esc(dq_cell)}</td><td>{note}</td></tr>'
         )
     body = "".join(rows) or '<tr><td colspan="8">No reports yet.</td></tr>'

@@ -40,3 +40,28 @@ with DAG(
             execution_timeout=timedelta(hours=1),
         )
         run >> index
+
+
+# The daily alerts (issue 21): the KPI monitor judges the last day the data holds and sends what
+# fired. The Apprise URLs hold credentials: an Airflow Variable (or a secrets backend) passes
+# them in the task's environment; params name only the variable (delivery: [{env: ...}]).
+# A run exits 0 whether or not alerts fired, so the task fails only when the run does.
+with DAG(
+    dag_id="ecommerce_kpi_alerts",
+    schedule="0 7 * * *",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=10)},
+    tags=["analytics", "alerts"],
+) as alerts_dag:
+    BashOperator(
+        task_id="kpi_alerts",
+        bash_command=(
+            f"cd {HOME} && {WORKBOOK} run params/kpi_monitor/daily_alerts.yaml "
+            f"--out {REPORTS} --wait 600"
+        ),
+        env={"WORKBOOK_ALERT_URLS": "{{ var.value.workbook_alert_urls }}"},
+        append_env=True,
+        execution_timeout=timedelta(minutes=30),
+    )

@@ -21,7 +21,7 @@ from analysis_lib.core import metrics as M
 from analysis_lib.present.blocks import Action, Card, direction_of, tone_of
 from analysis_lib.present.context import settings
 from analysis_lib.present.numbers import fmt, missing, rate_change
-from analysis_lib.present.words import label, t, value
+from analysis_lib.present.words import label, spaced, t, value
 
 NS = "kpi_monitor"
 # whether a rise is good news, for the colour of a card's change (a rising refund rate is red)
@@ -472,3 +472,144 @@ def method_notes(r: kpi.KpiMonitor) -> list[str]:
 def unavailable_reasons(r: kpi.KpiMonitor) -> dict[str, str]:
     """The KPIs this shop cannot give with the reason, in English, for results.json."""
     return {k: t(f"{NS}.unavailable.{why}", "en") for k, why in r.unavailable.items()}
+
+
+# --- alerts --------------------------------------------------------------------------------------
+# Each takes the alert records as results.json keeps them (analyses.alerts.records), so the report,
+# the index and the message sent (run/notify.py) word the same record the same way.
+
+
+def _plural(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def days_text(days: list[str]) -> str:
+    """The days judged: one day, or the first and the last."""
+    if not days:
+        return fmt(None)
+    return days[0] if len(days) == 1 else date_range(days[0], days[-1])
+
+
+def level_text(alpha: float) -> str:
+    """The interval's level: ``99.8%``."""
+    return fmt(1 - alpha, "pct")
+
+
+def _where(rec: dict) -> str:
+    if not rec.get("dimension"):
+        return ""
+    dim = rec["dimension"]
+    return w("alerts.where", dimension=w(f"dimension.{dim}"), value=value(dim, rec["value"]))
+
+
+def alert_sentence(rec: dict) -> str:
+    """One alert in one or two sentences: the day, the KPI, its value against the expected
+    range and the probability under the model, the likely driver; or the rule it met."""
+    return spaced(_alert_sentence(rec))
+
+
+def _alert_sentence(rec: dict) -> str:
+    kind = rec["kind"]
+    if kind == "no_data":
+        if rec["tables"] == ["orders"]:
+            return w("alerts.no_orders", day=rec["day"])
+        tables = w("list_sep").join(w(f"table.{t}") for t in rec["tables"])
+        return w("alerts.no_data", day=rec["day"], tables=tables)
+    k = rec["kpi"]
+    if kind == "threshold":
+        return w(
+            "alerts.threshold",
+            day=rec["day"],
+            kpi=label(k),
+            actual=metric_text(k, rec["actual"]),
+            op=w(f"alerts.op.{rec['op']}"),
+            limit=metric_text(k, rec["limit"]),
+        )
+    if kind == "target":
+        return w(
+            "alerts.target",
+            day=rec["day"],
+            kpi=inline(k),
+            actual=metric_text(k, rec["actual"]),
+            deviation=fmt(rec["deviation"], "signed_pct"),
+            target=metric_text(k, rec["target"]),
+            limit=fmt(rec["limit"], "signed_pct"),
+        )
+    size = (
+        rate_change(rec["actual"], rec["expected"])
+        if is_rate(k)
+        else fmt(rec["size"], "signed_pct")
+    )
+    text = w(
+        "alerts.anomaly",
+        day=rec["day"],
+        kpi=label(k),
+        where=_where(rec),
+        actual=metric_text(k, rec["actual"]),
+        expected=metric_text(k, rec["expected"]),
+        low=metric_text(k, rec["ci_low"]),
+        high=metric_text(k, rec["ci_high"]),
+        size=w("alerts.size", size=size),
+        p=p_text(rec["p"]),
+    )
+    d = rec.get("driver")
+    if d:
+        text += sep() + w(
+            "alerts.driver",
+            dimension=w(f"dimension.{d['dimension']}"),
+            value=value(d["dimension"], d["value"]),
+            actual=metric_text(k, d["actual"]),
+            expected=metric_text(k, d["expected"]),
+        )
+    return text
+
+
+def p_text(p: float) -> str:
+    """``p < 0.001`` or ``p = 0.0012``."""
+    text = fmt(p, "p_value")
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def alert_findings(recs: list[dict]) -> list[str]:
+    """The finding that leads the summary when an alert fired (the most severe first)."""
+    if not recs:
+        return []
+    order = {"critical": 0, "warning": 1, "info": 2}
+    first = sorted(recs, key=lambda r: (order.get(r["severity"], 3), r["day"]))[0]
+    more = len(recs) - 1
+    tail = (sep() + w("alerts.finding_more", n=fmt(more, "count"), s=_plural(more))) if more else ""
+    return [w("alerts.finding", first=alert_sentence(first), more=tail)]
+
+
+def alerts_lead(recs: list[dict], days: list[str], alpha: float) -> str:
+    n = len(recs)
+    if n:
+        return w("alerts.lead_fired", n=fmt(n, "count"), s=_plural(n), days=days_text(days))
+    return w("alerts.lead_none", days=days_text(days), level=level_text(alpha))
+
+
+def alert_subject(recs: list[dict], title: str, days: list[str]) -> str:
+    """The message's subject: the worst severity, the report's title, how many alerts, when."""
+    order = ["critical", "warning", "info"]
+    worst = min((r["severity"] for r in recs), key=order.index, default="info")
+    n = len(recs)
+    return w(
+        "alerts.subject",
+        severity=w(f"alerts.severity.{worst}"),
+        title=title,
+        n=fmt(n, "count"),
+        s=_plural(n),
+        days=days_text(days),
+    )
+
+
+def alerts_method(alpha: float, history_days: int) -> str:
+    quarter = alpha * 91
+    return w(
+        "alerts.method",
+        level=level_text(alpha),
+        history=fmt(history_days, "count"),
+        rate=fmt(alpha, "pct") if alpha >= 0.001 else str(alpha),
+        quarter=fmt(quarter, "ratio"),
+        s="" if abs(quarter - 1) < 1e-9 else "s",
+    )

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis_lib.analyses import alerts as A
 from analysis_lib.analyses import kpi
 from analysis_lib.present import blocks
 from analysis_lib.present.bootstrap import Run
+from analysis_lib.present.charts import alerts as alert_charts
 from analysis_lib.present.charts import kpi as charts
 from analysis_lib.present.narrative import kpi_monitor as N
 from analysis_lib.present.numbers import fmt, missing
@@ -66,9 +68,57 @@ def figures(r: kpi.KpiMonitor) -> dict:
     }
 
 
-def record(run: Run, r: kpi.KpiMonitor) -> None:
-    """Record the figures and the headline the index shows, as the cards show them."""
+def judge(run: Run) -> A.Alerts | None:
+    """The days the ``alerts:`` rules of params judge (default: the last day the data holds in
+    the period; or the backfill range), judged once (:func:`analysis_lib.analyses.alerts.detect`).
+    None without an ``alerts:`` section."""
+    rules = run.P.alerts
+    if rules is None:
+        return None
+    if isinstance(rules.judge, str):
+        last = A.last_day_with_data(run.src, run.end) or run.end
+        days = [max(min(last, run.end), run.start)]
+    else:
+        days = list(pd.date_range(rules.judge.start, rules.judge.end, freq="D").date)
+    return A.detect(
+        run.src,
+        days,
+        kpis=rules.kpis,
+        dims=tuple(rules.breakdowns),
+        alpha=rules.false_alert_rate,
+        history_days=rules.history_days,
+        thresholds=[x.parts for x in rules.thresholds],
+        targets=[(x.kpi, x.below) for x in rules.targets],
+    )
+
+
+def alert_records(run: Run, found: A.Alerts | None) -> list[dict]:
+    """The alerts as results.json records them (the message and the index read these)."""
+    if found is None:
+        return []
+    rules = run.P.alerts
+    return A.records(
+        found,
+        rules.severity.model_dump(),
+        {x.parts: x.severity for x in rules.thresholds},
+        {(x.kpi, x.below): x.severity for x in rules.targets},
+    )
+
+
+def record(run: Run, r: kpi.KpiMonitor, found: A.Alerts | None = None) -> None:
+    """Record the figures and the headline the index shows, as the cards show them; with alerts,
+    the alert records and the days judged (``alerts``), which the run's delivery reads."""
     figs = figures(r)
+    if found is not None:
+        recs = alert_records(run, found)
+        figs["alerts"] = {
+            "days": [d.isoformat() for d in found.days],
+            "alpha": found.alpha,
+            "records": recs,
+            "quiet_days": run.P.alerts.quiet_days,
+            "subject": N.alert_subject(recs, run.P.title, [d.isoformat() for d in found.days]),
+            "lines": [N.alert_sentence(x) for x in recs],
+        }
     headline = ["gmv", "orders", "conversion_rate" if r.traffic else "buyers", "aov"]
     headline += ["gmv_change_pop", "gmv_deviation_rate"]
     headline = [k for k in headline if not missing(figs[k])]  # n/a is left out of the index
@@ -83,12 +133,75 @@ def record(run: Run, r: kpi.KpiMonitor) -> None:
     blocks.record_figures(figs, headline=headline, shown=shown)
 
 
-def summary(run: Run, r: kpi.KpiMonitor) -> None:
-    """The title line (period, comparison, last day of data), the cards and the findings."""
+def summary(run: Run, r: kpi.KpiMonitor, found: A.Alerts | None = None) -> None:
+    """The title line (period, comparison, last day of data), the cards and the findings; an
+    alert that fired leads the findings."""
+    lead = N.alert_findings(alert_records(run, found))
     blocks.show(
         blocks.title_block(run.P.title, N.period_line(r), N.compared(r), run.last_day),
-        blocks.summary_block(N.cards(r), N.findings(r)),
+        blocks.summary_block(N.cards(r), lead + N.findings(r)),
     )
+
+
+MAX_PANELS = 6
+CHART_DAYS = 56  # the days before the first day judged that the alerts chart shows
+
+
+def alerts(run: Run, found: A.Alerts | None) -> None:
+    """The alerts section: one sentence, a table of the alerts (day, severity, what), and the
+    flagged KPIs per day with their expected band (the first :data:`MAX_PANELS` series)."""
+    if found is None:
+        return
+    recs = alert_records(run, found)
+    days = [d.isoformat() for d in found.days]
+    parts = [blocks.section(N.w("alerts.section"), N.alerts_lead(recs, days, found.alpha))]
+    if not run.P.delivery:
+        parts.append(blocks.paragraphs([N.w("alerts.delivery_none")]))
+    if recs:
+        df = pd.DataFrame(
+            {
+                "day": [x["day"] for x in recs],
+                "severity": [N.w(f"alerts.severity.{x['severity']}") for x in recs],
+                "alert": [N.alert_sentence(x) for x in recs],
+            }
+        )
+        parts.append(table(df, {}, {c: N.w(f"alerts.columns.{c}") for c in df.columns}))
+    blocks.show(*parts)
+    series = []
+    for x in recs:
+        if x["kind"] == "anomaly":
+            key = (x["kpi"], x["dimension"], x["value"])
+            if key not in series:
+                series.append(key)
+    if not series:
+        return
+    start = pd.Timestamp(found.days[0]) - pd.Timedelta(days=CHART_DAYS)
+    panels = []
+    for k, dim, val in series[:MAX_PANELS]:
+        df = A.series_values(found, k, dim, val)
+        df = df[df["day"] >= start]
+        title = label(k) + (
+            N.w("alerts.where", dimension=N.w(f"dimension.{dim}"), value=value(dim, val))
+            if dim
+            else ""
+        )
+        panels.append((title, N.kind_of(k), df))
+    names = {
+        "actual": N.w("alerts.chart_actual"),
+        "band": N.w("alerts.chart_band", level=N.level_text(found.alpha)),
+        "flagged": N.w("alerts.chart_flagged"),
+    }
+    n_flag = sum(int(p[2]["anomaly"].fillna(False).astype(bool).sum()) for p in panels)
+    alt = N.w(
+        "alerts.chart_alt",
+        kpi=N.w("list_sep").join(p[0] for p in panels),
+        start=start.date(),
+        end=found.days[-1],
+        level=N.level_text(found.alpha),
+        n=fmt(n_flag, "count"),
+        s="" if n_flag == 1 else "s",
+    )
+    blocks.figure(alert_charts.flagged(panels, names), alt)
 
 
 def actions(run: Run, r: kpi.KpiMonitor) -> None:
@@ -243,6 +356,9 @@ def buyers(run: Run, r: kpi.KpiMonitor) -> None:
     blocks.show(head, table(df, formats, names))
 
 
-def method(run: Run, r: kpi.KpiMonitor) -> None:
-    """Method and caveats."""
-    blocks.show(blocks.method_block(N.method_notes(r)))
+def method(run: Run, r: kpi.KpiMonitor, found: A.Alerts | None = None) -> None:
+    """Method and caveats (with alerts: how the expected ranges are made)."""
+    notes = N.method_notes(r)
+    if found is not None:
+        notes.append(N.alerts_method(found.alpha, run.P.alerts.history_days))
+    blocks.show(blocks.method_block(notes))

@@ -1,0 +1,174 @@
+"""Delivering a report's alerts (issue 21), after the report is published.
+
+The KPI monitor's notebook records its alerts in results.json (``figures.alerts``: the records of
+:func:`analysis_lib.analyses.alerts.records`). After the atomic swap the runner calls
+:func:`deliver`, which
+
+1. applies the quiet period against the state the last report of the same params kept
+   (``alerts.state`` of its results.json, read by :func:`last_state` before the swap): the same
+   ongoing alert (same KPI, series and direction, or the same rule) sent less than
+   ``quiet_days`` days before is not sent again;
+2. sends what is left through Apprise (e-mail, DingTalk, WeCom, Feishu/Lark, Slack, Teams, a JSON
+   webhook...: one URL each) in the report's language: a subject with the worst severity, one line
+   per alert (its value against the expected range, the probability under the model, the likely
+   driver), the report attached to e-mail and linked otherwise;
+3. writes each alert's status (``delivered``, ``suppressed``, ``failed``, ``not_sent``) and the
+   new state into the published results.json (``alerts``), which the index shows.
+
+The URLs are read at delivery time from where ``delivery:`` points (``env:`` a variable, ``file:``
+a file outside params); they hold credentials, so they never reach a report, results.json or a
+log: a failure is one line on stderr naming the service (the URL's scheme) only, Apprise's own
+logging is silenced, the report stays, and the run still exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+EMAIL_SCHEMES = ("mailto", "mailtos")
+
+
+def last_state(report_dir: Path) -> dict[str, str]:
+    """The quiet period's state the last report in ``report_dir`` kept: alert key -> the last
+    day it was sent (empty when there is no report or it kept none)."""
+    try:
+        rec = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    state = (rec.get("alerts") or {}).get("state") or {}
+    return {str(k): str(v) for k, v in state.items()} if isinstance(state, dict) else {}
+
+
+def resolve_urls(params) -> tuple[list[str], list[str]]:
+    """The Apprise URLs ``delivery:`` points to, and a note for each reference that gave none
+    (a variable not set, a file missing): notes name the reference, never a URL."""
+    urls: list[str] = []
+    notes: list[str] = []
+    for ref in getattr(params, "delivery", None) or []:
+        if ref.env is not None:
+            raw = os.environ.get(ref.env, "")
+            got = [u for u in re.split(r"[\s,]+", raw) if u]
+            if not got:
+                notes.append(f"{ref.env} is not set")
+        else:
+            try:
+                text = Path(ref.file).expanduser().read_text(encoding="utf-8")
+            except OSError as exc:
+                notes.append(f"cannot read {ref.file}: {exc.strerror or type(exc).__name__}")
+                continue
+            got = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+            if not got:
+                notes.append(f"{ref.file} holds no URL")
+        urls += got
+    return urls, notes
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else "?"
+
+
+def message(
+    params, recs: list[dict], days: list[str], report: Path, email: bool
+) -> tuple[str, str]:
+    """The subject and body in the report's language: one line per alert, then the report's
+    link (``alerts.report_url``; else its path on this machine), or for e-mail without a link,
+    that it is attached."""
+    # here on purpose: the words and numbers of the report (present) are needed only to send
+    from analysis_lib.present.context import use
+    from analysis_lib.present.narrative import kpi_monitor as N
+
+    with use(lang=params.lang, currency=params.currency):
+        subject = N.alert_subject(recs, params.title, days)
+        lines = [f"- {N.alert_sentence(r)}" for r in recs]
+        url = params.alerts.report_url if params.alerts is not None else None
+        if url:
+            tail = N.w("alerts.report_link", url=url)
+        elif email:
+            tail = N.w("alerts.report_attached")
+        else:
+            tail = N.w("alerts.report_link", url=str(report.resolve()))
+    return subject, "\n".join([*lines, "", tail])
+
+
+def _send(urls: list[str], params, recs, days, report: Path) -> list[str]:
+    """Send to each URL (e-mail with the report attached); the schemes of those that failed."""
+    import apprise
+
+    failed = []
+    for url in urls:
+        ap = apprise.Apprise()
+        if not ap.add(url):
+            failed.append(_scheme(url))
+            continue
+        email = _scheme(url) in EMAIL_SCHEMES
+        subject, body = message(params, recs, days, report, email)
+        try:
+            ok = ap.notify(
+                title=subject,
+                body=body,
+                attach=str(report) if email and report.is_file() else None,
+            )
+        except Exception:  # noqa: BLE001 - a plugin's bug must not fail the run
+            ok = False
+        if not ok:
+            failed.append(_scheme(url))
+    return failed
+
+
+def deliver(params, record: dict[str, Any], report_dir: Path, previous: dict[str, str]) -> None:
+    """Apply the quiet period, send the alerts left, and record what happened in the published
+    results.json. Never raises: a failure is one line on stderr and the report stays."""
+    fig = (record.get("figures") or {}).get("alerts")
+    if not fig:
+        return
+    from analysis_lib.analyses.alerts import quiet
+
+    name = f"{record.get('notebook')}/{record.get('name')}"
+    recs = [dict(r) for r in fig.get("records", [])]
+    quiet(recs, previous, int(fig.get("quiet_days", 0)))
+    to_send = [r for r in recs if r["status"] == "to_send"]
+    urls, notes = resolve_urls(params)
+    sent_to: list[str] = []
+    if to_send and urls:
+        logging.getLogger("apprise").disabled = True  # its messages may quote a URL
+        try:
+            failed = _send(urls, params, to_send, fig.get("days", []), report_dir / "report.html")
+        except Exception as exc:  # noqa: BLE001 - delivery never fails the run
+            failed = [f"all ({type(exc).__name__})"]
+        ok = len(failed) < len(urls)
+        sent_to = sorted({_scheme(u) for u in urls} - set(failed))
+        for r in to_send:
+            r["status"] = "delivered" if ok else "failed"
+        if failed:
+            print(
+                f"{name}: alerts not delivered to {len(failed)} of {len(urls)} destination(s) "
+                f"({', '.join(failed)}); the report is kept",
+                file=sys.stderr,
+            )
+    else:
+        for r in to_send:
+            r["status"] = "not_sent"
+        if to_send:
+            why = "; ".join(notes) if notes else "no delivery set in params"
+            print(f"{name}: {len(to_send)} alert(s) not sent: {why}", file=sys.stderr)
+    # the state kept: the days each alert was last delivered (a failed one is tried again)
+    kept = dict(previous)
+    for r in recs:
+        if r["status"] == "delivered":
+            kept[r["key"]] = max(r["day"], kept.get(r["key"], r["day"]))
+    record["alerts"] = {"records": recs, "state": kept, "delivered_to": sent_to}
+    path = report_dir / "results.json"
+    tmp = path.with_suffix(".json.tmp")
+    try:
+        tmp.write_text(
+            json.dumps(record, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        os.replace(tmp, path)
+    except OSError as exc:
+        print(f"{name}: cannot record the alerts' delivery: {exc.strerror or exc}", file=sys.stderr)
