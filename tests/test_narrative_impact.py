@@ -362,10 +362,21 @@ def test_failed_check_leads_the_findings_and_marks_the_cards():
     assert ok_f[0].startswith("Summed over the period") and "unlikely to be chance" in ok_f[1]
     assert ok_cards[-1].unit == "a credible increase" and ok_cards[0].tone == "good"
     assert "model check failed" not in ok_cards[0].unit
+    # the index row (issue 18 review: volks and google read "99.9%" there beside a failed check)
+    with use(lang="en"):
+        shown_bad = RV.index_verdict(bad).shown["posterior_prob_causal_effect"]
+        shown_ok = RV.index_verdict(case(GOOGLE)).shown["posterior_prob_causal_effect"]
+    assert shown_bad == {
+        "label": "Probability of a causal effect",
+        "text": f"{cards[-1].value}; not established: a model check failed",
+    }
+    assert shown_ok["text"] == f"{ok_cards[-1].value}; a credible increase"
     with use(lang="zh"):
         zf, zc = NV.findings(bad), RV.cards(bad)
+        z_shown = RV.index_verdict(bad).shown["posterior_prob_causal_effect"]["text"]
     assert zf[0].startswith("模型检验未通过：安慰剂检验在干预开始之前的 2020-02-10 也发现了效应")
     assert zc[-1].unit == "不能认定：模型检验未通过"
+    assert z_shown == f"{zc[-1].value}；不能认定：模型检验未通过"
 
 
 LEVEL = effect(
@@ -562,7 +573,10 @@ def test_intervention_report_figures_agree(tmp_path, name, lang):
         assert shown[key]["text"] == RV.series_text(fig) in cards.values()
         assert shown["relative_effect"]["text"] == fmt(figs["relative_effect"], "signed_pct")
         p = fmt(figs["posterior_prob_causal_effect"], "pct")
-        assert shown["posterior_prob_causal_effect"]["text"] == p in cards.values()
+        assert p in cards.values()
+        # the index gives the card's verdict beside the probability
+        prob = shown["posterior_prob_causal_effect"]["text"]
+        assert prob.startswith(p + ("; " if lang == "en" else "；"))
         d = NI.digits(fig["ci_low"], fig["ci_high"])
         for part in ("estimate", "ci_low", "ci_high"):
             assert NI.num(fig[part], places=d) in findings
@@ -581,6 +595,7 @@ def test_intervention_report_figures_agree(tmp_path, name, lang):
             assert "model check failed: see below" in notes
             assert "unlikely to be chance" not in findings
             assert "Do not act" in todo
+            assert prob.endswith("not established: a model check failed")
     text = _visible(soup)
     if level:
         assert not re.search(r"(?i)cumulative effect (?:of|\d)|per week|summed", text)

@@ -125,6 +125,24 @@ def summary(run: Run, c: N.Case) -> None:
         B.title_block(run.P.title, N.period(c), N.compared(c), c.last if c.dated else None),
         B.summary_block(cards(c), N.findings(c)),
         B.actions_block(N.actions(c)),
+        index_verdict(c),
+    )
+
+
+def index_verdict(c: N.Case) -> B.HTML:
+    """The index row's probability of a causal effect with the verdict the card gives under it
+    ("99.9%; not established: a model check failed"): the probability alone read as established
+    on the index while the report said not to act (issue 18 review). Nothing visible in the
+    report; it only replaces what the index records for that card."""
+    s, card = c.impact.summary, cards(c)[-1]
+    return B.HTML(
+        "",
+        shown={
+            card.key: {
+                "label": card.label,
+                "text": t("impact.clause_sep").join([card.value, NI.verdict(s, bool(c.checks))]),
+            }
+        },
     )
 
 
