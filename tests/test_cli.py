@@ -1,5 +1,7 @@
 import json
+import tempfile
 
+from analysis_lib.run import cli
 from analysis_lib.run.cli import longest_first
 
 
@@ -26,3 +28,25 @@ def test_run_all_starts_the_longest_runs_first(tmp_path):
     (out / "kpi_monitor" / "d.failed").mkdir(parents=True)
     (out / "kpi_monitor" / "d.failed" / "results.json").write_text('{"duration_s": 12.5}')
     assert [f.stem for f in longest_first(files, out)] == ["c", "d", "b", "a"]
+
+
+def test_an_unexpected_import_error_leaves_no_log_in_the_data_folder(tmp_path, monkeypatch, capsys):
+    """An import's --out is a data folder: a traceback log written there would make the next
+    import refuse it as not empty. The log goes to the system's temporary directory instead."""
+    import analysis_lib.ingest as ingest
+
+    def boom(*a, **k):
+        raise RuntimeError("a library's surprise")
+
+    monkeypatch.setattr(ingest, "run_import", boom)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    out = tmp_path / "shop"
+    out.mkdir()
+    src = tmp_path / "orders.csv"
+    src.write_text("Name\n#1\n")
+    assert cli.main(["import", "shopify", str(src), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unexpected RuntimeError" in err
+    assert list(out.iterdir()) == []
+    assert str(tmp_path / "tmp") in err

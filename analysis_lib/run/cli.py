@@ -157,6 +157,19 @@ def _log_traceback(out: str | Path | None) -> str | None:
     return str(log)
 
 
+def _logs_home(args) -> str | None:
+    """Where an unexpected error's traceback goes: the reports folder (``--out``) of the commands
+    that write reports; for ``import`` and ``sample-data``, whose ``--out`` is a data folder (a log
+    there would make the next import refuse the folder as not empty), a folder in the system's
+    temporary directory."""
+    if getattr(args, "fn", None) in (cmd_import, cmd_sample_data):
+        home = Path(tempfile.gettempdir()) / f"workbook-logs-{os.getuid()}"
+        with contextlib.suppress(OSError):
+            home.mkdir(mode=0o700, exist_ok=True)
+        return str(home)
+    return getattr(args, "out", None)
+
+
 def _run_one(path: str, data: str | None, out: str, timeout: int) -> dict:
     """One run inside a run-all worker, always as a row: whatever goes wrong with one params file
     (bad input, or an exception nobody foresaw) is that file's one-line error, not run-all's."""
@@ -670,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
         _err("interrupted")
         return 130
     except Exception as exc:
-        where = _log_traceback(getattr(args, "out", None))
+        where = _log_traceback(_logs_home(args))
         more = f"traceback in {where}" if where else "WORKBOOK_DEBUG=1 prints the traceback"
         _err(f"unexpected {type(exc).__name__}: {_one_line(exc)} ({more})")
         return 1
