@@ -140,44 +140,119 @@ def test_tail_probability_as_r_computes_it():
     assert CI.tail_probability(np.array([1.0, 2.0, 3.0, 4.0]), 9.0) == pytest.approx(1 / 5)
 
 
+def _exact_interval(y: np.ndarray, x: np.ndarray, n_pre: int, guess: float = 0.01):
+    """The 95% interval of the cumulative effect under R CausalImpact's default model with one
+    control, computed exactly instead of sampled: on a grid of (level sd, observation sd), uniform
+    in their logs, a Kalman filter (run for all grid points at once) integrates the level and the
+    coefficient (bsts' priors: level N(y_1, sd(y)), coefficient N(0, sigma^2 / (0.01 x'x/n)))
+    and gives the likelihood and the normal predictive of the post-period sum; the posterior is
+    likelihood x R's SdPriors, the predictive a mixture of normals. Independent of the sampler.
+    Returns (low, high, posterior mean of the level sd in units of sd(y))."""
+    from scipy import optimize
+    from scipy.stats import norm
+
+    mu, sd = y[:n_pre].mean(), y[:n_pre].std(ddof=1)
+    z, x = (y - mu) / sd, (x - x[:n_pre].mean()) / x[:n_pre].std(ddof=1)
+    sl, so = np.meshgrid(
+        np.exp(np.linspace(np.log(1e-3), 0.0, 121)),
+        np.exp(np.linspace(np.log(0.02), np.log(1.2), 61)),
+        indexing="ij",
+    )
+    sl, so = sl.ravel(), so.ravel()
+    a = np.zeros((len(sl), 2))
+    a[:, 0] = z[0]
+    P = np.zeros((len(sl), 2, 2))
+    P[:, 0, 0], P[:, 1, 1] = 1.0, so**2 / (0.01 * np.mean(x[:n_pre] ** 2))
+    ll = np.zeros(len(sl))
+    for t in range(n_pre):
+        P[:, 0, 0] += sl**2 if t else 0.0
+        Z = np.array([1.0, x[t]])
+        v, PZ = z[t] - a @ Z, P @ Z
+        F = PZ @ Z + so**2
+        ll -= 0.5 * (np.log(2 * np.pi * F) + v**2 / F)
+        K = PZ / F[:, None]
+        a, P = a + K * v[:, None], P - K[:, :, None] * PZ[:, None, :]
+    m = len(z) - n_pre
+    c = np.array([m, x[n_pre:].sum()])
+    mean = a @ c
+    var = np.einsum("i,gij,j->g", c, P, c) + sl**2 * np.sum(np.arange(1, m + 1) ** 2) + m * so**2
+    lw = ll + CI._log_sd_prior(sl, guess, 32, 1.0) + CI._log_sd_prior(so, np.sqrt(0.2), 50, 1.2)
+    w = np.exp(lw - lw.max())
+    w /= w.sum()
+
+    def q(p):
+        f = lambda s: (w * norm.cdf((s - mean) / np.sqrt(var))).sum() - p  # noqa: E731
+        return optimize.brentq(
+            f, (mean - 10 * np.sqrt(var)).min(), (mean + 10 * np.sqrt(var)).max()
+        )
+
+    actual = y[n_pre:].sum() - m * mu
+    return actual - q(0.975) * sd, actual - q(0.025) * sd, float(w @ sl)
+
+
+def _coverage(level_sd: float, n: int = 300):
+    """Sampler (300 iterations per series) and exact posterior of R's model on the same ``n``
+    simulated series (100 points, 70 before the intervention, one control, effect 0, 2 or 5 per
+    point): coverage of the cumulative effect's 95% interval, mean width, and the share of series
+    the level prior check warns about."""
+    hits = exact_hits = warned = covered_or_warned = 0
+    widths, exact_widths = [], []
+    for i in range(n):
+        rng = np.random.default_rng(1000 + i)
+        effect = float(rng.choice([0.0, 2.0, 5.0]))
+        y, X = _series(rng, effect, level_sd)
+        fit = CI.estimate(y, 70, X, niter=300, seed=i)
+        s, truth = fit.summary, effect * 30
+        lo, hi, _ = _exact_interval(y.to_numpy(), X["x"].to_numpy(), 70)
+        hit = s.ci_low <= truth <= s.ci_high
+        warn = fit.model.level_prior_log_bf > CI.STRONG_EVIDENCE
+        hits, exact_hits = hits + hit, exact_hits + (lo <= truth <= hi)
+        warned, covered_or_warned = warned + warn, covered_or_warned + (hit or warn)
+        widths.append(s.ci_high - s.ci_low)
+        exact_widths.append(hi - lo)
+    out = {
+        "coverage": hits / n,
+        "exact_coverage": exact_hits / n,
+        "width": float(np.mean(widths)),
+        "exact_width": float(np.mean(exact_widths)),
+        "warned": warned / n,
+        "covered_or_warned": covered_or_warned / n,
+    }
+    print(out)
+    return out
+
+
 @pytest.mark.slow
 def test_cumulative_interval_coverage_over_300_series():
     """The 95% interval of the cumulative effect covers the planted effect in 93-97% of 300
     simulated series that follow the model's assumptions (a local level with small level noise,
-    about R's prior of 1% of sd(y), plus a control). 300 iterations per series (270 kept) instead
-    of 1,000: measured outside the suite, coverage was 94.0% with either (README)."""
-    hits, n = 0, 300
-    for i in range(n):
-        rng = np.random.default_rng(1000 + i)
-        effect = float(rng.choice([0.0, 2.0, 5.0]))
-        y, X = _series(rng, effect, 0.05)
-        s = CI.estimate(y, 70, X, niter=300, seed=i).summary
-        hits += s.ci_low <= effect * 30 <= s.ci_high
-    print(f"95% cumulative intervals covered the truth in {hits / n:.1%}")
-    assert 0.93 <= hits / n <= 0.97
+    0.05 per step, about R's prior of 1% of sd(y), plus a control), as the exact posterior of R's
+    model does on the same series (grid Kalman filter, :func:`_exact_interval`), with the same
+    mean width. 300 iterations per series instead of 1,000: coverage was 94.0% with either
+    (README)."""
+    c = _coverage(0.05)
+    assert 0.93 <= c["coverage"] <= 0.97
+    assert abs(c["coverage"] - c["exact_coverage"]) <= 0.03
+    assert c["width"] == pytest.approx(c["exact_width"], rel=0.05)
 
 
 @pytest.mark.slow
-def test_large_level_noise_is_flagged_where_intervals_miss():
+def test_large_level_noise_under_covers_as_r_does_and_is_flagged():
     """Ten times the level noise (0.5 per step against an observation noise of 1) on a 70-point
-    pre-period: R's default prior holds the level sd near 1% of sd(y) and the intervals cover far
-    less than 95% (R's model does the same: it is its prior, not the sampler). The report's level
-    prior check (Bayes factor of R's safer 0.1 over 0.01 above 20) must then say so: in at least
-    93% of the series the interval covers the truth or the report warns."""
-    hits = warned = honest = 0
-    n = 300
-    for i in range(n):
-        rng = np.random.default_rng(1000 + i)
-        effect = float(rng.choice([0.0, 2.0, 5.0]))
-        y, X = _series(rng, effect, 0.5)
-        fit = CI.estimate(y, 70, X, niter=300, seed=i)
-        s = fit.summary
-        hit = s.ci_low <= effect * 30 <= s.ci_high
-        warn = fit.model.level_prior_log_bf > CI.STRONG_EVIDENCE
-        hits, warned, honest = hits + hit, warned + warn, honest + (hit or warn)
-    print(f"covered {hits / n:.1%}, warned {warned / n:.1%}, covered or warned {honest / n:.1%}")
-    assert hits / n < 0.6  # the limitation is real: if this fails, the README must change
-    assert honest / n >= 0.93
+    pre-period: R's model itself covers far less than 95% there. Its prior holds the level sd
+    near 1% of sd(y) with the weight of 32 observations, and 70 points cannot move it: the exact
+    posterior of R's model (no sampling: :func:`_exact_interval`) covers 38% and tfp-causalimpact
+    (Google's port, run outside the project on 60 of these series) 38%; chains started from a
+    level sd of 0.3 fall back to 0.01 within 20 iterations. So what holds is: the sampler gives R's
+    coverage and widths there (within 3 points and 5%), the limitation is real (below 60%: if this
+    fails, the README must change), and the report's level prior check (Bayes factor of R's 0.1
+    over 0.01 above 20) warns on most of these series. What does not hold: the issue's 93-97% in
+    this design, under R's default or any of its documented priors (README)."""
+    c = _coverage(0.5)
+    assert abs(c["coverage"] - c["exact_coverage"]) <= 0.03
+    assert c["width"] == pytest.approx(c["exact_width"], rel=0.05)
+    assert c["coverage"] < 0.6
+    assert c["warned"] >= 0.6
 
 
 def test_no_effect_interval_covers_zero_and_placebo():
@@ -257,14 +332,14 @@ def test_level_prior_check_flags_volkswagen_not_google():
 
     yv, Xv, tv = _reference("volks")
     v = CI.estimate(yv, tv, Xv)
-    assert v.model.level_prior_log_bf > 20 and v.model.prior_level_sd == 0.01
+    assert v.model.level_prior_log_bf > 5 * CI.STRONG_EVIDENCE and v.model.prior_level_sd == 0.01
     text = NI.paragraphs(
         v.summary, v.model, name="VolksWagen", intervention="2015-09-20", controls=["BMW"]
     )
     assert any(p.startswith("Model check: the pre-period favours") for p in text)
     y, X, t = _reference("google")
     g = CI.estimate(y, t, X)
-    assert g.model.level_prior_log_bf < 3
+    assert g.model.level_prior_log_bf < CI.STRONG_EVIDENCE  # 2.96: a Bayes factor of 19
     assert not any(
         "Model check" in p
         for p in NI.paragraphs(g.summary, g.model, name="y", intervention="t", controls=["x1"])
@@ -273,6 +348,60 @@ def test_level_prior_check_flags_volkswagen_not_google():
     s = v.summary
     assert auto.model.prior_level_sd == 0.1
     assert auto.summary.ci_high - auto.summary.ci_low > 1.5 * (s.ci_high - s.ci_low)
+
+
+def test_sd_prior_is_a_density_of_log_sd_within_the_upper_limit():
+    """bsts' SdPrior as a density of log sd (Jacobian 2 / sd^2 from the precision), renormalised
+    to the mass below the upper limit: it integrates to 1 whether the limit binds or not."""
+    log_sd = np.linspace(np.log(1e-4), np.log(10.0), 20001)
+    h = log_sd[1] - log_sd[0]
+    for guess, n, upper in [(0.01, 32, 1.0), (0.1, 32, 1.0), (0.5, 1.0, 1.0), (1.0, 0.01, 1.2)]:
+        dens = np.exp(CI._log_sd_prior(np.exp(log_sd), guess, n, upper))
+        assert dens[np.exp(log_sd) > upper].sum() == 0
+        assert dens.sum() * h == pytest.approx(1.0, abs=2e-3), (guess, n, upper)
+
+
+def _brute_force_log_bf(z, X):
+    """The Bayes factor of R's level prior 0.1 against 0.01 by brute force: the Kalman
+    likelihood (states and coefficient under the same diffuse prior, scaled with the observation
+    variance) at every point of a grid uniform in (log level sd, log observation sd), times both
+    SdPriors as densities of log sd."""
+    import warnings
+
+    from scipy.special import logsumexp
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mod = UnobservedComponents(z, level="local level", exog=X, mle_regression=False)
+        so_hat = np.sqrt(mod.fit(disp=False).params[0])
+    v = mod.ssm.initialization.approximate_diffuse_variance
+    sl = np.exp(np.arange(np.log(0.003), 0.0, 0.06))
+    so = np.exp(np.arange(np.log(so_hat / 2.5), np.log(min(1.2, so_hat * 2.5)), 0.03))
+    ll = np.empty((len(sl), len(so)))
+    for b, o in enumerate(so):
+        mod.ssm.initialize_approximate_diffuse(v * o**2)
+        for a, lv in enumerate(sl):
+            ll[a, b] = mod.loglike([o**2, lv**2])
+    lpo = CI._log_sd_prior(so, np.sqrt(0.2), 50, 1.2)[None, :]
+    f = lambda g: logsumexp(ll + CI._log_sd_prior(sl, g, 32, 1.0)[:, None] + lpo)  # noqa: E731
+    return f(0.1) - f(0.01)
+
+
+def test_level_prior_bayes_factor_integrates_over_log_sd():
+    """The Bayes factor that ``prior_level_sd: auto`` and the report's level prior check read
+    agrees with a brute-force integral over (log level sd, log observation sd). On this series
+    (70 points, level noise 0.2 per step against an observation noise of 1) R's default is
+    favoured (log BF -3.1); the sum over a grid even in log q with the observation sd profiled
+    out, before, gave +3.7: a warning and a switch to 0.1 that the evidence does not support."""
+    rng = np.random.default_rng(1003)
+    rng.choice([0.0, 2.0, 5.0])
+    x = 100 + np.cumsum(rng.normal(0, 1, 70))
+    y = 1.2 * x + np.cumsum(rng.normal(0, 0.2, 70)) + rng.normal(0, 1, 70)
+    z, X = (y - y.mean()) / y.std(ddof=1), ((x - x.mean()) / x.std(ddof=1))[:, None]
+    got, ref = CI.level_prior_log_bf(z, X, None), _brute_force_log_bf(z, X)
+    assert got == pytest.approx(ref, abs=0.02)
+    assert got < 0
 
 
 @pytest.mark.parametrize(
