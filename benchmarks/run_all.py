@@ -2,12 +2,15 @@
 pointed at a larger scale (default scale m), and the fixed cost of one run.
 
     python benchmarks/run_all.py --data data/m          # run-all at scale m
+    python benchmarks/run_all.py --data data/m --json   # {"question": "run_all", "engine_s", "limit_s", "peak_mib", ...}
     python benchmarks/run_all.py --fixed-cost           # one trivial run, phase by phase
 
 run-all: the example params files are copied to a temporary folder with ``data/sample`` replaced
 by ``--data`` (the real-data examples keep their own data); prints wall time and the peak memory
-of the whole process tree (the CLI, its workers and their kernels), sampled every 0.1 s.
-Targets: at most 90 s and 4 GiB at scale m.
+of the whole process tree (the CLI, its workers and their kernels), sampled every 0.1 s, and
+the CPU seconds (user + system) of that tree. ``limit_s`` is the CPU-bound limit of the same run:
+those CPU seconds over the machine's cores (a run-all can finish no sooner unless it does less
+work). Targets (issue 20): ``engine_s`` within 1.2x ``limit_s``, peak at most 4 GiB at scale m.
 
 fixed cost: ``workbook run`` of a KPI monitor over a four-order shop (tests/bad_inputs/_base_data),
 best of three, and the phases inside one run (validation, kernel start, execution, rendering).
@@ -22,6 +25,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,6 +35,9 @@ import time
 from pathlib import Path
 
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import add_args, emit, machine_load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKBOOK = Path(sys.executable).parent / "workbook"
@@ -45,12 +52,20 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children and of every descendant they waited for
+    (run-all's workers, their kernels, the zygote and the kernels it forked and reaped)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_measured(
     cmd: list[str], cwd: Path, zygote: bool = True
 ) -> tuple[float, int, subprocess.CompletedProcess]:
     """Wall time, peak tree RSS and the completed process of ``cmd`` (``zygote=False``: run-all
-    launches every kernel itself)."""
+    launches every kernel itself); the tree's CPU seconds in ``run_measured.cpu``."""
     env = dict(os.environ) | ({} if zygote else {"WORKBOOK_ZYGOTE": "0"})
+    cpu0 = children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -70,10 +85,13 @@ def run_measured(
     wall = time.perf_counter() - t0
     done.set()
     th.join()
+    run_measured.cpu = children_cpu() - cpu0
     return wall, peak[0], subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def bench_run_all(data: Path, jobs: int | None, compare: bool = False) -> None:
+def bench_run_all(
+    data: Path, jobs: int | None, compare: bool = False, as_json: bool = False
+) -> None:
     data = data.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -95,16 +113,28 @@ def bench_run_all(data: Path, jobs: int | None, compare: bool = False) -> None:
         for zygote in (False, True) if compare else (True,):
             shutil.rmtree(tmp / "reports", ignore_errors=True)
             wall, peak, r = run_measured(cmd, tmp, zygote)
-            print(r.stdout[-2500:])
+            cores = os.cpu_count() or 1
+            limit = run_measured.cpu / cores
             if r.returncode != 0:
-                print(r.stderr[-2000:], file=sys.stderr)
+                print(r.stdout[-2500:], r.stderr[-2000:], file=sys.stderr)
+            if as_json:
+                emit(True, "run_all", engine_s=wall, limit_s=limit, peak_mib=peak / 2**20)
+                load = ", ".join(f"{x:.2f}" for x in machine_load())
+                print(f"{n} reports, exit {r.returncode}, load {load}", file=sys.stderr)
+                continue
+            print(r.stdout[-2500:])
             label = "kernels forked from the zygote" if zygote else "kernels launched (no zygote)"
             print(f"run-all: {n} params files, data {data}; {label}")
-            print(f"wall time {wall:8.1f} s   (target <= 90 s)")
+            print(
+                f"wall time {wall:8.1f} s   CPU {run_measured.cpu:.1f} s on {cores} cores: limit "
+                f"{limit:.1f} s, ratio {wall / limit:.2f} (target <= 1.2)"
+            )
             print(f"peak RSS  {peak / 2**30:8.2f} GiB (whole process tree; target <= 4 GiB)")
-            print(f"exit code {r.returncode}")
+            print(
+                f"exit code {r.returncode}   [load {', '.join(f'{x:.2f}' for x in machine_load())}]"
+            )
             walls[zygote] = wall
-        if compare:
+        if compare and not as_json:
             print(f"zygote: {walls[False]:.1f} s -> {walls[True]:.1f} s")
 
 
@@ -161,18 +191,17 @@ def bench_fixed_cost(repeat: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="data/m")
+    add_args(ap, data="data/m", repeat=3)
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--fixed-cost", action="store_true")
     ap.add_argument(
         "--compare-zygote", action="store_true", help="run-all without, then with the zygote"
     )
-    ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     if a.fixed_cost:
         bench_fixed_cost(a.repeat)
     else:
-        bench_run_all(Path(a.data), a.jobs, a.compare_zygote)
+        bench_run_all(Path(a.data), a.jobs, a.compare_zygote, a.json)
 
 
 if __name__ == "__main__":
