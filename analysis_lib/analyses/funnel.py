@@ -223,15 +223,21 @@ def unit_steps(
     key = ("unit_steps", spec, str(start), str(end))
     if key not in src.memo:
         ev = _events(src, spec, start, end, carry=_bd_col(breakdown))
+        ride = {}
         if spec.mode == "ordered" and not spec.exclusions and len(spec.steps) > 1:
-            # the counted chain straight from the events, without every chain (W.ordered_walk)
+            # the counted chain straight from the events, without every chain (W.ordered_walk);
+            # a breakdown read with the events comes out with the counted entry (entry any)
             lo, hi = as_date_bounds(start, end)
             k, first = len(spec.steps), spec.entry == "first"
-            best = W.ordered_walk(ev, lo, hi, k, spec.window_us, first)
+            r = "bd" if "bd" in ev.columns and not first else None
+            best = W.ordered_walk(ev, lo, hi, k, spec.window_us, first, ride=r)
+            ride = {"bd_ride": best.bd} if r else {}
         else:
             best = _choose(src, spec, start, end, chains(src, spec, start, end), ["unit"])
         cols = [f"at{i + 1}" for i in range(len(spec.steps))]
-        src.memo[key] = best.select("unit", "entry_ts", *cols, steps_reached=best.reach).cache()
+        walked = best.select("unit", "entry_ts", *cols, steps_reached=best.reach, **ride).cache()
+        src.memo[key + ("walk",)] = walked
+        src.memo[key] = walked.drop("bd_ride") if ride else walked
     us = src.memo[key]
     if breakdown is None:
         return us
@@ -257,7 +263,15 @@ def _entry_breakdown(
     base = us.select("unit", "at1")
     col = _bd_col(breakdown)
     ev = W.timed_events(src)
-    if col == _carried(src, spec, start, end):
+    walked = src.memo.get(("unit_steps", spec, str(start), str(end), "walk"))
+    if (
+        col == _carried(src, spec, start, end)
+        and walked is not None
+        and "bd_ride" in walked.columns
+    ):
+        # came out of the walk with the counted entry
+        base = walked.select("unit", "at1", bd=walked.bd_ride)
+    elif col == _carried(src, spec, start, end):
         # read with the walk's events: the counted entries' events from the engine's copy
         ce = _events(src, spec, start, end)
         s1 = ce.filter(ce.code == 0).select(unit_e=ce.unit, at_e=ce.at, bd_e=ce.bd)
@@ -436,10 +450,17 @@ def entry_trend(src: DataSource, spec: FunnelSpec, start, end, grain: str = "day
     entries (exclusions as in the funnel), so one unit can convert on one day and not on another.
     Always from every step-1 event, whatever ``entry``."""
     sp = replace(spec, entry="any")
-    c = chains(src, sp, start, end)
-    c = c.mutate(bucket=c.entry_ts.truncate({"day": "D", "week": "W"}[grain]))
-    best = _choose(src, sp, start, end, c, ["unit", "bucket"])
+    unit = {"day": "D", "week": "W"}[grain]
     k = len(spec.steps)
+    if spec.mode == "ordered" and not spec.exclusions and k > 1:
+        # per unit and bucket straight from the events, without a table of every chain
+        lo, hi = as_date_bounds(start, end)
+        ev = _events(src, sp, start, end)
+        best = W.entry_day_walk(ev, lo, hi, k, sp.window_us, unit)
+    else:
+        c = chains(src, sp, start, end)
+        c = c.mutate(bucket=c.entry_ts.truncate(unit))
+        best = _choose(src, sp, start, end, c, ["unit", "bucket"])
     df = src.execute(
         best.group_by("bucket").aggregate(
             entered=best.count(), converted=(best.reach >= k).cast("int64").sum()
@@ -725,6 +746,9 @@ def analyse(
     """The funnel of the period, by each breakdown, against the compare period (``compare``:
     start and end) if given, and its bottleneck, or without one the largest segment gap: every
     figure of the report's summary."""
+    # the first breakdown read from the events rides along with the walk's (not read again)
+    ride = next((by for by in breakdowns if by not in ("new_vs_returning",)), None)
+    unit_steps(src, spec, start, end, ride)
     table = funnel(src, spec, start, end)
     seg = {by: counts(src, spec, start, end, by) for by in breakdowns}
     bts = {by: breakdown_table(src, spec, start, end, by) for by in breakdowns}

@@ -328,7 +328,9 @@ def _first_chain(ev: ibis.Table, s1: ibis.Table, k: int, win_us: int) -> ibis.Ta
     return out.mutate(reach=reach)
 
 
-def _any_chain(ev: ibis.Table, s1: ibis.Table, k: int, win_us: int) -> ibis.Table:
+def _any_chain(
+    ev: ibis.Table, s1: ibis.Table, k: int, win_us: int, keys=("unit",), ride=None
+) -> ibis.Table:
     """Ordered mode from every entry, without walking each chain (ClickHouse's ``windowFunnel``
     recurrence, one sort per step over that step's events and the previous step's survivors).
 
@@ -339,55 +341,89 @@ def _any_chain(ev: ibis.Table, s1: ibis.Table, k: int, win_us: int) -> ibis.Tabl
     the last with an event kept; the earliest entry reaching it is the first entry at or after
     ``x`` = (first such event) - window, since every entry between ``x`` and that event's ``L``
     reaches it. That entry's chain (greedy: each step at its first instant at or after the
-    previous one) reaches step i at the first step-i event kept with ``L >= x``."""
-    w_all = dict(group_by="unit", order_by=["at", "c"])
-    rows = s1.select("unit", "at", c=ibis.literal(0, "int8"), L=s1.at, ts=s1.event_ts)
-    no_ts = ibis.null().cast(s1.event_ts.type())
+    previous one) reaches step i at the first step-i event kept with ``L >= x``.
+
+    ``keys``: the columns of ``s1`` and ``ev`` a walk is per (a unit; a unit and an entry day for
+    the every-entry trend: ``ev`` then holds each step event once per key it may serve). ``ride``:
+    a column of ``s1`` that comes out with the counted entry (a breakdown read with the events;
+    the smallest where several entries share the instant)."""
+    keys = list(keys)
+    extra = {"ts": s1.event_ts} | ({ride: s1[ride]} if ride is not None else {})
+    rows = s1.select(*keys, "at", c=ibis.literal(0, "int8"), L=s1.at, **extra)
+    nulls = {n: ibis.null().cast(v.type()) for n, v in extra.items()}
     kept = []
     for i in range(2, k + 1):
         st = ev.filter(ev.code == i - 1)
-        # the entries' wall clock rides in the entries pass only
-        ts = {"ts": no_ts} if i == 2 else {}
-        st = st.select("unit", "at", c=ibis.literal(1, "int8"), L=ibis.null().cast("int64"), **ts)
+        # the entries' wall clock (and breakdown) ride in the entries pass only
+        more = nulls if i == 2 else {}
+        st = st.select(*keys, "at", c=ibis.literal(1, "int8"), L=ibis.null().cast("int64"), **more)
         u = ibis.union(rows, st)
+        # several entries at one instant: the one with the smallest breakdown first
+        tie = [ibis.asc(ride, nulls_first=False)] if i == 2 and ride is not None else []
+        w_all = dict(group_by=keys, order_by=["at", "c", *tie])
         cols = {"Lc": u.L.max().over(ibis.window(**w_all, rows=(None, 0)))}
         if i == 2:  # the entries pass: each entry's previous entry, to pick the first >= x
             cols["prev"] = u.L.max().over(ibis.window(**w_all, rows=(None, -1)))
         u = u.mutate(**cols)
         if i == 2:
-            entries = u.filter(u.c == 0).select("unit", s=u.at, prev=u.prev, entry_ts=u.ts)
+            entries = u.filter(u.c == 0).select(
+                *keys, s=u.at, prev=u.prev, entry_ts=u.ts, **({ride: u[ride]} if ride else {})
+            )
         v = u.filter((u.c == 1) & (u.Lc >= u.at - win_us))
-        rows = v.select("unit", "at", c=ibis.literal(0, "int8"), L=v.Lc)
-        kept.append(v.select("unit", "at", L=v.Lc, lvl=ibis.literal(i, "int8")))
+        rows = v.select(*keys, "at", c=ibis.literal(0, "int8"), L=v.Lc)
+        kept.append(v.select(*keys, "at", L=v.Lc, lvl=ibis.literal(i, "int8")))
     small = ibis.union(*kept)
     first = {i: ibis.cases((small.lvl == i, small.at)).min() for i in range(2, k + 1)}
-    g = small.group_by("unit").aggregate(**{f"f{i}": f for i, f in first.items()})
+    g = small.group_by(keys).aggregate(**{f"f{i}": f for i, f in first.items()})
     far = range(k, 1, -1)
     g = g.select(
-        unit_g=g.unit,
+        **{f"{c}_g": g[c] for c in keys},
         R=ibis.cases(*[(g[f"f{i}"].notnull(), i) for i in far]).cast("int64"),
         x=ibis.coalesce(*[g[f"f{i}"] for i in far]) - win_us,
     )
     # each expression used once (shared subqueries are inlined, so computed twice): the step
     # times per unit carry R and x, and the entries pick theirs up with them
-    t = small.join(g, (small.unit == g.unit_g) & (g.x <= small.L))
-    times = t.group_by(unit_t=t.unit).aggregate(
+    on = [small[c] == g[f"{c}_g"] for c in keys]
+    t = small.join(g, [*on, g.x <= small.L])
+    times = t.group_by(**{f"{c}_t": t[c] for c in keys}).aggregate(
         R=t.R.max(),
         x=t.x.max(),
         **{f"at{i}": ibis.cases((t.lvl == i, t.at)).min() for i in range(2, k + 1)},
     )
-    j = entries.left_join(times, entries.unit == times.unit_t)
+    j = entries.left_join(times, [entries[c] == times[f"{c}_t"] for c in keys])
     out = j.filter(
         (j.x.isnull() & j.prev.isnull()) | ((j.s >= j.x) & (j.prev.isnull() | (j.prev < j.x)))
     )
     out = out.mutate(at1=out.s, reach=out.R.fill_null(1))
-    return out.select("unit", "at1", "entry_ts", *[f"at{i}" for i in range(2, k + 1)], "reach")
+    steps = [f"at{i}" for i in range(2, k + 1)]
+    return out.select(*keys, "at1", "entry_ts", *steps, "reach", *([ride] if ride else []))
 
 
-def ordered_walk(ev: ibis.Table, lo, hi, k: int, win_us: int, first: bool) -> ibis.Table:
+def entry_day_walk(ev: ibis.Table, lo, hi, k: int, win_us: int, unit: str) -> ibis.Table:
+    """The every-entry trend's walk in ordered mode without exclusions: per unit and entry day or
+    week (``bucket``, a wall-clock truncation ``unit`` of the entry), the furthest chain from that
+    bucket's entries, the earliest among equally far (``bucket``, ``reach``), without a table of
+    every chain: :func:`_any_chain` per (unit, bucket), each step event once per bucket of its
+    unit whose entries it may serve (from the bucket's first entry to its last plus the window)."""
+    s1 = ev.filter((ev.code == 0) & (ev.event_ts >= lo) & (ev.event_ts < hi))
+    s1 = s1.mutate(bucket=s1.event_ts.truncate(unit))
+    span = s1.group_by(unit_b="unit", bucket="bucket").aggregate(a=s1.at.min(), b=s1.at.max())
+    st = ev.filter((ev.code > 0) & (ev.code < k))
+    st = st.join(
+        span, (st.unit == span.unit_b) & (st.at >= span.a) & (st.at <= span.b + win_us)
+    ).select("unit", "bucket", "at", "code")
+    out = _any_chain(st, s1, k, win_us, keys=("unit", "bucket"))
+    return out.select("unit", "bucket", "reach")
+
+
+def ordered_walk(
+    ev: ibis.Table, lo, hi, k: int, win_us: int, first: bool, ride: str | None = None
+) -> ibis.Table:
     """The counted chain of each unit in ordered mode without exclusions, straight from the
     events (no table of every chain): ``unit``, ``at1`` (entry instant), ``entry_ts``,
-    ``at2``..``atK`` and ``reach``; the same chain :func:`candidates` then :func:`choose` give."""
+    ``at2``..``atK`` and ``reach``; the same chain :func:`candidates` then :func:`choose` give.
+    ``ride``: a column of ``ev`` that comes out with the counted entry (entry ``any`` only)."""
     s1 = ev.filter((ev.code == 0) & (ev.event_ts >= lo) & (ev.event_ts < hi))
-    walk = _first_chain if first else _any_chain
-    return walk(ev, s1, k, win_us)
+    if first:
+        return _first_chain(ev, s1, k, win_us)
+    return _any_chain(ev, s1, k, win_us, ride=ride)
