@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import hashlib
+import json
 import os
 import re
 import sys
@@ -153,9 +154,67 @@ class DataSource:
         self._cache[name] = t
         return t
 
+    # query accounting: statements sent through execute, the rows their scans read (DuckDB's
+    # profiler counters, at no measurable cost) and the statements whose rows are not known
+    # (every one on other backends; on DuckDB, e.g. a bare COUNT(*) the profiler leaves empty)
+    queries: int = 0
+    rows_read: int = 0
+    queries_rows_unknown: int = 0
+    _profiling: bool | None = None
+
     def execute(self, expr) -> object:
-        """Run an Ibis expression on this source's backend (pandas result)."""
-        return self.con.execute(expr)
+        """Run an Ibis expression on this source's backend (pandas result); counted in
+        ``queries`` and ``rows_read``."""
+        if self._profiling is None:
+            self._profiling = _start_profiling(self.con)
+        out = self.con.execute(expr)
+        self.queries += 1
+        rows = _rows_scanned(self.con) if self._profiling else None
+        if rows is None:
+            self.queries_rows_unknown += 1
+        else:
+            self.rows_read += rows
+        return out
+
+    def query_counts(self) -> dict:
+        """What this source sent to its engine so far: ``queries``, ``rows_read`` (None when no
+        statement's rows are known) and ``queries_rows_unknown``."""
+        known = self.queries - self.queries_rows_unknown
+        return {
+            "queries": self.queries,
+            "rows_read": self.rows_read if known else None,
+            "queries_rows_unknown": self.queries_rows_unknown,
+        }
+
+
+def _start_profiling(con) -> bool:
+    """Turn on DuckDB's profiler without output (its counters only); False on other backends."""
+    raw = getattr(con, "con", None)
+    if getattr(con, "name", None) != "duckdb" or not hasattr(raw, "get_profiling_information"):
+        return False
+    try:
+        raw.execute("SET enable_profiling = 'no_output'")
+    except Exception:  # a read-only or older connection: rows read stay unknown
+        return False
+    return True
+
+
+def _rows_scanned(con) -> int | None:
+    """Rows the last DuckDB statement's table scans produced (after filters pushed into them)."""
+    try:
+        tree = json.loads(con.con.get_profiling_information(format="json"))
+    except Exception:
+        return None
+    if "children" not in tree:  # no profile of this statement ("result": "error")
+        return None
+
+    def walk(node) -> int:
+        own = (
+            node.get("operator_cardinality", 0) if node.get("operator_type") == "TABLE_SCAN" else 0
+        )
+        return own + sum(walk(c) for c in node.get("children", []))
+
+    return walk(tree)
 
 
 # id columns of the canonical model and the optional ones the analyses join on

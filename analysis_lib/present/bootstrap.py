@@ -92,4 +92,13 @@ def finish(run: Run, start=None, end=None, extra: list | None = None) -> list:
     dq = quality.for_params(run.src, run.P, start, end) + list(extra or [])
     blocks.record_figures({"data_quality": quality.summary(dq)})
     blocks.show(blocks.data_quality(dq), blocks.provenance(run.raw, data.fingerprint(run.P.data)))
+    _record_queries(run.src)
     return Findings(dq)
+
+
+def _record_queries(src: data.DataSource) -> None:
+    """What the report sent to the engine (statements, rows read): into results.json's
+    ``queries`` beside the figures, not among them (they depend on the engine, not the data)."""
+    from IPython.display import display  # the kernel has it; bootstrap is imported there only
+
+    display({blocks.FIGURES_MIME: {"figures": {}, "queries": src.query_counts()}}, raw=True)

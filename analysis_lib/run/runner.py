@@ -149,6 +149,16 @@ def _figures(nb) -> tuple[dict[str, Any], list[str], dict[str, dict]]:
     return figures, headline, shown
 
 
+def _queries(nb) -> dict | None:
+    """What the notebook sent to its engine (``bootstrap.finish``: statements and rows read)."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            q = out.get("data", {}).get(FIGURES_MIME, {}).get("queries")
+            if q is not None:
+                return q
+    return None
+
+
 def _clean_for_report(nb) -> Any:
     """Drop what a manager must not see: the params cells (papermill issues #253, #416), explorer
     widgets, recorded-figure outputs, warnings on stderr."""
@@ -518,6 +528,7 @@ def _execute(
         try:
             nb = nbformat.read(str(executed), as_version=4)
             record["figures"], record["headline"], record["shown"] = _figures(nb)
+            record["queries"] = _queries(nb)
             t_render = time.perf_counter()
             (staging / "report.html").write_text(
                 render_html(nb, params.title, params.lang), encoding="utf-8"
