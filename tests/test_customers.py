@@ -92,6 +92,26 @@ def test_cohort_table_equals_pandas(which, sample_dir):
         assert got.loc[(c, off), "repeat_by"] == pytest.approx(n / size[c])
 
 
+def test_cohorts_by_channel_add_up_to_the_shop_in_one_statement(sample_dir):
+    """The cohort table is one statement to the engine, by channel too; every customer has one
+    channel, so the channels' buyers, GMV, customers in or after a month and first repeat
+    purchases add up to the shop's (whose figures test_cohort_table_equals_pandas checks)."""
+    src = data.connect(str(sample_dir))
+    start, end = dt.date(2024, 1, 1), dt.date(2025, 12, 31)
+    by = C.cohorts(src, start, end, by="channel")
+    assert src.queries == 1
+    shop = C.cohorts(src, start, end)
+    assert src.queries == 2
+    assert by["channel"].nunique() > 1
+    cols = ["buyers", "gmv", "buyers_in_or_after", "first_repeats"]
+    added = by.groupby(["c0", "offset"])[cols].sum()
+    pd.testing.assert_frame_equal(
+        added, shop.set_index(["c0", "offset"])[cols], check_dtype=False, rtol=1e-12
+    )
+    sizes = by[by.offset == 0].groupby("c0")["size"].sum()
+    assert (sizes == shop[shop.offset == 0].set_index("c0")["size"]).all()
+
+
 def test_months_the_data_does_not_hold_in_full_are_blank(sample_dir):
     """Review, round 2: a month cut off by the end of the data read as a collapse of retention.
     With the data ending mid-December, December is blank for every cohort (not a low rate), and

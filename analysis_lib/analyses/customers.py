@@ -165,61 +165,75 @@ def last_complete_month(end, last_day=None) -> int:
     return mi if (bound + pd.Timedelta(days=1)).month != bound.month else mi - 1
 
 
-def cohorts(src: DataSource, start, end, by: str | None = None, last_day=None) -> pd.DataFrame:
-    """Per cohort (first-order month[, ``by`` value]) and month offset: buyers in that month,
-    buyers in that month or later, customers who have bought again by that month, GMV; plus
-    cohort size. Aggregated in the engine. Every month from the first order to the last complete
-    month (:func:`last_complete_month`) has a row; rates of months after it are NaN."""
+def cohort_cells(src: DataSource, start, end, by: str | None = None) -> ibis.Table:
+    """Per cohort (first-order month ``c0``[, ``by`` value]) and month ``offset``: ``buyers`` in
+    that month, ``gmv``, ``n_last`` (customers whose last month with an order it is) and
+    ``first_repeats`` (customers whose second month with an order it is). One statement: valid
+    orders are read once into one row per customer and month, whose first, last and second
+    month are window functions over the customer's rows (no self-join, no COUNT(DISTINCT))."""
     lo, hi = as_date_bounds(start, end)
     o = M.valid_orders(src.table("orders"))
     o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
-    o = o.mutate(mi=_month_index(o.order_ts))
-    first = o.group_by("user_id").aggregate(c0=o.mi.min())
+    um = o.group_by(["user_id", _month_index(o.order_ts).name("mi")]).aggregate(g=o.gmv.sum())
     if by is not None:
         u = src.table("users").select("user_id", by)
-        first = first.join(u, "user_id", how="left").mutate(
-            **{by: ibis.coalesce(ibis._[by].cast("string"), ibis.literal("(none)"))}
+        um = um.left_join(u, "user_id").select(
+            "user_id",
+            "mi",
+            "g",
+            **{by: ibis.coalesce(u[by].cast("string"), ibis.literal("(none)"))},
         )
-    j = o.join(first, "user_id").mutate(offset=ibis._.mi - ibis._.c0)
-    keys = ["c0", *([by] if by else [])]
-    per = j.group_by([*keys, "offset"]).aggregate(buyers=j.user_id.nunique(), gmv=j.gmv.sum())
-    last = j.group_by(["user_id", *keys]).aggregate(last_offset=j.offset.max())
-    reach = src.execute(last.group_by([*keys, "last_offset"]).aggregate(n=last.count()))
-    again = j.filter(j.offset >= 1)
-    again = again.group_by(["user_id", *keys]).aggregate(offset=again.offset.min())
-    repeat = src.execute(again.group_by([*keys, "offset"]).aggregate(first_repeats=again.count()))
-    df = src.execute(per)
-    size = df[df.offset == 0].set_index(keys)["buyers"].rename("size")
-    df = df.join(size, on=keys)
-    # in or after month N: customers whose last order is at offset >= N
-    reach = reach.sort_values([*keys, "last_offset"])
-    rows = []
-    for key, g in reach.groupby(keys):
-        counts = g.set_index("last_offset")["n"]
-        max_off = int(counts.index.max())
-        tail = counts.reindex(range(max_off + 1), fill_value=0)[::-1].cumsum()[::-1]
-        for off, n in tail.items():
-            rows.append((*((key,) if not isinstance(key, tuple) else key), off, n))
-    ia = pd.DataFrame(rows, columns=[*keys, "offset", "buyers_in_or_after"])
-    df = df.merge(ia, on=[*keys, "offset"], how="outer")
-    # every month up to the last the data holds, so a month nobody bought in reads 0%, not n/a
-    complete = last_complete_month(end, last_day)
-    grid = df[keys].drop_duplicates()
-    grid = grid.assign(offset=[list(range(max(complete - c, 0) + 1)) for c in grid["c0"]])
-    df = (
-        grid.explode("offset")
-        .astype({"offset": "int64"})
-        .merge(df, on=[*keys, "offset"], how="outer")
+    user = ibis.window(group_by=um.user_id)
+    by_month = ibis.window(group_by=um.user_id, order_by=um.mi)
+    w = um.mutate(
+        c0=um.mi.min().over(user),
+        mx=um.mi.max().over(user),
+        rank=ibis.row_number().over(by_month),  # 0-based: 1 is the second month
     )
-    df = df.merge(repeat, on=[*keys, "offset"], how="left").sort_values([*keys, "offset"])
-    df["size"] = df.groupby(keys)["size"].transform("max")
-    cols = ["buyers", "gmv", "buyers_in_or_after", "first_repeats"]
+    keys = ["c0", *([by] if by else [])]
+    return w.group_by([*keys, (w.mi - w.c0).name("offset")]).aggregate(
+        buyers=w.count(),
+        gmv=w.g.sum(),
+        n_last=(w.mi == w.mx).ifelse(1, 0).sum(),
+        first_repeats=(w.rank == 1).ifelse(1, 0).sum(),
+    )
+
+
+def cohorts(src: DataSource, start, end, by: str | None = None, last_day=None) -> pd.DataFrame:
+    """Per cohort (first-order month[, ``by`` value]) and month offset: buyers in that month,
+    buyers in that month or later, customers who have bought again by that month, GMV; plus
+    cohort size. Aggregated in the engine in one statement (:func:`cohort_cells`). Every month
+    from the first order to the last complete month (:func:`last_complete_month`) has a row;
+    rates of months after it are NaN."""
+    keys = ["c0", *([by] if by else [])]
+    cells = src.execute(cohort_cells(src, start, end, by))
+    complete = last_complete_month(end, last_day)
+    # every month up to the last the data holds (or the last with an order), so a month nobody
+    # bought in reads 0%, not n/a
+    reach = cells.groupby(keys)["offset"].max().reset_index()
+    reach["offset"] = [
+        list(range(max(complete - c, 0, int(m)) + 1))
+        for c, m in zip(reach["c0"], reach["offset"], strict=True)
+    ]
+    df = reach.explode("offset").astype({"offset": "int64"})
+    df = df.merge(cells.astype({"offset": "int64"}), on=[*keys, "offset"], how="left")
+    df = df.sort_values([*keys, "offset"]).reset_index(drop=True)
+    cols = ["buyers", "gmv", "n_last", "first_repeats"]
     df[cols] = df[cols].fillna(0)
+    df = df.astype({"buyers": "int64", "n_last": "int64", "first_repeats": "float64"})
+    g = df.groupby(keys, sort=False)
+    df["size"] = g["buyers"].transform("first")  # offset 0: every customer of the cohort
+    # in or after month N: customers whose last order is at offset >= N
+    df["buyers_in_or_after"] = (
+        df.loc[::-1, "n_last"].groupby([df.loc[::-1, k] for k in keys], sort=False).cumsum()
+    )
+    df = df[[*keys, "offset", "buyers", "gmv", "size", "buyers_in_or_after", "first_repeats"]]
+    g = df.groupby(keys, sort=False)
     df["retention_in"] = df["buyers"] / df["size"]
     df["retention_in_or_after"] = df["buyers_in_or_after"] / df["size"]
     # bought again by month N: a first repeat purchase in months 1..N (month 0: none yet)
-    df["repeat_by"] = df.groupby(keys)["first_repeats"].cumsum() / df["size"]
-    df["ltv"] = df.groupby(keys)["gmv"].cumsum() / df["size"]
+    df["repeat_by"] = g["first_repeats"].cumsum() / df["size"]
+    df["ltv"] = g["gmv"].cumsum() / df["size"]
     partial = (df["c0"] + df["offset"]) > complete
     rates = ["retention_in", "retention_in_or_after", "repeat_by", "ltv"]
     df.loc[partial, rates] = np.nan
