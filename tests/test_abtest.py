@@ -22,6 +22,7 @@ from statsmodels.stats import proportion as smp
 from analysis_lib.analyses import abtest as A
 from analysis_lib.analyses import abtest_units as U
 from analysis_lib.core import data
+from analysis_lib.errors import DataError
 
 COOKIE = Path(__file__).resolve().parent.parent / "analysis_lib" / "datasets" / "cookie_cats"
 
@@ -448,10 +449,117 @@ def test_planted_lift_recovered_on_sample_data(sample_dir, truth):
     m = A.MetricDef("converted", "proportion")
     ss = A.sufficient_stats(units, [m], execute=src.execute)
     c = A.compare(ss, [m], "control")[0]
-    assert notes["units_in_several_variants"] == 0
+    assert ss.attrs["units_in_several_variants"] == 0
     assert c.n_control + c.n_treatment == sum(e["users"])
     assert c.rel_ci_low <= e["expected_relative_lift"] <= c.rel_ci_high
     assert c.rel_diff > 0
+
+
+SHOP_METRICS = [
+    A.MetricDef("converted", "proportion"),
+    A.MetricDef("revenue", "mean", winsorize=0.95, covariate="pre_revenue"),
+    A.MetricDef("aov", "ratio", numerator="revenue", denominator="orders"),
+    A.MetricDef(
+        "aov_cuped",
+        "ratio",
+        numerator="revenue",
+        denominator="orders",
+        covariate="pre_revenue",
+        covariate_denominator="pre_orders",
+    ),
+    A.MetricDef("pre", "mean", column="pre_orders", missing="zero"),
+]
+
+
+def _shop_units(src, truth):
+    e = truth["experiment"]
+    start, end = (dt.date.fromisoformat(e[k]) for k in ("start", "end"))
+    return U.from_assignments(src, e["experiment_id"], start, end)
+
+
+@pytest.mark.parametrize("by", [None, ["channel"], ["new_vs_returning"], ["day"]])
+def test_shop_statistics_read_the_units_with_orders_in_one_statement(sample_dir, truth, by):
+    """The shop's units are summed from the units with an order (and counted from every unit):
+    the same figures, column for column, as the plain group-by over the whole unit table
+    (computed here from the table brought into memory), in one statement for the units'
+    counts and one for the statistics (plus one per winsorized metric's cap)."""
+    src = data.connect(str(sample_dir))
+    units, notes = _shop_units(src, truth)
+    assert src.queries == 0 and notes["units_in_several_variants"] is None  # nothing runs yet
+    got = A.sufficient_stats(units, SHOP_METRICS, by, execute=src.execute)
+    assert src.queries == 2  # the cap of revenue, then the statistics and the units' counts
+    whole = ibis.memtable(src.execute(units))
+    want = A.sufficient_stats(whole, SHOP_METRICS, by)
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+    assert got.attrs["winsorize_caps"] == want.attrs["winsorize_caps"]
+    assert int(got["__units"].sum()) == len(whole.execute()) > 0
+    assert got.attrs["units_in_several_variants"] == truth["experiment"].get("mixed_units", 0)
+
+
+def test_units_in_several_variants_are_counted_and_left_out(tmp_path):
+    """A unit assigned to both variants is left out of every figure and counted once, by the
+    statistics' own statement; a period without units says so (DataError naming the table)."""
+    ts = pd.Timestamp("2025-01-02 10:00")
+    asg = pd.DataFrame(
+        {
+            "experiment_id": ["E"] * 5,
+            "unit_id": ["u1", "u2", "u3", "u3", "u4"],
+            "variant": ["control", "treatment", "control", "treatment", "treatment"],
+            "assigned_ts": [ts] * 5,
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3"],
+            "user_id": ["u1", "u3", "u4"],
+            "order_ts": [ts + pd.Timedelta(hours=1)] * 3,
+            "gmv": [10.0, 99.0, 5.0],
+            "status": ["paid"] * 3,
+        }
+    )
+    asg.to_csv(tmp_path / "assignments.csv", index=False)
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    src = data.connect(str(tmp_path))
+    units, _ = U.from_assignments(src, "E", dt.date(2025, 1, 1), dt.date(2025, 1, 31))
+    m = A.MetricDef("revenue", "mean")
+    for by in (None, ["day"]):
+        ss = A.sufficient_stats(units, [m], by, execute=src.execute).set_index("variant")
+        assert ss.attrs["units_in_several_variants"] == 1
+        assert ss["__units"].to_dict() == {"control": 1, "treatment": 2}
+        assert ss["revenue__sy"].to_dict() == {"control": 10.0, "treatment": 5.0}
+    late, _ = U.from_assignments(src, "E", dt.date(2025, 3, 1), dt.date(2025, 3, 31))
+    with pytest.raises(DataError, match="assignments.csv: no units of experiment 'E'"):
+        A.sufficient_stats(late, [m], execute=src.execute)
+
+
+def test_a_source_counts_its_queries_and_the_rows_they_read(sample_dir):
+    """Query accounting (results.json ``queries``): each statement sent through
+    ``DataSource.execute`` counts once, with the rows its table scans read (DuckDB)."""
+    src = data.connect(str(sample_dir))
+    assert src.query_counts() == {"queries": 0, "rows_read": None, "queries_rows_unknown": 0}
+    o = src.table("orders")
+    src.execute(o.group_by("status").aggregate(n=o.count()))
+    one = src.query_counts()
+    n_orders = len(pd.read_parquet(sample_dir / "orders", columns=["status"]))
+    assert one == {"queries": 1, "rows_read": n_orders, "queries_rows_unknown": 0}
+    u = src.table("users")
+    src.execute(u.group_by("channel").aggregate(n=u.count()))
+    two = src.query_counts()
+    n_users = len(pd.read_parquet(sample_dir / "users", columns=["channel"]))
+    assert two == {"queries": 2, "rows_read": n_orders + n_users, "queries_rows_unknown": 0}
+
+
+def test_a_segment_adds_one_query(sample_dir, truth):
+    src = data.connect(str(sample_dir))
+    units, notes = _shop_units(src, truth)
+    spec = A.AbSpec(metrics=(A.MetricDef("converted", "proportion"),))
+    before = src.queries
+    A.analyse(units, spec, src.execute, notes)
+    plain = src.queries - before
+    rows = src.rows_read
+    A.analyse(units, dataclasses.replace(spec, segments=("channel",)), src.execute, notes)
+    assert src.queries - before - plain == plain + 1
+    assert src.rows_read > 2 * rows  # the segment's statement reads the users too
 
 
 def test_engine_winsorization_caps_at_the_percentile():
