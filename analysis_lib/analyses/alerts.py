@@ -817,14 +817,6 @@ def _targets(src, tot, days, missing, rules) -> list[TargetMiss]:
     return out
 
 
-def last_day_with_data(src: DataSource, end: _dt.date) -> _dt.date | None:
-    """The last day up to ``end`` with an order (the default day a daily run judges)."""
-    lo, hi = as_date_bounds(_dt.date(1970, 1, 1), end)
-    o = src.table("orders")
-    v = src.execute(o.filter(o.order_ts < hi).order_ts.max())
-    return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
-
-
 def series_values(a: Alerts, kpi: str, dimension: str = "", value: str = "") -> pd.DataFrame:
     """One series' daily values of ``kpi`` (``day``, ``actual``) over the history and the days
     judged, and the model's ``expected``, ``ci_low``, ``ci_high`` and ``anomaly`` on the days

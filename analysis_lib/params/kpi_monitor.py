@@ -105,7 +105,8 @@ class AlertRules(Strict):
     severity: Severities = Field(default_factory=Severities)
     thresholds: list[ThresholdRule] = Field(default_factory=list)
     targets: list[TargetRule] = Field(default_factory=list)
-    # the days judged: the last day the data holds in the period (default) or a backfill
+    # the days judged: the period's last complete day (its end, or yesterday in the shop's time
+    # zone while the period runs on: a feed that has not arrived alerts), or a backfill
     judge: Literal["last_day"] | JudgeDays = "last_day"
     # where the report is published for readers (a link in the message); none: attached only
     report_url: str | None = Field(default=None, max_length=1000, pattern=r"^https?://")

@@ -9,6 +9,9 @@ index then show those same figures, each formatted once by the same function.
 
 from __future__ import annotations
 
+import datetime as _dt
+import zoneinfo
+
 import pandas as pd
 
 from analysis_lib.analyses import alerts as A
@@ -69,15 +72,17 @@ def figures(r: kpi.KpiMonitor) -> dict:
 
 
 def judge(run: Run) -> A.Alerts | None:
-    """The days the ``alerts:`` rules of params judge (default: the last day the data holds in
-    the period; or the backfill range), judged once (:func:`analysis_lib.analyses.alerts.detect`).
+    """The days the ``alerts:`` rules of params judge (default: the period's last complete day;
+    or the backfill range), judged once (:func:`analysis_lib.analyses.alerts.detect`).
     None without an ``alerts:`` section."""
     rules = run.P.alerts
     if rules is None:
         return None
     if isinstance(rules.judge, str):
-        last = A.last_day_with_data(run.src, run.end) or run.end
-        days = [max(min(last, run.end), run.start)]
+        # the period's last complete day: its end, or yesterday in the shop's time zone while
+        # the period runs on; a day whose feed has not arrived is judged (and alerts as such)
+        today = _dt.datetime.now(zoneinfo.ZoneInfo(run.P.data.timezone)).date()
+        days = [max(min(run.end, today - _dt.timedelta(days=1)), run.start)]
     else:
         days = list(pd.date_range(rules.judge.start, rules.judge.end, freq="D").date)
     return A.detect(
