@@ -1,13 +1,19 @@
-"""Benchmark: monthly cohort retention and the A/B sufficient statistics of the shop's experiment,
-as the notebooks compute them (``customers.cohorts``; ``abtest_units.from_assignments`` then
-``abtest.sufficient_stats``), against idiomatic pandas on the same Parquet files, same process.
+"""Benchmark: monthly cohorts and the A/B sufficient statistics of the shop's experiment.
 
-    python benchmarks/shop.py --data data/m
-    python benchmarks/shop.py --data data/l
+    python benchmarks/shop.py --data data/m [--json] [--repeat 5] [--only cohorts]
 
-Both sides read only the columns they need, with the same row-group filters. Prints seconds,
-the ratio pandas / engine, and checks both sides give the same numbers. The engine side runs
-first (pandas would otherwise warm the OS page cache for it) and each side is best of ``--repeat``.
+Per question, four sides on the same Parquet files in one process, each the median of
+``--repeat`` calls after one untimed warm-up:
+
+- engine: the workbook's own code, as the reports call it (``customers.cohorts``;
+  ``abtest_units.from_assignments`` then ``abtest.sufficient_stats``);
+- limit: the best hand-written DuckDB SQL for the same figures (``benchmarks/sql/cohorts.sql``,
+  ``benchmarks/sql/ab_stats.sql``), on a connection with the same settings;
+- polars: an idiomatic Polars version (lazy scan, group-bys, joins);
+- pandas: an idiomatic pandas version.
+
+``same_figures`` says whether all four agree (counts exactly, sums to 1e-9 relative).
+Prints one line per question (``--json``: the JSON line of ``_common.emit``).
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import best_of, peak_rss_mb  # noqa: E402
+from _common import add_args, emit, median_of, peak_rss_mb, read_sql, reset_peak  # noqa: E402
 
 from analysis_lib.analyses import abtest as A  # noqa: E402
 from analysis_lib.analyses import abtest_units as U  # noqa: E402
@@ -30,16 +38,51 @@ from analysis_lib.core import data  # noqa: E402
 
 VALID = ["paid", "refunded"]
 EXPERIMENT = "EXP_CHECKOUT_2025Q3"
+PRE_DAYS = 28
 AB_METRICS = [
     A.MetricDef("converted", "proportion"),
     A.MetricDef("revenue", "mean", covariate="pre_revenue"),
     A.MetricDef("aov", "ratio", numerator="revenue", denominator="orders"),
 ]
+COHORT_PERIOD = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+AB_PERIOD = (dt.date(2025, 9, 1), dt.date(2025, 9, 28))
+COHORT_COLS = ["buyers", "gmv", "buyers_in_or_after", "first_repeats"]
+AB_COLS = [
+    "__units",
+    "converted__n",
+    "converted__sy",
+    "converted__syy",
+    "revenue__sy",
+    "revenue__sc",
+    "revenue__syy",
+    "revenue__scc",
+    "revenue__syc",
+    "aov__sy",
+    "aov__sx",
+    "aov__syy",
+    "aov__sxx",
+    "aov__sxy",
+]
 
 
-def pandas_cohorts(folder: Path, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Per first-order month and month offset: buyers, GMV, buyers in that month or later."""
-    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+def bounds(period: tuple[dt.date, dt.date]) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return pd.Timestamp(period[0]), pd.Timestamp(period[1]) + pd.Timedelta(days=1)
+
+
+# ---- cohorts ----
+
+
+def engine_cohorts(src: data.DataSource) -> pd.DataFrame:
+    return C.cohorts(src, *COHORT_PERIOD)
+
+
+def limit_cohorts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    lo, hi = bounds(COHORT_PERIOD)
+    return con.execute(read_sql("cohorts"), {"lo": lo, "hi": hi}).df()
+
+
+def pandas_cohorts(folder: Path) -> pd.DataFrame:
+    lo, hi = bounds(COHORT_PERIOD)
     o = pd.read_parquet(
         folder / "orders",
         columns=["user_id", "order_ts", "gmv", "status"],
@@ -47,24 +90,115 @@ def pandas_cohorts(folder: Path, start: dt.date, end: dt.date) -> pd.DataFrame:
     )
     o = o[o.status.isin(VALID)]
     o["mi"] = o.order_ts.dt.year * 12 + o.order_ts.dt.month
-    o["c0"] = o.groupby("user_id")["mi"].transform("min")
-    o["offset"] = o["mi"] - o["c0"]
-    per = o.groupby(["c0", "offset"]).agg(buyers=("user_id", "nunique"), gmv=("gmv", "sum"))
-    last = o.groupby("user_id").agg(c0=("c0", "first"), last=("offset", "max"))
-    n_last = last.groupby(["c0", "last"]).size()
-    rows = []
-    for c0, g in n_last.groupby(level=0):
-        counts = g.droplevel(0)
-        tail = counts.reindex(range(int(counts.index.max()) + 1), fill_value=0)[::-1].cumsum()[::-1]
-        rows += [(c0, off, n) for off, n in tail.items()]
-    ia = pd.DataFrame(rows, columns=["c0", "offset", "buyers_in_or_after"])
-    return per.reset_index().merge(ia, on=["c0", "offset"], how="outer").fillna(0)
+    um = o.groupby(["user_id", "mi"], as_index=False, sort=False)["gmv"].sum()
+    g = um.groupby("user_id")["mi"]
+    um["c0"], um["mx"] = g.transform("min"), g.transform("max")
+    um["offset"] = um["mi"] - um["c0"]
+    um["last"] = um["mi"] == um["mx"]
+    um["second"] = g.rank(method="first") == 2
+    cell = um.groupby(["c0", "offset"]).agg(
+        buyers=("gmv", "size"),
+        gmv=("gmv", "sum"),
+        n_last=("last", "sum"),
+        first_repeats=("second", "sum"),
+    )
+    rev = cell["n_last"].iloc[::-1].groupby(level="c0").cumsum().iloc[::-1]
+    return cell.assign(buyers_in_or_after=rev).drop(columns="n_last").reset_index()
 
 
-def pandas_ab(folder: Path, start: dt.date, end: dt.date, pre_days: int = 28) -> pd.DataFrame:
-    """Per-unit metrics of the experiment over each unit's exposure window, then per-variant sums,
-    sums of squares and cross products."""
-    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+def polars_cohorts(folder: Path) -> pd.DataFrame:
+    lo, hi = bounds(COHORT_PERIOD)
+    um = (
+        pl.scan_parquet(folder / "orders" / "*.parquet")
+        .select("user_id", "order_ts", "gmv", "status")
+        .filter(
+            pl.col("status").is_in(VALID) & (pl.col("order_ts") >= lo) & (pl.col("order_ts") < hi)
+        )
+        .with_columns(mi=pl.col("order_ts").dt.year() * 12 + pl.col("order_ts").dt.month())
+        .group_by("user_id", "mi")
+        .agg(g=pl.col("gmv").sum())
+        .with_columns(
+            c0=pl.col("mi").min().over("user_id"),
+            mx=pl.col("mi").max().over("user_id"),
+            rank=pl.col("mi").rank("ordinal").over("user_id"),
+        )
+    )
+    cell = (
+        um.group_by("c0", offset=pl.col("mi") - pl.col("c0"))
+        .agg(
+            buyers=pl.len(),
+            gmv=pl.col("g").sum(),
+            n_last=(pl.col("mi") == pl.col("mx")).sum(),
+            first_repeats=(pl.col("rank") == 2).sum(),
+        )
+        .sort("c0", "offset", descending=[False, True])
+        .with_columns(buyers_in_or_after=pl.col("n_last").cum_sum().over("c0"))
+        .drop("n_last")
+        .collect()
+    )
+    return cell.to_pandas()
+
+
+def same_cohorts(*frames: pd.DataFrame) -> bool:
+    """Every frame gives the same figures on the (cohort, offset) cells with buyers."""
+
+    def norm(df: pd.DataFrame) -> pd.DataFrame:
+        df = df[df["buyers"] > 0].astype({"c0": "int64", "offset": "int64"})
+        return df.set_index(["c0", "offset"])[COHORT_COLS].astype(float).sort_index()
+
+    base = norm(frames[0])
+    return all(
+        (n := norm(f)).index.equals(base.index)
+        and np.allclose(n.to_numpy(), base.to_numpy(), rtol=1e-9, atol=0)
+        for f in frames[1:]
+    )
+
+
+# ---- A/B sufficient statistics ----
+
+
+def engine_ab(src: data.DataSource) -> pd.DataFrame:
+    units, _ = U.from_assignments(src, EXPERIMENT, *AB_PERIOD, pre_days=PRE_DAYS)
+    ss = A.sufficient_stats(units, AB_METRICS, execute=src.execute)
+    ss.attrs["mixed"] = ss.attrs["units_in_several_variants"]
+    return ss
+
+
+def limit_ab(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    lo, hi = bounds(AB_PERIOD)
+    params = {"experiment": EXPERIMENT, "lo": lo, "hi": hi, "pre_days": PRE_DAYS}
+    df = con.execute(read_sql("ab_stats"), params).df()
+    df.attrs["mixed"] = int(df.pop("units_in_several_variants").sum())
+    return df[df["__units"] > 0]
+
+
+def _unit_sums(units: pd.DataFrame) -> pd.DataFrame:
+    """Per variant, the sums of the engine's columns from per-unit x (orders), y (revenue),
+    c (pre_revenue) -- pandas."""
+    x, y, c = units["x"], units["y"], units["c"]
+    conv = (x > 0).astype("int64")
+    cols = {
+        "__units": 1,
+        "converted__n": 1,
+        "converted__sy": conv,
+        "converted__syy": conv,
+        "revenue__sy": y,
+        "revenue__sc": c,
+        "revenue__syy": y * y,
+        "revenue__scc": c * c,
+        "revenue__syc": y * c,
+        "aov__sy": y,
+        "aov__sx": x,
+        "aov__syy": y * y,
+        "aov__sxx": x * x,
+        "aov__sxy": x * y,
+    }
+    return pd.DataFrame(cols, index=units.index).groupby(units["variant"]).sum().reset_index()
+
+
+def pandas_ab(folder: Path) -> pd.DataFrame:
+    lo, hi = bounds(AB_PERIOD)
+    pre = pd.Timedelta(days=PRE_DAYS)
     a = pd.read_parquet(
         folder / "assignments",
         columns=["experiment_id", "unit_id", "variant", "assigned_ts"],
@@ -72,84 +206,154 @@ def pandas_ab(folder: Path, start: dt.date, end: dt.date, pre_days: int = 28) ->
     )
     a = a[(a.assigned_ts >= lo) & (a.assigned_ts < hi)]
     u = a.groupby("unit_id").agg(
-        variant=("variant", "min"), nv=("variant", "nunique"), assigned_ts=("assigned_ts", "min")
+        variant=("variant", "min"), nv=("variant", "nunique"), ts=("assigned_ts", "min")
     )
-    u = u[u.nv == 1].drop(columns="nv").reset_index()
+    mixed = int((u.nv > 1).sum())
+    u = u[u.nv == 1].drop(columns="nv")
     o = pd.read_parquet(
         folder / "orders",
         columns=["user_id", "order_ts", "gmv", "status"],
-        filters=[("order_ts", ">=", lo - pd.Timedelta(days=pre_days)), ("order_ts", "<", hi)],
+        filters=[("order_ts", ">=", lo - pre), ("order_ts", "<", hi)],
     )
     o = o[o.status.isin(VALID)]
-    j = u.merge(o, left_on="unit_id", right_on="user_id", how="inner")
-    j = j[j.order_ts >= j.assigned_ts - pd.Timedelta(days=pre_days)]
-    in_win = j.order_ts >= j.assigned_ts
-    j = j.assign(
-        orders=in_win.astype(int),
-        revenue=np.where(in_win, j.gmv, 0.0),
-        pre_revenue=np.where(~in_win, j.gmv, 0.0),
+    j = u.join(o.set_index("user_id"), how="inner")
+    j = j[j.order_ts >= j.ts - pre]
+    win = j.order_ts >= j.ts
+    per = pd.DataFrame(
+        {"x": win.astype("int64"), "y": j.gmv.where(win, 0.0), "c": j.gmv.where(~win, 0.0)}
     )
-    per = j.groupby("unit_id")[["orders", "revenue", "pre_revenue"]].sum()
-    units = (
-        u.set_index("unit_id").join(per).fillna({"orders": 0, "revenue": 0.0, "pre_revenue": 0.0})
+    per = per.groupby(level=0).sum()
+    units = u.join(per).fillna({"x": 0, "y": 0.0, "c": 0.0})
+    df = _unit_sums(units)
+    df.attrs["mixed"] = mixed
+    return df
+
+
+def polars_ab(folder: Path) -> pd.DataFrame:
+    lo, hi = bounds(AB_PERIOD)
+    pre = dt.timedelta(days=PRE_DAYS)
+    a = (
+        pl.scan_parquet(folder / "assignments" / "*.parquet")
+        .filter(
+            (pl.col("experiment_id") == EXPERIMENT)
+            & (pl.col("assigned_ts") >= lo)
+            & (pl.col("assigned_ts") < hi)
+        )
+        .group_by("unit_id")
+        .agg(
+            variant=pl.col("variant").min(),
+            nv=pl.col("variant").n_unique(),
+            ts=pl.col("assigned_ts").min(),
+        )
     )
-    units["converted"] = (units.orders > 0).astype(int)
-    y, x, c = units.revenue, units.orders, units.pre_revenue
-    units = units.assign(yy=y * y, xx=x * x, xy=x * y, cc=c * c, yc=y * c, cv2=units.converted**2)
-    g = units.groupby("variant")
-    out = pd.DataFrame(
-        {
-            "converted__n": g.size(),
-            "converted__sy": g.converted.sum(),
-            "revenue__sy": g.revenue.sum(),
-            "revenue__syy": g.yy.sum(),
-            "revenue__syc": g.yc.sum(),
-            "aov__sx": g.orders.sum(),
-            "aov__sxy": g.xy.sum(),
-        }
+    u = a.filter(pl.col("nv") == 1)
+    o = pl.scan_parquet(folder / "orders" / "*.parquet").filter(
+        pl.col("status").is_in(VALID) & (pl.col("order_ts") >= lo - pre) & (pl.col("order_ts") < hi)
     )
-    return out.reset_index()
+    win = pl.col("order_ts") >= pl.col("ts")
+    per = (
+        u.join(o.select("user_id", "order_ts", "gmv"), left_on="unit_id", right_on="user_id")
+        .filter(pl.col("order_ts") >= pl.col("ts") - pre)
+        .group_by("unit_id")
+        .agg(
+            x=win.sum().cast(pl.Int64),
+            y=pl.when(win).then(pl.col("gmv")).otherwise(0.0).sum(),
+            c=pl.when(~win).then(pl.col("gmv")).otherwise(0.0).sum(),
+        )
+    )
+    x, y, c = pl.col("x"), pl.col("y"), pl.col("c")
+    conv = (x > 0).cast(pl.Int64)
+    stats, mixed = pl.collect_all(
+        [
+            u.join(per, on="unit_id", how="left")
+            .with_columns(x.fill_null(0), y.fill_null(0.0), c.fill_null(0.0))
+            .group_by("variant")
+            .agg(
+                __units=pl.len(),
+                converted__n=pl.len(),
+                converted__sy=conv.sum(),
+                converted__syy=conv.sum(),
+                revenue__sy=y.sum(),
+                revenue__sc=c.sum(),
+                revenue__syy=(y * y).sum(),
+                revenue__scc=(c * c).sum(),
+                revenue__syc=(y * c).sum(),
+                aov__sy=y.sum(),
+                aov__sx=x.sum(),
+                aov__syy=(y * y).sum(),
+                aov__sxx=(x * x).sum(),
+                aov__sxy=(x * y).sum(),
+            ),
+            a.select((pl.col("nv") > 1).sum().alias("mixed")),
+        ]
+    )
+    df = stats.to_pandas()
+    df.attrs["mixed"] = int(mixed["mixed"][0])
+    return df
+
+
+def same_ab(*frames: pd.DataFrame) -> bool:
+    def norm(df: pd.DataFrame) -> pd.DataFrame:
+        return df.set_index("variant")[AB_COLS].astype(float).sort_index()
+
+    base = norm(frames[0])
+    return all(
+        (n := norm(f)).index.equals(base.index)
+        and np.allclose(n.to_numpy(), base.to_numpy(), rtol=1e-9, atol=0)
+        and f.attrs.get("mixed") == frames[0].attrs.get("mixed")
+        for f in frames[1:]
+    )
+
+
+# ---- the run ----
+
+
+def limit_connection(folder: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with views over the Parquet folders, as the engine reads them."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for name in ("orders", "assignments"):
+        path = folder / name
+        glob = path / "*.parquet" if path.is_dir() else path.with_suffix(".parquet")
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{glob}')")
+    return con
+
+
+QUESTIONS = {
+    "cohorts": (engine_cohorts, limit_cohorts, polars_cohorts, pandas_cohorts, same_cohorts),
+    "ab_stats": (engine_ab, limit_ab, polars_ab, pandas_ab, same_ab),
+}
+
+
+def run(question: str, folder: Path, repeat: int, as_json: bool) -> dict:
+    engine, limit, polars_side, pandas_side, same = QUESTIONS[question]
+    src = data.connect(str(folder))
+    con = limit_connection(folder)
+    reset_peak()
+    engine_s, got = median_of(lambda: engine(src), repeat)
+    peak = peak_rss_mb()
+    limit_s, lim = median_of(lambda: limit(con), repeat)
+    polars_s, pol = median_of(lambda: polars_side(folder), repeat)
+    pandas_s, pan = median_of(lambda: pandas_side(folder), repeat)
+    return emit(
+        as_json,
+        question,
+        engine_s=engine_s,
+        peak_mib=peak,
+        limit_s=limit_s,
+        polars_s=polars_s,
+        pandas_s=pandas_s,
+        same_figures=bool(same(got, lim, pol, pan)),
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="data/m")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_args(ap)
+    ap.add_argument("--only", choices=sorted(QUESTIONS), action="append")
     a = ap.parse_args()
-    folder = Path(a.data)
-    src = data.connect(str(folder))
-    n_ev = src.execute(src.table("events").count())
-    n_or = src.execute(src.table("orders").count())
-    n_as = src.execute(src.table("assignments").count())
-    print(f"{folder}: {n_ev:,} events, {n_or:,} orders, {n_as:,} assignments")
-
-    start, end = dt.date(2024, 1, 1), dt.date(2025, 12, 31)
-    t_e, got = best_of(lambda: C.cohorts(src, start, end), a.repeat)
-    t_p, want = best_of(lambda: pandas_cohorts(folder, start, end), a.repeat)
-    g = got.set_index(["c0", "offset"])[["buyers", "gmv", "buyers_in_or_after"]].sort_index()
-    w = want.set_index(["c0", "offset"])[["buyers", "gmv", "buyers_in_or_after"]].sort_index()
-    same = g.index.equals(w.index) and np.allclose(g.to_numpy(float), w.to_numpy(float))
-    print(
-        f"monthly cohorts, 24 months: engine {t_e:6.2f} s, pandas {t_p:6.2f} s, "
-        f"ratio {t_p / t_e:5.1f}x, same figures: {same}   (peak RSS {peak_rss_mb():,.0f} MiB)"
-    )
-
-    ab_start, ab_end = dt.date(2025, 9, 1), dt.date(2025, 9, 28)
-
-    def engine_ab() -> pd.DataFrame:
-        units, _ = U.from_assignments(src, EXPERIMENT, ab_start, ab_end)
-        return A.sufficient_stats(units, AB_METRICS, execute=src.execute)
-
-    t_e, ss = best_of(engine_ab, a.repeat)
-    t_p, pss = best_of(lambda: pandas_ab(folder, ab_start, ab_end), a.repeat)
-    cols = [c for c in pss.columns if c != "variant"]
-    same = np.allclose(ss.sort_values("variant")[cols].to_numpy(float), pss[cols].to_numpy(float))
-    units = int(ss["converted__n"].sum())
-    print(
-        f"A/B sufficient statistics ({units:,} units x 3 metrics): engine {t_e:6.2f} s, "
-        f"pandas {t_p:6.2f} s, ratio {t_p / t_e:5.1f}x, same figures: {same}   "
-        f"(peak RSS {peak_rss_mb():,.0f} MiB)"
-    )
+    for q in a.only or list(QUESTIONS):
+        run(q, Path(a.data), a.repeat, a.json)
 
 
 if __name__ == "__main__":
