@@ -571,11 +571,20 @@ def p_text(p: float) -> str:
 
 
 def alert_findings(recs: list[dict]) -> list[str]:
-    """The finding that leads the summary when an alert fired (the most severe first)."""
+    """The finding that leads the summary when an alert fired: the model's most severe alert
+    (else a rule's), and how many more."""
     if not recs:
         return []
     order = {"critical": 0, "warning": 1, "info": 2}
-    first = sorted(recs, key=lambda r: (order.get(r["severity"], 3), r["day"]))[0]
+    # an anomaly (or a day without data) leads: it says what was expected and what moved
+    first = sorted(
+        recs,
+        key=lambda r: (
+            r["kind"] not in ("anomaly", "no_data"),
+            order.get(r["severity"], 3),
+            r["day"],
+        ),
+    )[0]
     more = len(recs) - 1
     tail = (sep() + w("alerts.finding_more", n=fmt(more, "count"), s=_plural(more))) if more else ""
     return [w("alerts.finding", first=alert_sentence(first), more=tail)]
