@@ -200,3 +200,33 @@ assert abs(stats.norm.cdf(0) - 0.5) < 1e-12
         json.loads(x.removeprefix("LOADED=")) for x in out.splitlines() if "LOADED=" in x
     ]
     assert first == [] and then == ["scipy"]
+
+
+def test_shared_charts_format_each_set_of_ticks_once(monkeypatch):
+    """The shared value and date axes (charts.base) format a set of ticks once per language and
+    currency, however often a figure's layout, tight crop and draw ask for it."""
+    import matplotlib.pyplot as plt
+
+    from analysis_lib.present.charts import base
+
+    calls = []
+    real = base.TickFormatter.__call__
+    monkeypatch.setattr(
+        base.TickFormatter,
+        "__call__",
+        lambda self, x, pos=None: calls.append((id(self), float(x))) or real(self, x, pos),
+    )
+    s = pd.DataFrame({"bucket": pd.date_range("2025-01-06", periods=30, freq="W-MON")})
+    s["gmv"] = [1e4 + 500 * (i % 7) for i in range(30)]
+    s["orders"] = [80 + i for i in range(30)]
+    with use(lang="en", currency="CNY"):
+        fig = base.kpi_trend(s, ["gmv", "orders"])
+        fig.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+        en = _tick_texts(fig)
+        plt.close(fig)
+    assert calls and len(calls) <= 2 * len(set(calls)), (len(calls), len(set(calls)))
+    with use(lang="zh", currency="CNY"):
+        fig = base.kpi_trend(s, ["gmv", "orders"])
+        zh = _tick_texts(fig)
+        plt.close(fig)
+    assert "Jul" in en and "7月" in zh, (en, zh)

@@ -249,6 +249,16 @@ class TickFormatter(matplotlib.ticker.Formatter):
 
     def __init__(self, kind: str = "count"):
         self.kind = kind
+        self._memo: dict[tuple, list[str]] = {}
+
+    def format_ticks(self, values):
+        # drawing a figure asks for the same ticks many times (layout, tight crop, draw): each
+        # set of ticks is formatted once per language and currency
+        self.set_locs(values)
+        key = (tuple(values), settings())
+        if key not in self._memo:
+            self._memo[key] = [self(v, i) for i, v in enumerate(values)]
+        return list(self._memo[key])
 
     def _step(self) -> float:
         locs = sorted(float(v) for v in getattr(self, "locs", []) if np.isfinite(v))
@@ -324,6 +334,48 @@ _DATE_FORMATS: dict[str, dict] = {  # levels: years, months, days, hours, minute
 }
 
 
+class _DateTicks(mdates.AutoDateLocator):
+    """matplotlib's date locator, the ticks of each view computed once (a figure's layout, tight
+    crop and draw ask for them again and again; they depend on the view only)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._memo: dict[tuple, list[float]] = {}
+
+    def __call__(self):
+        if self.axis is None:
+            return super().__call__()
+        key = tuple(self.axis.get_view_interval())
+        if key not in self._memo:
+            self._memo[key] = list(super().__call__())
+        return list(self._memo[key])
+
+
+class _ConciseDates(mdates.ConciseDateFormatter):
+    """matplotlib's concise date labels, computed once per set of ticks (with their offset)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._memo: dict[tuple, tuple[list[str], str]] = {}
+        self._offset = ""
+
+    def format_ticks(self, values):
+        key = (
+            tuple(values),
+            tuple(self.formats),
+            tuple(self.zero_formats),
+            tuple(self.offset_formats),
+            self.show_offset,
+        )
+        if key not in self._memo:
+            self._memo[key] = (super().format_ticks(values), super().get_offset())
+        labels, self._offset = self._memo[key]
+        return list(labels)
+
+    def get_offset(self):
+        return self._offset
+
+
 def date_axis(ax: Axes, axis: Literal["x", "y"] = "x", maxticks: int | None = None) -> None:
     """Dates with matplotlib's concise formatter: ``Dec``, ``08``, ``15`` (``12月``, ``8日``)
     with the year once, not ``2025-12-08`` on every tick; at most one tick per ~90 px of axis so
@@ -333,11 +385,11 @@ def date_axis(ax: Axes, axis: Literal["x", "y"] = "x", maxticks: int | None = No
         fig = ax.get_figure()
         width_in = ax.get_position().width * fig.get_figwidth() if fig else 8.0
         maxticks = max(4, int(width_in * 96 / 90))
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=maxticks)
+    locator = _DateTicks(minticks=3, maxticks=maxticks)
     locator.intervald[mdates.MONTHLY] = [1, 2, 3, 4, 6, 12]  # two years on a small axis: yearly
     a.set_major_locator(locator)
     a.set_major_formatter(
-        mdates.ConciseDateFormatter(locator, show_offset=True, **_DATE_FORMATS[settings().lang])
+        _ConciseDates(locator, show_offset=True, **_DATE_FORMATS[settings().lang])
     )
     a.set_label_text("")
     for lbl in a.get_ticklabels():
