@@ -492,3 +492,17 @@ def test_report_words(funnel_reports, name):
         assert words <= ZH_LATIN, words - ZH_LATIN
         if name.startswith("q4_sessions"):  # the example counts sessions
             assert "会话" in text and "用户" not in text
+
+
+@pytest.mark.parametrize("mode", ["ordered", "strict"])
+def test_the_walks_statements_are_counted(tmp_path, mode):
+    """Every statement the walk sends (tables kept in the engine, not only results fetched) is
+    counted in the source's queries, with the rows its scans read: at least the log's rows, read
+    once to keep the events in the engine."""
+    rows = [(f"u{i}", m, e) for i in range(6) for m, e in enumerate(STEPS[: 1 + i % 5])]
+    src = log(tmp_path, rows)
+    spec = F.FunnelSpec(STEPS, mode=mode)
+    F.unit_steps(src, spec, D0, D0, "channel")  # keeps tables in the engine, fetches nothing
+    got = src.query_counts()
+    assert got["queries"] >= 2 and got["queries_rows_unknown"] == 0
+    assert got["rows_read"] >= len(rows)

@@ -164,9 +164,9 @@ def _events(src: DataSource, spec: FunnelSpec, start, end, carry: str | None = N
     if carry is not None and carry in ev.columns and carry != spec.unit_col:
         extra["bd"] = ev[carry]
     src.memo[key + ("carry",)] = carry if extra else None
-    src.memo[key] = ev.select(
-        unit=ev[spec.unit_col], code=code, at=ev.at, event_ts=ev.event_ts, **extra
-    ).cache()
+    src.memo[key] = src.cache(
+        ev.select(unit=ev[spec.unit_col], code=code, at=ev.at, event_ts=ev.event_ts, **extra)
+    )
     return src.memo[key]
 
 
@@ -195,7 +195,7 @@ def chains(src: DataSource, spec: FunnelSpec, start, end) -> ibis.Table:
     if key not in src.memo:
         lo, hi = as_date_bounds(start, end)
         ev = _events(src, spec, start, end)
-        src.memo[key] = W.candidates(ev, spec, lo, hi, spec.window_us).cache()
+        src.memo[key] = src.cache(W.candidates(ev, spec, lo, hi, spec.window_us, src.cache))
     return src.memo[key]
 
 
@@ -235,18 +235,14 @@ def unit_steps(
         else:
             best = _choose(src, spec, start, end, chains(src, spec, start, end), ["unit"])
         cols = [f"at{i + 1}" for i in range(len(spec.steps))]
-        walked = best.select("unit", "entry_ts", *cols, steps_reached=best.reach, **ride).cache()
+        walked = src.cache(best.select("unit", "entry_ts", *cols, steps_reached=best.reach, **ride))
         src.memo[key + ("walk",)] = walked
         src.memo[key] = walked.drop("bd_ride") if ride else walked
     us = src.memo[key]
     if breakdown is None:
         return us
-    bkey = key + (breakdown,)
-    if bkey not in src.memo:
-        src.memo[bkey] = us.join(
-            _entry_breakdown(src, spec, start, end, breakdown, us), "unit"
-        ).cache()
-    return src.memo[bkey]
+    # not kept in the engine: a report counts each breakdown once (a statement saved)
+    return us.join(_entry_breakdown(src, spec, start, end, breakdown, us), "unit")
 
 
 def _bd_col(breakdown: str | None) -> str | None:
@@ -359,7 +355,11 @@ def funnel(src: DataSource, spec: FunnelSpec, start, end) -> pd.DataFrame:
 def breakdown_table(src: DataSource, spec: FunnelSpec, start, end, by: str) -> pd.DataFrame:
     """Step conversion per breakdown value: rows value, columns ``step_i -> step_{i+1}`` plus
     ``entered`` and ``overall``."""
-    c = counts(src, spec, start, end, by)
+    return _conversion_by(spec, counts(src, spec, start, end, by))
+
+
+def _conversion_by(spec: FunnelSpec, c: pd.DataFrame) -> pd.DataFrame:
+    """:func:`breakdown_table` from a :func:`counts` frame."""
     out = pd.DataFrame(index=c.index)
     out["entered"] = c[spec.steps[0]]
     for a, b in zip(spec.steps[:-1], spec.steps[1:], strict=True):
@@ -374,21 +374,45 @@ def time_between(
     """Elapsed seconds from step ``a`` to a later step ``b`` among counted units that reached ``b``:
     ``{"units", "median_s", "p90_s"}`` and a histogram (``upper_s`` log-spaced up to the window,
     ``units``). Real elapsed time (UTC instants), computed in the engine."""
+    (summary,) = _spans(src, spec, start, end, [(a, b)])
+    return summary, _histogram(src, spec, start, end, a, b, bins)
+
+
+def _secs(spec: FunnelSpec, us: ibis.Table, a: str, b: str):
+    """Elapsed seconds from step ``a`` to step ``b`` (null where ``b`` was not reached)."""
     i, j = spec.steps.index(a) + 1, spec.steps.index(b) + 1
     if j <= i:
         raise ValueError(f"step '{b}' does not come after '{a}'")
+    return (us[f"at{j}"] - us[f"at{i}"]).cast("float64") / W.US
+
+
+def _spans(src: DataSource, spec: FunnelSpec, start, end, pairs) -> list[dict]:
+    """``{"units", "median_s", "p90_s"}`` of each pair of steps, in one statement."""
     us = unit_steps(src, spec, start, end)
-    d = us.filter(us[f"at{j}"].notnull())
-    secs = ((d[f"at{j}"] - d[f"at{i}"]).cast("float64") / W.US).name("s")
-    agg = src.execute(
-        d.aggregate(n=secs.count(), median=secs.quantile(0.5), p90=secs.quantile(0.9))
-    ).iloc[0]
-    n = int(agg["n"])
-    summary = {
-        "units": n,
-        "median_s": float(agg["median"]) if n else np.nan,
-        "p90_s": float(agg["p90"]) if n else np.nan,
-    }
+    aggs = {}
+    for n, (a, b) in enumerate(pairs):
+        secs = _secs(spec, us, a, b)
+        aggs |= {f"n{n}": secs.count(), f"m{n}": secs.quantile(0.5), f"p{n}": secs.quantile(0.9)}
+    agg = src.execute(us.aggregate(**aggs)).iloc[0]
+    out = []
+    for n in range(len(pairs)):
+        k = int(agg[f"n{n}"])
+        out.append(
+            {
+                "units": k,
+                "median_s": float(agg[f"m{n}"]) if k else np.nan,
+                "p90_s": float(agg[f"p{n}"]) if k else np.nan,
+            }
+        )
+    return out
+
+
+def _histogram(src: DataSource, spec: FunnelSpec, start, end, a, b, bins: int) -> pd.DataFrame:
+    """Units by elapsed seconds from ``a`` to ``b``: ``upper_s`` log-spaced up to the window."""
+    us = unit_steps(src, spec, start, end)
+    secs = _secs(spec, us, a, b)
+    d = us.filter(secs.notnull())
+    secs = _secs(spec, d, a, b)
     edges = np.unique(np.concatenate([[0], np.geomspace(1, spec.window, bins)]))
     bucket = ibis.cases(
         *[(secs <= float(e), i) for i, e in enumerate(edges[1:])], else_=len(edges) - 1
@@ -397,7 +421,7 @@ def time_between(
     h = src.execute(m.group_by("b").aggregate(units=m.count()))
     hist = pd.DataFrame({"upper_s": np.append(edges[1:], np.inf)})
     hist["units"] = hist.index.map(h.set_index("b")["units"]).fillna(0).astype(int)
-    return summary, hist
+    return hist
 
 
 class Timing(NamedTuple):
@@ -420,13 +444,9 @@ def time_to_convert(
     pairs = list(zip(spec.steps[:-1], spec.steps[1:], strict=True))
     if (a, b) not in pairs:
         pairs.append((a, b))
-    hist = None
-    for x, y in pairs:
-        summ, h = time_between(src, spec, start, end, x, y, bins)
+    for (x, y), summ in zip(pairs, _spans(src, spec, start, end, pairs), strict=True):
         rows.append({"step": (x, y), **summ})
-        if (x, y) == (a, b):
-            hist = h
-    return Timing(pd.DataFrame(rows), hist)
+    return Timing(pd.DataFrame(rows), _histogram(src, spec, start, end, a, b, bins))
 
 
 def trend(src: DataSource, spec: FunnelSpec, start, end, grain: str = "week") -> pd.DataFrame:
@@ -751,7 +771,7 @@ def analyse(
     unit_steps(src, spec, start, end, ride)
     table = funnel(src, spec, start, end)
     seg = {by: counts(src, spec, start, end, by) for by in breakdowns}
-    bts = {by: breakdown_table(src, spec, start, end, by) for by in breakdowns}
+    bts = {by: _conversion_by(spec, c) for by, c in seg.items()}
     previous = comparison = neck = gap = None
     if compare is not None:
         previous = funnel(src, spec, *compare)

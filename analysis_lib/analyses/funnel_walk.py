@@ -164,7 +164,7 @@ def _any_order(ev, ent, k: int, win_us: int) -> ibis.Table:
     return cur.select(*ent.columns, **cols, reach=reach)
 
 
-def _strict(ev, ent_lo_hi, k: int, win_us: int, first: bool) -> ibis.Table:
+def _strict(ev, ent_lo_hi, k: int, win_us: int, first: bool, cache) -> ibis.Table:
     """Strict: from the entry, every event of the unit must be the next step, nothing between.
 
     Events at one instant may be put in any order, so the walk goes instant by instant ("groups"):
@@ -181,7 +181,7 @@ def _strict(ev, ent_lo_hi, k: int, win_us: int, first: bool) -> ibis.Table:
     )
     g = ev.group_by("unit", "at").aggregate(cnt=ev.count(), mask=bits, ts=ev.event_ts.min())
     wcum = ibis.window(group_by="unit", order_by="at", preceding=None, following=0)
-    g = g.mutate(pos=g.cnt.sum().over(wcum) - g.cnt).cache()
+    g = cache(g.mutate(pos=g.cnt.sum().over(wcum) - g.cnt))
     # entries: groups holding step 1 in the period; a = how many of steps 2.. consumed in the group
     e = g.filter(_bit(g.mask, 0) & (g.ts >= lo) & (g.ts < hi))
     if first:
@@ -254,14 +254,15 @@ def _strict(ev, ent_lo_hi, k: int, win_us: int, first: bool) -> ibis.Table:
     return cur.select("unit", "at1", "entry_ts", "a", reach=cur.r + cur.extra, **times)
 
 
-def candidates(ev: ibis.Table, spec, lo, hi, win_us: int) -> ibis.Table:
+def candidates(ev: ibis.Table, spec, lo, hi, win_us: int, cache=None) -> ibis.Table:
     """Every chain a unit could be counted by: ``unit``, ``at1`` (the entry instant), ``entry_ts``
     (its wall-clock time), ``a`` (strict mode: steps consumed at the entry instant), ``reach`` and
-    ``at2``..``atK``."""
+    ``at2``..``atK``. ``cache``: how an intermediate table is kept in the engine (a counted
+    ``DataSource.cache``; Ibis's own by default)."""
     k = len(spec.steps)
     first = spec.entry == "first"
     if spec.mode == "strict":
-        return _strict(ev, (lo, hi), k, win_us, first)
+        return _strict(ev, (lo, hi), k, win_us, first, cache or (lambda t: t.cache()))
     ent = entries(ev, lo, hi, first)
     walk = _ordered if spec.mode == "ordered" else _any_order
     return walk(ev, ent, k, win_us).mutate(a=ibis.literal(0, "int64"))

@@ -176,6 +176,27 @@ class DataSource:
             self.rows_read += rows
         return out
 
+    def cache(self, expr):
+        """Keep an Ibis table expression in the engine for the run (a temp table, Ibis's
+        ``cache``), counted in ``queries`` and ``rows_read`` as :meth:`execute` counts."""
+        if self._profiling is None:
+            self._profiling = _start_profiling(self.con)
+        if not self._profiling:
+            out, rows = expr.cache(), None
+        else:  # Ibis sends several statements (create, insert, describe): add up their scans
+            tap = self.con.con = _ScanTap(self.con.con)
+            try:
+                out = expr.cache()
+            finally:
+                self.con.con = tap.con
+            rows = tap.rows
+        self.queries += 1
+        if rows is None:
+            self.queries_rows_unknown += 1
+        else:
+            self.rows_read += rows
+        return out
+
     def query_counts(self) -> dict:
         """What this source sent to its engine so far: ``queries``, ``rows_read`` (None when no
         statement's rows are known) and ``queries_rows_unknown``."""
@@ -197,6 +218,24 @@ def _start_profiling(con) -> bool:
     except Exception:  # a read-only or older connection: rows read stay unknown
         return False
     return True
+
+
+class _ScanTap:
+    """A DuckDB connection passed through, adding up the rows each statement's scans read
+    (:func:`_rows_scanned`) while Ibis runs the statements of one call on it."""
+
+    def __init__(self, con) -> None:
+        self.con, self.rows = con, None
+
+    def execute(self, *args, **kwargs):
+        self.con.execute(*args, **kwargs)
+        n = _rows_scanned(self)
+        if n is not None:
+            self.rows = (self.rows or 0) + n
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
 
 
 def _rows_scanned(con) -> int | None:
