@@ -425,7 +425,13 @@ ALERTS = [
         "tables": ["orders", "events"],
         "severity": "critical",
     },
-    {"kind": "no_data", "day": "2024-12-14", "tables": ["orders"], "severity": "critical"},
+    {
+        "kind": "no_data",
+        "day": "2024-12-14",
+        "tables": ["orders"],
+        "visits": True,
+        "severity": "critical",
+    },
     {
         "kind": "threshold",
         "day": "2025-01-22",

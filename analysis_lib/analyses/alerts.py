@@ -567,6 +567,7 @@ class NoData:
 
     day: _dt.date
     tables: tuple[str, ...]
+    visits: bool = False  # events came that day (orders alone missing: or nothing was bought)
 
 
 @dataclass(frozen=True)
@@ -719,7 +720,9 @@ def _detect(src, days, kpis, dims, alpha, history_days, refit_days, thresholds, 
         days=days,
         alpha=alpha,
         anomalies=anomalies,
-        no_data=[NoData(d, gone[d]) for d in days if d in gone],
+        no_data=[
+            NoData(d, gone[d], traffic and "events" not in gone[d]) for d in days if d in gone
+        ],
         thresholds=_thresholds(tot, days, missing, thresholds),
         targets=_targets(src, tot, days, missing, targets),
         judged=jdf,
@@ -860,6 +863,7 @@ def records(
                 "key": "no_data:" + "+".join(n.tables),
                 "day": n.day.isoformat(),
                 "tables": list(n.tables),
+                "visits": n.visits,
                 "severity": severity.get("no_data", "critical"),
             }
         )

@@ -511,7 +511,7 @@ def alert_sentence(rec: dict) -> str:
 def _alert_sentence(rec: dict) -> str:
     kind = rec["kind"]
     if kind == "no_data":
-        if rec["tables"] == ["orders"]:
+        if rec["tables"] == ["orders"] and rec.get("visits"):
             return w("alerts.no_orders", day=rec["day"])
         tables = w("list_sep").join(w(f"table.{t}") for t in rec["tables"])
         return w("alerts.no_data", day=rec["day"], tables=tables)
