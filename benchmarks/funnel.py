@@ -4,8 +4,9 @@ purchase, Q4 2025, the default semantics: entry any, ordered, 7-day window).
     python benchmarks/funnel.py --data data/m [--json] [--repeat 5] [--compare-old]
 
 Question ``funnel``: four sides on the same Parquet files in one process, each the median of
-``--repeat`` calls after one untimed warm-up (the engine's memo cleared before each call, as at
-the start of a run):
+``--repeat`` calls after one untimed warm-up, the sides taking turns so that all see the same
+load (the engine's memo cleared before each call, as at the start of a run; without ``--json``
+the CPU seconds of each side too, steadier than wall time on a shared machine):
 
 - engine: ``analyses.funnel.counts(src, spec, start, end, "device")``, as the report calls it;
 - limit: the best hand-written DuckDB SQL for the same figures (``benchmarks/sql/funnel.sql``);
@@ -42,7 +43,6 @@ from _common import (  # noqa: E402
     add_args,
     emit,
     machine_load,
-    median_of,
     peak_rss_mb,
     read_sql,
     reset_peak,
@@ -177,21 +177,43 @@ def limit_connection(folder: Path) -> duckdb.DuckDBPyConnection:
 def run_funnel(folder: Path, repeat: int, as_json: bool) -> dict:
     src = data.connect(str(folder))
     con = limit_connection(folder)
-    reset_peak()
-    engine_s, got = median_of(lambda: engine_funnel(src), repeat)
-    peak = peak_rss_mb()
-    limit_s, lim = median_of(lambda: limit_funnel(con), repeat)
-    polars_s, pol = median_of(lambda: polars_funnel(folder), repeat)
-    pandas_s, pan = median_of(lambda: pandas_funnel(folder), repeat)
+    sides = {
+        "engine": lambda: engine_funnel(src),
+        "limit": lambda: limit_funnel(con),
+        "polars": lambda: polars_funnel(folder),
+        "pandas": lambda: pandas_funnel(folder),
+    }
+    # the sides take turns (one warm-up each), so that all see the same load of the machine
+    out = {name: fn() for name, fn in sides.items()}
+    wall = {name: [] for name in sides}
+    cpu = {name: [] for name in sides}
+    peak = None
+    for _ in range(max(1, repeat)):
+        for name, fn in sides.items():
+            if peak is None:
+                reset_peak()  # the peak while the engine side runs (its first timed call)
+            w0, c0 = time.perf_counter(), time.process_time()
+            out[name] = fn()
+            wall[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+            if peak is None:
+                peak = peak_rss_mb()
+    med = {name: statistics.median(v) for name, v in wall.items()}
+    if not as_json:
+        cmed = {name: statistics.median(v) for name, v in cpu.items()}
+        print(
+            "CPU seconds (all threads): "
+            + ", ".join(f"{n} {v:.2f} ({v / cmed['limit']:.2f}x limit)" for n, v in cmed.items())
+        )
     return emit(
         as_json,
         "funnel",
-        engine_s=engine_s,
+        engine_s=med["engine"],
         peak_mib=peak,
-        limit_s=limit_s,
-        polars_s=polars_s,
-        pandas_s=pandas_s,
-        same_figures=same_counts(got, lim, pol, pan),
+        limit_s=med["limit"],
+        polars_s=med["polars"],
+        pandas_s=med["pandas"],
+        same_figures=same_counts(*out.values()),
     )
 
 
