@@ -12,15 +12,19 @@ import pytest
 
 from analysis_lib.analyses import customers as C
 from analysis_lib.core import data
+from analysis_lib.errors import DataError
 
 CDNOW = Path(__file__).resolve().parent.parent / "analysis_lib" / "datasets"
 
 
 def pandas_orders(folder: Path, start, end) -> pd.DataFrame:
+    """Valid orders of known customers: guest checkouts (``is_guest`` true) dropped."""
     o = pd.read_parquet(
         folder / "orders" if (folder / "orders").exists() else folder / "orders.parquet"
     )
     o = o[o.status.isin(["paid", "refunded"])]
+    if "is_guest" in o.columns:
+        o = o[~o.is_guest.fillna(False).astype(bool)]
     lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
     return o[(o.order_ts >= lo) & (o.order_ts < hi)]
 
@@ -47,13 +51,42 @@ def pandas_segments(folder: Path, start, end) -> pd.Series:
     return seg.value_counts()
 
 
-@pytest.mark.parametrize("which", ["sample_shop", "cdnow_master"])
-def test_segment_counts_equal_pandas(which, sample_dir):
-    folder, start, end = (
-        (sample_dir, dt.date(2024, 1, 1), dt.date(2025, 12, 31))
-        if which == "sample_shop"
-        else (CDNOW / "cdnow_master", dt.date(1997, 1, 1), dt.date(1998, 6, 30))
-    )
+SAMPLE_PERIOD = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+SHARED_GUEST_ID = "GUEST"  # a shop that books every guest checkout under one id
+
+
+@pytest.fixture(scope="module")
+def guest_shop(tmp_path_factory, sample_dir) -> Path:
+    """The sample shop with guest checkouts planted: one order in seven (cancelled ones too) is
+    a guest's, half under its own id ``guest:<order>`` (as the importers write), half under one
+    shared id (as some shops book them: one giant customer if counted); a few known customers'
+    orders carry a null ``is_guest`` (a known customer). Guests are not in ``users``."""
+    out = tmp_path_factory.mktemp("guest_shop")
+    o = pd.read_parquet(sample_dir / "orders").sort_values("order_id").reset_index(drop=True)
+    rng = np.random.default_rng(7)
+    guest = rng.random(len(o)) < 1 / 7
+    own = guest & (rng.random(len(o)) < 0.5)
+    o.loc[own, "user_id"] = "guest:" + o.loc[own, "order_id"]
+    o.loc[guest & ~own, "user_id"] = SHARED_GUEST_ID
+    o["is_guest"] = pd.array(guest, dtype="boolean")
+    o.loc[np.flatnonzero(~guest)[:25], "is_guest"] = pd.NA
+    o.to_parquet(out / "orders.parquet")
+    pd.read_parquet(sample_dir / "users").to_parquet(out / "users.parquet")
+    return out
+
+
+def _shop(which: str, sample_dir: Path, guest_shop: Path):
+    if which == "cdnow_master":
+        return CDNOW / "cdnow_master", dt.date(1997, 1, 1), dt.date(1998, 6, 30)
+    return (sample_dir if which == "sample_shop" else guest_shop), *SAMPLE_PERIOD
+
+
+WHICH = ["sample_shop", "cdnow_master", "guest_shop"]
+
+
+@pytest.mark.parametrize("which", WHICH)
+def test_segment_counts_equal_pandas(which, sample_dir, guest_shop):
+    folder, start, end = _shop(which, sample_dir, guest_shop)
     src = data.connect(str(folder))
     got = C.segments(src, C.rfm_table(src, start, end)).set_index("segment")["customers"]
     want = pandas_segments(folder, start, end)
@@ -62,13 +95,9 @@ def test_segment_counts_equal_pandas(which, sample_dir):
     )
 
 
-@pytest.mark.parametrize("which", ["sample_shop", "cdnow_master"])
-def test_cohort_table_equals_pandas(which, sample_dir):
-    folder, start, end = (
-        (sample_dir, dt.date(2024, 1, 1), dt.date(2025, 12, 31))
-        if which == "sample_shop"
-        else (CDNOW / "cdnow_master", dt.date(1997, 1, 1), dt.date(1998, 6, 30))
-    )
+@pytest.mark.parametrize("which", WHICH)
+def test_cohort_table_equals_pandas(which, sample_dir, guest_shop):
+    folder, start, end = _shop(which, sample_dir, guest_shop)
     coh = C.cohorts(data.connect(str(folder)), start, end)
     o = pandas_orders(folder, start, end)
     mi = o.order_ts.dt.year * 12 + o.order_ts.dt.month
@@ -259,3 +288,56 @@ def test_no_repeat_customer_in_calibration_fits_no_model(tmp_path, sample_dir):
     assert [(w.kind, w.value) for w in clv.warnings] == [("few_repeat_customers", 0)]
     empty = C.rfm_summary(src, dt.date(2020, 1, 1), dt.date(2020, 6, 30), dt.date(2020, 12, 31))
     assert empty.empty and list(empty.columns)[:2] == ["customer_id", "frequency"]
+
+
+# --- guest checkouts (orders.is_guest) --------------------------------------------------------
+
+
+def test_guest_orders_are_left_out_of_every_per_customer_figure(guest_shop):
+    """Repeat share, the CLV models' inputs and LTV by channel equal pandas over the known
+    customers' orders (segments and cohorts: the guest_shop cases above); the guests left out
+    are counted with their share of the period's valid orders and GMV."""
+    src = data.connect(str(guest_shop))
+    start, end = SAMPLE_PERIOD
+    known = pandas_orders(guest_shop, start, end)
+    raw = pd.read_parquet(guest_shop / "orders.parquet")
+    assert raw.is_guest.sum() > 500 and known.user_id.nunique() < raw.user_id.nunique()
+    per = known.groupby("user_id").size()
+    rep = C.repeat_share(src, start, end)
+    assert rep.customers == len(per)
+    assert rep.repeat_customer_share == pytest.approx((per >= 2).mean(), rel=1e-12)
+    # the guests, over every valid order of the period
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    valid = raw[raw.status.isin(["paid", "refunded"]) & (raw.order_ts >= lo) & (raw.order_ts < hi)]
+    g = valid[valid.is_guest.fillna(False).astype(bool)]
+    got = C.guest_orders(src, start, end)
+    assert got.orders == len(g) and got.gmv == pytest.approx(g.gmv.sum(), rel=1e-9)
+    assert got.order_share == pytest.approx(len(g) / len(valid))
+    assert got.gmv_share == pytest.approx(g.gmv.sum() / valid.gmv.sum(), rel=1e-9)
+    # the CLV models' inputs: one row per known customer with an order by the calibration's end
+    cal = dt.date(2025, 6, 30)
+    summ = C.rfm_summary(src, start, cal, end)
+    by_cal = known[known.order_ts < pd.Timestamp(cal) + pd.Timedelta(days=1)]
+    assert set(summ.customer_id) == set(by_cal.user_id)
+    days = by_cal.groupby("user_id").order_ts.agg(lambda t: t.dt.normalize().nunique())
+    assert (summ.set_index("customer_id").frequency == (days - 1).reindex(summ.customer_id)).all()
+    # new customers by acquisition channel: known customers only (a guest has no channel)
+    by = C.ltv_cac_by_channel(C.cohorts(src, start, end, by="channel"), src, start, end, 12)
+    users = pd.read_parquet(guest_shop / "users.parquet")[["user_id", "channel"]]
+    want = known.drop(columns="channel").merge(users, on="user_id").groupby("channel").user_id
+    assert by.set_index("channel").new_customers.to_dict() == want.nunique().to_dict()
+
+
+def test_a_shop_without_guests_gets_no_guest_count(sample_dir):
+    assert C.guest_orders(data.connect(str(sample_dir)), *SAMPLE_PERIOD) is None
+
+
+def test_a_guest_column_that_is_not_boolean_is_refused(tmp_path, sample_dir):
+    o = pd.read_parquet(sample_dir / "orders")
+    o.assign(is_guest=0).to_parquet(tmp_path / "orders.parquet")
+    with pytest.raises(DataError) as e:
+        data.check_table(data.connect(str(tmp_path)), "orders")
+    assert str(e.value) == (
+        f"{tmp_path / 'orders.parquet'}: column 'orders.is_guest' has type int64, "
+        "expected boolean (true/false)"
+    )

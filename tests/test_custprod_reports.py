@@ -10,6 +10,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from bs4 import BeautifulSoup
@@ -146,3 +148,51 @@ def test_product_ops_figures_agree(reports, lang):
     # the SKU table shows the restock and delist SKUs (before: cut off by an alphabetical sort)
     for sku in acts["restock"] + acts["delist"][:5]:
         assert sku in p.cells
+
+
+@pytest.fixture(scope="module")
+def guest_reports(tmp_path_factory, sample_dir) -> tuple[Path, Path]:
+    """The customer value example on the sample shop with one order in eight a guest checkout
+    (``is_guest`` true, its own ``guest:<order>`` id, as the importers write), in both languages."""
+    tmp = tmp_path_factory.mktemp("guests")
+    shop = tmp / "shop"
+    shop.mkdir()
+    o = pd.read_parquet(sample_dir / "orders").sort_values("order_id").reset_index(drop=True)
+    guest = np.random.default_rng(3).random(len(o)) < 1 / 8
+    o.loc[guest, "user_id"] = "guest:" + o.loc[guest, "order_id"]
+    o.assign(is_guest=guest).to_parquet(shop / "orders.parquet")
+    pd.read_parquet(sample_dir / "users").to_parquet(shop / "users.parquet")
+    doc = yaml.safe_load((ROOT / "params" / "customer_value" / "sample_shop.yaml").read_text())
+    doc = doc | {"data": {"url": str(shop)}, "clv": False}
+    doc.pop("export_segment")
+    for lang in ("en", "zh"):
+        p = tmp / "params" / "customer_value" / f"guests_{lang}.yaml"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(yaml.safe_dump(doc | {"lang": lang}, allow_unicode=True))
+    r = workbook("run-all", "params", "--out", "reports", cwd=tmp)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return tmp / "reports" / "customer_value", shop
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_guest_checkouts_are_not_customers_in_the_report(guest_reports, lang):
+    """Issue 17 follow-up: the customers card counts known customers only (pandas over the
+    orders not marked is_guest), results.json records the guest orders left out, and the method
+    says so once with their count and shares, as recorded."""
+    folder, shop = guest_reports
+    p = Page(folder / f"guests_{lang}")
+    o = pd.read_parquet(shop / "orders.parquet")
+    o = o[o.status.isin(["paid", "refunded"]) & (o.order_ts >= "2024-01-01")]
+    o = o[o.order_ts < "2026-01-01"]
+    g = p.figures["guest_orders"]
+    assert g["orders"] == o.is_guest.sum() > 0
+    assert g["gmv_share"] == pytest.approx(o.gmv[o.is_guest].sum() / o.gmv.sum(), rel=1e-9)
+    assert p.figures["customers"] == o.user_id[~o.is_guest].nunique()
+    with use(lang=lang, currency="CNY"):
+        assert p.cards[WORDS[lang]["customers"]][0] == fmt(p.figures["customers"], "count")
+        count, share = fmt(g["orders"], "count"), fmt(g["gmv_share"], "pct")
+    said = {
+        "en": f"{count} guest orders (",
+        "zh": f"{count} 笔游客订单（",
+    }[lang]
+    assert p.text.count(said) == 1 and share in p.text.split(said)[1][:60]

@@ -4,6 +4,7 @@ built here: the exact sentences a manager reads (cards, findings, actions, the C
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -302,3 +303,32 @@ def test_an_active_segment_that_stopped_buying_long_ago_is_flagged(lang):
                 "而多数客户早已停止购买。平均距上次购买超过 365 天的分群：重要价值用户 456 天。",
             }[lang]
         )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_guest_orders_left_out_are_said_once_in_the_method(lang):
+    """Guest checkouts (orders.is_guest) are left out of every per-customer figure: the method
+    says so once, first, with their count and share of orders and GMV; nothing is said for a
+    shop whose orders mark no guests, or none in the period."""
+    guests = C.CustomerValue(
+        C.Repeat(1000, 0.25),
+        segments(),
+        cohorts(),
+        None,
+        None,
+        None,
+        C.Guests(orders=1427, gmv=1_744_214.58, order_share=1427 / 19959, gmv_share=0.1637),
+    )
+    with use(lang=lang, currency="GBP"):
+        notes = N.method_notes(guests, dt.date(2010, 12, 1), False, False)
+        plain = N.method_notes(replace(guests, guests=None), dt.date(2010, 12, 1), False, False)
+        zero = replace(guests, guests=C.Guests(0, 0.0, 0.0, 0.0))
+        assert N.method_notes(zero, dt.date(2010, 12, 1), False, False) == plain
+    want = {
+        "en": "1,427 guest orders (7.1% of orders, 16.4% of GMV) are left out of the customer "
+        "analyses (segments, cohorts, repeat share, LTV and CLV): a guest checkout is not a known "
+        "customer. They still count as orders and GMV in the KPI monitor.",
+        "zh": "1,427 笔游客订单（占订单数的 7.1%，占 GMV 的 16.4%）未计入客户分析（分群、同期群、"
+        "复购占比、LTV 与 CLV）：游客下单不是可识别的客户。KPI 监控中它们仍计入订单数与 GMV。",
+    }[lang]
+    assert notes == [want, *plain]

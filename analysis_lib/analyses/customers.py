@@ -14,6 +14,13 @@ Definitions stated in the report:
 - Predictive CLV: BG/NBD (purchases) and Gamma-Gamma (order value) from pymc-marketing, fitted by
   maximum likelihood (MAP with flat priors) on a calibration period, in weeks (days / 7, as in Fader,
   Hardie & Lee 2005), checked on the holdout period that follows.
+- Guest checkouts: when ``orders`` has the optional boolean column ``is_guest``, the orders marked
+  true are left out of every per-customer figure here (RFM, cohorts, repeat share, LTV by
+  channel, the CLV models): a guest checkout is not a known customer (an importer gives each its
+  own user id, ``guest:<invoice>``, which would count it as a one-order customer; a shop may also
+  put all its guests under one id, which would make one giant customer). A null counts as a known
+  customer. :func:`guest_orders` says how many were left out; the KPI monitor still counts them
+  as orders, GMV and buyers.
 """
 
 from __future__ import annotations
@@ -66,6 +73,8 @@ DORMANT: list[Segment] = ["cannot_lose", "at_risk", "about_to_sleep", "hibernati
 # Actions are ordered by the GMV share at stake, largest first.
 MIN_WIN_BACK_GMV_SHARE = 0.01
 MIN_WIN_BACK_CUSTOMERS = 50
+# the optional boolean column of orders that marks a guest checkout (no known customer)
+GUEST_COLUMN = "is_guest"
 
 
 def _score(col: ibis.Value, descending: bool = False) -> ibis.Value:
@@ -89,6 +98,54 @@ def _segment_expr(r: ibis.Value, f: ibis.Value) -> ibis.Value:
     return ibis.cases(*cases, else_="other")
 
 
+def customer_orders(src: DataSource, start, end) -> ibis.Table:
+    """Valid orders of known customers in ``start .. end`` (inclusive dates): the base of every
+    per-customer figure. Guest checkouts (``orders.is_guest`` true) are left out when the column
+    exists; without it, every valid order of the period."""
+    lo, hi = as_date_bounds(start, end)
+    o = M.valid_orders(src.table("orders"))
+    o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
+    if GUEST_COLUMN in o.columns:
+        o = o.filter(~o[GUEST_COLUMN].fill_null(False))
+    return o
+
+
+class Guests(NamedTuple):
+    """Guest checkouts among the period's valid orders, left out of the customer analyses:
+    ``orders`` and their ``gmv``, and their share of the period's valid orders and GMV."""
+
+    orders: int
+    gmv: float
+    order_share: float
+    gmv_share: float
+
+
+def guest_orders(src: DataSource, start, end) -> Guests | None:
+    """The valid orders of ``start .. end`` marked ``is_guest`` (one statement); ``None`` when
+    ``orders`` has no such column (the shop records no guests)."""
+    o = M.valid_orders(src.table("orders"))
+    if GUEST_COLUMN not in o.columns:
+        return None
+    lo, hi = as_date_bounds(start, end)
+    o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
+    g = o[GUEST_COLUMN].fill_null(False)
+    r = src.execute(
+        o.aggregate(
+            n=o.count(),
+            gmv=o.gmv.sum().coalesce(0),
+            gn=g.ifelse(1, 0).sum().coalesce(0),
+            ggmv=g.ifelse(o.gmv, 0).sum().coalesce(0),
+        )
+    ).iloc[0]
+    n, gmv = int(r["n"]), float(r["gmv"])
+    return Guests(
+        orders=int(r["gn"]),
+        gmv=float(r["ggmv"]),
+        order_share=int(r["gn"]) / n if n else float("nan"),
+        gmv_share=float(r["ggmv"]) / gmv if gmv else float("nan"),
+    )
+
+
 # an active-sounding segment (not in DORMANT) whose customers last ordered longer ago than this
 # on average: the scores are ranks, so in a shop where most customers lapsed long ago "Loyal"
 # (R >= 3) can mean more than a year without an order (CDNOW: 456 days); the report says so
@@ -99,9 +156,8 @@ def rfm_table(src: DataSource, start, end, last_day=None) -> ibis.Table:
     """Per customer (in the engine): recency_days, frequency, monetary, r, f, m scores, segment.
     Recency is counted to the end of the period, or of the data's last day when the data stops
     earlier (a late feed would otherwise age every customer)."""
-    lo, hi = as_date_bounds(start, end)
-    o = M.valid_orders(src.table("orders"))
-    o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
+    _, hi = as_date_bounds(start, end)
+    o = customer_orders(src, start, end)
     c = o.group_by("user_id").aggregate(
         last_ts=o.order_ts.max(), frequency=o.count(), monetary=o.gmv.sum()
     )
@@ -171,9 +227,7 @@ def cohort_cells(src: DataSource, start, end, by: str | None = None) -> ibis.Tab
     ``first_repeats`` (customers whose second month with an order it is). One statement: valid
     orders are read once into one row per customer and month, whose first, last and second
     month are window functions over the customer's rows (no self-join, no COUNT(DISTINCT))."""
-    lo, hi = as_date_bounds(start, end)
-    o = M.valid_orders(src.table("orders"))
-    o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
+    o = customer_orders(src, start, end)
     um = o.group_by(["user_id", _month_index(o.order_ts).name("mi")]).aggregate(g=o.gmv.sum())
     if by is not None:
         u = src.table("users").select("user_id", by)
@@ -257,9 +311,7 @@ class Repeat(NamedTuple):
 
 def repeat_share(src: DataSource, start, end) -> Repeat:
     """Customers, and the share with at least two valid orders in the period (repurchase rate)."""
-    lo, hi = as_date_bounds(start, end)
-    o = M.valid_orders(src.table("orders"))
-    o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
+    o = customer_orders(src, start, end)
     c = o.group_by("user_id").aggregate(n=o.count())
     r = src.execute(c.aggregate(customers=c.count(), repeat=(c.n >= 2).cast("int64").sum())).iloc[0]
     n = int(r["customers"])
@@ -302,9 +354,7 @@ def rfm_summary(src: DataSource, start, calibration_end, holdout_end=None) -> pd
     aggregated in the engine (one row per customer and day)."""
     from pymc_marketing.clv.utils import rfm_summary as _rfm
 
-    lo, hi = as_date_bounds(start, holdout_end or calibration_end)
-    o = M.valid_orders(src.table("orders"))
-    o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
+    o = customer_orders(src, start, holdout_end or calibration_end)
     daily = src.execute(
         o.group_by(["user_id", o.order_ts.truncate("D").name("date")]).aggregate(value=o.gmv.sum())
     )
@@ -609,7 +659,8 @@ def _forecast(src, rfm, bg, gg, start, end, months: int) -> ClvForecast | None:
 class CustomerValue:
     """Everything the customer value report shows, computed once: the repeat share, RFM
     segments, cohorts, LTV and CAC by acquisition channel (``None`` without a users channel),
-    predictive CLV (``None`` when not asked for) and the size of the segment export."""
+    predictive CLV (``None`` when not asked for), the size of the segment export, and the guest
+    checkouts left out of all of it (``None``: the orders mark no guests)."""
 
     repeat: Repeat
     segments: pd.DataFrame
@@ -617,6 +668,7 @@ class CustomerValue:
     by_channel: pd.DataFrame | None
     clv: Clv | None
     exported: int | None
+    guests: Guests | None = None
 
     @property
     def dormant(self) -> pd.DataFrame:

@@ -48,7 +48,11 @@ CANONICAL: dict[str, dict[str, str]] = {
     "market": {"period": "month", "brand": "text", "category": "text", "sales": "num"},
 }
 
+# optional columns with a type the analyses rely on, checked when present
+OPTIONAL_TYPED: dict[str, dict[str, str]] = {"orders": {"is_guest": "bool"}}
+
 _KIND_OK = {
+    "bool": lambda t: t.is_boolean(),
     "id": lambda t: t.is_string(),
     "text": lambda t: t.is_string(),
     "ts": lambda t: t.is_timestamp(),
@@ -57,6 +61,7 @@ _KIND_OK = {
     "month": lambda t: t.is_string() or t.is_date() or t.is_timestamp(),
 }
 _KIND_NAME = {
+    "bool": "boolean (true/false)",
     "id": "string",
     "text": "string",
     "ts": "timestamp",
@@ -691,6 +696,12 @@ def check_table(source: DataSource, table: str, columns: list[str] | None = None
             raise DataError(
                 f"{source.where(table)}: column '{table}.{col}' has type {schema[col]}, "
                 f"expected {_KIND_NAME[kind]}{_date_hint(source, table, col, kind)}"
+            )
+    for col, kind in OPTIONAL_TYPED.get(table, {}).items():
+        if col in schema and not _KIND_OK[kind](schema[col]):
+            raise DataError(
+                f"{source.where(table)}: column '{table}.{col}' has type {schema[col]}, "
+                f"expected {_KIND_NAME[kind]}"
             )
 
 

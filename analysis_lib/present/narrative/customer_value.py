@@ -304,6 +304,20 @@ def holdout_lead(clv: C.Clv) -> str:
     )
 
 
+def guests_note(cv: C.CustomerValue) -> str:
+    """The guest checkouts left out of every per-customer figure, with their count and share of
+    orders and GMV ('' when the orders mark none in the period, or mark no guests at all)."""
+    g = cv.guests
+    if g is None or not g.orders:
+        return ""
+    return w(
+        "method.guests",
+        count=fmt(g.orders, "count"),
+        order_share=fmt(g.order_share, "pct"),
+        gmv_share=fmt(g.gmv_share, "pct"),
+    )
+
+
 def method_notes(
     cv: C.CustomerValue,
     start,
@@ -314,6 +328,9 @@ def method_notes(
     """Method and caveats: definitions, the base of LTV and CLV (GMV, not margin), the model
     and its parameters, the checks a fit must pass, what was left out and why."""
     out = [w("method.rfm"), w("method.cohorts"), w("method.ltv_base")]
+    guests = guests_note(cv)
+    if guests:
+        out.insert(0, guests)
     small = too_small_note(cv)
     if small:
         out.append(small)

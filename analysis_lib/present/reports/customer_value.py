@@ -30,7 +30,9 @@ def figures(cv: C.CustomerValue) -> dict:
     """The run's figures for results.json: the same keys as before the presentation layer
     (customers, repeat share, cohorts, segments, model parameters, holdout, export), plus the
     predicted CLV the report now shows (``predicted_clv``: ``None`` without a CLV model; its
-    ``total`` is ``None`` when the fit is unreliable, with the reasons)."""
+    ``total`` is ``None`` when the fit is unreliable, with the reasons) and, when the orders mark
+    guests, the guest orders left out of the customer figures (``guest_orders``: count, GMV and
+    their shares of the period's orders and GMV)."""
     out = cv.repeat._asdict() | {
         "cohorts": [
             {
@@ -55,6 +57,8 @@ def figures(cv: C.CustomerValue) -> dict:
     )
     out["segment_exported"] = cv.exported
     out["predicted_clv"] = _clv_figures(clv)
+    if cv.guests is not None:  # only for a shop whose orders mark guests: others' figures as before
+        out["guest_orders"] = cv.guests._asdict()
     return out
 
 
