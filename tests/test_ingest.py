@@ -89,15 +89,22 @@ def test_online_retail_figures_match_pandas(online_retail, or_raw):
     t = src.table("orders")
     gmv = float(src.execute(t.gmv.sum()))
     assert gmv == pytest.approx(sales.value.sum(), rel=1e-9)
-    # customers and repeat share: a guest is one customer with one order, never a repeat
-    per_user = sales.groupby("user").inv.nunique()
+    # customers and repeat share over known customers: guest checkouts (no CustomerID) are
+    # orders and GMV above, but not customers
+    known = sales[sales.CustomerID.notna()]
+    per_user = known.groupby("user").inv.nunique()
     rep = C.repeat_share(src, "2010-12-01", "2011-12-09")
-    assert rep.customers == len(per_user)
+    assert rep.customers == len(per_user) == known.CustomerID.nunique()
     assert rep.repeat_customer_share == pytest.approx((per_user >= 2).mean())
     assert table(online_retail, "users").user_id.nunique() == sales.CustomerID.dropna().nunique()
-    # the first cohorts' month-1 retention
-    first = sales.groupby("user").InvoiceDate.min().dt.to_period("M").rename("c0")
-    s = sales.join(first, on="user")
+    guests = C.guest_orders(src, "2010-12-01", "2011-12-09")
+    g = sales[sales.CustomerID.isna()]
+    assert guests.orders == g.inv.nunique()
+    assert guests.order_share == pytest.approx(g.inv.nunique() / sales.inv.nunique())
+    assert guests.gmv_share == pytest.approx(g.value.sum() / sales.value.sum(), rel=1e-9)
+    # the first cohorts' month-1 retention, known customers
+    first = known.groupby("user").InvoiceDate.min().dt.to_period("M").rename("c0")
+    s = known.join(first, on="user")
     s["offset"] = (s.InvoiceDate.dt.to_period("M") - s.c0).map(lambda d: d.n)
     size = s.groupby("c0").user.nunique()
     m1 = s[s.offset == 1].groupby("c0").user.nunique() / size
@@ -131,9 +138,14 @@ def test_online_retail_decisions_count_what_they_say(online_retail, or_raw):
     full = orders[orders.status == "refunded"]
     assert len(full) == d["orders_refunded"]["count"]
     assert np.allclose(full.refund_amount, full.gmv, atol=0.01)
-    # guests never repeat: one order per guest id
+    # guests never repeat: one order per guest id; is_guest marks exactly the invoices without a
+    # customer id, and the decision line says they are marked
     guests = orders[orders.user_id.str.startswith("guest:")]
     assert guests.user_id.is_unique and len(guests) == d["guest_orders"]["count"]
+    no_customer = set(sales[sales.CustomerID.isna()].inv)
+    assert orders.is_guest.dtype == bool
+    assert set(orders.order_id[orders.is_guest]) == no_customer
+    assert "marked orders.is_guest" in d["guest_orders"]["text"]
     # postage is in GMV and shipping_fee, not an item
     items = table(online_retail, "order_items")
     assert not items.sku.isin(["POST", "DOT", "C2"]).any()
@@ -260,6 +272,8 @@ def test_shopify_figures_status_and_no_personal_data(tmp_path, monkeypatch):
     d = decisions(out)
     assert d["status_pending"]["count"] == (fs == "pending").sum()
     assert d["guest_orders"]["count"] == kept.Email.isna().sum()
+    assert set(orders.order_id[orders.is_guest]) == set(kept.Name[kept.Email.isna()])
+    assert "marked orders.is_guest" in d["guest_orders"]["text"]
     assert yaml.safe_load((out / "shop.yaml").read_text())["shop"]["currency"] == "EUR"
     # 2024-06-.. +0200 is written as Berlin wall-clock time: the hour as exported
     created = pd.to_datetime(first.set_index("Name")["Created at"].str[:19])

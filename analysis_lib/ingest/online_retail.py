@@ -13,8 +13,9 @@ UnitPrice|Price, CustomerID|Customer ID, Country`` (Parquet or CSV; a CSV date m
 - postage lines (``POST``, ``DOT``, ``C2``) count in the order's GMV and its ``shipping_fee``, and
   are not items or products: GMV is what the invoice charged, goods and postage (UK prices include
   VAT);
-- a guest (no customer id) gets the user id ``guest:<invoice>``: the order counts, the guest is
-  never a repeat customer and is not in ``users``;
+- a guest (no customer id) gets the user id ``guest:<invoice>`` and ``is_guest`` true: the order
+  counts in orders and GMV, the customer analyses leave it out (a guest is not a known customer),
+  and the guest is not in ``users``;
 - ``C`` invoices (credit notes) are refunds, recorded on the order they refund: each credit line
   is matched to the customer's latest earlier invoice holding the same stock code; the order's
   ``refund_amount`` is what was credited (capped at its GMV), and its status is ``refunded`` when
@@ -168,7 +169,8 @@ def run(imp: Import) -> None:
     imp.decide(
         "guest_orders",
         imp.scalar("SELECT count(*) FROM ord WHERE is_guest"),
-        "guest orders (no customer id): user id guest:<invoice>, never a repeat customer",
+        "guest orders (no customer id): user id guest:<invoice>, marked orders.is_guest (counted as "
+        "orders and GMV, left out of the customer analyses)",
     )
     imp.decide(
         "shipping_lines",

@@ -9,8 +9,8 @@ references never reach the output). What it decides:
   as the shop's wall-clock time);
 - user id: the ``Email`` hashed (sha256 with a salt, 16 hex digits, prefix ``sh:``): the salt is
   random per import, or ``WORKBOOK_IMPORT_SALT`` to keep ids the same across imports; the e-mail
-  itself is never written. No e-mail (a POS walk-in): a guest, ``guest:<Name>``, never a repeat
-  customer and not in ``users``;
+  itself is never written. No e-mail (a POS walk-in): a guest, ``guest:<Name>`` with ``is_guest``
+  true: an order, left out of the customer analyses, not in ``users``;
 - status from ``Financial Status``: paid, partially_paid, authorized, partially_refunded -> paid
   (``refund_amount`` = ``Refunded Amount``); refunded -> refunded; voided -> cancelled; an order
   with ``Cancelled at`` -> cancelled; pending and expired (no money taken yet) are left out,
@@ -218,7 +218,8 @@ def run(imp: Import) -> None:
     imp.decide(
         "guest_orders",
         imp.scalar("SELECT count(*) FROM orders_out WHERE is_guest"),
-        "orders without an e-mail: guest user id guest:<Name>, never a repeat customer",
+        "orders without an e-mail: guest user id guest:<Name>, marked orders.is_guest (counted as "
+        "orders and GMV, left out of the customer analyses)",
     )
     imp.decide(
         "partial_refunds",
