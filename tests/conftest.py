@@ -13,11 +13,23 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_SEED = 42
 
 
+def _current(path: Path, seed: int, version: int) -> bool:
+    """Whether ``path`` holds the sample data this generator writes for ``seed``: its truth.json
+    states the generator's version (a stale data/sample would otherwise be tested silently)."""
+    import json
+
+    try:
+        truth = json.loads((path / "truth.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return truth.get("generator_version") == version and truth.get("seed") == seed
+
+
 def _ensure_sample(path: Path, seed: int) -> Path:
     from analysis_lib.sample import sample_data
 
     with FileLock(str(path) + ".lock"):
-        if not (path / "truth.json").exists():
+        if not _current(path, seed, sample_data.GENERATOR_VERSION):
             sample_data.generate(path, "s", seed)
     return path
 

@@ -15,6 +15,8 @@ Planted effects (all stated in truth.json):
   post-campaign dip; the exact incremental GMV of each phase against a no-campaign counterfactual;
 - slow-moving SKUs (no demand in the last months) and a stock-out of a popular SKU;
 - acquisition cost per paid channel; a market table with our planted share;
+- anomalies in the daily KPIs (:mod:`.anomalies`: a payment outage, a channel that drops, a refund
+  spike, a missing day), from a random stream of their own, so every other row stays as it was;
 - a daily ``search_index`` table (not part of the canonical model): a control series that follows
   the traffic calendar but not our campaigns, for counterfactual models.
 
@@ -34,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis_lib.sample import anomalies
 from analysis_lib.sample.config import (
     CAMPAIGNS,
     CATEGORIES,
@@ -68,9 +71,12 @@ from analysis_lib.sample.derived import (
 from analysis_lib.sample.products import popularity, products_table
 from analysis_lib.sample.shoppers import simulate_chunk
 from analysis_lib.sample.timeline import calendar
-from analysis_lib.sample.writer import Writer
 
-__all__ = ["SCALES", "generate"]
+__all__ = ["GENERATOR_VERSION", "SCALES", "generate"]
+
+# bumped whenever the generator writes different data for a seed: the tests regenerate a
+# data/sample whose truth.json states another version (tests/conftest.py)
+GENERATOR_VERSION = 2
 
 
 def _totals(n_sku: int) -> dict:
@@ -115,7 +121,7 @@ def generate(out: str | Path, scale: str = "s", seed: int = 0) -> dict:
     cal = calendar()
     products = products_table(g_rng, cfg["skus"])
     pop, slow, stockout_sku = popularity(g_rng, cfg["skus"])
-    writer = Writer(out)
+    writer = anomalies.PlantingWriter(out, seed)
     acc = _totals(cfg["skus"])
     n_users = cfg["users"]
     chunk = cfg["chunk"]
@@ -140,6 +146,8 @@ def generate(out: str | Path, scale: str = "s", seed: int = 0) -> dict:
     market, market_truth = market_table(g_rng, acc["gmv_cat_month"])
     writer.write("market", market, chunked=False)
 
+    acc["n_orders"] -= writer.dropped["orders"]
+    acc["n_events"] -= writer.dropped["events"]
     truth = _truth(scale, seed, acc, products, slow, stockout_sku, camp_truth, market_truth)
     (out / "truth.json").write_text(json.dumps(truth, indent=2, default=float))
     return truth
@@ -149,6 +157,7 @@ def _truth(scale, seed, acc, products, slow, stockout_sku, camp_truth, market_tr
     """Every planted figure, as truth.json states it."""
     e = acc["exp"]
     truth = {
+        "generator_version": GENERATOR_VERSION,
         "scale": scale,
         "seed": seed,
         "period": {"start": str(START.date()), "end": str(END.date())},
@@ -207,6 +216,7 @@ def _truth(scale, seed, acc, products, slow, stockout_sku, camp_truth, market_tr
         },
         "acquisition_cac": PAID_CAC,
         "market": market_truth,
+        "anomalies": anomalies.truth(),
     }
     return truth
 
