@@ -55,6 +55,8 @@ def test_spark_gives_the_duckdb_figures(tmp_path, sample_dir):
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "params" / ex, dst)
     runs = {}
+    warehouses = [ROOT / "notebooks" / "spark-warehouse", tmp_path / "spark-warehouse"]
+    there_before = [w.exists() for w in warehouses]
     for engine, url in (("duckdb", str(sample_dir)), ("spark", f"pyspark://{sample_dir}")):
         out = tmp_path / engine
         r = workbook("run-all", folder, "--data", url, "--out", out, "--jobs", "2", cwd=tmp_path)
@@ -71,3 +73,5 @@ def test_spark_gives_the_duckdb_figures(tmp_path, sample_dir):
         assert not diffs, f"{ex}: " + "; ".join(diffs[:10])
         compared += len(json.dumps(res["duckdb"]["figures"]))
     assert compared > 1000  # the figures are not empty
+    # a folder of files needs no Spark warehouse: none is left in the folders runs start from
+    assert [w.exists() for w in warehouses] == there_before

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -504,6 +505,11 @@ def _connect_spark(url: str) -> DataSource:
     ).config("spark.ui.showConsoleProgress", "false")
     for k, v in SPARK_CONF.items():
         builder = builder.config(k, v)
+    if path and "spark.sql.warehouse.dir" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+        # a folder of files needs no warehouse: without this Spark creates ./spark-warehouse in
+        # whatever folder the run started from (the notebooks folder, the project)
+        home = Path(tempfile.gettempdir()) / f"workbook-spark-warehouse-{os.getuid()}"
+        builder = builder.config("spark.sql.warehouse.dir", str(home))
     try:
         with _quiet_stderr():  # the JVM launcher's banner; errors still come back as exceptions
             session = builder.getOrCreate()
