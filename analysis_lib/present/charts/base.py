@@ -351,7 +351,7 @@ class _DateTicks(mdates.AutoDateLocator):
         return list(self._memo[key])
 
 
-class _ConciseDates(mdates.ConciseDateFormatter):
+class ConciseDates(mdates.ConciseDateFormatter):
     """matplotlib's concise date labels, computed once per set of ticks (with their offset)."""
 
     def __init__(self, *args, **kwargs):
@@ -388,9 +388,7 @@ def date_axis(ax: Axes, axis: Literal["x", "y"] = "x", maxticks: int | None = No
     locator = _DateTicks(minticks=3, maxticks=maxticks)
     locator.intervald[mdates.MONTHLY] = [1, 2, 3, 4, 6, 12]  # two years on a small axis: yearly
     a.set_major_locator(locator)
-    a.set_major_formatter(
-        _ConciseDates(locator, show_offset=True, **_DATE_FORMATS[settings().lang])
-    )
+    a.set_major_formatter(ConciseDates(locator, show_offset=True, **_DATE_FORMATS[settings().lang]))
     a.set_label_text("")
     for lbl in a.get_ticklabels():
         lbl.set_rotation(0)

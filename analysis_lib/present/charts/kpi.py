@@ -12,7 +12,7 @@ partial buckets and the previous period, which that one does not know about.
 Drawing cost (issue 20): saving the six-panel trend lays it out (constrained layout, two passes),
 measures it (the tight crop) and draws it, and each step asks every axis for its ticks again, some
 thirty times per axis in all. The date locator, the concise date labels and the money ticks
-(Babel) are computed once per axis view and remembered (:class:`_Within`, :class:`_Concise`,
+(Babel) are computed once per axis view and remembered (:class:`_Within`, :class:`charts.base.ConciseDates`,
 :func:`_tick_label`); titles are placed at the top of their axes as given (``y=1.0``), which is
 where matplotlib's automatic placement puts them on these axes (nothing is drawn above the axes),
 without measuring each axis again for every title. The picture is the same, pixel for pixel.
@@ -31,7 +31,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from analysis_lib.core import metrics as M
-from analysis_lib.present.charts.base import PALETTE
+from analysis_lib.present.charts.base import PALETTE, ConciseDates
 from analysis_lib.present.context import Settings, settings
 from analysis_lib.present.numbers import LOCALES, fmt
 from analysis_lib.present.words import label, t
@@ -102,36 +102,11 @@ class _Within(mdates.AutoDateLocator):
         return list(self._memo[key])
 
 
-class _Concise(mdates.ConciseDateFormatter):
-    """Concise date labels, computed once per set of ticks (with the offset they imply)."""
-
-    def __init__(self, locator):
-        super().__init__(locator)
-        self._memo: dict[tuple, tuple[list[str], str]] = {}
-        self._offset = ""
-
-    def format_ticks(self, values):
-        key = (
-            tuple(values),
-            tuple(self.formats),
-            tuple(self.zero_formats),
-            tuple(self.offset_formats),
-            self.show_offset,
-        )
-        if key not in self._memo:
-            self._memo[key] = (super().format_ticks(values), super().get_offset())
-        labels, self._offset = self._memo[key]
-        return list(labels)
-
-    def get_offset(self):
-        return self._offset
-
-
 def date_axis(ax, first: pd.Timestamp, last: pd.Timestamp) -> None:
     """Concise dates (``Oct``, ``Nov`` / ``10月``, ``11月``) that never overlap, ticked only
     between ``first`` and ``last``."""
     loc = _Within(first, last)
-    f = _Concise(loc)
+    f = ConciseDates(loc)
     if settings().lang == "zh":
         f.formats = ["%Y年", "%-m月", "%-d日", "%H:%M", "%H:%M", "%S"]
         f.zero_formats = ["", "%Y年", "%-m月", "%-m月%-d日", "%H:%M", "%H:%M"]
