@@ -322,3 +322,14 @@ def write_profile_file(imp: Import, profile: Path, out: Path, force: bool) -> No
     tmp = profile.with_name(f".{profile.name}.tmp-{os.getpid()}")
     tmp.write_text(profile_text(imp, rel), encoding="utf-8")
     os.replace(tmp, profile)
+
+
+def csv_files(srcs: list[Path]) -> list[Path]:
+    """The CSV files of an export: each file given, and every ``.csv`` of a folder given (sorted,
+    so an import reads them in the same order every time)."""
+    out: list[Path] = []
+    for s in srcs:
+        out += sorted(p for p in s.iterdir() if p.suffix.lower() == ".csv") if s.is_dir() else [s]
+    if not out:
+        raise DataError(f"{srcs[0]}: no .csv file in this folder")
+    return out

@@ -25,13 +25,12 @@ references never reach the output). What it decides:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from analysis_lib.errors import DataError
 from analysis_lib.ingest.common import (
     NO_CATEGORY,
     Import,
     check_cast,
+    csv_files,
     find_column,
     hashed_id,
     most_frequent,
@@ -69,13 +68,8 @@ PENDING = ("pending", "expired")
 TS = "['%Y-%m-%d %H:%M:%S %z', '%Y-%m-%dT%H:%M:%S%z', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']"
 
 
-def files(srcs: list[Path]) -> list[Path]:
-    out: list[Path] = []
-    for s in srcs:
-        out += sorted(p for p in s.iterdir() if p.suffix.lower() == ".csv") if s.is_dir() else [s]
-    if not out:
-        raise DataError(f"{srcs[0]}: no .csv file in this folder")
-    return out
+# the export's files: the CSV files given, or every CSV of a folder given
+files = csv_files
 
 
 def _ts(col: str, zone: str) -> str:

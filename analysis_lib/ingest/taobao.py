@@ -39,6 +39,7 @@ from analysis_lib.ingest.common import (
     NO_CATEGORY,
     Import,
     check_cast,
+    csv_files,
     find_column,
     hashed_id,
     most_frequent,
@@ -82,13 +83,8 @@ CLOSED = "交易关闭"
 UNPAID = ("等待买家付款",)
 
 
-def files(srcs: list[Path]) -> list[Path]:
-    out: list[Path] = []
-    for s in srcs:
-        out += sorted(p for p in s.iterdir() if p.suffix.lower() == ".csv") if s.is_dir() else [s]
-    if not out:
-        raise DataError(f"{srcs[0]}: no .csv file in this folder")
-    return out
+# the export's files: the CSV files given, or every CSV of a folder given
+files = csv_files
 
 
 def kind_of(imp: Import, path: Path) -> str:
