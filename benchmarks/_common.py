@@ -27,7 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 FIELDS = ("question", "engine_s", "peak_mib", "limit_s", "polars_s", "pandas_s", "same_figures")
-EXTRA_FIELDS = ("ratio",)  # cold_run: engine / limit, printed after FIELDS when given
+EXTRA_FIELDS = (
+    "ratio",
+    "peak_rss_sum_mib",
+)  # cold_run: engine / limit; run_all: RSS summed over its tree
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
