@@ -166,13 +166,58 @@ class ShopInfo(Strict):
         return v if v is None else known_zone(v)
 
 
+TITLE_LANGS = ("en", "zh")
+TITLE_MAX = 200
+
+
+def _title_piece(v: Any, where: str) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"{where}must be text, got a {type(v).__name__}")
+    v = v.strip()
+    if not v:  # pydantic's own words for a str field, as before titles could be per language
+        raise ValueError(f"{where}String should have at least 1 character")
+    if len(v) > TITLE_MAX:
+        raise ValueError(f"{where}String should have at most {TITLE_MAX} characters")
+    return v
+
+
+def check_title(v: Any) -> str | dict[str, str]:
+    """A title: one text, or a mapping of report languages (en, zh) to text; ValueError naming
+    an unknown language or an empty entry."""
+    if not isinstance(v, dict):
+        if not isinstance(v, str):
+            raise ValueError(
+                f"must be text or one text per language ({{en: ..., zh: ...}}), "
+                f"got a {type(v).__name__}"
+            )
+        return _title_piece(v, "")
+    if not v:
+        raise ValueError("is an empty mapping: give the text, or {en: ..., zh: ...}")
+    unknown = [str(k) for k in v if k not in TITLE_LANGS]
+    if unknown:
+        raise ValueError(
+            f"unknown language '{unknown[0]}' (a title per language has the keys en, zh)"
+        )
+    return {k: _title_piece(x, f"{k}: ") for k, x in v.items()}
+
+
+def title_in(title: str | dict[str, str], lang: str) -> str:
+    """The title to show in ``lang``: the text itself, or that language's entry, else the
+    other's."""
+    if isinstance(title, str):
+        return title
+    return title.get(lang) or next(title[k] for k in TITLE_LANGS if k in title)
+
+
 class BaseParams(Strict):
     """Keys every params file has."""
 
     # the shop profile's ``shop:`` once merged (a params file writes the profile's path)
     shop: ShopInfo | None = None
     notebook: str
-    title: str = Field(min_length=1, max_length=200)
+    # one text, or one per language ({en: ..., zh: ...}): the report shows its language's, else
+    # the other's (:attr:`title_text`)
+    title: str | dict[str, str]
     data: DataSpec
     period: Period
     lang: Literal["en", "zh"] = "en"
@@ -184,6 +229,17 @@ class BaseParams(Strict):
     @classmethod
     def _known_currency(cls, v: str | None) -> str | None:
         return known_currency(v)
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, v: Any) -> str | dict[str, str]:
+        return check_title(v)
+
+    @property
+    def title_text(self) -> str:
+        """The title in the report's language: the params' text, or its language's entry of a
+        per-language title, else the other language's."""
+        return title_in(self.title, self.lang)
 
     @model_validator(mode="before")
     @classmethod

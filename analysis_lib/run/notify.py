@@ -84,7 +84,7 @@ def message(
     from analysis_lib.present.narrative import kpi_monitor as N
 
     with use(lang=params.lang, currency=params.currency):
-        subject = N.alert_subject(recs, params.title, days)
+        subject = N.alert_subject(recs, params.title_text, days)
         lines = [f"- {N.alert_sentence(r)}" for r in recs]
         url = params.alerts.report_url if params.alerts is not None else None
         if url:

@@ -478,7 +478,7 @@ def _execute(
     record = {
         "notebook": nb_name,
         "name": name,
-        "title": params.title,
+        "title": params.title_text,
         "status": "running",
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": None,
@@ -531,7 +531,7 @@ def _execute(
             record["queries"] = _queries(nb)
             t_render = time.perf_counter()
             (staging / "report.html").write_text(
-                render_html(nb, params.title, params.lang), encoding="utf-8"
+                render_html(nb, params.title_text, params.lang), encoding="utf-8"
             )
             render_s = time.perf_counter() - t_render
             record["timings"] = _timings(nb, validate_s, exec_s, render_s)

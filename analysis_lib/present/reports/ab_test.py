@@ -103,7 +103,7 @@ def summary(run: bootstrap.Run, res: A.AbResult) -> None:
     B.record_figures(record(res), headline=headline, shown=shown)
     B.show(
         B.title_block(
-            run.P.title,
+            run.P.title_text,
             N.period_text(run.P.unit_table is None, run.period_text()),
             compared=N.variant_name(res.spec.control),
             last_day=run.last_day,

@@ -137,7 +137,7 @@ def summary(run: Run, r: CA.Retro) -> None:
     """Record the figures; show the title line, the cards, the findings and what to do."""
     B.record_figures(figures(r), headline=HEADLINE)
     B.show(
-        B.title_block(run.P.title, N.period(r), N.compared(r), run.last_day),
+        B.title_block(run.P.title_text, N.period(r), N.compared(r), run.last_day),
         B.summary_block(cards(r), N.findings(r)),
         B.actions_block(N.actions(r), N.no_action_reason(r)),
     )

@@ -86,7 +86,7 @@ def summary(run: Run, cv: C.CustomerValue) -> None:
     blocks.record_figures(figures(cv), headline=HEADLINE)
     period = w("period_line", start=run.start, end=run.end)
     blocks.show(
-        blocks.title_block(run.P.title, period, last_day=run.last_day),
+        blocks.title_block(run.P.title_text, period, last_day=run.last_day),
         blocks.summary_block(N.cards(cv, run.P.clv_months), N.findings(cv)),
     )
 

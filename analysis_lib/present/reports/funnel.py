@@ -167,7 +167,7 @@ def summary(run: Run, r: F.FunnelResult, channels_reason: str | None = None) -> 
     blocks.record_figures(figures(r), headline, shown={k: c[k] for k in headline})
     acts, why_none = N.actions(r)
     blocks.show(
-        blocks.title_block(run.P.title, run.period_text(), _compared(run), run.last_day),
+        blocks.title_block(run.P.title_text, run.period_text(), _compared(run), run.last_day),
         blocks.summary_block(list(c.values()), N.findings(r, channels_reason)),
         blocks.actions_block(acts, why_none),
     )

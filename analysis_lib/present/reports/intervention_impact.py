@@ -122,7 +122,7 @@ def summary(run: Run, c: N.Case) -> None:
     """Record the figures; show the title line, the cards, the findings and what to do."""
     B.record_figures(figures(c), headline=HEADLINE_LEVEL if c.level else HEADLINE)
     B.show(
-        B.title_block(run.P.title, N.period(c), N.compared(c), c.last if c.dated else None),
+        B.title_block(run.P.title_text, N.period(c), N.compared(c), c.last if c.dated else None),
         B.summary_block(cards(c), N.findings(c)),
         B.actions_block(N.actions(c)),
         index_verdict(c),

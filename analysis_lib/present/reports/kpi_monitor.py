@@ -121,7 +121,7 @@ def record(run: Run, r: kpi.KpiMonitor, found: A.Alerts | None = None) -> None:
             "alpha": found.alpha,
             "records": recs,
             "quiet_days": run.P.alerts.quiet_days,
-            "subject": N.alert_subject(recs, run.P.title, [d.isoformat() for d in found.days]),
+            "subject": N.alert_subject(recs, run.P.title_text, [d.isoformat() for d in found.days]),
             "lines": [N.alert_sentence(x) for x in recs],
         }
     headline = ["gmv", "orders", "conversion_rate" if r.traffic else "buyers", "aov"]
@@ -143,7 +143,7 @@ def summary(run: Run, r: kpi.KpiMonitor, found: A.Alerts | None = None) -> None:
     alert that fired leads the findings."""
     lead = N.alert_findings(alert_records(run, found))
     blocks.show(
-        blocks.title_block(run.P.title, N.period_line(r), N.compared(r), run.last_day),
+        blocks.title_block(run.P.title_text, N.period_line(r), N.compared(r), run.last_day),
         blocks.summary_block(N.cards(r), lead + N.findings(r)),
     )
 

@@ -41,7 +41,9 @@ def summary(run, r: MarketAnalysis) -> None:
     cards = N.cards(s)
     blocks.record_figures(figures(r), headline=HEADLINE, shown=N.index_extras(s))
     blocks.show(
-        blocks.title_block(run.P.title, N.months_text(s.months), N.compared_text(s), run.last_day),
+        blocks.title_block(
+            run.P.title_text, N.months_text(s.months), N.compared_text(s), run.last_day
+        ),
         blocks.summary_block(cards, N.findings(s, r.matrix, r.losses)),
         blocks.actions_block(N.actions(s, r.matrix, r.losses), N.no_action_reason(s)),
     )

@@ -60,7 +60,7 @@ def summary(run: Run, r: PO.ProductOps) -> None:
     found = N.findings(r.summary, r.have, r.counts, P.slow_days, P.lead_time_days)
     period = f"{run.start} – {run.end}"
     blocks.show(
-        blocks.title_block(P.title, period, last_day=run.last_day),
+        blocks.title_block(P.title_text, period, last_day=run.last_day),
         blocks.summary_block(cards, found),
     )
 

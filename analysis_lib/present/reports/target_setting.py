@@ -67,7 +67,7 @@ def summary(run, p: TargetPlan) -> None:
     owner = run.P.owners.get("gmv", "")
     blocks.record_figures(figures(p, run.P.write_targets is not None), headline=HEADLINE)
     blocks.show(
-        blocks.title_block(run.P.title, N.period_line(p), N.compared_text(p), run.last_day),
+        blocks.title_block(run.P.title_text, N.period_line(p), N.compared_text(p), run.last_day),
         blocks.summary_block(N.cards(p, owner), N.findings(p)),
         blocks.actions_block(N.actions(p), N.no_action_reason(p)),
     )
