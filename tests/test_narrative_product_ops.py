@@ -65,7 +65,7 @@ def test_what_to_do_restocks_first_and_names_the_skus(lang):
                 "the period)",
             ),
             (
-                "Bundle 1 class-C SKUs that still sell with an A item: B1.",
+                "Bundle 1 class-C SKU that still sells with an A item: B1.",
                 "class C (the last 5% of revenue) and still selling: bundle with an A item",
             ),
         ],

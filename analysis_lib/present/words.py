@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 from importlib import resources
 from typing import Any
 
@@ -70,14 +71,43 @@ def catalog() -> dict[str, dict[str, str]]:
     return out
 
 
+def is_one(v: Any) -> bool:
+    """Whether a count reads as exactly one (CLDR's English "one": the integer 1, without a
+    visible fraction): the number 1, or its text as formatted (``"1"``)."""
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int | float):
+        return v == 1 and isinstance(v, int)
+    return str(v).strip().lstrip("+") == "1"
+
+
+class _Words(string.Formatter):
+    """``str.format`` with one more kind of field for English counts: ``{n:# day|# days}``
+    shows the form before ``|`` when ``n`` reads as one (:func:`is_one`), else the form after it,
+    ``#`` standing for the value (ICU's ``{n, plural, one {# day} other {# days}}``). Chinese has
+    no plural: its entries write ``{n} 天``."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, other = format_spec.split("|", 1)
+            return (one if is_one(value) else other).replace("#", str(value))
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _Words()
+
+
 def t(key: str, lang: str | None = None, /, **values: Any) -> str:
     """The words of ``key`` in ``lang`` (default: the report's), with ``values`` filled in.
-    Values should already be formatted (:func:`analysis_lib.present.numbers.fmt`)."""
+    Values should already be formatted (:func:`analysis_lib.present.numbers.fmt`); a count
+    with a noun is written ``{n:# day|# days}`` in English (:class:`_Words`)."""
     entry = catalog().get(key)
     if entry is None:
         raise MissingWord(key)
     text = entry[lang_of(lang)]
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    return _FORMATTER.format(text, **values) if "|" in text else text.format(**values)
 
 
 def has(key: str) -> bool:
