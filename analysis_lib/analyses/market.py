@@ -21,8 +21,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from analysis_lib.analyses.customers import Guests, customer_orders, guest_orders
 from analysis_lib.core import metrics as M
-from analysis_lib.core.data import DataSource, as_date_bounds, month_key
+from analysis_lib.core.data import DataSource, month_key
 from analysis_lib.errors import DataError
 
 
@@ -286,7 +287,9 @@ class Persona:
     """Our buyers in the period: how many, the high-value segment (top ``high_value_share`` by
     spend) and its part of spend, and per dimension (``dims``: age band, gender, region, city
     tier) the share among all buyers and among high-value buyers with the index (high-value
-    share / all share x 100). No spend tier (see ``PERSONA_DIMS``)."""
+    share / all share x 100). No spend tier (see ``PERSONA_DIMS``). Buyers are known customers:
+    guest checkouts (``orders.is_guest`` true, as in the customer value analysis) have no
+    profile and are left out, counted in ``guests`` (``None`` when the orders mark no guests)."""
 
     buyers: int
     high_value_buyers: int
@@ -295,16 +298,16 @@ class Persona:
     avg_spend_all: float
     avg_spend_high_value: float
     dims: dict[str, pd.DataFrame]
+    guests: Guests | None = None
 
 
 def buyer_persona(src: DataSource, start, end, high_value_share: float = 0.2) -> Persona | None:
     """Distributions of our buyers in the period (age band, gender, region, city tier)
     for all buyers and for the high-value segment (top ``high_value_share`` by spend); ``None``
-    without buyers. Spend per buyer is aggregated in the engine; only one row per buyer with its
-    attributes comes back."""
-    lo, hi = as_date_bounds(start, end)
-    o = M.valid_orders(src.table("orders"))
-    o = o.filter((o.order_ts >= lo) & (o.order_ts < hi))
+    without buyers. Buyers are known customers: guest checkouts are left out and counted
+    (:func:`analysis_lib.analyses.customers.customer_orders`, ``guest_orders``). Spend per buyer
+    is aggregated in the engine; only one row per buyer with its attributes comes back."""
+    o = customer_orders(src, start, end)
     spend = o.group_by("user_id").aggregate(spend=o.gmv.sum())
     users = src.table("users")
     cols = [c for c in ["age", "gender", "region", "city_tier"] if c in users.columns]
@@ -336,6 +339,7 @@ def buyer_persona(src: DataSource, start, end, high_value_share: float = 0.2) ->
         avg_spend_all=float(df["spend"].mean()),
         avg_spend_high_value=float(df.loc[df.high_value, "spend"].mean()),
         dims=dims,
+        guests=guest_orders(src, start, end),
     )
 
 

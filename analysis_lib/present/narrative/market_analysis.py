@@ -316,7 +316,9 @@ def bands_lead(bands) -> str:
 
 
 def persona_lead(p: Persona) -> str:
-    return w(
+    """How many buyers, the high-value segment's part of GMV; and the guest checkouts left out
+    (a guest is not a known buyer), with their count and shares, when the orders mark any."""
+    lead = w(
         "section.persona_lead",
         buyers=fmt(p.buyers, "count"),
         top=fmt(p.high_value_share, "pct"),
@@ -324,6 +326,16 @@ def persona_lead(p: Persona) -> str:
         avg_top=fmt(p.avg_spend_high_value, "money"),
         avg_all=fmt(p.avg_spend_all, "money"),
     )
+    g = p.guests
+    if g is None or not g.orders:
+        return lead
+    guests = w(
+        "section.persona_guests",
+        count=fmt(g.orders, "count"),
+        order_share=fmt(g.order_share, "pct"),
+        gmv_share=fmt(g.gmv_share, "pct"),
+    )
+    return w("section.persona_lead_guests", lead=lead, guests=guests)
 
 
 # --- method -----------------------------------------------------------------------------------

@@ -18,9 +18,10 @@ HEADLINE = ["market_size", "market_growth_yoy", "our_share", "our_rank", "hhi", 
 
 
 def figures(r: MarketAnalysis) -> dict:
-    """The run's figures for results.json: each computed once, in :mod:`analyses.market`."""
+    """The run's figures for results.json: each computed once, in :mod:`analyses.market`; with
+    ``persona_guest_orders`` (count, GMV and their shares) when the orders mark guests."""
     s = r.summary
-    return {
+    out = {
         "market_size": s.market_size,
         "market_growth_yoy": s.market_growth_yoy,
         "our_share": s.our_share,
@@ -33,6 +34,11 @@ def figures(r: MarketAnalysis) -> dict:
         "our_rank_prev": s.our_rank_prev,
         "win_back": [x.category for x in r.losses],
     }
+    if r.persona is not None and r.persona.guests is not None:
+        # only for a shop whose orders mark guests (as customer value's guest_orders): the guest
+        # checkouts left out of the buyer persona
+        out["persona_guest_orders"] = r.persona.guests._asdict()
+    return out
 
 
 def summary(run, r: MarketAnalysis) -> None:
