@@ -140,6 +140,39 @@ def summary(run: Run, r: CA.Retro) -> None:
         B.title_block(run.P.title_text, N.period(r), N.compared(r), run.last_day),
         B.summary_block(cards(r), N.findings(r)),
         B.actions_block(N.actions(r), N.no_action_reason(r)),
+        index_verdict(r),
+    )
+
+
+def verdicts(r: CA.Retro) -> dict[str, str]:
+    """The verdict each card gives beside its figure: the ROI's (paid for itself, did not, or
+    inconclusive) and the post window's by their intervals, the probability's on net incremental
+    GMV (not established when a model check failed)."""
+    roi, post = r.roi.total, r.phases.get("post")
+    out = {"posterior_prob_causal_effect": NI.verdict(r.net, N.doubted(r))}
+    if roi is not None:
+        out["roi"] = t("campaign_retro.card.roi_verdict." + CA.verdict(roi.ci_low, roi.ci_high))
+    if post is not None:
+        out["post_dip_gmv"] = t(
+            "campaign_retro.effect_verdict." + CA.verdict(post.ci_low, post.ci_high)
+        )
+    return out
+
+
+def index_verdict(r: CA.Retro) -> B.HTML:
+    """The index row's ROI, probability of a causal effect and post-campaign dip, each with the
+    verdict its card gives ("+43.3%; inconclusive: the data cannot tell"): a figure alone on the
+    index read as established where the report says the data cannot tell (as
+    :func:`analysis_lib.present.reports.intervention_impact.index_verdict`). Nothing visible in
+    the report; it only replaces what the index records for those cards."""
+    sep, found = t("impact.clause_sep"), verdicts(r)
+    return B.HTML(
+        "",
+        shown={
+            c.key: {"label": c.label, "text": sep.join([c.value, found[c.key]])}
+            for c in cards(r)
+            if c.key in found
+        },
     )
 
 
