@@ -8,6 +8,7 @@ from __future__ import annotations
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import matplotlib.ticker
+import numpy as np
 import pandas as pd
 from babel import numbers as B
 
@@ -66,8 +67,16 @@ def alt_text(imp: Impact, name: str, event: Event, measure: Measure = "flow") ->
         name=name,
         event=t(f"impact.event.{event}"),
         ci=ci_words(imp.alpha),
-        start=str(imp.series.index[0])[:10],
+        start=start_text(imp.series.index[0]),
     )
+
+
+def start_text(x) -> str:
+    """The first point after the start: a date, or a position in a series without dates
+    (``point 70``, never a bare number)."""
+    if isinstance(x, int | np.integer):
+        return t("impact.point_at", n=fmt(int(x), "count"))
+    return str(x)[:10]
 
 
 def impact_chart(
