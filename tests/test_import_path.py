@@ -69,10 +69,12 @@ def test_the_kpi_report_runs_without_scipy_seaborn_or_statsmodels():
 import json, sys
 {PRELOAD}
 nb = json.load(open(sys.argv[1], encoding="utf-8"))
-g = {{"params": json.loads(sys.argv[2])}}
-for c in nb["cells"]:
-    if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", []):
+g = {{}}
+for c in nb["cells"]:  # as papermill runs it: the parameters cell, then the injected params
+    if c["cell_type"] == "code":
         exec("".join(c["source"]), g)
+        if "parameters" in c["metadata"].get("tags", []):
+            g["params"] = json.loads(sys.argv[2])
 {LOADED}
 """
     nb = ROOT / "notebooks" / "kpi_monitor.ipynb"
@@ -230,3 +232,78 @@ def test_shared_charts_format_each_set_of_ticks_once(monkeypatch):
         zh = _tick_texts(fig)
         plt.close(fig)
     assert "Jul" in en and "7月" in zh, (en, zh)
+
+
+def test_the_preload_imports_the_duckdb_sql_compiler_only_and_others_on_demand():
+    """Ibis's DuckDB backend imported every SQL compiler Ibis has (twenty, with seventeen sqlglot
+    dialects) on every cold run; after the preload only DuckDB's is loaded, another dialect's
+    compiler comes at its first use, and the SQL a query compiles to is the same as with Ibis's
+    own eager package."""
+    from analysis_lib.run.kernel import PRELOAD
+
+    query = """
+import ibis
+t = ibis.table({"a": "int64", "b": "string"}, name="t")
+expr = t.filter(t.b.isin(["x", "y"])).group_by("b").aggregate(n=t.a.nunique())
+con = ibis.duckdb.connect()
+print("DUCKDB=" + json.dumps(str(con.compile(expr))))
+"""
+    code = f"""
+import json, sys
+{PRELOAD}
+{query}
+def loaded():
+    return sorted(m.rsplit(".", 1)[1] for m in sys.modules
+                  if m.startswith("ibis.backends.sql.compilers."))
+print("BEFORE=" + json.dumps(loaded()))
+print("DIALECTS=" + json.dumps(sorted(m for m in sys.modules if m.startswith("sqlglot.dialects."))))
+print("PG=" + json.dumps(str(ibis.to_sql(expr, dialect="postgres"))))
+from ibis.backends.sql.compilers import SQLiteCompiler
+import ibis.backends.sql.compilers as sc
+print("MORE=" + json.dumps([type(sc.trino.compiler).__name__, SQLiteCompiler.__name__]))
+print("AFTER=" + json.dumps(loaded()))
+"""
+    eager = f"""
+import json
+import ibis.backends.sql.compilers
+{query}
+import ibis.backends.sql.compilers as sc
+print("PG=" + json.dumps(str(ibis.to_sql(expr, dialect="postgres"))))
+print("N=" + json.dumps(len(sc.__all__)))
+"""
+
+    def values(out: str) -> dict:
+        return {
+            k: json.loads(v)
+            for k, _, v in (x.partition("=") for x in out.splitlines())
+            if k.isupper()
+        }
+
+    got, want = values(_fresh(code)), values(_fresh(eager))
+    assert got["BEFORE"] == ["_compat", "base", "duckdb"], got["BEFORE"]
+    assert got["DIALECTS"] == ["sqlglot.dialects.dialect", "sqlglot.dialects.duckdb"]
+    assert got["DUCKDB"] == want["DUCKDB"] and got["PG"] == want["PG"]
+    assert got["MORE"] == ["TrinoCompiler", "SQLiteCompiler"]
+    assert {"postgres", "sqlite", "trino"} <= set(got["AFTER"])
+    assert want["N"] >= 20  # what the eager package imports
+
+
+def test_the_kpi_monitor_sends_one_statement_per_table_period():
+    """The KPI monitor's figures on the four-order shop: the totals of a period in one statement
+    (orders, new buyers and UV together), the series in one, the first days of both tables in
+    one, the campaigns read once, GMV by a dimension in the period and its base in one: 10
+    statements where 23 were sent, the same figures (tests/test_kpi.py)."""
+    from analysis_lib.analyses import kpi
+    from analysis_lib.core import data as D
+
+    src = D.connect(str(TINY_SHOP))
+    start, end = pd.Timestamp("2025-10-01").date(), pd.Timestamp("2025-10-31").date()
+    n0 = src.queries
+    kpi.kpi_totals(src, start, end)
+    assert src.queries - n0 == 1
+    n0 = src.queries
+    r = kpi.monitor(src, start, end, "week", end)
+    # totals x3 (period, previous, last year), first days, campaigns, series, GMV by channel and
+    # device against the previous period and against last year
+    assert len(r.breakdowns) == 2 and len(r.breakdowns_yoy) == 2 and r.previous_series is None
+    assert src.queries - n0 == 3 + 1 + 1 + 1 + 2 + 2

@@ -82,17 +82,18 @@ def kpi_totals_over(src: DataSource, ranges) -> dict[str, float]:
     UV and conversion rate are NaN (:func:`unavailable`)."""
     orders = M.valid_orders(src.table("orders"))
     cur = _in_ranges(orders, "order_ts", ranges)
-    agg = src.execute(cur.aggregate(**M.order_aggregates(cur))).iloc[0].to_dict()
-    uv = float("nan")
-    if has_traffic(src):
-        uv = src.execute(_in_ranges(src.table("events"), "event_ts", ranges).user_id.nunique())
     first = orders.group_by("user_id").aggregate(first_ts=orders.order_ts.min())
     first = _in_ranges(first, "first_ts", ranges)
-    buyers = cur.select("user_id").distinct()
-    new = buyers.join(first, "user_id").count()
-    row = {k: float(v) for k, v in agg.items()}
-    row["uv"] = float(uv)
-    row["new_buyers"] = float(src.execute(new))
+    new = cur.select("user_id").distinct().join(first, "user_id")
+    # one statement: the order counts, new buyers and UV as one row (three one-row aggregates)
+    q = cur.aggregate(**M.order_aggregates(cur)).cross_join(new.aggregate(new_buyers=new.count()))
+    if has_traffic(src):
+        ev = _in_ranges(src.table("events"), "event_ts", ranges)
+        q = q.cross_join(ev.aggregate(uv=ev.user_id.nunique()))
+    agg = src.execute(q).iloc[0].to_dict()
+    row = {k: float(agg[k]) for k in M.order_aggregates(cur)}
+    row["uv"] = float(agg.get("uv", float("nan")))
+    row["new_buyers"] = float(agg["new_buyers"])
     row["returning_buyers"] = row["buyers"] - row["new_buyers"]
     out = M.add_ratios(pd.DataFrame([row])).iloc[0].to_dict()
     return {k: float(v) for k, v in out.items()}
@@ -117,25 +118,27 @@ def kpi_series(
     orders = M.valid_orders(src.table("orders"))
     cur = _in_period(orders, "order_ts", start, end)
     cur = cur.mutate(bucket=cur.order_ts.truncate(unit))
-    o = src.execute(cur.group_by("bucket").aggregate(**M.order_aggregates(cur)))
-    parts = [o]
+    first = orders.group_by("user_id").aggregate(first_ts=orders.order_ts.min())
+    first = first.mutate(first_bucket=first.first_ts.truncate(unit))
+    # one statement: each order row with its buyer's first bucket (a left join keeps every row,
+    # one first order per buyer), new buyers counted in the same aggregate as the orders, and UV
+    # by bucket joined on the bucket (a bucket with visits and no order kept)
+    j = cur.left_join(first, "user_id")
+    q = j.group_by("bucket").aggregate(
+        **M.order_aggregates(j), new_buyers=j.user_id.nunique(where=j.first_bucket == j.bucket)
+    )
     if has_traffic(src):
         ev = _in_period(src.table("events"), "event_ts", start, end)
         ev = ev.mutate(bucket=ev.event_ts.truncate(unit))
-        parts.append(src.execute(ev.group_by("bucket").aggregate(uv=ev.user_id.nunique())))
-    first = orders.group_by("user_id").aggregate(first_ts=orders.order_ts.min())
-    first = first.mutate(first_bucket=first.first_ts.truncate(unit))
-    b = cur.select("user_id", "bucket").distinct().join(first, "user_id")
-    nb = src.execute(
-        b.group_by("bucket").aggregate(new_buyers=(b.first_bucket == b.bucket).ifelse(1, 0).sum())
-    )
+        q = q.outer_join(ev.group_by("bucket").aggregate(uv=ev.user_id.nunique()), "bucket")
+        q = q.mutate(bucket=ibis.coalesce(q.bucket, q.bucket_right)).drop("bucket_right")
+    got = src.execute(q)
     freq = {"day": "D", "week": "W-MON", "month": "MS"}[grain]
     first_bucket = pd.Timestamp(start).to_period({"day": "D", "week": "W-SUN", "month": "M"}[grain])
     idx = pd.date_range(first_bucket.start_time, pd.Timestamp(end), freq=freq, name="bucket")
-    df = pd.DataFrame(index=idx)
-    for part in (*parts, nb):
-        part = part.assign(bucket=pd.to_datetime(part["bucket"]).astype("datetime64[ns]"))
-        df = df.join(part.set_index("bucket"), how="left")
+    got = got.assign(bucket=pd.to_datetime(got["bucket"]).astype("datetime64[ns]"))
+    cols = [*M.order_aggregates(cur), *(["uv"] if "uv" in got else []), "new_buyers"]
+    df = pd.DataFrame(index=idx).join(got.set_index("bucket")[cols], how="left")
     df = df.fillna(0.0).astype(float)
     df["returning_buyers"] = df["buyers"] - df["new_buyers"]
     df = M.add_ratios(df).reset_index()
@@ -193,22 +196,30 @@ _NEEDS = {
 def data_starts(src: DataSource) -> dict[str, _dt.date | None]:
     """The first day with a row in ``orders`` and in ``events`` (None: no rows); a table the
     shop does not have is left out."""
-    out = {}
+    q = None
     for table, col in (("orders", "order_ts"), ("events", "event_ts")):
-        if not src.has(table):
-            continue
-        t = src.table(table)
-        first = src.execute(t[col].min())
-        out[table] = None if first is None or pd.isna(first) else pd.Timestamp(first).date()
-    return out
+        if src.has(table):
+            t = src.table(table)
+            one = t.aggregate(**{table: t[col].min()})
+            q = one if q is None else q.cross_join(one)
+    if q is None:
+        return {}
+    row = src.execute(q).iloc[0].to_dict()  # one statement for both tables
+    return {
+        table: None if first is None or pd.isna(first) else pd.Timestamp(first).date()
+        for table, first in row.items()
+    }
 
 
-def base_gaps(src: DataSource, start: _dt.date, end: _dt.date) -> dict[str, _dt.date | None]:
+def base_gaps(
+    src: DataSource, start: _dt.date, end: _dt.date, starts: dict | None = None
+) -> dict[str, _dt.date | None]:
     """Tables (``orders``, ``events``) that do not cover ``[start, end]`` as a comparison base:
     the day their data starts, after ``start``, or None when they have no row in the base. A
-    base that starts before a table's first row would compare a whole period with part of one."""
+    base that starts before a table's first row would compare a whole period with part of one.
+    ``starts``: :func:`data_starts` when already read."""
     gaps: dict[str, _dt.date | None] = {}
-    for table, first in data_starts(src).items():
+    for table, first in (data_starts(src) if starts is None else starts).items():
         if first is None or first > end:
             gaps[table] = None
         elif first > start:
@@ -226,20 +237,27 @@ class Campaign:
     end: _dt.date
 
 
-def campaigns_between(src: DataSource, start: _dt.date, end: _dt.date) -> tuple[Campaign, ...]:
-    """The campaigns (``campaigns`` table) with at least one day in ``[start, end]``, first
-    first; none when the shop has no campaigns table. A period that holds Double 11 and one that
-    does not are not like for like: a fall against a campaign month is the campaign's base, not
-    a problem to fix."""
+def campaigns(src: DataSource) -> tuple[Campaign, ...]:
+    """Every campaign of the ``campaigns`` table, first first (none without the table)."""
     if not src.has("campaigns"):
         return ()
     c = src.execute(src.table("campaigns").select("name", "start_date", "end_date"))
-    out = []
-    for r in c.itertuples():
-        lo, hi = pd.Timestamp(r.start_date).date(), pd.Timestamp(r.end_date).date()
-        if lo <= end and hi >= start:
-            out.append(Campaign(str(r.name), lo, hi))
+    out = [
+        Campaign(str(r.name), pd.Timestamp(r.start_date).date(), pd.Timestamp(r.end_date).date())
+        for r in c.itertuples()
+    ]
     return tuple(sorted(out, key=lambda x: (x.start, x.name)))
+
+
+def campaigns_between(
+    src: DataSource, start: _dt.date, end: _dt.date, among: tuple[Campaign, ...] | None = None
+) -> tuple[Campaign, ...]:
+    """The campaigns (``campaigns`` table) with at least one day in ``[start, end]``, first
+    first; none when the shop has no campaigns table. A period that holds Double 11 and one that
+    does not are not like for like: a fall against a campaign month is the campaign's base, not
+    a problem to fix. ``among``: :func:`campaigns` when already read."""
+    among = campaigns(src) if among is None else among
+    return tuple(c for c in among if c.start <= end and c.end >= start)
 
 
 @dataclass(frozen=True)
@@ -260,19 +278,25 @@ class ComparisonBase:
 
 
 def comparison_base(
-    src: DataSource, start: _dt.date, end: _dt.date, how: BaseHow
+    src: DataSource,
+    start: _dt.date,
+    end: _dt.date,
+    how: BaseHow,
+    starts: dict | None = None,
+    among: tuple[Campaign, ...] | None = None,
 ) -> tuple[dict[str, float], ComparisonBase]:
     """KPI totals of the comparison period (``pop`` or ``yoy``, :func:`shifted_period`) and a
     :class:`ComparisonBase` describing it (its gaps include a table with no row in the base, a
     feed that did not land). A KPI whose table does not cover the whole base is NaN: its change
-    is n/a, not a number against part of a period."""
+    is n/a, not a number against part of a period. ``starts`` (:func:`data_starts`) and ``among``
+    (:func:`campaigns`): when already read."""
     b_start, b_end = shifted_period(start, end, how)
     base = kpi_totals(src, b_start, b_end)
-    gaps = base_gaps(src, b_start, b_end)
+    gaps = base_gaps(src, b_start, b_end, starts)
     for table, n in (("orders", base["orders"]), ("events", base["uv"])):
         if n == 0 and src.has(table):
             gaps[table] = None
-    info = ComparisonBase(how, b_start, b_end, gaps, campaigns_between(src, b_start, b_end))
+    info = ComparisonBase(how, b_start, b_end, gaps, campaigns_between(src, b_start, b_end, among))
     for k in base:
         if not info.covers(k):
             base[k] = float("nan")
@@ -522,16 +546,20 @@ def gmv_by(
     """GMV of valid orders by ``dimension`` in ``[start, end]`` and in ``base`` (a value missing
     in the data is ``(none)``). The previous GMV is NaN when the base is not covered by orders."""
     orders = M.valid_orders(src.table("orders"))
-
-    def by(lo: _dt.date, hi: _dt.date) -> pd.Series:
-        t = _in_period(orders, "order_ts", lo, hi)
-        t = t.mutate(value=t[dimension].cast("string").fill_null("(none)"))
-        df = src.execute(t.group_by("value").aggregate(gmv=t.gmv.sum()))
-        return df.set_index("value")["gmv"].astype(float)
-
-    cur = by(start, end)
-    prev = by(base.start, base.end) if base.covers("gmv") else pd.Series(dtype=float)
-    df = pd.DataFrame({"gmv": cur}).join(pd.DataFrame({"previous": prev}), how="outer")
+    periods = {"gmv": (start, end)}
+    if base.covers("gmv"):
+        periods["previous"] = (base.start, base.end)
+    # one statement: GMV by value in the period and in its base, each a sum over its own days
+    t = _in_ranges(orders, "order_ts", list(periods.values()))
+    t = t.mutate(value=t[dimension].cast("string").fill_null("(none)"))
+    sums = {}
+    for col, (lo, hi) in periods.items():
+        lo_ts, hi_ts = as_date_bounds(lo, hi)
+        sums[col] = t.gmv.sum(where=(t.order_ts >= lo_ts) & (t.order_ts < hi_ts))
+    df = src.execute(t.group_by("value").aggregate(**sums)).set_index("value").astype(float)
+    if "previous" not in df:
+        df["previous"] = np.nan
+    df = df[["gmv", "previous"]]
     df["gmv"] = df["gmv"].fillna(0.0)
     if base.covers("gmv"):
         df["previous"] = df["previous"].fillna(0.0)
@@ -648,17 +676,18 @@ def monitor(
     traffic = has_traffic(src)
     missing = unavailable(src)
     totals = kpi_totals(src, start, end)
-    previous, pop = comparison_base(src, start, end, "pop")
-    last_year, yoy = comparison_base(src, start, end, "yoy")
+    starts, among = data_starts(src), campaigns(src)  # read once for both bases
+    previous, pop = comparison_base(src, start, end, "pop", starts, among)
+    last_year, yoy = comparison_base(src, start, end, "yoy", starts, among)
     series = kpi_series(src, start, end, grain, data_end)
     prev_series = kpi_series(src, pop.start, pop.end, grain) if pop.covers("gmv") else None
     targets = load_targets(src)
     comparisons = target_comparisons(target_vs_actual(src, targets, start, end, totals), missing)
     columns = src.table("orders").columns
-    campaigns = campaigns_between(src, start, end)
+    in_period = campaigns_between(src, start, end, among)
     dims = [d for d in DIMENSIONS if d in columns]
     # against last year too when only one of the period and the previous one holds a campaign
-    yoy_by = [] if bool(campaigns) == bool(pop.campaigns) else dims
+    yoy_by = [] if bool(in_period) == bool(pop.campaigns) else dims
     return KpiMonitor(
         start=start,
         end=end,
@@ -677,7 +706,7 @@ def monitor(
         targets=comparisons,
         target_line=targets_by_bucket(targets, series, "gmv", grain, start, end),
         breakdowns=[gmv_by(src, d, start, end, pop) for d in dims],
-        campaigns=campaigns,
+        campaigns=in_period,
         breakdowns_yoy=[gmv_by(src, d, start, end, yoy) for d in yoy_by],
     )
 

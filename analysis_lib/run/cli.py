@@ -247,7 +247,7 @@ def _worker_init(parent: int, started) -> None:
 
 
 def cmd_run(a) -> int:
-    from analysis_lib.run.kernel import WarmKernel, notebooks_dir
+    from analysis_lib.run.kernel import WarmKernel, lazy_sql_compilers, notebooks_dir
 
     params_path = _path_arg(a.params, "params file")
     out = _out_arg(a.out)
@@ -258,6 +258,7 @@ def cmd_run(a) -> int:
     except Exception:
         warm = None
     try:
+        lazy_sql_compilers()  # validation connects with Ibis: its DuckDB compiler only
         from analysis_lib.run import index, runner
 
         r = runner.run(

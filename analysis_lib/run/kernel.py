@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import types
 from pathlib import Path
 
 from jupyter_client import BlockingKernelClient
@@ -46,13 +50,73 @@ PRELOAD = "import analysis_lib.run.kernel as _wb_kernel; _wb_kernel.preload(); d
 HEAVY = ("scipy.stats", "statsmodels.stats.proportion", "seaborn")
 
 
+SQL_COMPILERS = "ibis.backends.sql.compilers"
+
+
+def lazy_sql_compilers() -> bool:
+    """Let Ibis import a backend's SQL compiler at its first use instead of all of them at once.
+
+    Ibis's DuckDB backend imports ``ibis.backends.sql.compilers``, whose ``__init__`` does nothing
+    but import the compiler of each of Ibis's twenty SQL backends, and with them seventeen sqlglot
+    dialects: about 0.1 CPU-s of every cold run (the CLI and the kernel each pay it) for compilers
+    no report uses. Called before Ibis loads a backend, this puts in that package's place a module
+    that imports each compiler module (``sc.duckdb``, ``sc.PostgresCompiler``, ``from ... import
+    X``) from the same folder when it is first asked for: every backend gets Ibis's own compiler,
+    and ``ibis.to_sql(expr, dialect=...)`` works for any dialect. Only when that ``__init__`` holds
+    nothing but those imports (read from the file); otherwise, or when the package is already
+    imported, nothing changes. True when the lazy module is in place."""
+    if SQL_COMPILERS in sys.modules:
+        return isinstance(sys.modules[SQL_COMPILERS], _LazyCompilers)
+    try:
+        spec = importlib.util.find_spec(SQL_COMPILERS)  # imports ibis.backends.sql (and ibis)
+        source = Path(spec.origin).read_text(encoding="utf-8")
+    except (ImportError, AttributeError, OSError, TypeError):
+        return False
+    pairs = re.findall(rf"^from {re.escape(SQL_COMPILERS)}\.(\w+) import (\w+)$", source, re.M)
+    rest = re.sub(rf"^from {re.escape(SQL_COMPILERS)}\.\w+ import \w+$", "", source, flags=re.M)
+    rest = re.sub(r"^__all__ = \[[^\]]*\]", "", rest, flags=re.M)
+    rest = rest.replace("from __future__ import annotations", "")
+    if not pairs or rest.strip() or SQL_COMPILERS in sys.modules:
+        return False
+    mod = _LazyCompilers(SQL_COMPILERS, {name: sub for sub, name in pairs})
+    mod.__spec__, mod.__file__ = spec, spec.origin
+    mod.__path__ = list(spec.submodule_search_locations or [])
+    sys.modules[SQL_COMPILERS] = mod
+    parent = sys.modules["ibis.backends.sql"]
+    parent.compilers = mod
+    return True
+
+
+class _LazyCompilers(types.ModuleType):
+    """``ibis.backends.sql.compilers`` importing each compiler module at its first use."""
+
+    def __init__(self, name: str, where: dict[str, str]):
+        super().__init__(name)
+        self._where = where  # class name -> its submodule
+        self.__all__ = list(where)
+
+    def __getattr__(self, attr: str):
+        sub = self._where.get(attr, attr)
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        try:
+            module = importlib.import_module(f"{self.__name__}.{sub}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{self.__name__}.{sub}":
+                raise
+            raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}") from None
+        return module if sub == attr else getattr(module, attr)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._where))
+
+
 def preload(heavy: bool = False) -> None:
     """Import what every notebook imports and load what every report reads: the bootstrap, tables,
     charts, data, quality, params and metrics modules, the DuckDB backend of Ibis (loaded at the
     first connect otherwise, about 0.5 s) and the word catalog. ``heavy``: also :data:`HEAVY`.
     Here, not at the top of this module: the CLI imports this module and needs none of them."""
-    import importlib
-
+    lazy_sql_compilers()
     import ibis
 
     import analysis_lib.core.data
