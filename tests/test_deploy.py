@@ -58,3 +58,20 @@ def test_each_scheduler_has_a_daily_alerting_run():
     # the params file the schedulers call exists and names its URLs by reference
     doc = (ROOT / alerts).read_text()
     assert "env: WORKBOOK_ALERT_URLS" in doc
+    # Airflow's task replays its scheduled day (a retry after midnight keeps its period)
+    assert '"WORKBOOK_TODAY": "{{ data_interval_end | ds }}"' in texts["airflow"]
+
+
+def test_daily_alerts_params_roll_with_the_day(monkeypatch):
+    """The file the schedulers run every morning needs no editing: its period is the 28 days
+    to yesterday in the shop's zone, resolved when the run starts."""
+    from analysis_lib.params import loading
+
+    monkeypatch.setenv("WORKBOOK_TODAY", "2026-03-02")
+    p = loading.load(ROOT / "params/kpi_monitor/daily_alerts.yaml")
+    assert (str(p.period.start), str(p.period.end)) == ("2026-02-02", "2026-03-01")
+    assert p.data.timezone == "Asia/Shanghai" and p.alerts.judge == "last_day"
+    monkeypatch.setenv("WORKBOOK_TODAY", "2026-03-03")
+    assert str(loading.load(ROOT / "params/kpi_monitor/daily_alerts.yaml").period.end) == (
+        "2026-03-02"
+    )

@@ -4,10 +4,12 @@ no user ids, e-mail addresses or phone numbers, no script, under 2 MB."""
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
 
+from analysis_lib.run.cli import DEMO_TODAY
 from tests import browser as B
 from tests.conftest import SCREENSHOTS
 from tests.test_runner import ROOT, workbook
@@ -23,7 +25,9 @@ pytestmark = pytest.mark.e2e  # every example runs through `workbook run-all` on
 @pytest.fixture(scope="module")
 def all_reports(tmp_path_factory, sample_dir):
     out = tmp_path_factory.mktemp("examples") / "reports"
-    r = workbook("run-all", ROOT / "params", "--out", out)  # params point at data/sample (conftest)
+    # params point at data/sample (conftest); rolling periods end in the sample's 2025
+    env = dict(os.environ, WORKBOOK_TODAY=DEMO_TODAY)
+    r = workbook("run-all", ROOT / "params", "--out", out, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     return out
 

@@ -39,6 +39,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from analysis_lib.run.cli import DEMO_TODAY
 from tests import browser as B
 from tests.conftest import SCREENSHOTS
 from tests.test_runner import ROOT, workbook
@@ -198,6 +199,7 @@ def run(request, tmp_path_factory, sample_dir) -> LangRun:
     params = localized(base / "params", lang)
     log = base / "charts.jsonl"
     env = dict(os.environ, WORKBOOK_CHECK_CHARTS="1", WORKBOOK_CHART_LOG=str(log))
+    env.setdefault("WORKBOOK_TODAY", DEMO_TODAY)  # the rolling examples: the sample's 2025
     env.pop("WORKBOOK_NOTEBOOKS", None)
     r = workbook("run-all", base / "params", "--out", base / "reports", env=env)
     return LangRun(lang, base / "reports", log, params, r.stdout + r.stderr)

@@ -931,9 +931,11 @@ def records(
 
 
 def quiet(recs: list[dict], last_sent: dict[str, str], quiet_days: int) -> dict[str, str]:
-    """Mark each record ``suppressed`` when the same alert (its ``key``) was sent less than
-    ``quiet_days`` days before its day (``last_sent``: key -> ISO day, from the last run, and
-    updated here day by day), else ``to_send``. Returns the state to keep for the next run."""
+    """Mark each record ``suppressed`` when the same alert (its ``key``) was sent at most
+    ``quiet_days`` days before its day, with ``sent_on`` the day it was sent (``last_sent``: key ->
+    ISO day, from the last run, and updated here day by day), else ``to_send``. Returns the state
+    to keep for the next run. Pure: the report shows these statuses, the delivery sends the
+    ``to_send`` ones."""
     state = dict(last_sent)
     for r in sorted(recs, key=lambda r: r["day"]):
         day = _dt.date.fromisoformat(r["day"])
@@ -941,6 +943,7 @@ def quiet(recs: list[dict], last_sent: dict[str, str], quiet_days: int) -> dict[
         gap = None if prev is None else (day - _dt.date.fromisoformat(prev)).days
         if gap is not None and 0 <= gap <= quiet_days and quiet_days > 0:
             r["status"] = "suppressed"
+            r["sent_on"] = prev
         else:
             r["status"] = "to_send"
             state[r["key"]] = r["day"]

@@ -10,9 +10,13 @@ mappings), ``currency``, ``lang`` and the time zone where the params file does n
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import difflib
+import os
+import re
 import zoneinfo
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -128,11 +132,160 @@ class DataSpec(Strict):
         return known_zone(v)
 
 
-class Period(Strict):
-    """The analysed period, both ends inclusive."""
+# --- the period, fixed or rolling -----------------------------------------------------------------
 
+# a fixed "today" (YYYY-MM-DD) for rolling periods and the alerts' "yesterday": a replay of the run
+# a past morning would have made (the sample shop's demo, a backfill by hand) and the tests' clock
+TODAY_ENV = "WORKBOOK_TODAY"
+DAY_WORDS = ("yesterday", "today")
+_UNITS = {"d": "d", "day": "d", "days": "d", "w": "w", "week": "w", "weeks": "w"}
+_UNITS |= {"m": "m", "month": "m", "months": "m"}
+_LENGTH = re.compile(r"^(\d+)\s*([a-z]+)$")
+# the shop's time zone while a params file is validated (BaseParams sets it from data.timezone or
+# the shop profile's); a Period validated on its own resolves in UTC
+_SHOP_ZONE: ContextVar[str] = ContextVar("workbook_shop_zone", default="UTC")
+
+
+def today(zone: str = "UTC") -> _dt.date:
+    """Today's date in the shop's time zone ``zone``, or the date ``WORKBOOK_TODAY`` fixes (a
+    one-line :class:`ParamsError` when it is not a date)."""
+    fixed = os.environ.get(TODAY_ENV, "").strip()
+    if fixed:
+        try:
+            return _dt.date.fromisoformat(fixed)
+        except ValueError:
+            raise ParamsError(
+                f"{TODAY_ENV}={fixed!r}: not a date (YYYY-MM-DD); unset it to use today's"
+            ) from None
+    try:
+        tz: _dt.tzinfo = zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # data.timezone says why, itself
+        tz = _dt.UTC
+    return _now(tz).date()
+
+
+def _now(tz: _dt.tzinfo) -> _dt.datetime:
+    """The clock (the tests replace it to put "now" in another day in one zone than in UTC)."""
+    return _dt.datetime.now(tz)
+
+
+def parse_length(v: Any) -> tuple[int, str]:
+    """``28d``, ``4w``, ``3m`` (or ``28 days``, ``4 weeks``, ``3 months``) as ``(n, unit)``;
+    ValueError saying what is expected, with the nearest unit."""
+    what = "a length like 28d, 4w or 3m (days, weeks or months)"
+    if isinstance(v, bool) or not isinstance(v, str | int):
+        raise ValueError(f"must be {what}")
+    if isinstance(v, int):
+        raise ValueError(f"has no unit: write {v}d (days), {v}w (weeks) or {v}m (months)")
+    m = _LENGTH.match(v.strip().lower())
+    if not m:
+        raise ValueError(f"'{v}' is not {what}")
+    n, unit = int(m.group(1)), m.group(2)
+    if unit not in _UNITS:
+        near = difflib.get_close_matches(unit, list(_UNITS), n=1)
+        hint = f" (did you mean '{n}{_UNITS[near[0]]}'?)" if near else ""
+        raise ValueError(f"'{v}': unknown unit '{unit}'{hint}; {what}")
+    if n < 1:
+        raise ValueError(f"'{v}' is empty: a period has at least one day")
+    if n * {"d": 1, "w": 7, "m": 31}[_UNITS[unit]] > 36600:
+        raise ValueError(f"'{v}' is longer than a hundred years")
+    return n, _UNITS[unit]
+
+
+def _months_back(day: _dt.date, n: int) -> _dt.date:
+    """``day`` ``n`` calendar months earlier (the month's last day when it is shorter)."""
+    y, m = divmod(day.year * 12 + day.month - 1 - n, 12)
+    last = calendar.monthrange(y, m + 1)[1]
+    return _dt.date(y, m + 1, min(day.day, last))
+
+
+def _day_word(v: Any, key: str) -> str | None:
+    """``yesterday``/``today`` as written for ``key``; None for a date; ValueError for a word
+    that is neither (with the nearest)."""
+    if not isinstance(v, str) or not re.search(r"[A-Za-z]", v):
+        return None
+    word = v.strip().lower()
+    if key == "end" and word in DAY_WORDS:
+        return word
+    if key == "start":
+        raise ValueError(
+            f"start '{v}' is not a date (YYYY-MM-DD); a period that moves with the day is "
+            "written 'last: 28d' (the 28 days to yesterday) or 'end: yesterday'"
+        )
+    near = difflib.get_close_matches(word, DAY_WORDS, n=1)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    raise ValueError(f"end '{v}' is not a date (YYYY-MM-DD), 'yesterday' or 'today'{hint}")
+
+
+class Period(Strict):
+    """The analysed period, both ends inclusive: two dates, or a rolling period resolved when the
+    params are validated (once per run), against today in the shop's time zone:
+
+    - ``{last: 28d}``: the 28 days to yesterday (the last complete day); ``4w`` weeks, ``3m``
+      months (counted back from the day after the end);
+    - ``end: yesterday`` or ``end: today`` (today so far: an incomplete day), with ``last`` or a
+      fixed ``start``.
+
+    A run shows, records and indexes the resolved dates (``last`` is not written back), so a
+    later day's run is another period. ``WORKBOOK_TODAY=YYYY-MM-DD`` fixes today (a replay)."""
+
+    # the rolling length the dates were resolved from (kept for messages, never dumped)
+    last: str | None = Field(default=None, exclude=True)
     start: Date
     end: Date
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rolling(cls, doc: Any) -> Any:
+        if not isinstance(doc, dict):
+            return doc
+        for key in doc:  # a mistyped 'last' would read as a missing start
+            near = difflib.get_close_matches(str(key), list(cls.model_fields), n=1)
+            if key not in cls.model_fields and ("last" in doc or near == ["last"]):
+                hint = f"did you mean '{near[0]}'?" if near else "known keys: last, start, end"
+                raise ValueError(f"unknown key '{key}' ({hint})")
+        word = _day_word(doc.get("end"), "end")
+        _day_word(doc.get("start"), "start")
+        last = doc.get("last")
+        if last is None and word is None:
+            return doc
+        if last is not None and doc.get("start") is not None:
+            raise ValueError(
+                "give 'last' (a length to the end) or 'start', not both "
+                f"(got last: {last}, start: {doc.get('start')})"
+            )
+        doc = dict(doc)
+        if word is not None:
+            now = today(_SHOP_ZONE.get())
+            doc["end"] = now - _dt.timedelta(days=1) if word == "yesterday" else now
+        if last is None:
+            return doc
+        try:
+            n, unit = parse_length(last)
+        except ValueError:
+            return doc  # the field's own check says why, naming period.last
+        if word is None and doc.get("end") is None:
+            doc["end"] = today(_SHOP_ZONE.get()) - _dt.timedelta(days=1)
+        try:
+            end = _dt.date.fromisoformat(str(doc["end"]))
+        except ValueError:
+            return doc  # the end's own check says why
+        after = end + _dt.timedelta(days=1)
+        if unit == "m":
+            start = _months_back(after, n)
+        else:
+            start = after - _dt.timedelta(days=n * (7 if unit == "w" else 1))
+        doc["start"] = start.isoformat()
+        doc["last"] = f"{n}{unit}"
+        return doc
+
+    @field_validator("last", mode="before")
+    @classmethod
+    def _length(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        n, unit = parse_length(v)
+        return f"{n}{unit}"
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
@@ -253,6 +406,20 @@ class BaseParams(Strict):
 
             return apply_profile(doc, Path.cwd(), "params")
         return doc
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _in_shop_zone(cls, doc: Any, handler):
+        """A rolling period (``last: 28d``, ``end: yesterday``) is resolved against today in the
+        shop's time zone: ``data.timezone`` (a shop profile's, once merged), else UTC."""
+        doc = cls._shop_profile(doc)
+        data = doc.get("data") if isinstance(doc, dict) else None
+        zone = data.get("timezone") if isinstance(data, dict) else getattr(data, "timezone", None)
+        token = _SHOP_ZONE.set(zone if isinstance(zone, str) and zone.strip() else "UTC")
+        try:
+            return handler(doc)
+        finally:
+            _SHOP_ZONE.reset(token)
 
     # Tables (and columns; None = all canonical required columns) the notebook needs...
     required_tables: ClassVar[dict[str, list[str] | None]] = {}

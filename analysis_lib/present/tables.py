@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Mapping
 
 import pandas as pd
-from great_tables import GT
+from great_tables import GT, loc, style
 
 from analysis_lib.present.blocks import HTML
 from analysis_lib.present.numbers import Kind, fmt, missing
@@ -29,6 +29,7 @@ def table(
     *,
     colors: Mapping[str, str | tuple[str, float]] | None = None,
     spanners: Mapping[str, list[str]] | None = None,
+    nowrap: list[str] | None = None,
 ) -> HTML:
     """``df`` as a report table. ``formats`` maps a column to a number kind of
     :func:`~analysis_lib.present.numbers.fmt` (other columns show as text, missing as
@@ -37,7 +38,8 @@ def table(
     reader); ``colors`` maps a numeric column to a palette (``"Blues"``; ``"RdYlGn"`` for a
     diverging measure) for a colour scale, or to ``(palette, centre)`` for a scale diverging
     around ``centre`` (symmetric: ``("RdYlGn", 0)`` shows every gain green, however small the
-    spread of the values); ``spanners`` groups columns under a label."""
+    spread of the values); ``spanners`` groups columns under a label; ``nowrap``: short columns
+    (a date, a level) kept on one line, header and cells (a Chinese header breaks anywhere)."""
     formats = dict(formats or {})
     shown = df.reset_index(drop=True).copy()
     names = {c: (labels or {}).get(c) or _label(str(c)) for c in shown.columns}
@@ -57,6 +59,10 @@ def table(
                 half = float((shown[col] - domain).abs().max()) or 1.0
                 domain = [domain - half, domain + half]
             g = g.data_color(columns=col, palette=palette, domain=domain, na_color="#FFFFFF")
+    if nowrap:
+        cols = [c for c in nowrap if c in shown]
+        where = [loc.body(columns=cols), loc.column_labels(columns=cols)]
+        g = g.tab_style(style=style.text(whitespace="nowrap"), locations=where)
     for name, cols in (spanners or {}).items():
         g = g.tab_spanner(label=name, columns=cols)
     g = g.tab_options(

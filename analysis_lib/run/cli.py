@@ -563,8 +563,14 @@ def cmd_index(a) -> int:
     return 0
 
 
+# the sample shop's data ends in 2025: the demo replays the morning after its planted refund spike
+# for rolling periods (params/kpi_monitor/daily_alerts.yaml: the 28 days to yesterday)
+DEMO_TODAY = "2025-01-23"
+
+
 def cmd_demo(a) -> int:
     """Generate sample data when missing, run every params file, print where the index is."""
+    os.environ.setdefault("WORKBOOK_TODAY", DEMO_TODAY)
     if not (Path(a.data_dir) / "truth.json").exists():
         cmd_sample_data(argparse.Namespace(out=a.data_dir, scale="s", seed=42))
     rc = cmd_run_all(

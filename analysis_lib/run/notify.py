@@ -1,14 +1,17 @@
 """Delivering a report's alerts (issue 21), after the report is published.
 
-The KPI monitor's notebook records its alerts in results.json (``figures.alerts``: the records of
-:func:`analysis_lib.analyses.alerts.records`). After the atomic swap the runner calls
-:func:`deliver`, which
+The quiet period is decided before the report is rendered, so the report, results.json and the
+message agree: the runner reads what the last report of the same params sent (``alerts.state``
+of its results.json, :func:`last_state`) and passes it to the notebook (its ``alerts_sent``
+parameter); the notebook marks each alert ``to_send`` or ``suppressed`` (the same ongoing alert,
+same KPI, series and direction or the same rule, sent at most ``quiet_days`` days before; with
+``sent_on``, :func:`analysis_lib.analyses.alerts.quiet`), shows it in the report and records it in
+results.json (``figures.alerts``: ``records``, ``sent_before``). After the atomic swap the runner
+calls :func:`deliver`, which
 
-1. applies the quiet period against the state the last report of the same params kept
-   (``alerts.state`` of its results.json, read by :func:`last_state` before the swap): the same
-   ongoing alert (same KPI, series and direction, or the same rule) sent less than
-   ``quiet_days`` days before is not sent again;
-2. sends what is left through Apprise (e-mail, DingTalk, WeCom, Feishu/Lark, Slack, Teams, a JSON
+1. reads the records results.json holds and sends exactly those marked ``to_send`` (one source
+   of truth: nothing is decided here);
+2. sends them through Apprise (e-mail, DingTalk, WeCom, Feishu/Lark, Slack, Teams, a JSON
    webhook...: one URL each) in the report's language: a subject with the worst severity, one line
    per alert (its value against the expected range, the probability under the model, the likely
    driver), the report attached to e-mail and linked otherwise;
@@ -121,18 +124,17 @@ def _send(urls: list[str], params, recs, days, report: Path) -> list[str]:
     return failed
 
 
-def deliver(params, record: dict[str, Any], report_dir: Path, previous: dict[str, str]) -> None:
-    """Apply the quiet period, send the alerts left, and record what happened in the published
-    results.json. Never raises: a failure is one line on stderr and the report stays."""
+def deliver(params, record: dict[str, Any], report_dir: Path) -> None:
+    """Send the alerts results.json marks ``to_send`` (the notebook applied the quiet period),
+    and record what happened in the published results.json. Never raises: a failure is one line
+    on stderr and the report stays."""
     fig = (record.get("figures") or {}).get("alerts")
     if not fig:
         return
-    from analysis_lib.analyses.alerts import quiet
-
     name = f"{record.get('notebook')}/{record.get('name')}"
     recs = [dict(r) for r in fig.get("records", [])]
-    quiet(recs, previous, int(fig.get("quiet_days", 0)))
-    to_send = [r for r in recs if r["status"] == "to_send"]
+    previous = {str(k): str(v) for k, v in (fig.get("sent_before") or {}).items()}
+    to_send = [r for r in recs if r.get("status") == "to_send"]
     urls, notes = resolve_urls(params)
     sent_to: list[str] = []
     if to_send and urls:

@@ -499,11 +499,15 @@ def _execute(
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
     t_exec = time.perf_counter()
     threading.Thread(target=_exporter, daemon=True).start()  # the CLI is idle while cells run
+    # alerts: what the last report of these params sent, for the notebook's quiet period
+    sent = (
+        {"alerts_sent": notify.last_state(nb_dir / name)} if getattr(params, "alerts", None) else {}
+    )
     try:
         pm.execute_notebook(
             str(notebook),
             str(executed),
-            parameters={"params": injected},
+            parameters={"params": injected, **sent},
             kernel_name="python3",
             cwd=str(notebook.parent),
             execution_timeout=cell_timeout,
@@ -547,11 +551,10 @@ def _execute(
     try:
         if error is None:
             record["status"] = "ok"
-            quiet_state = notify.last_state(final)  # the alerts' quiet period, from the last run
             _write_json(staging / "results.json", record)
             _swap_in(staging, final)
             shutil.rmtree(failed_dir, ignore_errors=True)
-            notify.deliver(params, record, final, quiet_state)  # never raises
+            notify.deliver(params, record, final)  # what results.json marks to_send; never raises
         else:
             record["status"] = "failed"
             record["error"] = error

@@ -42,8 +42,11 @@ with DAG(
         run >> index
 
 
-# The daily alerts (issue 21): the KPI monitor judges the last day the data holds and sends what
-# fired. The Apprise URLs hold credentials: an Airflow Variable (or a secrets backend) passes
+# The daily alerts (issue 21): the KPI monitor reports the 28 days to yesterday (params: period:
+# {last: 28d}) and judges yesterday, sending what fired (an alert sent within the quiet period is
+# shown in the report, not sent again). WORKBOOK_TODAY is the run's scheduled day, so a retry or a
+# cleared task re-runs that morning's period, not the one of the day it happens to run.
+# The Apprise URLs hold credentials: an Airflow Variable (or a secrets backend) passes
 # them in the task's environment; params name only the variable (delivery: [{env: ...}]).
 # A run exits 0 whether or not alerts fired, so the task fails only when the run does.
 with DAG(
@@ -61,7 +64,10 @@ with DAG(
             f"cd {HOME} && {WORKBOOK} run params/kpi_monitor/daily_alerts.yaml "
             f"--out {REPORTS} --wait 600"
         ),
-        env={"WORKBOOK_ALERT_URLS": "{{ var.value.workbook_alert_urls }}"},
+        env={
+            "WORKBOOK_ALERT_URLS": "{{ var.value.workbook_alert_urls }}",
+            "WORKBOOK_TODAY": "{{ data_interval_end | ds }}",
+        },
         append_env=True,
         execution_timeout=timedelta(minutes=30),
     )

@@ -597,6 +597,33 @@ def alerts_lead(recs: list[dict], days: list[str], alpha: float) -> str:
     return w("alerts.lead_none", days=days_text(days), level=level_text(alpha))
 
 
+def alerts_sending(recs: list[dict], quiet_days: int) -> str:
+    """What a run with delivery set sends, and what the quiet period holds back (already sent on
+    which days): the records' ``status`` (:func:`analysis_lib.analyses.alerts.quiet`)."""
+    if not recs:
+        return ""
+    new = [r for r in recs if r.get("status") != "suppressed"]
+    old = [r for r in recs if r.get("status") == "suppressed"]
+    if not old:
+        return w("alerts.sending_all", n=fmt(len(new), "count"))
+    return w(
+        "alerts.sending_mixed" if new else "alerts.sending_none",
+        new=fmt(len(new), "count"),
+        old=fmt(len(old), "count"),
+        s=_plural(len(old)),
+        dates=w("list_sep").join(sorted({r["sent_on"] for r in old})),
+        quiet=fmt(quiet_days, "count"),
+    )
+
+
+def send_status(rec: dict, delivery: bool) -> str:
+    """An alert's line in the table's last column: to be sent with this run (or not, without a
+    delivery), or already sent on its day."""
+    if rec.get("status") == "suppressed":
+        return w("alerts.send.suppressed", day=rec["sent_on"])
+    return w("alerts.send.to_send" if delivery else "alerts.send.not_sent")
+
+
 def alert_subject(recs: list[dict], title: str, days: list[str]) -> str:
     """The message's subject: the worst severity, the report's title, how many alerts, when."""
     order = ["critical", "warning", "info"]

@@ -10,12 +10,13 @@ index then show those same figures, each formatted once by the same function.
 from __future__ import annotations
 
 import datetime as _dt
-import zoneinfo
+from dataclasses import dataclass
 
 import pandas as pd
 
 from analysis_lib.analyses import alerts as A
 from analysis_lib.analyses import kpi
+from analysis_lib.params.base import today
 from analysis_lib.present import blocks
 from analysis_lib.present.bootstrap import Run
 from analysis_lib.present.charts import alerts as alert_charts
@@ -71,9 +72,23 @@ def figures(r: kpi.KpiMonitor) -> dict:
     }
 
 
-def judge(run: Run) -> A.Alerts | None:
+@dataclass
+class Judged:
+    """The days judged (``found``) and their alerts as results.json records them (``records``),
+    each marked by the quiet period before the report is rendered: ``to_send``, or
+    ``suppressed`` with ``sent_on``, the day the same alert was sent (against ``sent_before``:
+    key -> day, what the last report of these params delivered; the runner passes it to the
+    notebook as ``alerts_sent``). The delivery sends exactly the ``to_send`` records."""
+
+    found: A.Alerts
+    records: list[dict]
+    sent_before: dict[str, str]
+
+
+def judge(run: Run, sent: dict[str, str] | None = None) -> Judged | None:
     """The days the ``alerts:`` rules of params judge (default: the period's last complete day;
-    or the backfill range), judged once (:func:`analysis_lib.analyses.alerts.detect`).
+    or the backfill range), judged once (:func:`analysis_lib.analyses.alerts.detect`), their
+    alerts marked by the quiet period against ``sent`` (:func:`analysis_lib.analyses.alerts.quiet`).
     None without an ``alerts:`` section."""
     rules = run.P.alerts
     if rules is None:
@@ -81,11 +96,11 @@ def judge(run: Run) -> A.Alerts | None:
     if isinstance(rules.judge, str):
         # the period's last complete day: its end, or yesterday in the shop's time zone while
         # the period runs on; a day whose feed has not arrived is judged (and alerts as such)
-        today = _dt.datetime.now(zoneinfo.ZoneInfo(run.P.data.timezone)).date()
-        days = [max(min(run.end, today - _dt.timedelta(days=1)), run.start)]
+        now = today(run.P.data.timezone)
+        days = [max(min(run.end, now - _dt.timedelta(days=1)), run.start)]
     else:
         days = list(pd.date_range(rules.judge.start, rules.judge.end, freq="D").date)
-    return A.detect(
+    found = A.detect(
         run.src,
         days,
         kpis=rules.kpis,
@@ -95,6 +110,10 @@ def judge(run: Run) -> A.Alerts | None:
         thresholds=[x.parts for x in rules.thresholds],
         targets=[(x.kpi, x.below) for x in rules.targets],
     )
+    before = {str(k): str(v) for k, v in (sent or {}).items()}
+    recs = alert_records(run, found)
+    A.quiet(recs, before, rules.quiet_days)
+    return Judged(found, recs, before)
 
 
 def alert_records(run: Run, found: A.Alerts | None) -> list[dict]:
@@ -110,17 +129,19 @@ def alert_records(run: Run, found: A.Alerts | None) -> list[dict]:
     )
 
 
-def record(run: Run, r: kpi.KpiMonitor, found: A.Alerts | None = None) -> None:
+def record(run: Run, r: kpi.KpiMonitor, judged: Judged | None = None) -> None:
     """Record the figures and the headline the index shows, as the cards show them; with alerts,
-    the alert records and the days judged (``alerts``), which the run's delivery reads."""
+    the alert records (each ``to_send`` or ``suppressed``), the days judged and what was sent
+    before (``alerts``): the run's delivery sends what these records say."""
     figs = figures(r)
-    if found is not None:
-        recs = alert_records(run, found)
+    if judged is not None:
+        found, recs = judged.found, judged.records
         figs["alerts"] = {
             "days": [d.isoformat() for d in found.days],
             "alpha": found.alpha,
             "records": recs,
             "quiet_days": run.P.alerts.quiet_days,
+            "sent_before": judged.sent_before,
             "subject": N.alert_subject(recs, run.P.title_text, [d.isoformat() for d in found.days]),
             "lines": [N.alert_sentence(x) for x in recs],
         }
@@ -138,10 +159,10 @@ def record(run: Run, r: kpi.KpiMonitor, found: A.Alerts | None = None) -> None:
     blocks.record_figures(figs, headline=headline, shown=shown)
 
 
-def summary(run: Run, r: kpi.KpiMonitor, found: A.Alerts | None = None) -> None:
+def summary(run: Run, r: kpi.KpiMonitor, judged: Judged | None = None) -> None:
     """The title line (period, comparison, last day of data), the cards and the findings; an
     alert that fired leads the findings."""
-    lead = N.alert_findings(alert_records(run, found))
+    lead = N.alert_findings(judged.records if judged is not None else [])
     blocks.show(
         blocks.title_block(run.P.title_text, N.period_line(r), N.compared(r), run.last_day),
         blocks.summary_block(N.cards(r), lead + N.findings(r)),
@@ -152,15 +173,20 @@ MAX_PANELS = 6
 CHART_DAYS = 56  # the days before the first day judged that the alerts chart shows
 
 
-def alerts(run: Run, found: A.Alerts | None) -> None:
-    """The alerts section: one sentence, a table of the alerts (day, severity, what), and the
-    flagged KPIs per day with their expected band (the first :data:`MAX_PANELS` series)."""
-    if found is None:
+def alerts(run: Run, judged: Judged | None) -> None:
+    """The alerts section: one sentence (with what this run sends and what the quiet period
+    holds back), a table of the alerts (day, severity, what, sent or already sent on which day),
+    and the flagged KPIs per day with their expected band (the first :data:`MAX_PANELS`
+    series)."""
+    if judged is None:
         return
-    recs = alert_records(run, found)
+    found, recs = judged.found, judged.records
     days = [d.isoformat() for d in found.days]
-    parts = [blocks.section(N.w("alerts.section"), N.alerts_lead(recs, days, found.alpha))]
-    if not run.P.delivery:
+    delivery = bool(run.P.delivery)
+    lead = N.alerts_lead(recs, days, found.alpha)
+    sending = N.alerts_sending(recs, run.P.alerts.quiet_days) if delivery else ""
+    parts = [blocks.section(N.w("alerts.section"), lead + (N.sep() + sending if sending else ""))]
+    if not delivery:
         parts.append(blocks.paragraphs([N.w("alerts.delivery_none")]))
     if recs:
         df = pd.DataFrame(
@@ -168,9 +194,12 @@ def alerts(run: Run, found: A.Alerts | None) -> None:
                 "day": [x["day"] for x in recs],
                 "severity": [N.w(f"alerts.severity.{x['severity']}") for x in recs],
                 "alert": [N.alert_sentence(x) for x in recs],
+                "sending": [N.send_status(x, delivery) for x in recs],
             }
         )
-        parts.append(table(df, {}, {c: N.w(f"alerts.columns.{c}") for c in df.columns}))
+        names = {c: N.w(f"alerts.columns.{c}") for c in df.columns}
+        # short columns on one line (a date, 级别): the alert's sentence takes the width left
+        parts.append(table(df, {}, names, nowrap=["day", "severity", "sending"]))
     blocks.show(*parts)
     series = []
     for x in recs:
@@ -361,9 +390,9 @@ def buyers(run: Run, r: kpi.KpiMonitor) -> None:
     blocks.show(head, table(df, formats, names))
 
 
-def method(run: Run, r: kpi.KpiMonitor, found: A.Alerts | None = None) -> None:
+def method(run: Run, r: kpi.KpiMonitor, judged: Judged | None = None) -> None:
     """Method and caveats (with alerts: how the expected ranges are made)."""
     notes = N.method_notes(r)
-    if found is not None:
-        notes.append(N.alerts_method(found.alpha, run.P.alerts.history_days))
+    if judged is not None:
+        notes.append(N.alerts_method(judged.found.alpha, run.P.alerts.history_days))
     blocks.show(blocks.method_block(notes))
