@@ -83,6 +83,18 @@ def test_good_run_writes_report_results_and_index(good_run):
     assert "&lt;script&gt;" in index and "<script>alert" not in index
 
 
+def test_results_say_where_the_run_spent_its_time(good_run):
+    """results.json ``timings``: the phases' wall seconds and the CPU seconds of the process that
+    ran papermill (the CLI's own, not its kernel's: benchmarks/cold_run.py splits a cold run's CPU
+    with it); ``queries``: the statements the report sent."""
+    d, _ = good_run
+    res = json.loads((d / "results.json").read_text())
+    t = res["timings"]
+    assert {"validate_s", "kernel_and_overhead_s", "cells_s", "render_s", "runner_cpu_s"} <= set(t)
+    assert 0 < t["runner_cpu_s"] < 600
+    assert res["queries"]["queries"] > 0
+
+
 def test_results_figures_equal_pandas(good_run, sample_dir):
     d, _ = good_run
     res = json.loads((d / "results.json").read_text())

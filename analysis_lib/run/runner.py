@@ -591,7 +591,10 @@ def _scrub_secrets(executed: Path, url: str) -> None:
 
 def _timings(nb, validate_s: float, exec_s: float, render_s: float) -> dict[str, Any]:
     """Where a run's time went: validation, kernel start and papermill's own work, the cells
-    (papermill records each cell's duration; the three slowest are named), rendering."""
+    (papermill records each cell's duration; the three slowest are named), rendering; and the
+    CPU seconds of the process that ran papermill since it started (``runner_cpu_s``: under
+    ``workbook run``, the CLI's imports, validation, papermill and rendering, without the
+    kernel's; under run-all, a worker's runs add up)."""
     cells = [
         (i, float(c.metadata.get("papermill", {}).get("duration") or 0.0))
         for i, c in enumerate(nb.cells)
@@ -605,6 +608,8 @@ def _timings(nb, validate_s: float, exec_s: float, render_s: float) -> dict[str,
         "cells_s": round(cells_s, 3),
         "render_s": round(render_s, 3),
         "slowest_cells": [{"cell": i, "seconds": round(d, 3)} for i, d in slow],
+        # CPU seconds of the process that ran papermill since it started (not the kernel's)
+        "runner_cpu_s": round(time.process_time(), 3),
     }
 
 
