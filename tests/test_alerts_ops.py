@@ -76,7 +76,7 @@ def test_rolling_period_resolves_against_today(doc, monkeypatch):
         assert (p.start, p.end) == (start, end), name
 
 
-def test_rolling_period_is_the_shops_yesterday(monkeypatch):
+def test_rolling_period_is_the_shops_yesterday(monkeypatch, tmp_path):
     """21:00 UTC on 2025-01-22 is already the 23rd in Shanghai: its yesterday is the 22nd, UTC's
     the 21st; a shop profile's zone counts as the params' own."""
     monkeypatch.delenv("WORKBOOK_TODAY", raising=False)
@@ -85,6 +85,17 @@ def test_rolling_period_is_the_shops_yesterday(monkeypatch):
     assert _validate(KPI, {"last": "7d"}, timezone="Asia/Shanghai").end == dt.date(2025, 1, 22)
     assert _validate(KPI, {"last": "7d"}).end == dt.date(2025, 1, 21)
     assert _validate(KPI, {"last": "7d"}, timezone="America/New_York").end == dt.date(2025, 1, 21)
+    # a shop profile's zone, merged before the period is resolved
+    prof = tmp_path / "shop.yaml"
+    prof.write_text(
+        yaml.safe_dump(
+            {"shop": {"name": "s", "timezone": "Asia/Shanghai"}, "data": {"url": "data/sample"}}
+        )
+    )
+    params = tmp_path / "daily.yaml"
+    doc = {k: v for k, v in KPI.items() if k != "data"}
+    params.write_text(yaml.safe_dump(dict(doc, shop="shop.yaml", period={"last": "7d"})))
+    assert loading.load(params).period.end == dt.date(2025, 1, 22)
 
 
 def test_rolling_period_resolved_once_and_written_as_dates(monkeypatch):
