@@ -4,10 +4,16 @@ model of the series' own history, and the days outside it.
 The model, one per KPI series (the shop's total, and each channel and device where the tables have
 them), fitted once on a trailing history window that ends the day before the first day judged:
 
-- a generalised linear model (statsmodels GLM) with a linear trend, the day of the week, the
-  yearly cycle (one pair of Fourier terms once the history spans 300 days, two from 730) and the
-  promo calendar (the ``campaigns`` table: one regressor per phase, pre-heat, burst, return and
-  the two weeks after, shared by the campaigns);
+- a generalised linear model (statsmodels GLM) with a trend, the day of the week, the yearly
+  cycle (one pair of Fourier terms once the history spans 300 days, two from 730) and the promo
+  calendar (the ``campaigns`` table: pre-heat, burst, return and the two weeks after);
+- the trend piecewise linear, free to bend every quarter back from the history's end (after its
+  first year), so the last quarter's level and growth carry it forward, not a line through two
+  years of a shop whose growth slowed;
+- each campaign of the history its own effect in each phase; a campaign judged is expected to do
+  what they did on average, give or take their spread (a random effect: DerSimonian-Laird's
+  between-campaign variance, widening the interval on campaign days only), and campaign days
+  have their own overdispersion once the history holds enough of them;
 - counts (orders, buyers, UV) on a log link with Poisson variance times an overdispersion
   factor; GMV likewise (variance proportional to the mean); rates on a logit link with binomial
   variance times an overdispersion factor, so the interval respects the day's denominator:
@@ -74,6 +80,9 @@ PHASES = ("preheat", "burst", "return", "post")
 POST_DAYS = 14
 MIN_HISTORY = 56  # days: eight weeks before a weekly pattern can be told from noise
 OUTLIER = 4.0  # Pearson residuals: history days this far off the first fit are left out
+KNOT_DAYS = 91  # the trend is piecewise linear, bending every quarter back from the history's end:
+# its last quarter's level and slope carry it forward (a shop's growth slows or speeds up; one
+# straight line through two years would extrapolate the old growth)
 HALF_LIFE = 365  # days: the weight of a history day halves every HALF_LIFE days back, so the
 # level follows the shop (a local trend) while a year back still informs the yearly cycle
 
@@ -188,10 +197,10 @@ def missing_days(frame: pd.DataFrame, traffic: bool) -> dict[_dt.date, tuple[str
 
 
 def promo_calendar(src: DataSource) -> pd.DataFrame:
-    """Campaign phases by day (columns :data:`PHASES`, 0/1), from the ``campaigns`` table
-    (pre-heat from ``preheat_start`` to the day before ``burst_start``, the burst, the return to
-    ``end_date``, then :data:`POST_DAYS` days after); empty without a campaigns table. Without
-    the phase columns a campaign is one burst from start to end."""
+    """Campaign phases by day (columns :data:`PHASES`, 0/1, and ``campaign``: its id), from the
+    ``campaigns`` table (pre-heat from ``preheat_start`` to the day before ``burst_start``, the
+    burst, the return to ``end_date``, then :data:`POST_DAYS` days after); empty without a
+    campaigns table. Without the phase columns a campaign is one burst from start to end."""
     if not src.has("campaigns"):
         return pd.DataFrame(columns=list(PHASES), dtype=float)
     c = src.execute(src.table("campaigns"))
@@ -211,17 +220,36 @@ def promo_calendar(src: DataSource) -> pd.DataFrame:
             if span is None or span[1] < span[0]:
                 continue
             for d in pd.date_range(*span, freq="D"):
-                rows.append((d, ph))
+                rows.append((d, ph, str(r["campaign_id"])))
     if not rows:
         return pd.DataFrame(columns=list(PHASES), dtype=float)
-    df = pd.DataFrame(rows, columns=["day", "phase"]).drop_duplicates("day", keep="first")
+    df = pd.DataFrame(rows, columns=["day", "phase", "campaign"])
+    df = df.drop_duplicates("day", keep="first")
     out = pd.crosstab(df["day"], df["phase"]).reindex(columns=list(PHASES), fill_value=0)
-    return out.astype(float)
+    out = out.astype(float)
+    out["campaign"] = df.set_index("day")["campaign"]
+    return out
 
 
-def _design(days: pd.DatetimeIndex, origin: pd.Timestamp, yearly: int, promo: pd.DataFrame):
+def _knots(first: pd.Timestamp, origin: pd.Timestamp) -> tuple[float, ...]:
+    """Where the trend may bend, in years before ``origin`` (the history's last day): every
+    :data:`KNOT_DAYS` back, none in the history's first year (within a year a bend and the
+    yearly cycle cannot be told apart: a year on, the cycle is seen again)."""
+    span = (origin - first).days
+    return tuple(-j * KNOT_DAYS / 365.25 for j in range(1, (span - 365) // KNOT_DAYS + 1))
+
+
+def _design(
+    days: pd.DatetimeIndex,
+    origin: pd.Timestamp,
+    yearly: int,
+    promo: pd.DataFrame,
+    knots: tuple[float, ...] = (),
+):
     t = (days - origin).days.to_numpy(float) / 365.25
     X = {"const": np.ones(len(days)), "trend": t}
+    for j, k in enumerate(knots):
+        X[f"bend{j}"] = np.maximum(t - k, 0.0)
     dow = days.dayofweek.to_numpy()
     for k in range(1, 7):
         X[f"dow{k}"] = (dow == k).astype(float)
@@ -287,6 +315,15 @@ class Fit:
     columns: list[str]
     seen_phases: frozenset[str]
     n: int
+    knots: tuple[float, ...] = ()
+    tau2: float = 0.0  # the campaigns' largest spread around a phase's effect (link scale)
+    scale_promo: float | None = None  # the noise on campaign days (None: ``scale``)
+
+    def scales(self, X: pd.DataFrame) -> np.ndarray:
+        """The dispersion of each day of the design ``X``: campaign days' own."""
+        on = X[list(self.seen_phases)].sum(axis=1).to_numpy() > 0 if self.seen_phases else False
+        promo = self.scale if self.scale_promo is None else self.scale_promo
+        return np.where(on, promo, self.scale) * np.ones(len(X))
 
 
 def _series(frame: pd.DataFrame, kpi: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -324,14 +361,17 @@ def fit(
     span = (days[ok].max() - days[ok].min()).days + 1
     yearly = 2 if span >= 730 else 1 if span >= 300 else 0
     origin = days[ok].max()
-    X = _design(days, origin, yearly, promo)
+    knots = _knots(days[ok].min(), origin)
+    X = _design(days, origin, yearly, promo, knots)
     seen = frozenset(ph for ph in PHASES if X.loc[ok, ph].sum() > 0)
     cols = [c for c in X.columns if c not in PHASES or c in seen]
     cols = [c for c in cols if c == "const" or X.loc[ok, c].std() > 0]
     if kind in ("rate", "mean") and _sparse(y[ok], n[ok], kind):
         # few trials (a small channel's refunds): weekday terms would separate perfectly
         cols = [c for c in cols if c in ("const", "trend")]
-    X = X[cols].to_numpy(float)
+    Xd, groups = _by_campaign(X[cols], promo, ok)
+    names = list(Xd.columns)
+    X = Xd.to_numpy(float)
     age = (origin - days).days.to_numpy(float)
     w = 0.5 ** (age / HALF_LIFE)
     keep = ok.copy()
@@ -350,11 +390,99 @@ def fit(
         keep = ok & ~out
     # phi x (X'WX)^-1 bounds the weighted estimate's covariance from above (weights <= 1)
     cov = np.asarray(res.normalized_cov_params) * phi
+    used = X[keep].any(axis=0)
+    # campaign days' own noise (a burst day may be noisier than an ordinary one, relative to its
+    # level), from their residuals once enough of them are left over their campaigns' effects
+    on = np.array(["@" in c for c in names])
+    promo_day = keep & (X[:, on].sum(axis=1) > 0) if on.any() else np.zeros_like(keep)
+    dof_c = int(promo_day.sum()) - int((used & on).sum())
+    phi_c = float(np.sum(r[promo_day] ** 2) / dof_c) if dof_c >= PROMO_DOF else phi
+    params, cov, cols, tau2 = _pool(np.asarray(res.params), cov, names, groups, used)
     return Fit(
-        kpi, kind, np.asarray(res.params), cov, phi, origin, yearly, cols, seen, int(keep.sum())
+        kpi,
+        kind,
+        params,
+        cov,
+        phi,
+        origin,
+        yearly,
+        cols,
+        frozenset(c for c in cols if c in PHASES),
+        int(keep.sum()),
+        knots,
+        tau2,
+        phi_c,
     )
 
 
+def _by_campaign(X: pd.DataFrame, promo: pd.DataFrame, ok: np.ndarray):
+    """``X`` with each phase column split by campaign (``burst@C2025_1111``): each campaign of
+    the history has its own effect in each phase (campaigns differ in size: one shared effect
+    would call a bigger or smaller campaign than the last an anomaly). Returns the design and,
+    for each phase, its campaigns' columns. A promo calendar without campaign ids: unchanged."""
+    phases = [ph for ph in PHASES if ph in X.columns]
+    if not phases or "campaign" not in promo.columns:
+        return X, {}
+    camp = promo["campaign"].reindex(X.index).to_numpy(object)
+    out = {c: X[c].to_numpy(float) for c in X.columns if c not in PHASES}
+    groups: dict[str, list[str]] = {}
+    for ph in phases:
+        on = X[ph].to_numpy(float) > 0
+        groups[ph] = []
+        for cid in sorted({str(c) for c in camp[on & ok]}):
+            out[f"{ph}@{cid}"] = (on & (camp == cid)).astype(float)
+            groups[ph].append(f"{ph}@{cid}")
+    return pd.DataFrame(out, index=X.index), groups
+
+
+def _moments(b: np.ndarray, v: np.ndarray) -> tuple[float, float, float]:
+    """DerSimonian and Laird's moments of estimates ``b`` with variances ``v``: Q, its degrees
+    of freedom, and the scaling C (tau2 = (Q - dof) / C)."""
+    if len(b) < 2:
+        return 0.0, 0.0, 0.0
+    w = 1 / v
+    q = float(np.sum(w * (b - np.sum(w * b) / np.sum(w)) ** 2))
+    return q, len(b) - 1.0, float(np.sum(w) - np.sum(w * w) / np.sum(w))
+
+
+def _tau2(q: float, dof: float, c: float) -> float:
+    return max(0.0, (q - dof) / c) if dof > 0 and c > 0 else 0.0
+
+
+def _pool(params, cov, names: list[str], groups: dict[str, list[str]], used: np.ndarray):
+    """The history's campaigns' effects of each phase pooled into the effect a campaign is
+    expected to have (a random-effects mean). The campaigns' spread around it, ``tau2`` on the
+    link scale, by DerSimonian and Laird's moments: the phase's own, never below the spread
+    over all phases together (two or three campaigns often put a phase's own at zero); each
+    campaign weighted by 1 / (its variance + tau2); the pooled effect's variance plus ``tau2``,
+    the campaign's own deviation. Returns params, covariance and columns with one column per
+    phase, and the largest ``tau2``."""
+    idx = {c: i for i, c in enumerate(names)}
+    base = [c for c in names if "@" not in c]
+    var = np.diag(cov)
+    cols, own = {}, {}
+    total = np.zeros(3)
+    for ph, cs in groups.items():
+        j = [idx[c] for c in cs if used[idx[c]] and np.isfinite(var[idx[c]]) and var[idx[c]] > 0]
+        if not j:
+            continue
+        cols[ph] = j
+        own[ph] = _moments(params[j], var[j])
+        total += own[ph]
+    shared = _tau2(*total)
+    tau2 = {ph: max(shared, _tau2(*own[ph])) for ph in cols}
+    M = np.zeros((len(base) + len(cols), len(names)))
+    for i, c in enumerate(base):
+        M[i, idx[c]] = 1.0
+    for i, (ph, j) in enumerate(cols.items(), start=len(base)):
+        w = 1 / (var[j] + tau2[ph])
+        M[i, j] = w / w.sum()
+    V = M @ cov @ M.T
+    V[len(base) :, len(base) :] += np.diag([tau2[ph] for ph in cols])
+    return M @ params, V, base + list(cols), max(tau2.values(), default=0.0)
+
+
+PROMO_DOF = 30  # campaign days (beyond their effects) from which they have their own dispersion
 SPARSE = 30  # events (and non-events) a ratio's history needs for weekday terms
 
 
@@ -399,8 +527,9 @@ def predict(f: Fit, days: pd.DataFrame, promo: pd.DataFrame, alpha: float, dim="
     """:class:`Judged` for each row of ``days`` (the series' rows of the days judged)."""
     d = days.sort_values("day")
     idx = pd.DatetimeIndex(d["day"])
-    X = _design(idx, f.origin, f.yearly, promo)
+    X = _design(idx, f.origin, f.yearly, promo, f.knots)
     unseen = (X[[ph for ph in PHASES if ph not in f.seen_phases]].sum(axis=1) > 0).to_numpy()
+    phi = f.scales(X)
     X = X[f.columns].to_numpy(float)
     eta = X @ f.params
     se2 = np.einsum("ij,jk,ik->i", X, f.cov, X)
@@ -408,7 +537,7 @@ def predict(f: Fit, days: pd.DataFrame, promo: pd.DataFrame, alpha: float, dim="
     out = []
     for i, day in enumerate(idx):
         j = _judge(
-            f.kind, float(y[i]), None if n is None else float(n[i]), eta[i], se2[i], f.scale, alpha
+            f.kind, float(y[i]), None if n is None else float(n[i]), eta[i], se2[i], phi[i], alpha
         )
         if j is None:
             continue
@@ -512,10 +641,12 @@ def compound_gmv(
     out = []
     for j in judged:
         day = pd.DatetimeIndex([pd.Timestamp(j.day)])
-        x0 = _design(day, orders.origin, orders.yearly, promo)[orders.columns].to_numpy(float)[0]
+        xd = _design(day, orders.origin, orders.yearly, promo, orders.knots)
+        phi_n = float(orders.scales(xd)[0])
+        x0 = xd[orders.columns].to_numpy(float)[0]
         eta_n, se2 = float(x0 @ orders.params), float(x0 @ orders.cov @ x0)
         mu_n = math.exp(eta_n)
-        var_n = max(orders.scale, 1.0) * mu_n + mu_n * mu_n * (math.exp(se2) - 1)
+        var_n = max(phi_n, 1.0) * mu_n + mu_n * mu_n * (math.exp(se2) - 1)
         x = values
         expected = mu_n * x.mean()
         if mu_n >= CLT_ORDERS:
