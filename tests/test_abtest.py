@@ -496,6 +496,33 @@ def test_shop_statistics_read_the_units_with_orders_in_one_statement(sample_dir,
     assert got.attrs["units_in_several_variants"] == truth["experiment"].get("mixed_units", 0)
 
 
+def test_a_second_call_reuses_the_built_and_compiled_statement(sample_dir, truth, monkeypatch):
+    """Issue 20: the fixed Python cost of the shop's statistics (building the expressions and
+    compiling them, more than the engine's own time at scale m) is paid once per source and
+    question: the same question again gets the same unit table and sends the statement compiled
+    before, Ibis's compiler not called, with the same figures; another question compiles its
+    own statement."""
+    src = data.connect(str(sample_dir))
+    ms = [A.MetricDef("converted", "proportion"), SHOP_METRICS[2]]
+    units, _ = _shop_units(src, truth)
+    first = A.sufficient_stats(units, ms, execute=src.execute)
+    compiled = []
+    compiler = type(src.con.compiler)
+    to_sqlglot = compiler.to_sqlglot
+    monkeypatch.setattr(
+        compiler, "to_sqlglot", lambda *a, **k: compiled.append(1) or to_sqlglot(*a, **k)
+    )
+    again, notes = _shop_units(src, truth)
+    assert again is units and notes == {"units_in_several_variants": None}
+    second = A.sufficient_stats(again, ms, execute=src.execute)
+    assert compiled == [] and src.queries == 2
+    pd.testing.assert_frame_equal(first, second)
+    assert first.attrs == second.attrs
+    by_day = A.sufficient_stats(units, ms, ["day"], execute=src.execute)
+    assert len(compiled) == 1
+    assert by_day["__units"].sum() == first["__units"].sum()
+
+
 def test_units_in_several_variants_are_counted_and_left_out(tmp_path):
     """A unit assigned to both variants is left out of every figure and counted once, by the
     statistics' own statement; a period without units says so (DataError naming the table)."""

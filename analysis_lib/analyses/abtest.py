@@ -33,6 +33,7 @@ about it are in :mod:`analysis_lib.present.narrative.ab_test` (this module holds
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -123,14 +124,20 @@ def sufficient_stats(
         m.kind == "ratio" and m.covariate and not m.covariate_denominator for m in metrics
     )
     shop = U.parts(units)
-    parts = U.sparse(units, keys, columns) if zero_safe else None
-    if parts is None:
+    # the shop's statement is built once per unit table, keys, metrics and caps: a second call
+    # (a report's or a benchmark's) sends the expression the source has compiled already
+    memo = _STATEMENTS.setdefault(units, {}) if shop is not None and zero_safe else {}
+    key = (tuple(keys), tuple(metrics), tuple(sorted(caps.items())))
+    if key not in memo:
+        parts = U.sparse(units, keys, columns) if zero_safe else None
+        memo[key] = None if parts is None else _sparse_statement(*parts, keys, metrics, caps)
+    if memo[key] is None:
         aggs = {k: e for k, (_, e) in _aggregates(t, metrics, caps).items()}
         df = execute(t.group_by(keys).aggregate(**aggs))
         if shop is not None:  # the shop's units left out for being in several variants
             df.attrs["units_in_several_variants"] = int(execute(shop.counts)["mixed"].iloc[0])
     else:
-        df = _sparse_stats(*parts, keys, metrics, caps, execute)
+        df = _sparse_stats(*memo[key], keys, execute)
     if shop is not None and not int(df["__units"].sum()):
         raise DataError(shop.empty)
     attrs = df.attrs
@@ -176,17 +183,17 @@ def _aggregates(t: ibis.Table, metrics: list[MetricDef], caps: dict) -> dict[str
     return aggs
 
 
-def _sparse_stats(
-    every: ibis.Table,
-    bought: ibis.Table,
-    keys: list[str],
-    metrics: list[MetricDef],
-    caps: dict,
-    execute,
-) -> pd.DataFrame:
-    """:func:`sufficient_stats` from every unit's keys (``every``, counted: ``__one`` a unit in
-    one variant, ``__mixed`` in several) and the units with an order (``bought``, summed), in one
-    statement: the two group-bys stacked and added up. ``attrs["units_in_several_variants"]``."""
+# a unit table of from_assignments -> {(keys, metrics, caps): (statement, kinds)} (weak: gone
+# with the table)
+_STATEMENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _sparse_statement(
+    every: ibis.Table, bought: ibis.Table, keys: list[str], metrics: list[MetricDef], caps: dict
+) -> tuple[ibis.Table, dict[str, str]]:
+    """The one statement of :func:`_sparse_stats` and the kind of each of its aggregations: every
+    unit's keys (``every``, counted: ``__one`` a unit in one variant, ``__mixed`` in several)
+    and the units with an order (``bought``, summed), the two group-bys stacked and added up."""
     aggs = _aggregates(bought, metrics, caps)
     sums = {k: e for k, (kind, e) in aggs.items() if kind == "sum"}
     zero = ibis.literal(0, type="int64")
@@ -198,15 +205,24 @@ def _sparse_stats(
     summed = bought.group_by(keys).aggregate(__w=zero, __m=zero, **sums)
     both = counted.union(summed)
     cols = ["__w", "__m", *sums]
-    df = execute(both.group_by(keys).aggregate(**{k: both[k].sum() for k in cols}))
+    statement = both.group_by(keys).aggregate(**{k: both[k].sum() for k in cols})
+    return statement, {k: kind for k, (kind, _) in aggs.items()}
+
+
+def _sparse_stats(
+    statement: ibis.Table, kinds: dict[str, str], keys: list[str], execute
+) -> pd.DataFrame:
+    """:func:`sufficient_stats` from the statement of :func:`_sparse_statement`, its counts
+    completed. ``attrs["units_in_several_variants"]``."""
+    df = execute(statement)
     mixed = int(df["__m"].sum())
     df = df[df["__w"] > 0].copy()  # keys of units in several variants only
-    for k, (kind, _) in aggs.items():
+    for k, kind in kinds.items():
         if kind == "count":
             df[k] = df["__w"]
         elif kind == "complete":  # a unit reading 0 everywhere has every value
             df[k] = df["__w"] - df[k.removesuffix("__n") + "__missing"]
-    df = df[[*keys, *aggs]]
+    df = df[[*keys, *kinds]]
     df.attrs["units_in_several_variants"] = mixed
     return df
 

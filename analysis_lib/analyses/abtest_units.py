@@ -38,7 +38,18 @@ def from_assignments(
 
     Nothing runs here: the table is lazy. Its columns from ``users`` (segments) cost a join a
     statement needs only when it reads them (:func:`lean` gives the table without it), and a
-    sum over the units needs only those with an order (:func:`sparse`)."""
+    sum over the units needs only those with an order (:func:`sparse`). Built once per source
+    and arguments (``src.memo``): a second call gives the same table, whose statements the
+    source has compiled already."""
+    key = ("abtest_units.from_assignments", experiment_id, start, end, pre_days)
+    if key not in src.memo:
+        src.memo[key] = _from_assignments(src, experiment_id, start, end, pre_days)
+    return src.memo[key], {"units_in_several_variants": None}
+
+
+def _from_assignments(
+    src: DataSource, experiment_id: str, start: _dt.date, end: _dt.date, pre_days: int
+) -> ibis.Table:
     a = src.table("assignments")
     a = a.filter(a.experiment_id == experiment_id)
     lo, hi = as_date_bounds(start, end)
@@ -107,7 +118,7 @@ def from_assignments(
     if src.has("users"):
         units, base_users = (_with_users(src, t, lo) for t in (units, base))
     _PARTS[units] = _Parts(lean_units, base, base_users, bought, counts, empty)
-    return units, {"units_in_several_variants": None}
+    return units
 
 
 def _with_users(src: DataSource, t: ibis.Table, lo) -> ibis.Table:
