@@ -221,22 +221,84 @@ def last_complete_month(end, last_day=None) -> int:
     return mi if (bound + pd.Timedelta(days=1)).month != bound.month else mi - 1
 
 
+# months a cohort statement can hold as one customer's bit set (a signed 64-bit integer)
+BIT_SET_MONTHS = 62
+
+
 def cohort_cells(src: DataSource, start, end, by: str | None = None) -> ibis.Table:
     """Per cohort (first-order month ``c0``[, ``by`` value]) and month ``offset``: ``buyers`` in
     that month, ``gmv``, ``n_last`` (customers whose last month with an order it is) and
-    ``first_repeats`` (customers whose second month with an order it is). One statement: valid
-    orders are read once into one row per customer and month, whose first, last and second
-    month are window functions over the customer's rows (no self-join, no COUNT(DISTINCT))."""
+    ``first_repeats`` (customers whose second month with an order it is). One statement, no
+    COUNT(DISTINCT): on DuckDB over a period of at most :data:`BIT_SET_MONTHS` months the months
+    of each customer as a bit set (:func:`_cohort_cells_bits`), elsewhere window functions over
+    one row per customer and month (:func:`_cohort_cells_windows`). Same figures."""
     o = customer_orders(src, start, end)
+    lo, hi = as_date_bounds(start, end)
+    base = _month_of(lo)
+    months = _month_of(pd.Timestamp(hi) - pd.Timedelta(days=1)) - base + 1
+    if getattr(src.con, "name", None) == "duckdb" and months <= BIT_SET_MONTHS:
+        return _cohort_cells_bits(src, o, base, months, by)
+    return _cohort_cells_windows(src, o, by)
+
+
+def _month_of(ts) -> int:
+    ts = pd.Timestamp(ts)
+    return ts.year * 12 + ts.month
+
+
+def _channel(src: DataSource, t: ibis.Table, by: str) -> ibis.Table:
+    """``t`` (a ``user_id`` column) with the users' ``by`` column as text, '(none)' when missing."""
+    u = src.table("users").select("user_id", by)
+    return t.left_join(u, "user_id").select(
+        *[c for c in t.columns],
+        **{by: ibis.coalesce(u[by].cast("string"), ibis.literal("(none)"))},
+    )
+
+
+def _cohort_cells_bits(
+    src: DataSource, o: ibis.Table, base: int, months: int, by: str | None
+) -> ibis.Table:
+    """:func:`cohort_cells` from one row per customer: the first month ``c`` and the months with
+    an order as a bit set (month ``base + i`` is bit ``i``), grouped by (cohort, bit set); each
+    group's bits give its buyers per month, its last month (the highest bit) and its second
+    month (the bit after the cohort's). GMV per cell from the orders joined to their customer's
+    cohort. Reads orders once per customer instead of sorting every customer's months."""
+    one = ibis.literal(1, type="int64")
+    o = o.select("user_id", "gmv", m=(_month_index(o.order_ts) - base).cast("int64"))
+    pu = o.group_by("user_id").aggregate(c=o.m.min(), mask=(one << o.m).bit_or())
+    keys = ["c", *([by] if by else [])]
+    if by is not None:
+        pu = _channel(src, pu, by)
+    j = o.join(pu, "user_id")
+    gmv = j.group_by([*keys, (j.m - j.c).name("offset")]).aggregate(gmv=j.gmv.sum())
+    pat = pu.group_by([*keys, "mask"]).aggregate(n=pu.count())
+    x = pat.mutate(offset=ibis.range(0, months).unnest().cast("int64"))
+    x = x.mutate(p=x.c + x.offset)
+    x = x.filter((x.p < months) & (((x.mask >> x.p) & 1) == 1))
+    first_repeat = (x.offset > 0) & ((x.mask & ((one << x.p) - 1)) == (one << x.c))
+    cell = x.group_by([*keys, "offset"]).aggregate(
+        buyers=x.n.sum(),
+        n_last=((x.mask >> (x.p + 1)) == 0).ifelse(x.n, 0).sum(),
+        first_repeats=first_repeat.ifelse(x.n, 0).sum(),
+    )
+    k = cell.join(gmv, [*keys, "offset"])
+    return k.select(
+        c0=k.c + base,
+        **({by: k[by]} if by else {}),
+        offset=k.offset,
+        buyers=k.buyers,
+        gmv=k.gmv,
+        n_last=k.n_last,
+        first_repeats=k.first_repeats,
+    )
+
+
+def _cohort_cells_windows(src: DataSource, o: ibis.Table, by: str | None) -> ibis.Table:
+    """:func:`cohort_cells` from one row per customer and month, whose first, last and second
+    month are window functions over the customer's rows (no self-join)."""
     um = o.group_by(["user_id", _month_index(o.order_ts).name("mi")]).aggregate(g=o.gmv.sum())
     if by is not None:
-        u = src.table("users").select("user_id", by)
-        um = um.left_join(u, "user_id").select(
-            "user_id",
-            "mi",
-            "g",
-            **{by: ibis.coalesce(u[by].cast("string"), ibis.literal("(none)"))},
-        )
+        um = _channel(src, um, by)
     user = ibis.window(group_by=um.user_id)
     by_month = ibis.window(group_by=um.user_id, order_by=um.mi)
     w = um.mutate(
@@ -260,39 +322,77 @@ def cohorts(src: DataSource, start, end, by: str | None = None, last_day=None) -
     from the first order to the last complete month (:func:`last_complete_month`) has a row;
     rates of months after it are NaN."""
     keys = ["c0", *([by] if by else [])]
-    cells = src.execute(cohort_cells(src, start, end, by))
-    complete = last_complete_month(end, last_day)
-    # every month up to the last the data holds (or the last with an order), so a month nobody
-    # bought in reads 0%, not n/a
-    reach = cells.groupby(keys)["offset"].max().reset_index()
-    reach["offset"] = [
-        list(range(max(complete - c, 0, int(m)) + 1))
-        for c, m in zip(reach["c0"], reach["offset"], strict=True)
-    ]
-    df = reach.explode("offset").astype({"offset": "int64"})
-    df = df.merge(cells.astype({"offset": "int64"}), on=[*keys, "offset"], how="left")
-    df = df.sort_values([*keys, "offset"]).reset_index(drop=True)
-    cols = ["buyers", "gmv", "n_last", "first_repeats"]
-    df[cols] = df[cols].fillna(0)
-    df = df.astype({"buyers": "int64", "n_last": "int64", "first_repeats": "float64"})
-    g = df.groupby(keys, sort=False)
-    df["size"] = g["buyers"].transform("first")  # offset 0: every customer of the cohort
-    # in or after month N: customers whose last order is at offset >= N
-    df["buyers_in_or_after"] = (
-        df.loc[::-1, "n_last"].groupby([df.loc[::-1, k] for k in keys], sort=False).cumsum()
+    memo = ("customers.cohort_cells", start, end, by)  # a second call: the same expression
+    if memo not in src.memo:
+        src.memo[memo] = cohort_cells(src, start, end, by)
+    cells = src.execute(src.memo[memo])
+    return _cohort_table(cells, keys, last_complete_month(end, last_day))
+
+
+def _cohort_table(cells: pd.DataFrame, keys: list[str], complete: int) -> pd.DataFrame:
+    """The cohort table of :func:`cohorts` from the engine's cells: every month of each cohort
+    from the first order to the last complete month (or the last with an order, so a month
+    nobody bought in reads 0%, not n/a), the cumulative figures per cohort and the rates (NaN
+    after ``complete``). Array arithmetic on the few hundred cells (sums of GMV as pandas adds
+    them up, so the figures do not move by a last digit)."""
+    cells = cells.sort_values([*keys, "offset"]).reset_index(drop=True)
+    n = len(cells)
+    new = np.zeros(n, dtype=bool)  # the first cell of each cohort (and ``by`` value)
+    new[:1] = True
+    for k in keys:
+        col = cells[k].to_numpy()
+        new[1:] |= col[1:] != col[:-1]
+    first = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    offset = cells["offset"].to_numpy().astype("int64")
+    c0 = cells["c0"].to_numpy().astype("int64")
+    last = np.append(first[1:], n)[: len(first)] - 1
+    rows = np.maximum(np.maximum(complete - c0[first], 0), offset[last]) + 1
+    at = np.cumsum(rows) - rows  # each group's first row
+    grp = np.repeat(np.arange(len(first)), rows)
+    put = at[group] + offset
+    v = {}
+    for c, dtype in (("buyers", "int64"), ("gmv", "float64"), ("n_last", "int64")):
+        v[c] = np.zeros(len(grp), dtype=dtype)
+        v[c][put] = cells[c].to_numpy().astype(dtype)
+    v["first_repeats"] = np.zeros(len(grp))
+    v["first_repeats"][put] = cells["first_repeats"].to_numpy().astype("float64")
+    size = v["buyers"][at[grp]]  # offset 0: every customer of the cohort
+    # in or after month N: customers whose last order is at offset >= N (counts: exact in any
+    # order of addition)
+    after = np.cumsum(v["n_last"][::-1])[::-1]
+    after = after - np.append(after[at[1:]], 0)[grp]
+    repeats = np.cumsum(v["first_repeats"])
+    repeats = repeats - np.append(0.0, repeats[at[1:] - 1])[grp]
+    c0_rows = c0[first][grp]
+    off_rows = np.arange(len(grp), dtype="int64") - at[grp]
+    rates = {
+        "retention_in": v["buyers"] / size,
+        "retention_in_or_after": after / size,
+        # bought again by month N: a first repeat purchase in months 1..N (month 0: none yet)
+        "repeat_by": repeats / size,
+        "ltv": pd.Series(v["gmv"]).groupby(grp).cumsum().to_numpy() / size,
+    }
+    partial = (c0_rows + off_rows) > complete
+    for r in rates.values():
+        r[partial] = np.nan
+    cols = {"c0": c0_rows}
+    cols |= {k: cells[k].take(first[grp]).reset_index(drop=True) for k in keys[1:]}
+    df = pd.DataFrame(
+        {
+            **cols,
+            "offset": off_rows,
+            "buyers": v["buyers"],
+            "gmv": v["gmv"],
+            "size": size,
+            "buyers_in_or_after": after,
+            "first_repeats": v["first_repeats"],
+            **rates,
+        }
     )
-    df = df[[*keys, "offset", "buyers", "gmv", "size", "buyers_in_or_after", "first_repeats"]]
-    g = df.groupby(keys, sort=False)
-    df["retention_in"] = df["buyers"] / df["size"]
-    df["retention_in_or_after"] = df["buyers_in_or_after"] / df["size"]
-    # bought again by month N: a first repeat purchase in months 1..N (month 0: none yet)
-    df["repeat_by"] = g["first_repeats"].cumsum() / df["size"]
-    df["ltv"] = g["gmv"].cumsum() / df["size"]
-    partial = (df["c0"] + df["offset"]) > complete
-    rates = ["retention_in", "retention_in_or_after", "repeat_by", "ltv"]
-    df.loc[partial, rates] = np.nan
-    df["cohort"] = [f"{(c - 1) // 12}-{(c - 1) % 12 + 1:02d}" for c in df["c0"]]
-    return df.reset_index(drop=True)
+    labels = {c: f"{(c - 1) // 12}-{(c - 1) % 12 + 1:02d}" for c in np.unique(c0)}
+    df["cohort"] = [labels[c] for c in c0_rows]
+    return df
 
 
 def retention_matrix(coh: pd.DataFrame, kind: str = "retention_in") -> pd.DataFrame:
