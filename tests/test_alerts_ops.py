@@ -156,6 +156,20 @@ def test_bad_rolling_period_exits_2_in_one_line(tmp_path, cli_env):
     assert len(lines) == 1 and "did you mean '4w'?" in lines[0], r.stderr
 
 
+def test_rolling_period_past_the_data_says_how_to_replay(tmp_path, cli_env):
+    """A rolling period run after the data ends (the demo's sample shop today) fails in one line
+    that names the rolling length and the replay switch, not only the dates."""
+    p = tmp_path / "daily.yaml"
+    p.write_text(yaml.safe_dump(dict(KPI, period={"last": "4w"})))
+    r = workbook("validate", p, env=dict(cli_env, WORKBOOK_TODAY="2030-01-02"))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "between 2029-12-05 and 2030-01-01" in lines[0], lines[0]
+    assert "'last: 4w' is the 4 weeks to yesterday" in lines[0], lines[0]
+    assert "WORKBOOK_TODAY=YYYY-MM-DD" in lines[0], lines[0]
+
+
 # --- the quiet period, decided before the report ---------------------------------------------------
 
 

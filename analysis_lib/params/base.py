@@ -459,9 +459,16 @@ def require_rows(src, source: str, period: Period, tables: list[tuple]) -> None:
             else f"there are no {what} at all"
         )
     names = " or ".join(what for _, _, what in tables)
+    rolling = ""
+    if period.last:  # "28d" -> "the 28 days to yesterday"
+        n, unit = period.last[:-1], {"d": "days", "w": "weeks", "m": "months"}[period.last[-1]]
+        rolling = (
+            f"; 'last: {period.last}' is the {n} {unit} to yesterday: to replay a past morning "
+            "set WORKBOOK_TODAY=YYYY-MM-DD"
+        )
     raise ParamsError(
         f"{source}: field 'period': no {names} between {period.start} and {period.end} "
-        f"({'; '.join(spans)})"
+        f"({'; '.join(spans)}){rolling}"
     )
 
 
