@@ -42,6 +42,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import add_args, emit, machine_load  # noqa: E402
 
+from analysis_lib.run.cli import DEMO_TODAY  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKBOOK = Path(sys.executable).parent / "workbook"
 
@@ -85,6 +87,8 @@ def run_measured(
     """Wall time, peak tree memory (PSS) and the completed process of ``cmd`` (``zygote=False``: run-all
     launches every kernel itself); the tree's CPU seconds in ``run_measured.cpu``, its peak RSS sum in ``run_measured.peak_rss``."""
     env = dict(os.environ) | ({} if zygote else {"WORKBOOK_ZYGOTE": "0"})
+    # the examples' rolling periods (daily alerts) replay the demo's morning, as `workbook demo`
+    env.setdefault("WORKBOOK_TODAY", DEMO_TODAY)
     cpu0 = children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
