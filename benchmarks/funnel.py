@@ -5,8 +5,8 @@ purchase, Q4 2025, the default semantics: entry any, ordered, 7-day window).
 
 Question ``funnel``: four sides on the same Parquet files in one process, each the median of
 ``--repeat`` calls after one untimed warm-up, the sides taking turns so that all see the same
-load (the engine's memo cleared before each call, as at the start of a run; without ``--json``
-the CPU seconds of each side too, steadier than wall time on a shared machine):
+load (the engine's memo and tables released, untimed, before each call, as at the start of a run;
+without ``--json`` the CPU seconds of each side too, steadier than wall time on a shared machine):
 
 - engine: ``analyses.funnel.counts(src, spec, start, end, "device")``, as the report calls it;
 - limit: the best hand-written DuckDB SQL for the same figures (``benchmarks/sql/funnel.sql``);
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import importlib.util
 import json
 import statistics
@@ -35,6 +36,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import ibis.expr.types as ir
 import pandas as pd
 import polars as pl
 
@@ -62,8 +64,17 @@ def bounds() -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(START), pd.Timestamp(END) + pd.Timedelta(days=1)
 
 
+def fresh(src: data.DataSource) -> None:
+    """Forget the engine's tables of the previous call (a run walks once; each repeat starts
+    afresh): untimed, as a run starts with none to drop (dropping them took 0.2 s of the call)."""
+    for t in list(src.memo.values()):
+        if isinstance(t, ir.CachedTable):
+            t.release()
+    src.memo.clear()
+    gc.collect()  # a table only dropped when collected could be found again by Ibis's cache
+
+
 def engine_funnel(src: data.DataSource, spec: F.FunnelSpec | None = None) -> pd.DataFrame:
-    src.memo.clear()  # a run walks once; each repeat starts afresh
     return F.counts(src, spec or F.FunnelSpec(STEPS), START, END, BY)
 
 
@@ -183,13 +194,18 @@ def run_funnel(folder: Path, repeat: int, as_json: bool) -> dict:
         "polars": lambda: polars_funnel(folder),
         "pandas": lambda: pandas_funnel(folder),
     }
+    before = {"engine": lambda: fresh(src)}  # untimed, before each call
     # the sides take turns (one warm-up each), so that all see the same load of the machine
-    out = {name: fn() for name, fn in sides.items()}
+    out = {}
+    for name, fn in sides.items():
+        before.get(name, lambda: None)()
+        out[name] = fn()
     wall = {name: [] for name in sides}
     cpu = {name: [] for name in sides}
     peak = None
     for _ in range(max(1, repeat)):
         for name, fn in sides.items():
+            before.get(name, lambda: None)()
             if peak is None:
                 reset_peak()  # the peak while the engine side runs (its first timed call)
             w0, c0 = time.perf_counter(), time.process_time()

@@ -333,46 +333,36 @@ def _any_chain(
     ev: ibis.Table, s1: ibis.Table, k: int, win_us: int, keys=("unit",), ride=None
 ) -> ibis.Table:
     """Ordered mode from every entry, without walking each chain (ClickHouse's ``windowFunnel``
-    recurrence, one sort per step over that step's events and the previous step's survivors).
+    recurrence, one join per step: no sort, no window).
 
     ``L`` of a step-i event is the latest entry with a chain to it (steps 2..i at or after one
-    another, same instant in order): the running maximum, per unit in (instant, step) order, of
-    ``L`` over the step-(i-1) events kept; an event is kept when ``L`` is within the window before
-    it (an earlier entry's chain to it cannot be in its window either). The furthest step R is
-    the last with an event kept; the earliest entry reaching it is the first entry at or after
+    another, same instant in order): the maximum ``L`` of the step-(i-1) events kept at or before
+    it (an entry's ``L`` is its instant); an event is kept when ``L`` is within the window before
+    it (an earlier entry's chain to it cannot be in its window either), so only the previous
+    step's events in the window before it can give it one: a hash join per unit on that band,
+    then the maximum per event (a unit's events at one instant are one row). The furthest step R
+    is the last with an event kept; the earliest entry reaching it is the first entry at or after
     ``x`` = (first such event) - window, since every entry between ``x`` and that event's ``L``
-    reaches it. That entry's chain (greedy: each step at its first instant at or after the
-    previous one) reaches step i at the first step-i event kept with ``L >= x``.
+    reaches it (and none after that event). That entry's chain (greedy: each step at its first
+    instant at or after the previous one) reaches step i at the first step-i event kept with
+    ``L >= x``.
 
     ``keys``: the columns of ``s1`` and ``ev`` a walk is per (a unit; a unit and an entry day for
     the every-entry trend: ``ev`` then holds each step event once per key it may serve). ``ride``:
     a column of ``s1`` that comes out with the counted entry (a breakdown read with the events;
     the smallest where several entries share the instant)."""
     keys = list(keys)
-    extra = {"ts": s1.event_ts} | ({ride: s1[ride]} if ride is not None else {})
-    rows = s1.select(*keys, "at", c=ibis.literal(0, "int8"), L=s1.at, **extra)
-    nulls = {n: ibis.null().cast(v.type()) for n, v in extra.items()}
+    prev = s1.select(*keys, "at", L=s1.at)
     kept = []
     for i in range(2, k + 1):
-        st = ev.filter(ev.code == i - 1)
-        # the entries' wall clock (and breakdown) ride in the entries pass only
-        more = nulls if i == 2 else {}
-        st = st.select(*keys, "at", c=ibis.literal(1, "int8"), L=ibis.null().cast("int64"), **more)
-        u = ibis.union(rows, st)
-        # several entries at one instant: the one with the smallest breakdown first
-        tie = [ibis.asc(ride, nulls_first=False)] if i == 2 and ride is not None else []
-        w_all = dict(group_by=keys, order_by=["at", "c", *tie])
-        cols = {"Lc": u.L.max().over(ibis.window(**w_all, rows=(None, 0)))}
-        if i == 2:  # the entries pass: each entry's previous entry, to pick the first >= x
-            cols["prev"] = u.L.max().over(ibis.window(**w_all, rows=(None, -1)))
-        u = u.mutate(**cols)
-        if i == 2:
-            entries = u.filter(u.c == 0).select(
-                *keys, s=u.at, prev=u.prev, entry_ts=u.ts, **({ride: u[ride]} if ride else {})
-            )
-        v = u.filter((u.c == 1) & (u.Lc >= u.at - win_us))
-        rows = v.select(*keys, "at", c=ibis.literal(0, "int8"), L=v.Lc)
-        kept.append(v.select(*keys, "at", L=v.Lc, lvl=ibis.literal(i, "int8")))
+        st = ev.filter(ev.code == i - 1).select(*keys, "at")
+        p = prev.rename(**{f"{c}_p": c for c in keys}, at_p="at", L_p="L")
+        j = st.join(
+            p,
+            [*(st[c] == p[f"{c}_p"] for c in keys), p.at_p <= st.at, p.L_p >= st.at - win_us],
+        )
+        prev = j.group_by(*keys, "at").aggregate(L=j.L_p.max())
+        kept.append(prev.mutate(lvl=ibis.literal(i, "int8")))
     small = ibis.union(*kept)
     first = {i: ibis.cases((small.lvl == i, small.at)).min() for i in range(2, k + 1)}
     g = small.group_by(keys).aggregate(**{f"f{i}": f for i, f in first.items()})
@@ -382,22 +372,36 @@ def _any_chain(
         R=ibis.cases(*[(g[f"f{i}"].notnull(), i) for i in far]).cast("int64"),
         x=ibis.coalesce(*[g[f"f{i}"] for i in far]) - win_us,
     )
-    # each expression used once (shared subqueries are inlined, so computed twice): the step
-    # times per unit carry R and x, and the entries pick theirs up with them
+    # the step times per unit carry R and x (each expression used once: a shared subquery is
+    # inlined, so computed twice), and the entries pick theirs up with them
     on = [small[c] == g[f"{c}_g"] for c in keys]
     t = small.join(g, [*on, g.x <= small.L])
+    steps = [f"at{i}" for i in range(2, k + 1)]
     times = t.group_by(**{f"{c}_t": t[c] for c in keys}).aggregate(
         R=t.R.max(),
         x=t.x.max(),
-        **{f"at{i}": ibis.cases((t.lvl == i, t.at)).min() for i in range(2, k + 1)},
+        **{s: ibis.cases((t.lvl == i, t.at)).min() for i, s in enumerate(steps, start=2)},
     )
-    j = entries.left_join(times, [entries[c] == times[f"{c}_t"] for c in keys])
-    out = j.filter(
-        (j.x.isnull() & j.prev.isnull()) | ((j.s >= j.x) & (j.prev.isnull() | (j.prev < j.x)))
+    # the counted entry: the first at or after x (none after x + window can reach R), or the
+    # first entry of a unit that reached no step 2; one aggregate picks its instant, wall clock
+    # and ride (the smallest non-null at that instant) together
+    j = s1.left_join(times, [s1[c] == times[f"{c}_t"] for c in keys])
+    j = j.filter(j.x.isnull() | ((j.at >= j.x) & (j.at <= j.x + win_us)))
+    first_key = {"a": j.at}
+    if ride is not None:
+        first_key |= {"n": j[ride].isnull(), "b": j[ride]}
+    pick = ibis.struct(first_key | {"c": j.event_ts}).min()
+    out = j.group_by(keys).aggregate(
+        m=pick, reach=j.R.max().fill_null(1), **{s: j[s].max() for s in steps}
     )
-    out = out.mutate(at1=out.s, reach=out.R.fill_null(1))
-    steps = [f"at{i}" for i in range(2, k + 1)]
-    return out.select(*keys, "at1", "entry_ts", *steps, "reach", *([ride] if ride else []))
+    return out.select(
+        *keys,
+        at1=out.m["a"],
+        entry_ts=out.m["c"],
+        **{s: out[s] for s in steps},
+        reach=out.reach,
+        **({ride: out.m["b"]} if ride is not None else {}),
+    )
 
 
 def entry_day_walk(ev: ibis.Table, lo, hi, k: int, win_us: int, unit: str) -> ibis.Table:
