@@ -290,7 +290,7 @@ def _text(page: Path) -> str:
     ("lang", "first", "again", "to"),
     [
         ("en", "To be sent with this run", "already sent on 2025-01-08", " – "),
-        ("zh", "本次发送", "已于 2025-01-08 发送", " 至 "),
+        ("zh", "将随本次运行发送", "已于 2025-01-08 发送", " 至 "),
     ],
 )
 def test_next_days_run_shows_already_sent_and_sends_nothing_new(
