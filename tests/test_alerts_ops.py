@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 
 from analysis_lib.analyses import alerts as A
 from analysis_lib.errors import ParamsError
@@ -418,3 +419,29 @@ def test_another_notebook_runs_on_a_rolling_period(sample_dir, tmp_path, cli_env
     assert res["params"]["compare_period"] == {"start": "2025-10-06", "end": "2025-11-02"}
     text = _text(out / "funnel" / "weeks" / "report.html")
     assert "2025-11-03" in text and "2025-11-30" in text and "last" not in res["params"]["period"]
+
+
+@pytest.mark.slow
+def test_alerts_table_lists_the_most_severe_first(sample_dir, tmp_path, cli_env):
+    """The morning after the planted refund spike, the refund rule (critical) and the model's
+    refund anomaly (warning) and an every-day rule (info) fire on the same day: the table reads
+    critical, warning, info from the top, whatever order the detector found them in."""
+    doc = yaml.safe_load((ROOT / "params/kpi_monitor/daily_alerts.yaml").read_text())
+    doc["alerts"]["thresholds"].insert(0, {"rule": "orders >= 1", "severity": "info"})
+    doc.pop("delivery")
+    p = tmp_path / "daily.yaml"
+    p.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    out = tmp_path / "reports"
+    r = workbook("run", p, "--out", out, env=dict(cli_env, WORKBOOK_TODAY="2025-01-23"))
+    assert r.returncode == 0, r.stderr
+    soup = BeautifulSoup((out / "kpi_monitor" / "daily" / "report.html").read_text(), "html.parser")
+    table = next(t for t in soup.find_all("table") if "Severity" in t.get_text())
+    heads = [th.get_text(strip=True) for th in table.find_all("th")]
+    col = heads.index("Severity")
+    levels = [
+        [c.get_text(strip=True) for c in tr.find_all(["td", "th"])][col]
+        for tr in table.find_all("tr")[1:]
+    ]
+    rank = {"Critical": 0, "Warning": 1, "Info": 2}
+    assert {"Critical", "Warning", "Info"} <= set(levels), levels
+    assert levels == sorted(levels, key=rank.__getitem__), levels
