@@ -425,7 +425,8 @@ def test_another_notebook_runs_on_a_rolling_period(sample_dir, tmp_path, cli_env
 def test_alerts_table_lists_the_most_severe_first(sample_dir, tmp_path, cli_env):
     """The morning after the planted refund spike, the refund rule (critical) and the model's
     refund anomaly (warning) and an every-day rule (info) fire on the same day: the table reads
-    critical, warning, info from the top, whatever order the detector found them in."""
+    critical, warning, info from the top, whatever order the detector found them in, and the
+    critical one is the first action."""
     doc = yaml.safe_load((ROOT / "params/kpi_monitor/daily_alerts.yaml").read_text())
     doc["alerts"]["thresholds"].insert(0, {"rule": "orders >= 1", "severity": "info"})
     doc.pop("delivery")
@@ -445,3 +446,8 @@ def test_alerts_table_lists_the_most_severe_first(sample_dir, tmp_path, cli_env)
     rank = {"Critical": 0, "Warning": 1, "Info": 2}
     assert {"Critical", "Warning", "Info"} <= set(levels), levels
     assert levels == sorted(levels, key=rank.__getitem__), levels
+    # the critical alert is also the first thing to do, before the monitor's own rules
+    todo = [li.get_text(" ", strip=True) for li in soup.select("ol.wb-actions li")]
+    assert todo and todo[0].startswith("Look into this first: 2025-01-22: Refund rate"), todo
+    assert "alert level Critical" in todo[0] and "1 more urgent alert is in Alerts" in todo[0]
+    assert not any("Look into this first" in x for x in todo[1:]), todo

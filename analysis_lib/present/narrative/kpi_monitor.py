@@ -590,6 +590,26 @@ def alert_findings(recs: list[dict]) -> list[str]:
     return [w("alerts.finding", first=alert_sentence(first), more=tail)]
 
 
+def alert_action(recs: list[dict]) -> list[Action]:
+    """The action that leads when a critical or warning alert fired: look into the most severe
+    (then the earliest) first; an info alert asks for nothing before the monitor's own rules."""
+    order = {"critical": 0, "warning": 1}
+    urgent = sorted(
+        (x for x in recs if x["severity"] in order),
+        key=lambda x: (order[x["severity"]], x["day"]),
+    )
+    if not urgent:
+        return []
+    more = len(urgent) - 1
+    tail = (sep() + w("alerts.action_more", n=fmt(more, "count"))) if more else ""
+    return [
+        Action(
+            w("alerts.action", first=alert_sentence(urgent[0])) + tail,
+            w("alerts.action_rule", severity=w(f"alerts.severity.{urgent[0]['severity']}")),
+        )
+    ]
+
+
 def alerts_lead(recs: list[dict], days: list[str], alpha: float) -> str:
     n = len(recs)
     if n:

@@ -243,9 +243,11 @@ def alerts(run: Run, judged: Judged | None) -> None:
     blocks.figure(alert_charts.flagged(panels, names), alt)
 
 
-def actions(run: Run, r: kpi.KpiMonitor) -> None:
-    """What to do, from the printed rules; or why there is nothing to do."""
-    blocks.show(blocks.actions_block(N.actions(r), N.no_action_reason()))
+def actions(run: Run, r: kpi.KpiMonitor, judged: Judged | None = None) -> None:
+    """What to do, from the printed rules; or why there is nothing to do. A critical or warning
+    alert comes first: it is what needs someone today."""
+    urgent = N.alert_action(judged.records if judged is not None else [])
+    blocks.show(blocks.actions_block(urgent + N.actions(r), N.no_action_reason()))
 
 
 def comparison(run: Run, r: kpi.KpiMonitor) -> None:
