@@ -570,18 +570,21 @@ def p_text(p: float) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
+# alert levels, what needs someone now first (the table's order, the finding and action that lead)
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
 def alert_findings(recs: list[dict]) -> list[str]:
     """The finding that leads the summary when an alert fired: the model's most severe alert
     (else a rule's), and how many more."""
     if not recs:
         return []
-    order = {"critical": 0, "warning": 1, "info": 2}
     # an anomaly (or a day without data) leads: it says what was expected and what moved
     first = sorted(
         recs,
         key=lambda r: (
             r["kind"] not in ("anomaly", "no_data"),
-            order.get(r["severity"], 3),
+            SEVERITY_RANK.get(r["severity"], 3),
             r["day"],
         ),
     )[0]
@@ -593,10 +596,9 @@ def alert_findings(recs: list[dict]) -> list[str]:
 def alert_action(recs: list[dict]) -> list[Action]:
     """The action that leads when a critical or warning alert fired: look into the most severe
     (then the earliest) first; an info alert asks for nothing before the monitor's own rules."""
-    order = {"critical": 0, "warning": 1}
     urgent = sorted(
-        (x for x in recs if x["severity"] in order),
-        key=lambda x: (order[x["severity"]], x["day"]),
+        (x for x in recs if x["severity"] in ("critical", "warning")),
+        key=lambda x: (SEVERITY_RANK[x["severity"]], x["day"]),
     )
     if not urgent:
         return []

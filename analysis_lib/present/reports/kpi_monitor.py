@@ -173,10 +173,6 @@ MAX_PANELS = 6
 CHART_DAYS = 56  # the days before the first day judged that the alerts chart shows
 
 
-# the alerts table's order: what needs someone now first
-SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
 def alerts(run: Run, judged: Judged | None) -> None:
     """The alerts section: one sentence (with what this run sends and what the quiet period
     holds back), a table of the alerts (day, severity, what, sent or already sent on which day),
@@ -193,7 +189,7 @@ def alerts(run: Run, judged: Judged | None) -> None:
     if not delivery:
         parts.append(blocks.paragraphs([N.w("alerts.delivery_none")]))
     if recs:  # the most severe first, then by day, as the manager reads down the table
-        recs = sorted(recs, key=lambda x: (SEVERITY_RANK.get(x["severity"], 9), x["day"]))
+        recs = sorted(recs, key=lambda x: (N.SEVERITY_RANK.get(x["severity"], 9), x["day"]))
         df = pd.DataFrame(
             {
                 "day": [x["day"] for x in recs],
