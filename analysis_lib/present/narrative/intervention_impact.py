@@ -100,22 +100,17 @@ def paragraphs(c: Case) -> list[str]:
 def period(c: Case) -> str:
     """The title line's series and span: its dates, or for a series without dates its points by
     position and how many (never "series 0 – 99", which reads as a range of values)."""
-    if c.dated:
-        return t(
-            "intervention_impact.title_period",
-            name=c.name,
-            intervention=NI.point_at(c.intervention),
-            first=c.first,
-            last=c.last,
-        )
-    n = len(c.impact.pre_fit) + len(c.impact.series)
+    key, extra = "intervention_impact.title_period", {}
+    if not c.dated:
+        key += "_points"
+        extra["n"] = fmt(len(c.impact.pre_fit) + len(c.impact.series), "count")
     return t(
-        "intervention_impact.title_period_points",
+        key,
         name=c.name,
         intervention=NI.point_at(c.intervention),
         first=c.first,
         last=c.last,
-        n=fmt(n, "count"),
+        **extra,
     )
 
 
