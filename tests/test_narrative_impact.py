@@ -222,8 +222,10 @@ def test_campaign_findings_and_actions_golden_en():
             "ROI's 95% credible interval includes zero",
         ),
         (
-            "Cut or rework spend on ads: its attributed return is below cost (ads: ROI −71.0% "
-            "(−86.0% … −45.0%)).",
+            "Test spend on ads before cutting it: its attributed ROI is below break-even (ads: ROI "
+            "−71.0% (−86.0% … −45.0%)), but a split by share of campaign GMV is descriptive, not "
+            "causal; hold its spend back in some regions or weeks of the next campaign to measure "
+            "its return.",
             "channel-attributed ROI's 95% credible interval lies below zero (net incremental GMV "
             "attributed by share of campaign GMV)",
         ),
@@ -241,7 +243,9 @@ def test_campaign_actions_golden_zh_and_rules():
     assert [x.text for x in a] == [
         "在据此行动之前先检查模型：安慰剂检验在活动前的 2020-02-10 也发现了效应。",
         "停止或重新设计活动：按 35.0% 毛利率，活动没有收回 ¥5,300 的投放（ROI +43.3%，−90.0% … −10.0%）。",
-        "削减或调整广告的投放：其分摊回报低于成本（广告：ROI −71.0%（−86.0% … −45.0%））。",
+        "削减广告的投放前先做测试：其分摊 ROI 低于盈亏平衡（广告：ROI −71.0%（−86.0% … −45.0%）），"
+        "但按活动 GMV 占比分摊是描述性的，不是因果拆分；下次活动在部分地区或时段暂停该渠道投放，"
+        "以测量其真实回报。",
         "为下次活动后的几周做好准备：本次活动结束后 14 天，GMV 比反事实低 ¥9,000（−¥15,000 … −¥2,000）。",
     ]
     assert f[0] == "Double 11（2025-10-24 至 2025-11-13）GMV ¥66,498，目标 ¥73,100，达成 91.0%。"
@@ -258,7 +262,7 @@ def test_lessons_call_an_interval_across_zero_inconclusive():
         df = NC.lessons(retro()).set_index("what")
     assert df.loc["Pre-heat GMV", "result"] == "inconclusive: the data cannot tell"
     assert df.loc["Burst GMV", "result"] == "worked"
-    assert df.loc["Spend on ads", "result"] == "did not work"
+    assert df.loc["Spend on ads", "result"] == "below break-even (descriptive)"
     assert df.loc["Pre-heat GMV", "evidence"] == "+CN¥1,207 (−CN¥5,647 … CN¥7,631)"
     top = df.loc["Electronics drove the most extra GMV"]
     assert tuple(top) == ("descriptive (no counterfactual)", "33.7% of the GMV above run rate")

@@ -138,12 +138,24 @@ def prob_note(r: CA.Retro) -> str:
     return t("campaign_retro.card.prob_note", verdict=NI.verdict(r.net, doubted(r)))
 
 
+def post_verdict(r: CA.Retro) -> str | None:
+    """The post window's verdict by its interval (a credible gain or loss, or inconclusive): the
+    one the card, the index row and the findings give (None without a post window)."""
+    p = r.phases.get("post")
+    if p is None:
+        return None
+    return t("campaign_retro.effect_verdict." + CA.verdict(p.ci_low, p.ci_high))
+
+
 def post_note(r: CA.Retro) -> str:
+    """The post-campaign dip card's verdict first (as the ROI card's), then its window and
+    interval."""
     p = r.phases.get("post")
     if p is None:
         return t("campaign_retro.card.no_post")
     return t(
         "campaign_retro.card.post_note",
+        verdict=post_verdict(r),
         days=r.post_window,
         ci=ci(),
         lo=money(p.ci_low),
@@ -214,7 +226,7 @@ def findings(r: CA.Retro) -> list[str]:
                 effect=fmt(post.estimate, "signed_money"),
                 lo=money(post.ci_low),
                 hi=money(post.ci_high),
-                verdict=t("campaign_retro.effect_verdict." + CA.verdict(post.ci_low, post.ci_high)),
+                verdict=post_verdict(r),
             )
         )
     if len(r.categories) and r.categories["extra_gmv"].iloc[0] > 0:
@@ -222,7 +234,7 @@ def findings(r: CA.Retro) -> list[str]:
         out.append(
             t(
                 "campaign_retro.finding.category",
-                category=top_c["category"],
+                category=value("category", top_c["category"]),
                 share=fmt(top_c["share_of_extra"], "pct"),
             )
         )
@@ -275,8 +287,8 @@ def _channel_detail(rows: pd.DataFrame) -> tuple[str, str]:
 
 def actions(r: CA.Retro) -> list[Action]:
     """The actions, most urgent first: check the model when the placebo fails; repeat, stop or
-    test the campaign by ROI's interval; cut or grow channels by their attributed ROI's interval;
-    plan for a post-campaign dip that is below zero; fix funnel steps that got worse."""
+    test the campaign by ROI's interval; test a channel before cutting or growing it, by its
+    attributed ROI's interval (descriptive: a share of GMV is not a causal split); plan for a post-campaign dip that is below zero; fix funnel steps that got worse."""
     out = []
     if r.placebo.covers_zero is False:
         out.append(
@@ -352,7 +364,8 @@ def no_action_reason(r: CA.Retro) -> str:
 
 def lessons(r: CA.Retro) -> pd.DataFrame:
     """What worked, what did not and what the data cannot tell, each with its evidence: every
-    phase by its interval, every channel by its attributed ROI's interval, the burst funnel's
+    phase by its interval, every channel by its attributed ROI's interval (below or above
+    break-even, descriptive: a share of GMV is not a causal split), the burst funnel's
     steps that moved at the 5% level; then the target (met or missed: an observed figure, not an
     effect) and the category that drove the extra GMV (descriptive: a share is not a verdict).
     The first column is the result of each line in those terms."""
@@ -377,16 +390,27 @@ def lessons(r: CA.Retro) -> pd.DataFrame:
                 t("campaign_retro.lesson.phase", phase=phase(p)),
                 ev,
             )
-    for x in r.roi.channels.itertuples():
+    ch = r.roi.channels
+    lowest = ch["roi"].idxmin() if len(ch) > 1 else None
+    for i, x in ch.iterrows():
+        # a channel's ROI is on GMV attributed by its share (descriptive): below or above
+        # break-even by its interval, never "worked" / "did not work", and tested before acting
+        v = CA.verdict(x.roi_lo, x.roi_hi)
+        side = {"did_not_work": "below", "worked": "above"}.get(v)
+        ev = t(
+            "campaign_retro.lesson.channel_evidence",
+            roi=fmt(x.roi, "signed_pct"),
+            lo=fmt(x.roi_lo, "signed_pct"),
+            hi=fmt(x.roi_hi, "signed_pct"),
+        )
+        if i == lowest:
+            ev += t("campaign_retro.lesson.channel_lowest", n=fmt(len(ch), "count"))
+        if side:
+            ev += t(f"campaign_retro.lesson.channel_{side}")
         add(
-            CA.verdict(x.roi_lo, x.roi_hi),
+            f"{side}_break_even" if side else v,
             t("campaign_retro.lesson.channel", channel=value("channel", x.channel)),
-            t(
-                "campaign_retro.lesson.channel_evidence",
-                roi=fmt(x.roi, "signed_pct"),
-                lo=fmt(x.roi_lo, "signed_pct"),
-                hi=fmt(x.roi_hi, "signed_pct"),
-            ),
+            ev,
         )
     if r.funnel is not None:
         for x in r.funnel[r.funnel["verdict"] != "inconclusive"].itertuples():
@@ -404,7 +428,7 @@ def lessons(r: CA.Retro) -> pd.DataFrame:
         top = r.categories.iloc[0]
         add(
             "descriptive",
-            t("campaign_retro.lesson.category", category=top["category"]),
+            t("campaign_retro.lesson.category", category=value("category", top["category"])),
             t("campaign_retro.lesson.category_evidence", share=fmt(top["share_of_extra"], "pct")),
         )
     a = r.observed.target_achievement

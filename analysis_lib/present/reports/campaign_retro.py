@@ -153,9 +153,7 @@ def verdicts(r: CA.Retro) -> dict[str, str]:
     if roi is not None:
         out["roi"] = t("campaign_retro.card.roi_verdict." + CA.verdict(roi.ci_low, roi.ci_high))
     if post is not None:
-        out["post_dip_gmv"] = t(
-            "campaign_retro.effect_verdict." + CA.verdict(post.ci_low, post.ci_high)
-        )
+        out["post_dip_gmv"] = N.post_verdict(r)
     return out
 
 
@@ -272,7 +270,9 @@ def categories(run: Run, r: CA.Retro) -> None:
             t("campaign_retro.section.categories"), t("campaign_retro.section.categories_lead")
         ),
         table(
-            r.categories[cols],
+            r.categories[cols].assign(
+                category=[value("category", c) for c in r.categories.category]
+            ),
             {"campaign_gmv": "money", "extra_gmv": "signed_money", "share_of_extra": "pct"},
             _labels(cols),
         ),
