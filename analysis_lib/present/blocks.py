@@ -188,6 +188,57 @@ class ChartError(AssertionError):
     """A chart broke a house rule (raised only when ``WORKBOOK_CHECK_CHARTS=1``, as in the tests)."""
 
 
+def png_bytes(fig) -> bytes:
+    """``fig`` as a PNG cropped to its drawn content plus ``savefig.pad_inches``, as
+    ``fig.savefig(..., bbox_inches="tight")`` saves it, but drawn once instead of twice.
+
+    A tight save draws the figure without rendering to measure it, then draws it again shifted
+    to the crop (the first draw is about a third of each chart's saving time, issue 20). Here the
+    figure is drawn once at the save resolution, measured on that drawing, and its pixels cut to
+    the same box (the same size in pixels; the margin past the figure's edge, where the padding
+    reaches beyond it, in the figure's background colour, as a tight save paints it). A figure
+    whose content itself reaches past its edge (a legend or label a tight save widens the canvas
+    for) goes through ``savefig`` as before."""
+    import matplotlib as mpl
+    from matplotlib import colors, image
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    dpi = mpl.rcParams["savefig.dpi"]
+    dpi = fig.dpi if dpi in (None, "figure") else float(dpi)
+    plain = all(str(mpl.rcParams[f"savefig.{k}"]) == "auto" for k in ("facecolor", "edgecolor"))
+    if fig.dpi == dpi and plain and not mpl.rcParams["savefig.transparent"]:
+        canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+        canvas.draw()
+        content = fig.get_tightbbox(canvas.get_renderer())  # inches
+        fw, fh = canvas.get_width_height()
+        eps = 1e-6
+        if (
+            content.x0 >= -eps
+            and content.y0 >= -eps
+            and content.x1 * dpi <= fw + eps
+            and content.y1 * dpi <= fh + eps
+        ):
+            box = content.padded(mpl.rcParams["savefig.pad_inches"])
+            # the crop's origin rounded to a pixel, its size truncated as Agg sizes a canvas
+            x0, y0 = round(box.x0 * dpi), round(box.y0 * dpi)
+            w, h = int(box.width * dpi), int(box.height * dpi)
+            face = np.round(np.array(colors.to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
+            out = np.empty((h, w, 4), np.uint8)
+            out[...] = face
+            drawn = np.asarray(canvas.buffer_rgba())  # rows from the top
+            # the part of the crop inside the figure: columns x0..x0+w, rows from the top
+            top = fh - (y0 + h)
+            cx0, cx1 = max(x0, 0), min(x0 + w, fw)
+            ry0, ry1 = max(top, 0), min(top + h, fh)
+            out[ry0 - top : ry1 - top, cx0 - x0 : cx1 - x0] = drawn[ry0:ry1, cx0:cx1]
+            buf = io.BytesIO()
+            image.imsave(buf, out, format="png", dpi=dpi)
+            return buf.getvalue()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()
+
+
 def figure(fig, alt: str) -> None:
     """Show a matplotlib figure as an image with ``alt`` text (what it shows), in order with the
     HTML around it, and close it. With ``WORKBOOK_CHECK_CHARTS=1`` the chart is measured first
@@ -203,11 +254,10 @@ def figure(fig, alt: str) -> None:
             problems = check(fig, alt)
             if problems:
                 raise ChartError(f"chart {alt!r}: " + "; ".join(problems))
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", bbox_inches="tight")
+        png = png_bytes(fig)
     finally:
         plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    data = base64.b64encode(png).decode("ascii")
     show(
         HTML(
             f'<figure class="wb-chart"><img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
