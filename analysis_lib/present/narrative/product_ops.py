@@ -269,11 +269,13 @@ def rules_table(
     median_margin: float,
 ) -> pd.DataFrame:
     """The rules in the order they apply: action, rule, SKUs it picked, and why it cannot apply
-    with the shop's inputs ('' when it can). "Clear or delist" only without a cost."""
+    with the shop's inputs ('' when it can). "Clear or delist" (by hand) is shown without a cost
+    or when it picked a SKU (a class A or B slow mover below the median margin, or a SKU without
+    a cost): every SKU the report counts is in one row, so the rows add up to the SKUs."""
     rows = []
     for a in PO.ACTIONS:
-        if a == "clear or delist" and have.get("cost", True):
-            continue  # with costs the margin always decides between clear and delist
+        if a == "clear or delist" and have.get("cost", True) and not counts.get(a, 0):
+            continue  # costs known and no SKU left undecided: the margin decided every one
         missing = PO.missing_inputs(PO.RULE_NEEDS.get(a, ()), have)
         rows.append(
             {
