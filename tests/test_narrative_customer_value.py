@@ -98,7 +98,7 @@ FINDINGS = {
         "win-back pool, the largest group Hibernating (300).",
         "The model expects CN¥100,000 of GMV from these customers over the next 12 months "
         "(CN¥100 each); Champions bring 60.0% of it.",
-        "LTV over CAC, on GMV (not margin): highest social (3.00), lowest ads (0.80).",
+        "LTV over CAC, on GMV (not margin): highest Social (3.00), lowest Ads (0.80).",
     ],
     "zh": [
         "统计期内共有 1,000 位客户购买，其中 25.0% 至少购买两次。",
@@ -144,7 +144,7 @@ ACTIONS = {
             "Cannot lose = bought most often, not for a while (R ≤ 2, F = 5)" + STAKE["en"],
         ),
         (
-            "Review acquisition spend on ads: 12-month LTV CN¥120 is below its CAC CN¥150.",
+            "Review acquisition spend on Ads: 12-month LTV CN¥120 is below its CAC CN¥150.",
             "LTV (GMV) / CAC below 1: the channel does not pay back even before the cost of goods",
         ),
     ],

@@ -222,7 +222,7 @@ def test_campaign_findings_and_actions_golden_en():
             "ROI's 95% credible interval includes zero",
         ),
         (
-            "Test spend on ads before cutting it: its attributed ROI is below break-even (ads: ROI "
+            "Test spend on Ads before cutting it: its attributed ROI is below break-even (Ads: ROI "
             "−71.0% (−86.0% … −45.0%)), but a split by share of campaign GMV is descriptive, not "
             "causal; hold its spend back in some regions or weeks of the next campaign to measure "
             "its return.",
@@ -262,7 +262,7 @@ def test_lessons_call_an_interval_across_zero_inconclusive():
         df = NC.lessons(retro()).set_index("what")
     assert df.loc["Pre-heat GMV", "result"] == "inconclusive: the data cannot tell"
     assert df.loc["Burst GMV", "result"] == "worked"
-    assert df.loc["Spend on ads", "result"] == "below break-even (descriptive)"
+    assert df.loc["Spend on Ads", "result"] == "below break-even (descriptive)"
     assert df.loc["Pre-heat GMV", "evidence"] == "+CN¥1,207 (−CN¥5,647 … CN¥7,631)"
     top = df.loc["Electronics drove the most extra GMV"]
     assert tuple(top) == ("descriptive (no counterfactual)", "33.7% of the GMV above run rate")

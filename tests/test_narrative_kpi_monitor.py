@@ -151,7 +151,7 @@ ACTIONS = {  # most urgent first: below target, the channel that fell most, refu
             "that pulled it down most; if it rose, the target's level",
         ),
         (
-            "Look into the channel email: its GMV fell 20.0% (CN¥5,000 → CN¥4,000), the largest "
+            "Look into the channel Email: its GMV fell 20.0% (CN¥5,000 → CN¥4,000), the largest "
             "fall of any channel against the previous period.",
             "a channel or device whose GMV fell more than 10.0% against the comparison base → the "
             "one with the largest fall in money",
@@ -456,9 +456,9 @@ ALERTS = [
 ALERT_GOLDEN = {
     "en": [
         "2025-01-22: Refund rate 94.4%, expected 7.4% (0.0% – 57.1%), +87.0 pp (+1,175.7%) "
-        "against expected; p < 0.001 under the model. Moved most: channel organic (90.3% against "
+        "against expected; p < 0.001 under the model. Moved most: channel Organic (90.3% against "
         "7.4% expected).",
-        "2025-01-14: UV (channel search) 1, expected 24 (8 – 45), −95.9% against expected; "
+        "2025-01-14: UV (channel Search) 1, expected 24 (8 – 45), −95.9% against expected; "
         "p = 0.0012 under the model.",
         "2025-02-05: no rows in orders, events: the feed did not arrive.",
         "2024-12-14: no rows in orders while visits came as usual: the orders feed did not arrive, "

@@ -18,7 +18,7 @@ from analysis_lib.present.charts.base import (
     value_axis,
 )
 from analysis_lib.present.numbers import fmt
-from analysis_lib.present.words import t
+from analysis_lib.present.words import t, value
 
 QUADRANT_COLORS = {
     "opportunity": PALETTE[1],
@@ -112,7 +112,7 @@ def growth_share(table: pd.DataFrame, growth_split: float, share_split: float) -
             )
     for r, s_ in zip(table.itertuples(), size, strict=True):
         ax.annotate(
-            str(r.category),
+            value("category", r.category),  # the catalog's name, else the data's
             (r.our_share, r.growth_yoy),
             xytext=(np.sqrt(s_) / 2 + 3, 0),
             textcoords="offset points",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from analysis_lib.analyses.market import CategoryMatrix, MarketSummary, Persona, ShareLoss
 from analysis_lib.present.blocks import Action, Card, direction_of, tone_of
 from analysis_lib.present.numbers import fmt
-from analysis_lib.present.words import has, spaced, t
+from analysis_lib.present.words import has, spaced, t, value
 
 NS = "market_analysis"
 
@@ -26,10 +26,16 @@ def w(key: str, /, **values) -> str:
 
 
 def data_value(kind: str, raw) -> str:
-    """A value from the data (gender, city tier, age band) in the report's language;
-    one the catalog does not know is shown as written."""
+    """A value from the data (gender, city tier, age band, region) in the report's language:
+    this report's words for it, else the shared ``values.<kind>`` of the catalog (regions of the
+    sample shop and common ones); one neither knows is shown as written."""
     key = f"{NS}.value.{kind}.{raw}"
-    return t(key) if has(key) else str(raw)
+    return t(key) if has(key) else value(kind, raw)
+
+
+def cat(category) -> str:
+    """A category in the report's language (``values.category``), else as the data writes it."""
+    return value("category", category)
 
 
 def listing(items) -> str:
@@ -153,7 +159,7 @@ def findings(s: MarketSummary, m: CategoryMatrix, losses: list[ShareLoss]) -> li
             out.append(
                 w(
                     "finding.driver",
-                    category=top.category,
+                    category=cat(top.category),
                     contribution=fmt(top.growth_contribution, "pp"),
                     growth=fmt(g, "signed_pct"),
                 )
@@ -161,7 +167,11 @@ def findings(s: MarketSummary, m: CategoryMatrix, losses: list[ShareLoss]) -> li
         low = t_.sort_values("growth_yoy").iloc[0]
         if low.growth_yoy < 0:
             out.append(
-                w("finding.shrank", category=low.category, growth=fmt(low.growth_yoy, "signed_pct"))
+                w(
+                    "finding.shrank",
+                    category=cat(low.category),
+                    growth=fmt(low.growth_yoy, "signed_pct"),
+                )
             )
     moves = t_.dropna(subset=["share_change"]).sort_values("share_change")
     if len(moves):
@@ -170,15 +180,19 @@ def findings(s: MarketSummary, m: CategoryMatrix, losses: list[ShareLoss]) -> li
             out.append(
                 w(
                     "finding.share_moves",
-                    up=up.category,
+                    up=cat(up.category),
                     up_change=fmt(up.share_change, "pp"),
-                    down=down.category,
+                    down=cat(down.category),
                     down_change=fmt(down.share_change, "pp"),
                 )
             )
         elif down.share_change > 0:
             out.append(
-                w("finding.share_up_only", up=up.category, up_change=fmt(up.share_change, "pp"))
+                w(
+                    "finding.share_up_only",
+                    up=cat(up.category),
+                    up_change=fmt(up.share_change, "pp"),
+                )
             )
     out.append(
         w(
@@ -194,7 +208,7 @@ def findings(s: MarketSummary, m: CategoryMatrix, losses: list[ShareLoss]) -> li
             w(
                 "finding.win_back",
                 n=len(losses),
-                category=losses[0].category,
+                category=cat(losses[0].category),
                 stake=fmt(losses[0].sales_at_stake, "money_compact"),
             )
         )
@@ -204,14 +218,14 @@ def findings(s: MarketSummary, m: CategoryMatrix, losses: list[ShareLoss]) -> li
         out.append(
             w(
                 "finding.opportunity",
-                category=top.category,
+                category=cat(top.category),
                 growth=fmt(top.growth_yoy, "signed_pct"),
                 share=fmt(top.our_share, "pct"),
             )
         )
     stars = m.of("star")
     if len(stars):
-        out.append(w("finding.stars", categories=listing(stars.category)))
+        out.append(w("finding.stars", categories=listing(map(cat, stars.category))))
     return out
 
 
@@ -225,7 +239,7 @@ def actions(s: MarketSummary, m: CategoryMatrix, losses: list[ShareLoss]) -> lis
         Action(
             w(
                 "action.win_back",
-                category=x.category,
+                category=cat(x.category),
                 growth=fmt(x.growth_yoy, "signed_pct"),
                 change=fmt(-x.share_change, "pp").lstrip("+"),  # "fell by 5.0 pp"
                 share=fmt(x.our_share, "pct"),
@@ -240,7 +254,7 @@ def actions(s: MarketSummary, m: CategoryMatrix, losses: list[ShareLoss]) -> lis
             Action(
                 w(
                     "action.grow",
-                    category=r.category,
+                    category=cat(r.category),
                     growth=fmt(r.growth_yoy, "signed_pct"),
                     market_growth=fmt(m.growth_split, "signed_pct"),
                     share=fmt(r.our_share, "pct"),
@@ -277,9 +291,28 @@ def trend_alt(s: MarketSummary, window) -> str:
         size_last=fmt(last.market_size, "money_compact"),
         share_first=fmt(first.our_share, "pct"),
         share_last=fmt(last.our_share, "pct"),
-        rank_first=rank_text(None if first.our_rank != first.our_rank else int(first.our_rank)),
-        rank_last=rank_text(None if last.our_rank != last.our_rank else int(last.our_rank)),
+        ranks=ranks_text(window.our_rank),
     )
+
+
+def ranks_text(ranks) -> str:
+    """Our rank over the months of a chart: the same rank every month says it stays (never
+    "from #1 to #1"); back at its first rank by the last month says so with the range between;
+    else from the first to the last. A month without a rank is left out."""
+    known = [int(v) for v in ranks if v == v and v is not None]
+    if not known:
+        return fmt(None)
+    first, last = known[0], known[-1]
+    if min(known) == max(known):
+        return w("chart.ranks_stayed", rank=rank_text(first))
+    if first == last:
+        return w(
+            "chart.ranks_returned",
+            rank=rank_text(first),
+            best=rank_text(min(known)),
+            worst=rank_text(max(known)),
+        )
+    return w("chart.ranks_moved", first=rank_text(first), last=rank_text(last))
 
 
 def matrix_lead(m: CategoryMatrix) -> str:
@@ -297,7 +330,7 @@ def matrix_alt(m: CategoryMatrix) -> str:
         n=len(m.table),
         growth=fmt(m.growth_split, "signed_pct"),
         share=fmt(m.share_split, "pct"),
-        opportunities=listing(opp.category) if len(opp) else w("chart.none"),
+        opportunities=listing(map(cat, opp.category)) if len(opp) else w("chart.none"),
     )
 
 

@@ -96,7 +96,10 @@ def matrix(r: MarketAnalysis) -> None:
         "share_change",
         "quadrant",
     ]
-    shown = m.table.assign(quadrant=[N.w(f"quadrant.{q}") for q in m.table.quadrant])
+    shown = m.table.assign(
+        category=[N.cat(c) for c in m.table.category],
+        quadrant=[N.w(f"quadrant.{q}") for q in m.table.quadrant],
+    )
     blocks.show(
         table(
             shown[cols],

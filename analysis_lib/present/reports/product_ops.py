@@ -19,7 +19,7 @@ from analysis_lib.present.charts import product_ops as charts
 from analysis_lib.present.narrative import product_ops as N
 from analysis_lib.present.narrative.product_ops import action_label, w
 from analysis_lib.present.tables import table
-from analysis_lib.present.words import label
+from analysis_lib.present.words import label, value
 
 HEADLINE = [
     "sell_through_rate",
@@ -90,6 +90,7 @@ def rules(run: Run, r: PO.ProductOps) -> None:
     counts = counts[present].loc[
         r.skus.groupby("category")["revenue"].sum().sort_values(ascending=False).index
     ]
+    counts.index = [value("category", c) for c in counts.index]
     fig = charts.actions_by_category(
         counts,
         {a: action_label(a) for a in present},
@@ -102,6 +103,7 @@ def rules(run: Run, r: PO.ProductOps) -> None:
 def categories(run: Run, r: PO.ProductOps) -> None:
     """By category, then the ABC concentration."""
     cats = PO.by_category(r.skus, r.have)
+    cats["category"] = [value("category", c) for c in cats["category"]]
     blocks.show(
         blocks.section(w("section.by_category.title"), w("section.by_category.lead")),
         table(
@@ -147,6 +149,7 @@ def sku_list(run: Run, r: PO.ProductOps) -> None:
         cols = [c for c in cols if c not in ("on_hand", "days_of_supply")]
     shown = pd.concat([g.skus.head(PER_ACTION) for g in r.plan], ignore_index=True)[cols]
     shown["action"] = [action_label(a) for a in shown["action"]]
+    shown["category"] = [value("category", c) for c in shown["category"]]
     if "days_of_supply" in shown:  # words for out of stock and no recent sale, one decimal else
         shown["days_of_supply"] = [N.supply(v, run.P.slow_days) for v in shown["days_of_supply"]]
     blocks.show(

@@ -64,7 +64,7 @@ def ytd_figures(p: TargetPlan) -> dict:
 
 def summary(run, p: TargetPlan) -> None:
     """Title line, the recorded figures, cards and findings, then what to do."""
-    owner = run.P.owners.get("gmv", "")
+    owner = value("owner", run.P.owners.get("gmv", ""))  # a known role in the report's language
     blocks.record_figures(figures(p, run.P.write_targets is not None), headline=HEADLINE)
     blocks.show(
         blocks.title_block(run.P.title_text, N.period_line(p), N.compared_text(p), run.last_day),
@@ -143,6 +143,7 @@ def targets(run, p: TargetPlan) -> None:
             value(d, v) if isinstance(v, str) else ""
             for d, v in zip(t_.dimension, t_.dimension_value, strict=True)
         ],
+        owner=[value("owner", o) if isinstance(o, str) else o for o in t_.owner],
     )
     cols = [
         "period",
