@@ -257,8 +257,9 @@ def test_delivery_sends_exactly_what_results_json_marks(tmp_path, monkeypatch):
 
 
 def _daily(tmp: Path, lang: str) -> Path:
-    """A daily alerts file on a rolling period: one rule that fires every day (orders >= 1), so
-    the next day's run holds the same alert, sent the day before."""
+    """A daily alerts file on a rolling period: one rule, an orders floor (fewer than 10 orders in
+    a day: the sample shop's quiet January has 7 on the 8th and 3 on the 9th), so the next day's
+    run holds the same alert, sent the day before."""
     doc = {
         "notebook": "kpi_monitor",
         "title": "数据监控 — 每日预警" if lang == "zh" else "KPI monitor — daily alerts",
@@ -271,7 +272,7 @@ def _daily(tmp: Path, lang: str) -> Path:
             "kpis": ["orders"],
             "breakdowns": [],
             "quiet_days": 3,
-            "thresholds": [{"rule": "orders >= 1", "severity": "info"}],
+            "thresholds": [{"rule": "orders < 10", "severity": "warning"}],
         },
         "delivery": [{"env": "WORKBOOK_ALERT_URLS"}],
     }
@@ -424,11 +425,11 @@ def test_another_notebook_runs_on_a_rolling_period(sample_dir, tmp_path, cli_env
 @pytest.mark.slow
 def test_alerts_table_lists_the_most_severe_first(sample_dir, tmp_path, cli_env):
     """The morning after the planted refund spike, the refund rule (critical) and the model's
-    refund anomaly (warning) and an every-day rule (info) fire on the same day: the table reads
-    critical, warning, info from the top, whatever order the detector found them in, and the
-    critical one is the first action."""
+    refund anomaly (warning) and an early-notice refund rule (info, above 15%) fire on the same
+    day: the table reads critical, warning, info from the top, whatever order the detector found
+    them in, and the critical one is the first action."""
     doc = yaml.safe_load((ROOT / "params/kpi_monitor/daily_alerts.yaml").read_text())
-    doc["alerts"]["thresholds"].insert(0, {"rule": "orders >= 1", "severity": "info"})
+    doc["alerts"]["thresholds"].insert(0, {"rule": "refund_rate > 0.15", "severity": "info"})
     doc.pop("delivery")
     p = tmp_path / "daily.yaml"
     p.write_text(yaml.safe_dump(doc, allow_unicode=True))
