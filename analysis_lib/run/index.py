@@ -188,8 +188,8 @@ def render(out: str | Path) -> str:
         ran = str(latest.get("started_at", ""))[:16].replace("T", " ")
         rows.append(
             f'<tr class="{"bad" if status == "FAILED" else "good"}"><td>{esc(e["notebook"])}</td><td>{link}</td>'
-            f"<td>{status}</td><td>{esc(ran)}</td>"
-            f"<td>{esc(fmt(dur, 'ratio')) if dur is not None else ''} s</td>"
+            f'<td>{status}</td><td class="nowrap">{esc(ran)}</td>'
+            f'<td class="nowrap">{esc(fmt(dur, "ratio")) if dur is not None else ""} s</td>'
             f"<td>{_headline((ok or {}).get('figures', {}), (ok or {}).get('headline'), (ok or {}).get('shown'))}{_alerts(ok)}</td>"
             f'<td class="{dq_class}">{esc(dq_cell)}</td><td>{note}</td></tr>'
         )
@@ -202,6 +202,7 @@ table {{ border-collapse: collapse; width: 100%; font-size: 0.9rem; }}
 th, td {{ padding: 0.4rem 0.6rem; border-bottom: 1px solid #e2e8f0; text-align: left; vertical-align: top; }}
 tr.bad td {{ background: #fef2f2; }}
 td.warn {{ color: #b45309; }}
+td.nowrap {{ white-space: nowrap; }}  /* a run's date and time, a duration: one line each */
 th {{ background: #f1f5f9; }}
 </style></head><body>
 <h1>Operations workbook — reports</h1>
