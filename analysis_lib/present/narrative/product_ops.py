@@ -67,7 +67,10 @@ def cards(s: PO.Summary, have: dict[str, bool], slow_days: int, lead_time_days: 
     gone = not_available(have)
 
     def card(key: str, label: str, value_text: str, note: str) -> Card:
-        return Card(label, fmt(None), gone[key]) if key in gone else Card(label, value_text, note)
+        # keyed by its results.json figure: the index prints the card's words (zh in zh)
+        if key in gone:
+            return Card(label, fmt(None), gone[key], key=key)
+        return Card(label, value_text, note, key=key)
 
     out = [
         card(
@@ -112,9 +115,15 @@ def cards(s: PO.Summary, have: dict[str, bool], slow_days: int, lead_time_days: 
                 w("card.skus_sold.label"),
                 fmt(s.skus_sold, "count"),
                 w("card.skus_sold.note", count=fmt(s.skus_in_catalogue, "count")),
+                key="skus_sold",
             ),
         )
     return out
+
+
+def index_extras(s: PO.Summary) -> dict[str, Card]:
+    """Headline figures of the index without a card of their own, as a card would word them."""
+    return {"skus_sold": Card(w("card.skus_sold.label"), fmt(s.skus_sold, "count"))}
 
 
 def findings(

@@ -55,7 +55,7 @@ def figures(r: PO.ProductOps) -> dict:
 def summary(run: Run, r: PO.ProductOps) -> None:
     """Title line, cards and findings; records the figures first."""
     P = run.P
-    blocks.record_figures(figures(r), headline=HEADLINE)
+    blocks.record_figures(figures(r), headline=HEADLINE, shown=N.index_extras(r.summary))
     cards = N.cards(r.summary, r.have, P.slow_days, P.lead_time_days)
     found = N.findings(r.summary, r.have, r.counts, P.slow_days, P.lead_time_days)
     period = f"{run.start} – {run.end}"
