@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,11 @@ from tests.conftest import SCREENSHOTS
 from tests.test_runner import ROOT, workbook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-RUNS = {"product_ops": "q4_2025", "market_analysis": "market_2025"}
+RUNS = {
+    "product_ops": "q4_2025",
+    "market_analysis": "market_2025",
+    "customer_value": "sample_shop",
+}
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +112,19 @@ def test_market_in_chinese_reads_regions_and_a_steady_rank(reports):
     assert f["our_rank"] == 1 and "每月均为第 1 名" in alt  # the sample's rank never moves
 
 
+@pytest.mark.parametrize("nb", list(RUNS))
+def test_index_rows_read_the_reports_cards(reports, nb):
+    """Every headline figure of the index has the words its report shows (recorded under
+    ``shown``): without them the index fell back to English labels on a Chinese report's row
+    ("Customers: 2,357" beside "2024-2025 年客户价值")."""
+    for lang in ("en", "zh"):
+        rec = json.loads((reports / nb / f"{RUNS[nb]}_{lang}" / "results.json").read_text())
+        assert rec["headline"] and set(rec["headline"]) <= set(rec["shown"]), (lang, rec["shown"])
+        if lang == "zh":
+            # no English word (an acronym such as CR3 is as a Chinese report writes it)
+            assert not [x for x in rec["shown"].values() if re.search("[a-z]{2}", x["label"])]
+
+
 @pytest.mark.browser
 def test_index_dates_and_durations_do_not_wrap(reports, browser):
     """The index's run date ("2026-01-23 06:00") and duration cells keep to one line, however
@@ -125,7 +143,7 @@ def test_index_dates_and_durations_do_not_wrap(reports, browser):
         });
         """
     )
-    assert len(lines) == 4
+    assert len(lines) == 2 * len(RUNS)
     for row in lines:
         for text, n in row:
             assert text.strip() and n == 1, (text, n)

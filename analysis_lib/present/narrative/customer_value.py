@@ -51,11 +51,13 @@ def cards(cv: C.CustomerValue, clv_months: int = 12) -> list[Card]:
             w("card.customers.label"),
             fmt(cv.repeat.customers, "count"),
             w("card.customers.note"),
+            key="customers",  # the index prints this card's words (zh in zh)
         ),
         Card(
             w("card.repeat.label"),
             fmt(cv.repeat.repeat_customer_share, "pct"),
             w("card.repeat.note"),
+            key="repeat_customer_share",
         ),
         Card(
             w("card.win_back.label"),
