@@ -134,6 +134,65 @@ def test_report_has_no_code_no_script_no_network(good_run):
     assert html.index("wb-summary") < html.index("data:image/png")
 
 
+def test_report_css_holds_only_rules_that_can_match(good_run):
+    """The lab template's stylesheet (about 250 KB of JupyterLab's) is cut to what the page can
+    use: no rule for a widget the report does not have, every rule for a class it has."""
+    d, _ = good_run
+    html = (d / "report.html").read_text()
+    css = "".join(re.findall(r"<style[^>]*>(.*?)</style>", html, re.S))
+    assert ".jp-OutputArea-output" in css and ".wb-card" in css and "--jp-" in css
+    assert ".jp-FileBrowser" not in css and ".jp-Toolbar" not in css
+    assert len(css) < 120_000, len(css)
+
+
+def test_prune_css_keeps_what_can_match_and_drops_the_rest():
+    """Rules for classes the page does not have go, and custom properties nothing reads; what can
+    apply stays (classes under :not(), rules without a class, properties read through others)."""
+    from analysis_lib.run.runner import prune_css
+
+    css = (
+        ":root { --x: var(--y); --y: 1px; --unused: url(data:a;b); }\n"
+        "/* a comment { with braces } */\n"
+        "@font-face { font-family: F; src: url('f.woff'); }\n"
+        "body, .absent { margin: 0; }\n"
+        ".used p { color: red; margin: var(--x); }\n"
+        ".used.absent { color: blue; }\n"
+        ".absent .used { color: green; }\n"
+        ".used:not(.absent) { font-weight: bold; }\n"
+        '.used::after { content: "}{"; }\n'
+        "[data-x='.absent'] { top: 0; }\n"
+        "@media (max-width: 600px) { .absent { left: 0; } .also { right: 0; } }\n"
+        "@media print { .absent { left: 0; } }\n"
+    )
+    page = (
+        f'<html><head><style type="text/css">{css}</style></head>'
+        "<body><div class=\"used x\"><p class='also'>.absent</p></div></body></html>"
+    )
+    out = re.search(r"<style[^>]*>(.*?)</style>", prune_css(page), re.S).group(1)
+    for kept in (
+        "--x: var(--y)",
+        "--y: 1px",
+        "@font-face",
+        "body, .absent",
+        ".used p",
+        ".used:not(.absent)",
+        'content: "}{"',
+        "[data-x='.absent']",
+        "@media (max-width: 600px){.also{ right: 0; }}",
+    ):
+        assert kept in out, kept
+    for dropped in (
+        ".used.absent",
+        ".absent .used",
+        "@media print",
+        "{ left: 0; }",
+        "comment",
+        "--unused",
+    ):
+        assert dropped not in out, dropped
+    assert prune_css(page).endswith("<p class='also'>.absent</p></div></body></html>")
+
+
 def test_injected_params_cell_not_in_report(good_run):
     d, _ = good_run
     html = (d / "report.html").read_text()
