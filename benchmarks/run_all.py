@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import resource
@@ -81,6 +82,13 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _children(proc: psutil.Process) -> list[psutil.Process]:
+    try:
+        return proc.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
 def run_measured(
     cmd: list[str], cwd: Path, zygote: bool = True
 ) -> tuple[float, int, subprocess.CompletedProcess]:
@@ -97,11 +105,21 @@ def run_measured(
     ps = psutil.Process(proc.pid)
     peak = [0, 0]
     done = threading.Event()
+    # (seconds since start, CPU-s of the machine so far, CPU-s of the run-all's process tree so
+    # far: each process's last reading, kept after it ends)
+    busy: list[tuple[float, float, float]] = []
+    seen: dict[int, float] = {}
 
     def sample() -> None:
         while not done.is_set():
             pss, rss = tree_rss(ps)
             peak[0], peak[1] = max(peak[0], pss or rss), max(peak[1], rss)
+            for p in [ps, *_children(ps)]:
+                with contextlib.suppress(psutil.Error):
+                    c = p.cpu_times()
+                    seen[(p.pid, p.create_time())] = c.user + c.system
+            m = psutil.cpu_times()
+            busy.append((time.perf_counter() - t0, m.user + m.nice + m.system, sum(seen.values())))
             done.wait(0.1)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -112,7 +130,43 @@ def run_measured(
     th.join()
     run_measured.cpu = children_cpu() - cpu0
     run_measured.peak_rss = peak[1]
+    run_measured.t0_epoch = time.time() - wall
+    run_measured.busy = busy
     return wall, peak[0], subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def timeline(reports: Path, t0_epoch: float, wall: float, busy: list, cores: int) -> list[str]:
+    """Which report ran when (from each results.json: written last, so its modification time is
+    the report's end, less ``duration_s`` its start) and how busy the machine's cores were (all
+    processes, ours and others', and the run-all's own process tree: sampled every 0.1 s), in
+    lines to print: idle core-seconds before the first report starts (the workers and the zygote
+    starting), while reports run, and after the last one started (the tail a longest-first order
+    keeps short). On a loaded machine the tree's idle time includes the CPU others took."""
+    spans = []
+    for res in reports.glob("*/*/results.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            r = json.loads(res.read_text())
+            end = res.stat().st_mtime - t0_epoch
+            spans.append((end - float(r["duration_s"]), end, f"{r['notebook']}/{r['name']}"))
+    spans.sort()
+    lines = [f"{'start':>6} {'end':>6}  report"]
+    lines += [f"{a:6.1f} {b:6.1f}  {name}" for a, b, name in spans]
+    if spans and len(busy) > 1:
+        first, last = min(a for a, _, _ in spans), spans[-1][0]
+
+        def idle(lo: float, hi: float, which: int) -> float:
+            pts = [(b[0], b[which]) for b in busy if lo <= b[0] <= hi]
+            if len(pts) < 2:
+                return 0.0
+            return max(0.0, cores * (pts[-1][0] - pts[0][0]) - (pts[-1][1] - pts[0][1]))
+
+        for which, label in ((1, "machine-wide"), (2, "of the run-all's processes")):
+            lines.append(
+                f"idle core-seconds {label}: {idle(0, first, which):.1f} before the first report "
+                f"started ({first:.1f} s), {idle(first, last, which):.1f} until the last one "
+                f"started ({last:.1f} s), {idle(last, wall, which):.1f} after (wall {wall:.1f} s)"
+            )
+    return lines
 
 
 def bench_run_all(
@@ -143,6 +197,8 @@ def bench_run_all(
             limit = run_measured.cpu / cores
             if r.returncode != 0:
                 print(r.stdout[-2500:], r.stderr[-2000:], file=sys.stderr)
+            spans = timeline(tmp / "reports", run_measured.t0_epoch, wall, run_measured.busy, cores)
+            print("\n".join(spans), file=sys.stderr if as_json else sys.stdout)
             if as_json:
                 emit(
                     True,
@@ -200,8 +256,6 @@ def bench_fixed_cost(repeat: int) -> None:
             f"fixed cost of one run (workbook run, trivial data): best {min(times):.2f} s, "
             f"runs {', '.join(f'{t:.2f}' for t in times)} s   (target <= 3 s)"
         )
-        import json
-
         res = json.loads((tmp / "reports" / "kpi_monitor" / "trivial" / "results.json").read_text())
         print("where the last run's time went (results.json timings):")
         for k, v in res["timings"].items():
