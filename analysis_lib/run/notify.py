@@ -48,28 +48,53 @@ def last_state(report_dir: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in state.items()} if isinstance(state, dict) else {}
 
 
-def resolve_urls(params) -> tuple[list[str], list[str]]:
-    """The Apprise URLs ``delivery:`` points to, and a note for each reference that gave none
-    (a variable not set, a file missing): notes name the reference, never a URL."""
+def _resolve(params) -> tuple[list[str], list[dict[str, str]], list[str]]:
+    """The Apprise URLs ``delivery:`` points to; for each reference that gave none, what is
+    missing (``kind``: ``env`` a variable not set, ``file_unreadable``, ``file_empty``; ``name``
+    the variable or file) and a note for stderr. Both name the reference, never a URL."""
     urls: list[str] = []
+    missing: list[dict[str, str]] = []
     notes: list[str] = []
     for ref in getattr(params, "delivery", None) or []:
         if ref.env is not None:
             raw = os.environ.get(ref.env, "")
             got = [u for u in re.split(r"[\s,]+", raw) if u]
             if not got:
+                missing.append({"kind": "env", "name": ref.env})
                 notes.append(f"{ref.env} is not set")
         else:
             try:
                 text = Path(ref.file).expanduser().read_text(encoding="utf-8")
             except OSError as exc:
+                missing.append({"kind": "file_unreadable", "name": str(ref.file)})
                 notes.append(f"cannot read {ref.file}: {exc.strerror or type(exc).__name__}")
                 continue
             got = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
             if not got:
+                missing.append({"kind": "file_empty", "name": str(ref.file)})
                 notes.append(f"{ref.file} holds no URL")
         urls += got
+    return urls, missing, notes
+
+
+def resolve_urls(params) -> tuple[list[str], list[str]]:
+    """The Apprise URLs ``delivery:`` points to, and a note for each reference that gave none
+    (a variable not set, a file missing): notes name the reference, never a URL."""
+    urls, _, notes = _resolve(params)
     return urls, notes
+
+
+def readiness(params) -> dict[str, Any]:
+    """Whether the run can send, for the notebook before it renders (the runner passes it as
+    ``alerts_delivery``, so the report says what results.json will record): ``set`` (params
+    have a ``delivery:``), ``ready`` (it gives at least one URL) and ``missing`` (what gave none,
+    as :func:`_resolve`). Holds no URL: the executed notebook is kept beside the report."""
+    urls, missing, _ = _resolve(params)
+    return {
+        "set": bool(getattr(params, "delivery", None)),
+        "ready": bool(urls),
+        "missing": missing,
+    }
 
 
 def _scheme(url: str) -> str:
@@ -135,6 +160,9 @@ def deliver(params, record: dict[str, Any], report_dir: Path) -> None:
     recs = [dict(r) for r in fig.get("records", [])]
     previous = {str(k): str(v) for k, v in (fig.get("sent_before") or {}).items()}
     to_send = [r for r in recs if r.get("status") == "to_send"]
+    # marked not_sent by the notebook: delivery set but no destination when the run began (the
+    # report says so); never sent here, so the report and results.json agree
+    held = [r for r in recs if r.get("status") == "not_sent"]
     urls, notes = resolve_urls(params)
     sent_to: list[str] = []
     if to_send and urls:
@@ -156,9 +184,12 @@ def deliver(params, record: dict[str, Any], report_dir: Path) -> None:
     else:
         for r in to_send:
             r["status"] = "not_sent"
-        if to_send:
-            why = "; ".join(notes) if notes else "no delivery set in params"
-            print(f"{name}: {len(to_send)} alert(s) not sent: {why}", file=sys.stderr)
+    if held or (to_send and not urls):
+        n = len(held) + (len(to_send) if not urls else 0)
+        why = "; ".join(notes) if notes else "no delivery set in params"
+        if not notes and urls:
+            why = "no destination when the run began"
+        print(f"{name}: {n} alert(s) not sent: {why}", file=sys.stderr)
     # the state kept: the days each alert was last delivered (a failed one is tried again)
     kept = dict(previous)
     for r in recs:

@@ -638,11 +638,20 @@ def alerts_sending(recs: list[dict], quiet_days: int) -> str:
     )
 
 
-def send_status(rec: dict, delivery: bool) -> str:
+def delivery_missing(missing: list[dict]) -> str:
+    """Why a delivery that is set has no destination, from what the runner found
+    (:func:`analysis_lib.run.notify.readiness`): "WORKBOOK_ALERT_URLS is not set"."""
+    return w("list_sep").join(w(f"alerts.missing.{m['kind']}", name=m["name"]) for m in missing)
+
+
+def send_status(rec: dict, delivery: bool, missing: str | None = None) -> str:
     """An alert's line in the table's last column: to be sent with this run (or not, without a
-    delivery), or already sent on its day."""
+    delivery, or with one that has no destination: ``missing`` says why), or already sent on its
+    day."""
     if rec.get("status") == "suppressed":
         return w("alerts.send.suppressed", day=rec["sent_on"])
+    if delivery and missing:
+        return w("alerts.send.not_sent_missing", why=missing)
     return w("alerts.send.to_send" if delivery else "alerts.send.not_sent")
 
 

@@ -83,13 +83,19 @@ class Judged:
     found: A.Alerts
     records: list[dict]
     sent_before: dict[str, str]
+    delivery: dict | None = None
 
 
-def judge(run: Run, sent: dict[str, str] | None = None) -> Judged | None:
+def judge(
+    run: Run, sent: dict[str, str] | None = None, delivery: dict | None = None
+) -> Judged | None:
     """The days the ``alerts:`` rules of params judge (default: the period's last complete day;
     or the backfill range), judged once (:func:`analysis_lib.analyses.alerts.detect`), their
     alerts marked by the quiet period against ``sent`` (:func:`analysis_lib.analyses.alerts.quiet`).
-    None without an ``alerts:`` section."""
+    ``delivery`` is what the runner found before the run (:func:`analysis_lib.run.notify.readiness`:
+    ``set``, ``ready``, ``missing``): set but with no destination (a variable not set), the alerts
+    to send are marked ``not_sent`` here, so the report and results.json say so alike. None
+    without an ``alerts:`` section."""
     rules = run.P.alerts
     if rules is None:
         return None
@@ -113,7 +119,11 @@ def judge(run: Run, sent: dict[str, str] | None = None) -> Judged | None:
     before = {str(k): str(v) for k, v in (sent or {}).items()}
     recs = alert_records(run, found)
     A.quiet(recs, before, rules.quiet_days)
-    return Judged(found, recs, before)
+    if delivery is not None and delivery.get("set") and not delivery.get("ready"):
+        for x in recs:
+            if x["status"] == "to_send":
+                x["status"] = "not_sent"
+    return Judged(found, recs, before, delivery)
 
 
 def alert_records(run: Run, found: A.Alerts | None) -> list[dict]:
@@ -142,6 +152,8 @@ def record(run: Run, r: kpi.KpiMonitor, judged: Judged | None = None) -> None:
             "records": recs,
             "quiet_days": run.P.alerts.quiet_days,
             "sent_before": judged.sent_before,
+            # what the runner found before the run: delivery set, a destination, what is missing
+            "delivery": judged.delivery,
             "subject": N.alert_subject(recs, run.P.title_text, [d.isoformat() for d in found.days]),
             "lines": [N.alert_sentence(x) for x in recs],
         }
@@ -183,11 +195,19 @@ def alerts(run: Run, judged: Judged | None) -> None:
     found, recs = judged.found, judged.records
     days = [d.isoformat() for d in found.days]
     delivery = bool(run.P.delivery)
+    # set but with no destination when the run began (judge marked the alerts not_sent)
+    missing = (
+        N.delivery_missing(judged.delivery["missing"])
+        if delivery and judged.delivery is not None and not judged.delivery.get("ready")
+        else None
+    )
     lead = N.alerts_lead(recs, days, found.alpha)
-    sending = N.alerts_sending(recs, run.P.alerts.quiet_days) if delivery else ""
+    sending = N.alerts_sending(recs, run.P.alerts.quiet_days) if delivery and not missing else ""
     parts = [blocks.section(N.w("alerts.section"), lead + (N.sep() + sending if sending else ""))]
     if not delivery:
         parts.append(blocks.paragraphs([N.w("alerts.delivery_none")]))
+    elif missing:
+        parts.append(blocks.paragraphs([N.w("alerts.delivery_missing", why=missing)]))
     if recs:  # the most severe first, then by day, as the manager reads down the table
         recs = sorted(recs, key=lambda x: (N.SEVERITY_RANK.get(x["severity"], 9), x["day"]))
         df = pd.DataFrame(
@@ -195,7 +215,7 @@ def alerts(run: Run, judged: Judged | None) -> None:
                 "day": [x["day"] for x in recs],
                 "severity": [N.w(f"alerts.severity.{x['severity']}") for x in recs],
                 "alert": [N.alert_sentence(x) for x in recs],
-                "sending": [N.send_status(x, delivery) for x in recs],
+                "sending": [N.send_status(x, delivery, missing) for x in recs],
             }
         )
         names = {c: N.w(f"alerts.columns.{c}") for c in df.columns}
