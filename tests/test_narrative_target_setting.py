@@ -25,6 +25,11 @@ YTD = T.YearToDate(
     rest_months=6,
     rest_target=700_000.0,
     rest_forecast=420_000.0,
+    p_reach=0.3,
+    outlook=920_000.0,
+    outlook_lo=700_000.0,
+    outlook_hi=1_400_000.0,
+    n_sims=2000,
 )
 
 
@@ -100,8 +105,10 @@ GOLDEN = {
             ),
             (
                 "P(reach target)",
-                "25.0%",
-                "share of 2,000 simulated years at or above the target",
+                "30.0%",
+                "actual 2026-01 – 2026-06 plus the forecast of the remaining 6 months: the year "
+                "ends at CN¥920,000 (median; 80% interval CN¥700,000 – CN¥1,400,000); 25.0% on "
+                "the forecast alone",
                 "",
             ),
             (
@@ -126,7 +133,9 @@ GOLDEN = {
             "against the forecast median for them (CN¥400,000; 80% interval CN¥300,000 – "
             "CN¥1,100,000), a forecast fitted before these months. The remaining 6 months "
             "need CN¥700,000 to reach the target, against a forecast median of CN¥420,000 "
-            "for them.",
+            "for them. With the actual so far and the forecast of the remaining months the year "
+            "ends at CN¥920,000 (median; 80% interval CN¥700,000 – CN¥1,400,000) and reaches the "
+            "target in 30.0% of simulated years (25.0% on the forecast alone).",
             "From the last twelve months the target needs +100.0%: the baseline forecast "
             "carries +33.3%, and +50.0% must come on top of it (as growth factors: 2.00 = "
             "1.33 × 1.50).",
@@ -173,7 +182,13 @@ GOLDEN = {
                 "较最近十二个月 +33.3%",
             ),
             ("较基线所需提升", "+50.0%", "目标 ÷ 基线中位数 − 1；差额 +¥40.0万", ""),
-            ("达成目标概率", "25.0%", "2,000 次模拟中全年达到或超过目标的比例", ""),
+            (
+                "达成目标概率",
+                "30.0%",
+                "2026-01 至 2026-06 实际加其余 6 个月的预测：全年中位数 ¥92.0万"
+                "（80% 区间 ¥70.0万 – ¥140.0万）；仅按预测为 25.0%",
+                "",
+            ),
             (
                 "2026-01 至 2026-06 实际",
                 "¥50.0万",
@@ -189,7 +204,9 @@ GOLDEN = {
             "目标 ¥120.0万 比基线中位数高 +50.0%；按基线，25.0% 的模拟年份能达成目标。",
             "截至目前（2026-01 至 2026-06）全年已实现 ¥50.0万，占全年目标的 "
             "41.7%：较同期目标（¥60.0万）−16.7%，较同期预测中位数（¥40.0万；80% 区间 ¥30.0万 – "
-            "¥110.0万）+25.0%；该预测拟合时尚无这些月份的数据。其余 6 个月需实现 ¥70.0万 才能达成目标，而这些月份的预测中位数为 ¥42.0万。",
+            "¥110.0万）+25.0%；该预测拟合时尚无这些月份的数据。其余 6 个月需实现 ¥70.0万 才能达成目标，而这些月份的预测中位数为 ¥42.0万。"
+            "实际加其余月份的预测，全年中位数为 ¥92.0万（80% 区间 ¥70.0万 – ¥140.0万），"
+            "30.0% 的模拟年份能达成目标（仅按预测为 25.0%）。",
             "以最近十二个月为基数，目标需要 +100.0%：基线预测自身带来 +33.3%，其余 +50.0% 需要额外达成（增长倍数：2.00 = 1.33 × "
             "1.50）。",
         ],

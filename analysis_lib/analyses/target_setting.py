@@ -343,7 +343,13 @@ class YearToDate:
     forecast over them (``forecast``: median of the simulated sums; ``ci_low``..``ci_high`` at
     ``level``), all from the same draws as the year's figures. ``rest_target`` is what the
     remaining months need (annual target - actual), ``rest_forecast`` the forecast median of
-    those months. The forecast was fitted on the history only: it does not know these months."""
+    those months. The forecast was fitted on the history only: it does not know these months.
+
+    How the year ends with what is already in: the actual plus each simulated path of the
+    remaining months (``outlook``: its median, = actual + ``rest_forecast``; ``outlook_lo``..
+    ``outlook_hi`` at ``level``), and ``p_reach``, the share of those paths at or above the
+    annual target: the probability of reaching it now, where the feasibility's ``p_reach`` is
+    the forecast's alone (as if none of the year were known)."""
 
     months: int
     start: pd.Timestamp
@@ -357,6 +363,11 @@ class YearToDate:
     rest_months: int
     rest_target: float
     rest_forecast: float
+    p_reach: float
+    outlook: float
+    outlook_lo: float
+    outlook_hi: float
+    n_sims: int
 
     @property
     def vs_target(self) -> float:
@@ -387,6 +398,8 @@ def year_to_date(
     sums = month_draws(fc, done).sum(axis=1)
     a = (1 - fc.level) / 2
     got = float(actual.loc[done].sum())
+    # the year's end on each path: the actual so far plus that path's remaining months
+    ends = got + (month_draws(fc, rest).sum(axis=1) if len(rest) else np.zeros(len(sums)))
     return YearToDate(
         months=n,
         start=done[0],
@@ -400,6 +413,11 @@ def year_to_date(
         rest_months=len(rest),
         rest_target=float(target) - got,
         rest_forecast=float(np.median(month_draws(fc, rest).sum(axis=1))) if len(rest) else 0.0,
+        p_reach=float((ends >= target).mean()),
+        outlook=float(np.median(ends)),
+        outlook_lo=float(np.quantile(ends, a)),
+        outlook_hi=float(np.quantile(ends, 1 - a)),
+        n_sims=len(ends),
     )
 
 

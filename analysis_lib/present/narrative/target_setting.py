@@ -153,15 +153,42 @@ def cards(p: TargetPlan, owner: str) -> list[Card]:
             w("card.uplift_note", gap=signed_money(f.gap)),
             key="required_uplift",
         ),
-        Card(
-            w("card.p_reach"),
-            fmt(f.p_reach, "pct"),
-            w("card.p_reach_note", n=fmt(f.n_sims, "count")),
-            tone="good" if f.p_reach >= 0.5 else "bad",
-            key="p_reach_target",
-        ),
+        p_reach_card(p),
         *([ytd_card(p)] if p.ytd is not None else []),
     ]
+
+
+def p_reach(p: TargetPlan) -> float:
+    """P(reach target) as the card and results.json give it: with actuals of the target year,
+    the actual so far plus the forecast of the remaining months; else the forecast's alone."""
+    return p.ytd.p_reach if p.ytd is not None else p.feasibility.p_reach
+
+
+def p_reach_card(p: TargetPlan) -> Card:
+    """P(reach target); with the year so far, on its actual plus the forecast of the rest, its
+    note giving the year's median end and the forecast-only figure it replaces."""
+    f, y, v = p.feasibility, p.ytd, p_reach(p)
+    if y is None:
+        note = w("card.p_reach_note", n=fmt(f.n_sims, "count"))
+    elif y.rest_months:
+        note = w(
+            "card.p_reach_ytd_note",
+            span=ytd_span(p),
+            months=y.rest_months,
+            outlook=money(y.outlook),
+            level=level_text(y.level),
+            range=money_range(y.outlook_lo, y.outlook_hi),
+            baseline=fmt(f.p_reach, "pct"),
+        )
+    else:
+        note = w("card.p_reach_done_note", actual=money(y.actual))
+    return Card(
+        w("card.p_reach"),
+        fmt(v, "pct"),
+        note,
+        tone="good" if v >= 0.5 else "bad",
+        key="p_reach_target",
+    )
 
 
 def ytd_span(p: TargetPlan) -> str:
@@ -263,6 +290,17 @@ def ytd_finding(p: TargetPlan) -> str:
                 n=y.rest_months,
                 rest=money(y.rest_target),
                 forecast=money(y.rest_forecast),
+            ),
+        )
+        text = then(
+            text,
+            w(
+                "finding.ytd_outlook",
+                outlook=money(y.outlook),
+                level=level_text(y.level),
+                range=money_range(y.outlook_lo, y.outlook_hi),
+                p=fmt(y.p_reach, "pct"),
+                baseline=fmt(p.feasibility.p_reach, "pct"),
             ),
         )
     return text

@@ -32,7 +32,9 @@ def figures(p: TargetPlan, targets_written: bool) -> dict:
         "baseline_hi": f.ci_high,
         "model": p.forecast.model,
         "monthly_targets": {k.strftime("%Y-%m"): v for k, v in p.monthly.items()},
-        "p_reach_target": f.p_reach,
+        # the card's: with actuals of the year, the actual plus the forecast of the rest
+        "p_reach_target": N.p_reach(p),
+        "p_reach_baseline": f.p_reach,
         "required_uplift": f.required_uplift,
         "target_total": f.target,
         "targets_written": targets_written,
@@ -59,6 +61,9 @@ def ytd_figures(p: TargetPlan) -> dict:
         "months_to_date": y.months,
         "rest_target": y.rest_target,
         "rest_forecast": y.rest_forecast,
+        "outlook_total": y.outlook,
+        "outlook_lo": y.outlook_lo,
+        "outlook_hi": y.outlook_hi,
     }
 
 
