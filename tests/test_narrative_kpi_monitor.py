@@ -119,8 +119,8 @@ CARDS = {  # value, base, change, tone
         ("100", "paid and refunded orders", "+25.0% vs previous period", "good"),
         (
             "8.0%",
-            "buyers / visitors, each counted once over the period; 7.5% counting them once per "
-            "week",
+            "buyers (paid or refunded orders) / visitors, each counted once over the period; 7.5% "
+            "counting them once per week",
             "+1.6 pp (+25.0%) vs previous period",
             "good",
         ),
@@ -132,7 +132,7 @@ CARDS = {  # value, base, change, tone
         ("100", "已支付及已退款订单", "较上期 +25.0%", "good"),
         (
             "8.0%",
-            "购买用户 / 访客（整个统计期去重）；按每周计一次为 7.5%",
+            "购买用户（已支付或已退款订单）/ 访客（整个统计期去重）；按每周计一次为 7.5%",
             "较上期 +1.6 个百分点（+25.0%）",
             "good",
         ),

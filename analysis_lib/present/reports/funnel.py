@@ -131,8 +131,11 @@ def cards(r: F.FunnelResult) -> dict[str, Card]:
         tone_of(d, True),
     )
     change, delta = rel(r.completed, None if prev is None else int(prev["units"].iloc[-1]))
+    # the purchase step counts events (cancelled orders too): say so beside the count, which the
+    # KPI monitor's buyers (valid orders) can differ from
+    done_note = t("funnel.cards.completed_purchase", unit=u) if last == "purchase" else u
     out["completed"] = Card(
-        t("funnel.cards.completed", step=N.step(last)), fmt(r.completed), u, change,
+        t("funnel.cards.completed", step=N.step(last)), fmt(r.completed), done_note, change,
         direction_of(delta), tone_of(delta, True),
     )  # fmt: skip
     neck = r.bottleneck
