@@ -303,18 +303,24 @@ def _parsed_css(css: str) -> tuple:
     return tuple(_css_items(css))
 
 
-def _may_match(selector: str, classes: frozenset[str]) -> bool:
-    """False when ``selector`` needs a class the page has none of (classes inside ``:not()`` and
-    other functional pseudo-classes, and escaped names, are not counted: kept to be safe)."""
+@functools.lru_cache(maxsize=20_000)
+def _needed_classes(selector: str) -> tuple[str, ...]:
+    """The classes an element must have for ``selector`` to match it (classes inside ``:not()``
+    and other functional pseudo-classes, and escaped names, are not counted: kept to be safe)."""
     if "\\" in selector:
-        return True
+        return ()
     bare = _ATTR_SEL.sub("", selector)
     while True:
         stripped = _PSEUDO_FN.sub("", bare)
         if stripped == bare:
             break
         bare = stripped
-    return all(c in classes for c in _CLASS_SEL.findall(bare))
+    return tuple(_CLASS_SEL.findall(bare))
+
+
+def _may_match(selector: str, classes: frozenset[str]) -> bool:
+    """False when ``selector`` needs a class the page has none of."""
+    return all(c in classes for c in _needed_classes(selector))
 
 
 def _kept(items, classes: frozenset[str]) -> str:
@@ -340,18 +346,33 @@ def _drop_unused_properties(blocks: list[str]) -> list[str]:
     """``blocks`` without the custom properties (``--name: value;``) nothing reads through
     ``var()``, directly or through another property that is read: JupyterLab defines 85 KB of
     icons and palettes as properties of ``:root`` that a report's rules never use."""
-    spans = []  # (block, start, end, name, value)
-    for b, css in enumerate(blocks):
+    spans = []  # per block: (start, end, name, value) of each custom property's declaration
+    for css in blocks:
+        found = []
         for m in _CUSTOM_PROP.finditer(css):
             end = _scan(css, m.end(), ";}")
-            spans.append((b, m.start(), end, m.group(1), css[m.end() : end]))
-    rest = list(blocks)
-    for b, start, end, _, _ in sorted(spans, key=lambda x: -x[1]):
-        rest[b] = rest[b][:start] + rest[b][end:]
-    used = {n for css in rest for n in _VAR_REF.findall(css)}
+            end += css[end : end + 1] == ";"
+            found.append((m.start(), end, m.group(1), css[m.end() : end]))
+        spans.append(found)
+
+    def without(css: str, found, drop) -> str:
+        parts, last = [], 0
+        for start, end, name, _ in found:
+            if drop(name):
+                parts.append(css[last:start])
+                last = end
+        parts.append(css[last:])
+        return "".join(parts)
+
+    used = {
+        n
+        for css, found in zip(blocks, spans, strict=True)
+        for n in _VAR_REF.findall(without(css, found, lambda _: True))
+    }
     values: dict[str, list[str]] = {}
-    for _, _, _, name, value in spans:
-        values.setdefault(name, []).append(value)
+    for found in spans:
+        for _, _, name, value in found:
+            values.setdefault(name, []).append(value)
     todo = list(used)
     while todo:
         for v in values.get(todo.pop(), ()):
@@ -359,12 +380,10 @@ def _drop_unused_properties(blocks: list[str]) -> list[str]:
                 if n not in used:
                     used.add(n)
                     todo.append(n)
-    out = list(blocks)
-    for b, start, end, name, _ in sorted(spans, key=lambda x: -x[1]):
-        if name not in used:
-            end += out[b][end : end + 1] == ";"
-            out[b] = out[b][:start] + out[b][end:]
-    return out
+    return [
+        without(css, found, lambda n: n not in used)
+        for css, found in zip(blocks, spans, strict=True)
+    ]
 
 
 def prune_css(page: str) -> str:
