@@ -32,6 +32,7 @@ about it are in :mod:`analysis_lib.present.narrative.ab_test` (this module holds
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from dataclasses import asdict, dataclass, field
@@ -40,6 +41,8 @@ from typing import Literal
 import ibis
 import numpy as np
 import pandas as pd
+import sqlglot as sg
+import sqlglot.expressions as sge
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
@@ -129,8 +132,10 @@ def sufficient_stats(
     memo = _STATEMENTS.setdefault(units, {}) if shop is not None and zero_safe else {}
     key = (tuple(keys), tuple(metrics), tuple(sorted(caps.items())))
     if key not in memo:
-        parts = U.sparse(units, keys, columns) if zero_safe else None
-        memo[key] = None if parts is None else _sparse_statement(*parts, keys, metrics, caps)
+        memo[key] = _sql_statement(units, keys, metrics, caps) if zero_safe else None
+        if memo[key] is None:  # keys the direct SQL does not know (segments): Ibis's statement
+            parts = U.sparse(units, keys, columns) if zero_safe else None
+            memo[key] = None if parts is None else _sparse_statement(*parts, keys, metrics, caps)
     if memo[key] is None:
         aggs = {k: e for k, (_, e) in _aggregates(t, metrics, caps).items()}
         df = execute(t.group_by(keys).aggregate(**aggs))
@@ -209,22 +214,125 @@ def _sparse_statement(
     return statement, {k: kind for k, (kind, _) in aggs.items()}
 
 
+def _kinds(metrics: list[MetricDef]) -> dict[str, str]:
+    """The kind of each column of :func:`sufficient_stats` (as :func:`_aggregates` gives them,
+    in its order) without building an expression."""
+    kinds = {"__units": "count"}
+    for m in metrics:
+        kinds[f"{m.name}__missing"] = "sum"
+        kinds[f"{m.name}__n"] = "count" if m.missing == "zero" else "complete"
+        names, pairs = _vars(m)
+        kinds.update({f"{m.name}__s{a}": "sum" for a in [*names, *pairs]})
+    return kinds
+
+
+def _sql_statement(
+    units: ibis.Table, keys: list[str], metrics: list[MetricDef], caps: dict
+) -> tuple[ibis.Table, dict[str, str]] | None:
+    """The statement of :func:`_sparse_statement` in SQL built directly from the shop's parts
+    (:func:`abtest_units.sparse_sql`): the same sums of the units with an order and counts of
+    every unit, stacked and added up, with no value missing (the shop's units have every value:
+    ``__missing`` columns are left out and read 0). As an Ibis table of the backend
+    (``backend.sql`` with its schema given: no round trip). None where ``sparse_sql`` is."""
+    columns = list(dict.fromkeys(c for m in metrics for c in m.columns()))
+    got = U.sparse_sql(units, keys, columns)
+    if got is None:
+        return None
+    ctes, every, bought, backend = got
+
+    # every node is built where it is used (a tree shares none): written without a copy
+    def col(name):
+        return sg.column(name, quoted=True)
+
+    def alias(e, name):
+        return sge.alias_(e, name, quoted=True, copy=False)
+
+    def cast(e, to):
+        return sge.Cast(this=e, to=sge.DataType(this=to))
+
+    def value(m, var):
+        name = {"y": m.y, "x": m.denominator, "c": m.covariate, "d": m.covariate_denominator}
+        v = cast(col(name[var]), sge.DataType.Type.DOUBLE)
+        if var == "y" and m.name in caps:
+            v = sge.Least(this=v, expressions=[sge.convert(caps[m.name])])
+        return v
+
+    def product(m, ab):
+        return sge.Mul(this=value(m, ab[0]), expression=value(m, ab[1]))
+
+    sums = {}  # column -> a function building its per-unit value
+    for m in metrics:
+        names, pairs = _vars(m)
+        for a in names:
+            sums[f"{m.name}__s{a}"] = functools.partial(value, m, a)
+        for ab in pairs:
+            sums[f"{m.name}__s{ab}"] = functools.partial(product, m, ab)
+
+    def grouped(rows, name, *cols):
+        sub = rows.subquery(sg.to_identifier(name, quoted=True), copy=False)
+        by = [col(c) for c in keys]
+        select = sg.select(*(col(c) for c in keys), *cols, copy=False)
+        return select.from_(sub, copy=False).group_by(*by, copy=False)
+
+    counted = grouped(
+        every,
+        "e",
+        alias(sge.Sum(this=col("__one")), "__w"),
+        alias(sge.Sum(this=col("__mixed")), "__m"),
+        *(alias(cast(sge.convert(0), sge.DataType.Type.DOUBLE), c) for c in sums),
+    )
+    summed = grouped(
+        bought,
+        "b",
+        alias(sge.convert(0), "__w"),
+        alias(sge.convert(0), "__m"),
+        *(alias(sge.Sum(this=f()), c) for c, f in sums.items()),
+    )
+    both = sge.union(counted, summed, distinct=False, copy=False)
+    statement = grouped(
+        both,
+        "s",
+        *(alias(cast(sge.Sum(this=col(c)), sge.DataType.Type.BIGINT), c) for c in ("__w", "__m")),
+        *(alias(sge.Sum(this=col(c)), c) for c in sums),
+    )
+    for name, q in ctes:
+        name = sge.TableAlias(this=sg.to_identifier(name, quoted=True))
+        statement = statement.with_(name, as_=q, copy=False)
+    a = U.parts(units).a.schema()
+    types = {"variant": "string", "day": a["assigned_ts"]}
+    schema = {
+        **{c: types[c] for c in keys},
+        "__w": "int64",
+        "__m": "int64",
+        **dict.fromkeys(sums, "float64"),
+    }
+    sql = statement.sql(dialect=backend.compiler.dialect, copy=False)
+    return backend.sql(sql, schema=schema), _kinds(metrics)
+
+
 def _sparse_stats(
     statement: ibis.Table, kinds: dict[str, str], keys: list[str], execute
 ) -> pd.DataFrame:
-    """:func:`sufficient_stats` from the statement of :func:`_sparse_statement`, its counts
-    completed. ``attrs["units_in_several_variants"]``."""
+    """:func:`sufficient_stats` from the statement of :func:`_sparse_statement` (or of
+    :func:`_sql_statement`: a sum it leaves out reads 0), its counts completed.
+    ``attrs["units_in_several_variants"]``."""
     df = execute(statement)
-    mixed = int(df["__m"].sum())
-    df = df[df["__w"] > 0].copy()  # keys of units in several variants only
+    w = df["__w"].to_numpy()
+    keep = w > 0  # not the keys of units in several variants only
+    w = w[keep]
+    cols = {k: df[k].array[keep] for k in keys}
     for k, kind in kinds.items():
         if kind == "count":
-            df[k] = df["__w"]
+            cols[k] = w
         elif kind == "complete":  # a unit reading 0 everywhere has every value
-            df[k] = df["__w"] - df[k.removesuffix("__n") + "__missing"]
-    df = df[[*keys, *kinds]]
-    df.attrs["units_in_several_variants"] = mixed
-    return df
+            cols[k] = w - cols[k.removesuffix("__n") + "__missing"]
+        elif k in df:
+            cols[k] = df[k].to_numpy()[keep]
+        else:
+            cols[k] = np.zeros(len(w), dtype=w.dtype)
+    out = pd.DataFrame(cols)  # built at once: a column set at a time costs milliseconds
+    out.attrs["units_in_several_variants"] = int(df["__m"].sum())
+    return out
 
 
 def _sums(rows: pd.Series | pd.DataFrame, m: MetricDef) -> dict[str, float]:
