@@ -106,9 +106,8 @@ GOLDEN = {
             (
                 "P(reach target)",
                 "30.0%",
-                "actual 2026-01 – 2026-06 plus the forecast of the remaining 6 months: the year "
-                "ends at CN¥920,000 (median; 80% interval CN¥700,000 – CN¥1,400,000); 25.0% on "
-                "the forecast alone",
+                "actual 2026-01 – 2026-06 + forecast of the other 6 months: median year "
+                "CN¥920,000; forecast alone 25.0%",
                 "",
             ),
             (
@@ -185,8 +184,7 @@ GOLDEN = {
             (
                 "达成目标概率",
                 "30.0%",
-                "2026-01 至 2026-06 实际加其余 6 个月的预测：全年中位数 ¥92.0万"
-                "（80% 区间 ¥70.0万 – ¥140.0万）；仅按预测为 25.0%",
+                "2026-01 至 2026-06 实际 + 其余 6 个月预测：全年中位数 ¥92.0万；仅按预测 25.0%",
                 "",
             ),
             (

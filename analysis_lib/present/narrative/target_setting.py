@@ -176,8 +176,6 @@ def p_reach_card(p: TargetPlan) -> Card:
             span=ytd_span(p),
             months=y.rest_months,
             outlook=money(y.outlook),
-            level=level_text(y.level),
-            range=money_range(y.outlook_lo, y.outlook_hi),
             baseline=fmt(f.p_reach, "pct"),
         )
     else:
