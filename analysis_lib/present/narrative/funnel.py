@@ -348,7 +348,8 @@ def method_notes(
         out.append(t("funnel.method.gap", min=fmt(MIN_SEGMENT_UNITS), unit=u))
     if "channel" in breakdowns:
         out.append(t("funnel.method.channels", unit=u))
-    if "purchase" in spec.steps:  # events, where the KPI monitor counts valid orders
+    if "purchase" in spec.steps and spec.unit == "user":
+        # purchase events, where the KPI monitor's buyers (users too) count valid orders
         out.append(t("funnel.method.purchase", unit=u))
     out.append(t("funnel.method.trend", one=one, grain=t(f"funnel.grain.{grain}")))
     return out
