@@ -66,7 +66,7 @@ def test_channel_lessons_and_actions_are_descriptive(lang):
         below = t("campaign_retro.result.below_break_even")
         above = t("campaign_retro.result.above_break_even")
         inconclusive = t("campaign_retro.verdict.inconclusive")
-        lowest = t("campaign_retro.lesson.channel_lowest", n="3")
+        lowest = t("campaign_retro.lesson.channel_lowest", n=3)
         test_cut = t("campaign_retro.lesson.channel_below")
         acts = [a.text for a in NC.actions(r)]
         cut_word, grow_word = (

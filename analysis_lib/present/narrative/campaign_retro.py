@@ -404,7 +404,7 @@ def lessons(r: CA.Retro) -> pd.DataFrame:
             hi=fmt(x.roi_hi, "signed_pct"),
         )
         if i == lowest:
-            ev += t("campaign_retro.lesson.channel_lowest", n=fmt(len(ch), "count"))
+            ev += t("campaign_retro.lesson.channel_lowest", n=len(ch))
         if side:
             ev += t(f"campaign_retro.lesson.channel_{side}")
         add(
