@@ -551,6 +551,52 @@ def test_shop_statistics_are_sql_written_for_the_backend(sample_dir, truth, monk
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
 
 
+def test_shop_unit_table_equals_pandas(sample_dir, truth):
+    """The shop's unit table (SQL written for the backend) against the same per-unit figures
+    computed in pandas from the files: each unit's variant, day, orders and revenue in its
+    window, in its pre-period, its users' segments."""
+    src = data.connect(str(sample_dir))
+    units, _ = _shop_units(src, truth)
+    got = src.execute(units).set_index("unit_id").sort_index()
+    e = truth["experiment"]
+    lo = pd.Timestamp(e["start"])
+    hi = pd.Timestamp(e["end"]) + pd.Timedelta(days=1)
+    a = pd.read_parquet(sample_dir / "assignments")
+    a = a[(a.experiment_id == e["experiment_id"]) & (a.assigned_ts >= lo) & (a.assigned_ts < hi)]
+    u = a.groupby("unit_id").agg(variant=("variant", "min"), n=("variant", "nunique"))
+    u["ts"] = a.groupby("unit_id").assigned_ts.min()
+    u = u[u.n == 1]
+    o = pd.read_parquet(sample_dir / "orders")
+    o = o[o.status.isin(["paid", "refunded"]) & (o.order_ts < hi)]
+    j = u.join(o.set_index("user_id")[["order_ts", "gmv"]], how="inner")
+    j = j[j.order_ts >= j.ts - pd.Timedelta(days=28)]
+    win = j.order_ts >= j.ts
+    per = (
+        pd.DataFrame(
+            {
+                "orders": win.astype(int),
+                "revenue": j.gmv.where(win, 0.0),
+                "pre_orders": (~win).astype(int),
+                "pre_revenue": j.gmv.where(~win, 0.0),
+            }
+        )
+        .groupby(level=0)
+        .sum()
+    )
+    want = u.join(per).fillna(0).sort_index()
+    assert list(got.index) == list(want.index)
+    assert (got.variant == want.variant).all() and (got.day == want.ts.dt.floor("D")).all()
+    for c in ["orders", "pre_orders"]:
+        assert (got[c] == want[c].astype(int)).all()
+        assert (got[c.replace("orders", "converted")] == (want[c] > 0)).all()
+    for c in ["revenue", "pre_revenue"]:
+        np.testing.assert_allclose(got[c], want[c], rtol=1e-12)
+    users = pd.read_parquet(sample_dir / "users").set_index("user_id").reindex(got.index)
+    assert (got.channel == users.channel).all()
+    new = np.where(users.signup_ts >= lo, "new", "returning")
+    assert (got.new_vs_returning == new).all() and set(new) == {"new", "returning"}
+
+
 def test_units_in_several_variants_are_counted_and_left_out(tmp_path):
     """A unit assigned to both variants is left out of every figure and counted once, by the
     statistics' own statement; a period without units says so (DataError naming the table)."""

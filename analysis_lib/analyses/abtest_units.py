@@ -19,6 +19,7 @@ import weakref
 from typing import NamedTuple
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import sqlglot as sg
 import sqlglot.expressions as sge
@@ -40,7 +41,8 @@ def from_assignments(
     (:func:`analysis_lib.analyses.abtest.sufficient_stats`: ``attrs["units_in_several_variants"]``,
     the notes say None) and raises :class:`DataError` when no unit is left.
 
-    Nothing runs here: the table is lazy. Its columns from ``users`` (segments) cost a join a
+    Nothing runs here: the table is lazy, SQL written for the backend (:func:`_units_sql`).
+    Its columns from ``users`` (segments) cost a join a
     statement needs only when it reads them (:func:`lean` gives the table without it), and a
     sum over the units needs only those with an order (:func:`sparse`). Built once per source
     and arguments (``src.memo``): a second call gives the same table, whose statements the
@@ -54,50 +56,174 @@ def from_assignments(
 def _from_assignments(
     src: DataSource, experiment_id: str, start: _dt.date, end: _dt.date, pre_days: int
 ) -> ibis.Table:
-    a = asg = src.table("assignments")
     lo, hi = as_date_bounds(start, end)
     since = lo - _dt.timedelta(days=pre_days)
-    a = a.filter(a.experiment_id == experiment_id, a.assigned_ts >= lo, a.assigned_ts < hi)
-    a = a.select("unit_id", "variant", "assigned_ts")
-    o = orders = src.table("orders")
-    o = M.valid_orders(o)
-    o = o.filter(o.order_ts >= since, o.order_ts < hi)
-    o = o.select(uid=o.user_id, order_ts=o.order_ts, gmv=o.gmv)
+    users = src.table("users") if src.has("users") else None
+    inputs = _Inputs(src.table("assignments"), experiment_id, lo, hi, src.table("orders"), since)
     empty = (
         f"{src.where('assignments')}: no units of experiment '{experiment_id}' assigned between "
         f"{start} and {end}"
     )
-    users = _users(src)
-    parts = _Parts(a, o, pre_days, lo, users, empty)
-    parts.inputs = _Inputs(asg, experiment_id, lo, hi, orders, since)
-    u = parts.u
-    j = u.left_join(o, (u.unit_id == o.uid) & (o.order_ts >= u.assigned_ts - parts.pre))
-    in_win = j.order_ts >= j.assigned_ts
-    in_pre = j.order_ts < j.assigned_ts
-    agg = j.group_by([j.unit_id, j.variant, j.assigned_ts]).aggregate(
-        orders=in_win.ifelse(1, 0).sum().coalesce(0),
-        revenue=in_win.ifelse(j.gmv, 0).sum().coalesce(0),
-        pre_orders=in_pre.ifelse(1, 0).sum().coalesce(0),
-        pre_revenue=in_pre.ifelse(j.gmv, 0).sum().coalesce(0),
-    )
-    parts.lean = units = agg.mutate(
-        converted=(agg.orders > 0).cast("int64"),
-        pre_converted=(agg.pre_orders > 0).cast("int64"),
-        day=agg.assigned_ts.truncate("D"),
-        variant=agg.variant.cast("string"),
-    )
+    parts = _Parts(inputs, pre_days, users, empty)
+    parts.lean = units = _units_sql(parts, None)
     if users is not None:
-        units = _with_users(users, units, lo)
+        units = _units_sql(parts, users)
     _PARTS[units] = parts
     return units
 
 
-def _users(src: DataSource) -> ibis.Table | None:
+def _units_sql(parts: _Parts, users: ibis.Table | None) -> ibis.Table:
+    """The unit table (:func:`from_assignments`) as SQL written for the backend (sqlglot) with
+    its schema, an Ibis table built in a millisecond or two where Ibis's own expressions take
+    several: one row per unit in one variant, its metrics over its window and pre-period from
+    its valid orders (left join: a unit without one reads 0), with the users' segments when
+    ``users`` is given (left join on ``user_id``: ``channel`` when the table has one,
+    ``new_vs_returning`` by ``signup_ts`` against the period's start)."""
+    i = parts.inputs
+    backend = i.assignments.get_backend()
+    compiler = backend.compiler
+    sa = i.assignments.schema()
+    gmv = ibis.table({"gmv": i.orders.schema()["gmv"], "w": "boolean"}, name="t")
+    money = gmv.w.ifelse(gmv.gmv, 0).sum().coalesce(0).type()  # as Ibis types the sums
+    schema = {
+        "unit_id": sa["unit_id"],
+        "variant": dt.string,
+        "assigned_ts": sa["assigned_ts"],
+        "orders": dt.int64,
+        "revenue": money,
+        "pre_orders": dt.int64,
+        "pre_revenue": money,
+        "converted": dt.int64,
+        "pre_converted": dt.int64,
+        "day": sa["assigned_ts"],
+    }
+
+    def col(name, table=None):
+        return sg.column(name, table=table, quoted=True)
+
+    def alias(e, name):
+        return sge.alias_(e, name, quoted=True, copy=False)
+
+    def cast(e, name):
+        return sge.Cast(this=e, to=compiler.type_mapper.from_ibis(schema[name]))
+
+    def tab(name, alias):
+        return sge.Table(
+            this=sg.to_identifier(name, quoted=True),
+            alias=sge.TableAlias(this=sg.to_identifier(alias, quoted=True)),
+        )
+
+    def total(test, yes):  # over the unit's joined orders (none: 0)
+        when = test(this=col("order_ts", "o"), expression=col("ts", "u"))
+        value = col("gmv", "o") if yes == "gmv" else sge.convert(yes)
+        case = sge.Case().when(when, value, copy=False).else_(sge.convert(0), copy=False)
+        return sge.Coalesce(this=sge.Sum(this=case), expressions=[sge.convert(0)])
+
+    since = sge.Sub(
+        this=col("ts", "u"),
+        expression=sge.Interval(this=sge.convert(str(parts.pre_days)), unit=sge.var("DAY")),
+    )
+    joined = sge.and_(
+        sge.EQ(this=col("uid", "o"), expression=col("unit_id", "u")),
+        sge.GTE(this=col("order_ts", "o"), expression=since),
+        copy=False,
+    )
+    variant = col("variant", "u")
+    if not sa["variant"].is_string():
+        variant = cast(variant, "variant")
+    per_unit = [
+        col("unit_id", "u"),
+        alias(variant, "variant"),
+        alias(col("ts", "u"), "assigned_ts"),
+        alias(cast(total(sge.GTE, 1), "orders"), "orders"),
+        alias(cast(total(sge.GTE, "gmv"), "revenue"), "revenue"),
+        alias(cast(total(sge.LT, 1), "pre_orders"), "pre_orders"),
+        alias(cast(total(sge.LT, "gmv"), "pre_revenue"), "pre_revenue"),
+        alias(
+            cast(sge.GT(this=total(sge.GTE, 1), expression=sge.convert(0)), "converted"),
+            "converted",
+        ),
+        alias(
+            cast(sge.GT(this=total(sge.LT, 1), expression=sge.convert(0)), "pre_converted"),
+            "pre_converted",
+        ),
+        alias(sge.TimestampTrunc(this=col("ts", "u"), unit=sge.var("DAY")), "day"),
+    ]
+    lean = (
+        sg.select(*per_unit, copy=False)
+        .from_(tab("_ab_u", "u"), copy=False)
+        .join(
+            sge.Join(this=tab("_ab_o", "o"), on=joined, side="LEFT"),
+            copy=False,
+        )
+        .where(sge.EQ(this=col("variant", "u"), expression=col("v2", "u")), copy=False)
+        .group_by(col("unit_id", "u"), col("variant", "u"), col("ts", "u"), copy=False)
+    )
+    ctes = [*_inputs_sql(i, compiler, ("_ab_a", "_ab_o")), ("_ab_u", _per_unit_sql("_ab_a"))]
+    statement = lean
+    if users is not None:
+        su = users.schema()
+        seg = [alias(col("channel", "s"), "channel")] if "channel" in su else []
+        schema.update({"channel": su["channel"]} if seg else {})
+        schema["new_vs_returning"] = dt.string
+        lo = ibis.literal(i.lo).op()
+        new = sge.GTE(
+            this=col("signup_ts", "s"),
+            expression=compiler.visit_Literal(lo, value=lo.value, dtype=lo.dtype),
+        )
+        nvr = sge.Case().when(new, sge.convert("new"), copy=False)
+        nvr = nvr.else_(sge.convert("returning"), copy=False)
+        source = compiler.to_sqlglot(users).subquery(sg.to_identifier("s", quoted=True), copy=False)
+        on = sge.EQ(this=col("unit_id", "l"), expression=col("user_id", "s"))
+        statement = (
+            sg.select(
+                *(col(c, "l") for c in schema if c not in ("channel", "new_vs_returning")),
+                *seg,
+                alias(nvr, "new_vs_returning"),
+                copy=False,
+            )
+            .from_(tab("_ab_l", "l"), copy=False)
+            .join(sge.Join(this=source, on=on, side="LEFT"), copy=False)
+        )
+        ctes.append(("_ab_l", lean))
+    for name, q in ctes:
+        name = sge.TableAlias(this=sg.to_identifier(name, quoted=True))
+        statement = statement.with_(name, as_=q, copy=False)
+    sql = statement.sql(dialect=compiler.dialect, copy=False)
+    return backend.sql(sql, schema=schema)
+
+
+def _per_unit_sql(assignments: str):
+    """Per unit of ``assignments`` (a named select of ``unit_id``, ``variant``,
+    ``assigned_ts``): its least and greatest variant (``variant``, ``v2``: the same for a
+    unit in one variant) and first assignment (``ts``)."""
+
+    def col(name):
+        return sg.column(name, quoted=True)
+
+    def alias(e, name):
+        return sge.alias_(e, name, quoted=True, copy=False)
+
+    source = sge.Table(
+        this=sg.to_identifier(assignments, quoted=True),
+        alias=sge.TableAlias(this=sg.to_identifier("a", quoted=True)),
+    )
+    return (
+        sg.select(
+            col("unit_id"),
+            alias(sge.Min(this=col("variant")), "variant"),
+            alias(sge.Max(this=col("variant")), "v2"),
+            alias(sge.Min(this=col("assigned_ts")), "ts"),
+            copy=False,
+        )
+        .from_(source, copy=False)
+        .group_by(col("unit_id"), copy=False)
+    )
+
+
+def _users(users: ibis.Table) -> ibis.Table:
     """The users' segments by ``uid``: ``signup_ts`` and ``channel`` (when the users table has
-    one); None without a users table."""
-    if not src.has("users"):
-        return None
-    users = src.table("users")
+    one)."""
     cols = {"signup_ts": users.signup_ts}
     if "channel" in users.columns:
         cols["channel"] = users.channel
@@ -129,24 +255,44 @@ class _Parts:
     """The parts of a unit table of :func:`from_assignments`, each built when first read (a
     statement that needs none of them pays nothing for them):
 
-    - ``a``: the experiment's assignments in the period (``unit_id``, ``variant``,
-      ``assigned_ts``); ``o``: valid orders from ``pre_days`` before the period to its end
-      (``uid``, ``order_ts``, ``gmv``); ``u``: per unit, its least and greatest variant
-      (``variant``, ``last_variant``: the same for a unit in one variant) and first assignment;
-    - ``lean``: the unit table without the users join; ``counts``: one row, ``units`` (in one
-      variant) and ``mixed`` (in several);
+    - ``inputs``: what the unit table reads (:class:`_Inputs`); ``a``: the experiment's
+      assignments in the period (``unit_id``, ``variant``, ``assigned_ts``); ``o``: valid
+      orders from ``pre_days`` before the period to its end (``uid``, ``order_ts``, ``gmv``);
+      ``u``: per unit, its least and greatest variant (``variant``, ``last_variant``: the same
+      for a unit in one variant) and first assignment; ``users``: the users' segments;
+    - ``lean``: the unit table without the users join (set by :func:`from_assignments`);
+      ``counts``: one row, ``units`` (in one variant) and ``mixed`` (in several);
     - ``base``: every unit: ``unit_id``, ``variant``, ``day``, ``__one``, ``__mixed`` (1 for a
       unit in one variant / in several); ``base_users``: the same with the users' segments;
     - ``bought``: the units with an order in their window or pre-period: keys and metrics
       (``bought_id`` their unit);
     - ``empty``: the message when no unit is left."""
 
-    def __init__(self, a, o, pre_days: int, lo, users, empty: str) -> None:
-        self.a, self.o, self.pre_days, self.lo = a, o, pre_days, lo
-        self.users, self.empty = users, empty
+    def __init__(self, inputs: _Inputs, pre_days: int, users_table, empty: str) -> None:
+        self.inputs, self.pre_days, self.lo = inputs, pre_days, inputs.lo
+        self.users_table, self.empty = users_table, empty
         self.pre = ibis.interval(days=pre_days)
         self.lean: ibis.Table | None = None
-        self.inputs: _Inputs | None = None
+
+    @functools.cached_property
+    def a(self) -> ibis.Table:
+        i = self.inputs
+        a = i.assignments
+        a = a.filter(
+            a.experiment_id == i.experiment_id, a.assigned_ts >= i.lo, a.assigned_ts < i.hi
+        )
+        return a.select("unit_id", "variant", "assigned_ts")
+
+    @functools.cached_property
+    def o(self) -> ibis.Table:
+        i = self.inputs
+        o = M.valid_orders(i.orders)
+        o = o.filter(o.order_ts >= i.since, o.order_ts < i.hi)
+        return o.select(uid=o.user_id, order_ts=o.order_ts, gmv=o.gmv)
+
+    @functools.cached_property
+    def users(self) -> ibis.Table | None:
+        return None if self.users_table is None else _users(self.users_table)
 
     @functools.cached_property
     def per_unit(self) -> ibis.Table:
@@ -309,17 +455,7 @@ def sparse_sql(units: ibis.Table, keys, columns):
         return out
 
     a, o, u, b = "_ab_a", "_ab_o", "_ab_u", "_ab_b"
-    per_unit = (
-        sg.select(
-            col("unit_id"),
-            alias(sge.Min(this=col("variant")), "variant"),
-            alias(sge.Max(this=col("variant")), "v2"),
-            alias(sge.Min(this=col("assigned_ts")), "ts"),
-            copy=False,
-        )
-        .from_(tab(a, "a"), copy=False)
-        .group_by(col("unit_id"), copy=False)
-    )
+    per_unit = _per_unit_sql(a)
     need = {_OF_SUM.get(c, c) for c in columns}
     sums = [
         alias(
