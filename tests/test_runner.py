@@ -415,38 +415,50 @@ def test_warm_kernel_has_imported_before_the_first_cell(tmp_path, sample_dir, cl
     assert "cell 3 failed: ValueError: x" in r.stderr.splitlines()[0], r.stderr
 
 
-def test_the_run_client_is_ready_without_fixed_waits(tmp_path):
+def test_the_run_client_is_ready_and_the_kernel_stopped_without_fixed_waits(tmp_path):
     """papermill's client (kernel.ReadyClient) is ready as soon as its kernel answers: on a
     running, idle kernel well under the 0.2 s that jupyter_client's wait_for_ready always waits
     for IOPub to go quiet (0.2-0.6 s of every report in which nothing runs), and the kernel then
-    runs code through it."""
+    runs code through it. A kernel asked to stop is seen gone within a few ms of its exit, not
+    at jupyter_client's next 0.1 s poll (a forked kernel, as run-all's, exits in about 30 ms)."""
     import asyncio
     import time
 
     from analysis_lib.run.kernel import IsolatedKernelManager, ReadyClient
 
-    async def check() -> list[float]:
-        km = IsolatedKernelManager(kernel_name="python3")
-        await km.start_kernel(cwd=str(tmp_path))
-        try:
-            waits = []
-            for _ in range(3):
-                kc = km.client()
-                assert isinstance(kc, ReadyClient)
-                kc.start_channels()
-                t0 = time.perf_counter()
-                await kc.wait_for_ready(timeout=60)
-                waits.append(time.perf_counter() - t0)
-                reply = await kc.execute_interactive(
-                    "print(6 * 7)", timeout=60, output_hook=out.append
-                )
-                assert reply["content"]["status"] == "ok"
-                kc.stop_channels()
-            return waits
-        finally:
-            await km.shutdown_kernel(now=True)
-
     out: list[dict] = []
-    waits = asyncio.run(check())
+
+    async def check() -> tuple[list[float], list[float]]:
+        waits, stops = [], []
+        for _ in range(2):
+            km = IsolatedKernelManager(kernel_name="python3")
+            await km.start_kernel(cwd=str(tmp_path))
+            try:
+                for _ in range(2):
+                    kc = km.client()
+                    assert isinstance(kc, ReadyClient)
+                    kc.start_channels()
+                    t0 = time.perf_counter()
+                    await kc.wait_for_ready(timeout=60)
+                    waits.append(time.perf_counter() - t0)
+                    reply = await kc.execute_interactive(
+                        "print(6 * 7)", timeout=60, output_hook=out.append
+                    )
+                    assert reply["content"]["status"] == "ok"
+                    kc.stop_channels()
+                t0 = time.perf_counter()
+                await km.shutdown_kernel()  # asked, as papermill does
+                stops.append(time.perf_counter() - t0)
+                assert not await km.is_alive()
+            finally:
+                if await km.is_alive():
+                    await km.shutdown_kernel(now=True)
+        return waits, stops
+
+    from analysis_lib.run.zygote import Zygote
+
+    with Zygote():  # kernels forked as under run-all
+        waits, stops = asyncio.run(check())
     assert min(waits) < 0.19, waits
+    assert min(stops) < 0.095, stops
     assert any(m.get("content", {}).get("text") == "42\n" for m in out), out
