@@ -116,10 +116,10 @@ def sufficient_stats(
     execute = execute or (lambda e: e.execute())
     keys = ["variant", *(by or [])]
     columns = list(dict.fromkeys(c for m in metrics for c in m.columns()))
-    t = U.lean(units, {*keys, *columns})
     caps = {}
     for m in metrics:
         if m.winsorize:
+            t = U.lean(units, {*keys, *columns})
             caps[m.name] = float(execute(_num(t[m.y]).quantile(m.winsorize)))
     # a unit that reads 0 everywhere adds 0 to every sum while the caps keep 0 at 0 and no
     # variable is a constant (a ratio's CUPED without a covariate denominator reads d = 1)
@@ -137,6 +137,7 @@ def sufficient_stats(
             parts = U.sparse(units, keys, columns) if zero_safe else None
             memo[key] = None if parts is None else _sparse_statement(*parts, keys, metrics, caps)
     if memo[key] is None:
+        t = U.lean(units, {*keys, *columns})
         aggs = {k: e for k, (_, e) in _aggregates(t, metrics, caps).items()}
         df = execute(t.group_by(keys).aggregate(**aggs))
         if shop is not None:  # the shop's units left out for being in several variants
@@ -252,7 +253,7 @@ def _sql_statement(
 
     def value(m, var):
         name = {"y": m.y, "x": m.denominator, "c": m.covariate, "d": m.covariate_denominator}
-        v = cast(col(name[var]), sge.DataType.Type.DOUBLE)
+        v = col(name[var])  # a double already (sparse_sql)
         if var == "y" and m.name in caps:
             v = sge.Least(this=v, expressions=[sge.convert(caps[m.name])])
         return v
@@ -279,7 +280,7 @@ def _sql_statement(
         "e",
         alias(sge.Sum(this=col("__one")), "__w"),
         alias(sge.Sum(this=col("__mixed")), "__m"),
-        *(alias(cast(sge.convert(0), sge.DataType.Type.DOUBLE), c) for c in sums),
+        *(alias(sge.convert(0.0), c) for c in sums),  # a double with the sums below
     )
     summed = grouped(
         bought,

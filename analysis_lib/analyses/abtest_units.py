@@ -65,9 +65,9 @@ def _from_assignments(
         f"{start} and {end}"
     )
     parts = _Parts(inputs, pre_days, users, empty)
-    parts.lean = units = _units_sql(parts, None)
-    if users is not None:
-        units = _units_sql(parts, users)
+    units = _units_sql(parts, users)
+    if users is None:
+        parts.lean = units
     _PARTS[units] = parts
     return units
 
@@ -260,7 +260,7 @@ class _Parts:
       orders from ``pre_days`` before the period to its end (``uid``, ``order_ts``, ``gmv``);
       ``u``: per unit, its least and greatest variant (``variant``, ``last_variant``: the same
       for a unit in one variant) and first assignment; ``users``: the users' segments;
-    - ``lean``: the unit table without the users join (set by :func:`from_assignments`);
+    - ``lean``: the unit table without the users join;
       ``counts``: one row, ``units`` (in one variant) and ``mixed`` (in several);
     - ``base``: every unit: ``unit_id``, ``variant``, ``day``, ``__one``, ``__mixed`` (1 for a
       unit in one variant / in several); ``base_users``: the same with the users' segments;
@@ -272,7 +272,13 @@ class _Parts:
         self.inputs, self.pre_days, self.lo = inputs, pre_days, inputs.lo
         self.users_table, self.empty = users_table, empty
         self.pre = ibis.interval(days=pre_days)
-        self.lean: ibis.Table | None = None
+
+    @functools.cached_property
+    def lean(self) -> ibis.Table:
+        return _units_sql(self, None)
+
+    # the unit table's columns without the users join
+    LEAN_COLUMNS = frozenset(["unit_id", "variant", "assigned_ts", *SHOP_METRICS, "day"])
 
     @functools.cached_property
     def a(self) -> ibis.Table:
@@ -361,7 +367,7 @@ def lean(units: ibis.Table, columns) -> ibis.Table:
     needed (an engine cannot drop that join itself: it does not know ``users.user_id`` is
     unique), else ``units`` itself."""
     parts = _PARTS.get(units)
-    ok = parts is not None and set(columns) <= set(parts.lean.columns)
+    ok = parts is not None and set(columns) <= parts.LEAN_COLUMNS
     return parts.lean if ok else units
 
 
@@ -404,11 +410,11 @@ _OF_SUM = {"converted": "orders", "pre_converted": "pre_orders"}
 
 def sparse_sql(units: ibis.Table, keys, columns):
     """:func:`sparse` as SQL built directly (sqlglot expressions for the backend's dialect; Ibis
-    compiles only the two filtered inputs, whose tables it knows): ``(ctes, every, bought,
-    backend)``, ``ctes`` the named selects that ``every`` and ``bought`` read (each input
-    scanned once), ``every`` every unit's ``keys``, ``__one`` and ``__mixed``, ``bought`` the
-    units with an order, their ``keys`` and ``columns`` (none null: a unit's amounts read 0
-    when it has none, as in the unit table). None for any other table or keys other than
+    compiles only the two tables read, whose views, casts and mappings it knows): ``(ctes,
+    every, bought, backend)``, ``ctes`` the named selects that ``every`` and ``bought`` read
+    (each input scanned once), ``every`` every unit's ``keys``, ``__one`` and ``__mixed``,
+    ``bought`` the units with an order, their ``keys`` and ``columns`` as doubles (none null:
+    a unit's amounts read 0 when it has none, as in the unit table). None for any other table or keys other than
     ``variant`` and ``day``. Building it costs a few milliseconds where Ibis's expressions and
     compiler cost tens (issue 20). Each node is built where it is used: the trees share none,
     so they are written without a copy."""
@@ -484,10 +490,11 @@ def sparse_sql(units: ibis.Table, keys, columns):
         .group_by(col("unit_id", "u"), col("variant", "u"), col("ts", "u"), copy=False)
     )
 
-    def value(c):
+    def value(c):  # as a double: what a sum of it, or of its products, reads
+        v = col(c, "b")
         if c in _OF_SUM:
-            return case(sge.GT(this=col(_OF_SUM[c], "b"), expression=sge.convert(0)), 1, 0)
-        return col(c, "b")
+            v = case(sge.GT(this=col(_OF_SUM[c], "b"), expression=sge.convert(0)), 1, 0)
+        return sge.Cast(this=v, to=sge.DataType(this=sge.DataType.Type.DOUBLE))
 
     def one(test):
         return case(test(this=col("variant", "e"), expression=col("v2", "e")), 1, 0)
