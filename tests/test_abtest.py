@@ -544,11 +544,29 @@ def test_shop_statistics_are_sql_written_for_the_backend(sample_dir, truth, monk
         raise AssertionError("SQL parsed again")
 
     monkeypatch.setattr(compiler, "visit_SQLQueryResult", parse)
+    monkeypatch.setattr(src.con, "execute", parse)  # DuckDB's own frame of the small result
     before = src.queries
     got = A.sufficient_stats(units, ms, by, execute=src.execute)
     assert src.queries == before + 1
     assert compiled == [src.table("assignments").op(), src.table("orders").op()]
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+
+
+def test_sql_for_duckdb_gives_the_frame_ibis_gives(sample_dir):
+    """SQL written for DuckDB with its schema comes back as DuckDB's own frame when its dtypes
+    are Ibis's, else through Ibis (an integer column with a null): the same frame either way."""
+    src = data.connect(str(sample_dir))
+    schema = {"k": "string", "n": "int64", "x": "float64", "t": "timestamp"}
+    for n in ("2", "NULL"):
+        sql = (
+            f"SELECT 'a' AS k, CAST({n} AS BIGINT) AS n, CAST(1.5 AS DOUBLE) AS x, "
+            "TIMESTAMP '2025-01-02 03:04:05' AS t"
+        )
+        got = src.execute(src.con.sql(sql, schema=schema))
+        want = src.con.execute(src.con.sql(sql, schema=schema))
+        pd.testing.assert_frame_equal(got, want)
+        assert got.n.isna().any() == (n == "NULL")
+    assert src.queries == 2
 
 
 def test_shop_unit_table_equals_pandas(sample_dir, truth):
