@@ -40,7 +40,7 @@ def test_a_title_per_language_shows_the_report_language_and_falls_back():
 @pytest.mark.parametrize(
     ("title", "line"),
     [
-        ({"fr": "Moniteur"}, "field 'title': unknown language 'fr' (a title per language has"),
+        ({"fr": "Moniteur"}, "field 'title': unknown language 'fr' (a text per language has"),
         ({}, "field 'title': is an empty mapping: give the text, or {en: ..., zh: ...}"),
         ({"en": "", "zh": "数据"}, "field 'title': en: String should have at least 1 character"),
         ({"zh": "x" * 201}, "field 'title': zh: String should have at most 200 characters"),
@@ -100,3 +100,33 @@ def test_the_title_reaches_alert_messages_in_the_report_language():
     p = _params({"en": "KPI monitor", "zh": "数据监控"}, "zh")
     subject, _ = notify.message(p, [], ["2025-10-02"], Path("report.html"), email=False)
     assert "数据监控" in subject and "KPI monitor" not in subject
+
+
+TARGETS = {
+    "notebook": "target_setting",
+    "title": "Targets",
+    "data": {"url": "data"},
+    "period": {"start": "2024-01-01", "end": "2025-12-31"},
+    "target_year": 2026,
+    "annual_target": 1_000_000,
+}
+
+
+def test_target_texts_per_language_show_the_report_language():
+    """A target plan's free text (the resources beside every target, the scenarios' names) is one
+    text or one per language, as a title: a Chinese report once repeated 'marketing budget as 2025
+    plus 10%' in English beside each of its targets."""
+    doc = TARGETS | {
+        "resources": {"en": "budget +10%", "zh": "预算 +10%"},
+        "scenarios": [{"name": {"en": "+5% traffic", "zh": "流量 +5%"}, "uv": 0.05}, {"name": "B"}],
+    }
+    zh, en = validate(doc | {"lang": "zh"}), validate(doc | {"lang": "en"})
+    assert zh.resources_text == "预算 +10%" and en.resources_text == "budget +10%"
+    assert [s["name"] for s in zh.what_if] == ["流量 +5%", "B"]
+    assert [s["name"] for s in en.what_if] == ["+5% traffic", "B"]
+    assert zh.what_if[0]["uv"] == 0.05
+    assert validate(TARGETS).resources_text == ""
+    with pytest.raises(ParamsError, match="unknown language 'fr'"):
+        validate(TARGETS | {"resources": {"fr": "budget"}})
+    with pytest.raises(ParamsError, match="at most 80"):
+        validate(TARGETS | {"scenarios": [{"name": {"zh": "长" * 81}}]})

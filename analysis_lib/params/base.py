@@ -335,7 +335,8 @@ def _title_piece(v: Any, where: str) -> str:
 
 
 def check_title(v: Any) -> str | dict[str, str]:
-    """A title: one text, or a mapping of report languages (en, zh) to text; ValueError naming
+    """A title, or any text the analyst writes for the report (a scenario's name, the resources
+    of a target): one text, or a mapping of report languages (en, zh) to text; ValueError naming
     an unknown language or an empty entry."""
     if not isinstance(v, dict):
         if not isinstance(v, str):
@@ -349,7 +350,7 @@ def check_title(v: Any) -> str | dict[str, str]:
     unknown = [str(k) for k in v if k not in TITLE_LANGS]
     if unknown:
         raise ValueError(
-            f"unknown language '{unknown[0]}' (a title per language has the keys en, zh)"
+            f"unknown language '{unknown[0]}' (a text per language has the keys en, zh)"
         )
     return {k: _title_piece(x, f"{k}: ") for k, x in v.items()}
 

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from analysis_lib.core import metrics as M
 from analysis_lib.core.data import as_date_bounds
 from analysis_lib.errors import ParamsError
-from analysis_lib.params.base import BaseParams, LocalPath, Strict
+from analysis_lib.params.base import BaseParams, LocalPath, Strict, check_title, title_in
 
 
 class Scenario(Strict):
     """A what-if scenario: relative changes of the drivers (0.05 = +5%)."""
 
-    name: str = Field(min_length=1, max_length=80)
+    # one text, or one per language ({en: ..., zh: ...}), as a title: a Chinese report shows
+    # the analyst's Chinese name
+    name: str | dict[str, str]
     uv: float = Field(default=0.0, gt=-1, le=10)
     conversion: float = Field(default=0.0, gt=-1, le=10)
     aov: float = Field(default=0.0, gt=-1, le=10)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, v: Any) -> str | dict[str, str]:
+        v = check_title(v)
+        if any(len(x) > 80 for x in ([v] if isinstance(v, str) else v.values())):
+            raise ValueError("String should have at most 80 characters")
+        return v
 
 
 class TargetSettingParams(BaseParams):
@@ -36,10 +46,27 @@ class TargetSettingParams(BaseParams):
     # who owns each target (e.g. {gmv: "Head of operations"}); none by default: the report names
     # no owner the analyst did not give
     owners: dict[str, str] = {}
-    resources: str = ""
+    # free text shown beside every target (e.g. "marketing budget as 2025 plus 10%"): one text,
+    # or one per language ({en: ..., zh: ...})
+    resources: str | dict[str, str] = ""
     scenarios: list[Scenario] = Field(default=[], max_length=10)
     write_targets: LocalPath | None = Field(default=None, max_length=500, pattern=r"\.parquet$")
     allow_outside_exports: bool = False
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _resources(cls, v: Any) -> str | dict[str, str]:
+        return "" if v in ("", None) else check_title(v)
+
+    @property
+    def resources_text(self) -> str:
+        """The resources in the report's language (its entry, else the other language's)."""
+        return title_in(self.resources, self.lang) if self.resources else ""
+
+    @property
+    def what_if(self) -> list[dict]:
+        """The scenarios as the analysis takes them, each name in the report's language."""
+        return [s.model_dump() | {"name": title_in(s.name, self.lang)} for s in self.scenarios]
 
     def output_paths(self) -> list[tuple[str, str]]:
         """The targets table, if written."""
