@@ -106,3 +106,15 @@ def test_cards_with_keys_are_recorded_for_the_index():
         [blocks.Card("AOV", "¥819", key="aov"), blocks.Card("Note", "x")], ["f"]
     )
     assert html.shown == {"aov": {"label": "AOV", "text": "¥819"}}
+
+
+def test_alerts_not_sent_says_whether_delivery_was_set():
+    """An alert not sent because the run has no delivery reads 'no delivery'; one not sent because
+    its delivery is set but found no destination (its variable unset) says so, as the report and
+    results.json do: the index must not tell the on-call person that nothing was configured."""
+    recs = [{"status": "not_sent"}, {"status": "delivered"}]
+    none = index._alerts({"alerts": {"records": recs, "delivery": None}})
+    assert "1 no delivery" in none and "1 sent" in none
+    unset = {"set": True, "ready": False, "missing": [{"kind": "env", "name": "X_URLS"}]}
+    got = index._alerts({"alerts": {"records": recs, "delivery": unset}})
+    assert "not sent: no destination" in got and "no delivery" not in got

@@ -253,14 +253,17 @@ def _names_in(folder: str) -> frozenset[str]:
 
 def _param_names(p: dict) -> set[str]:
     """The analyst's words in the params: titles, ``name``/``label`` values, and any free text
-    (a value with a space: an owner "Head of operations", an assumption). Single words are left
-    out: they are keys and choices (``gmv``, ``week``) that the report must translate."""
+    (a value with a space: an owner "Head of operations", an assumption), and the environment
+    variable or file a delivery names (``env: WORKBOOK_ALERT_URLS``: a report whose delivery has
+    no destination says which). Single words are left out: they are keys and choices (``gmv``,
+    ``week``) that the report must translate."""
     out: set[str] = set()
 
     def walk(node):
         if isinstance(node, dict):
             for k, v in node.items():
-                if k in {"title", "name", "label", "names", "labels"} and isinstance(v, str):
+                names = {"title", "name", "label", "names", "labels", "env", "file"}
+                if k in names and isinstance(v, str):
                     out.add(v)
                 walk(v)
         elif isinstance(node, list):

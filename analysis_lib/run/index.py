@@ -116,6 +116,8 @@ def _headline(figs: dict, keys: list[str] | None = None, shown: dict | None = No
     results.json without them, the preferred KPIs and other numbers formatted here."""
     shown = shown or {}
     if keys and all(k in shown for k in keys):
+        # a figure the shop's data cannot give (recorded as null) is left out, not shown as n/a
+        keys = [k for k in keys if not (k in figs and figs[k] is None)]
         return " · ".join(
             f"{esc(shown[k]['label'])}: {esc(shown[k]['text'])}" for k in keys[:MAX_FIGURES]
         )
@@ -140,11 +142,15 @@ def _alerts(rec: dict | None) -> str:
         return ""
     if not recs:
         return " · Alerts: none"
+    delivery = a.get("delivery") if isinstance(a.get("delivery"), dict) else {}
     words = {
         "delivered": "sent",
         "suppressed": "not re-sent: quiet period",
         "failed": "delivery failed",
-        "not_sent": "no delivery",
+        # a delivery that is set but found no destination (a variable not set) is not "none"
+        "not_sent": "not sent: no destination"
+        if delivery.get("set") and not delivery.get("ready")
+        else "no delivery",
     }
     counts: dict[str, int] = {}
     for r in recs:
