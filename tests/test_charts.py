@@ -301,6 +301,15 @@ def test_rank_axis_puts_one_on_top():
     assert lo > hi  # inverted: rank 1 drawn at the top
     fig.canvas.draw()
     assert "#1" in [t.get_text() for t in ax.get_yticklabels()]
+    plt.close(fig)
+    with use(lang="zh"):  # a Chinese chart says 第 1 名 (as the tables), not "#1"
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [3, 2, 1])
+        C.rank_axis(ax)
+        fig.canvas.draw()
+        got = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert "第 1 名" in got and not any("#" in x for x in got)
+    plt.close(fig)
 
 
 def test_diverging_scale_is_symmetric_around_the_reference():

@@ -418,7 +418,8 @@ def legend_outside(ax: Axes, title: str | None = None, **kw) -> matplotlib.legen
 
 
 def rank_axis(ax: Axes, axis: Literal["x", "y"] = "y", best: int = 1) -> None:
-    """A rank axis: 1 at the top (climbing to #1 reads as rising), whole ranks only, ``#1``."""
+    """A rank axis: 1 at the top (climbing to #1 reads as rising), whole ranks only, ``#1`` in
+    English and ``第 1 名`` in Chinese (the catalog's ``charts.rank_tick``)."""
     a = ax.yaxis if axis == "y" else ax.xaxis
     lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
     lo, hi = sorted((lo, hi))
@@ -426,7 +427,9 @@ def rank_axis(ax: Axes, axis: Literal["x", "y"] = "y", best: int = 1) -> None:
     (ax.set_ylim if axis == "y" else ax.set_xlim)(*lim)
     a.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=6, min_n_ticks=1))
     a.set_major_formatter(
-        matplotlib.ticker.FuncFormatter(lambda v, _p: f"#{v:.0f}" if v >= 1 else "")
+        matplotlib.ticker.FuncFormatter(
+            lambda v, _p: t("charts.rank_tick", n=f"{v:.0f}") if v >= 1 else ""
+        )
     )
 
 
