@@ -151,8 +151,8 @@ ACTIONS = {  # most urgent first: below target, the channel that fell most, refu
             "that pulled it down most; if it rose, the target's level",
         ),
         (
-            "Look into the channel Email: its GMV fell 20.0% (CN¥5,000 → CN¥4,000), the largest "
-            "fall of any channel against the previous period.",
+            "Look into the channel Email: the largest loss in GMV of any channel against the "
+            "previous period, CN¥1,000 (−20.0%: CN¥5,000 → CN¥4,000).",
             "a channel or device whose GMV fell more than 10.0% against the comparison base → the "
             "one with the largest fall in money",
         ),
@@ -170,8 +170,9 @@ ACTIONS = {  # most urgent first: below target, the channel that fell most, refu
             "水平",
         ),
         (
-            "排查渠道「邮件」：其 GMV 较上一周期下降 20.0%（¥5,000 → ¥4,000），是各渠道中降幅最大的。",
-            "GMV 较对比基期下降超过 10.0% 的渠道或设备 → 金额降幅最大者",
+            "排查渠道「邮件」：其 GMV 较上一周期减少 ¥1,000（−20.0%：¥5,000 → ¥4,000），是各渠道中 "
+            "GMV 减少金额最大的。",
+            "GMV 较对比基期下降超过 10.0% 的渠道或设备 → GMV 减少金额最大者",
         ),
         (
             "按商品和原因复查退款订单：退款率较上一周期上升 +2.0 个百分点（+66.7%），达到 5.0%。",
