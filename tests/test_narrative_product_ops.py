@@ -59,7 +59,7 @@ def test_what_to_do_restocks_first_and_names_the_skus(lang):
             ),
             (
                 "Delist 10 slow movers: D09, D08, D07, D06, D05, D04, D03, D02 and 2 more "
-                "(table below).",
+                "(all in the SKU table below).",
                 "in stock, no sale in the last 30 days, class C (the last 5% of revenue) and "
                 "gross margin below the median (37.6%; at list price for a SKU without a sale in "
                 "the period)",
@@ -75,7 +75,7 @@ def test_what_to_do_restocks_first_and_names_the_skus(lang):
                 "可售天数低于 7 天补货周期或已断货，且近 30 天有销售",
             ),
             (
-                "下架 10 个滞销 SKU：D09、D08、D07、D06、D05、D04、D03、D02 等，另有 2 个（见下表）。",
+                "下架 10 个滞销 SKU：D09、D08、D07、D06、D05、D04、D03、D02 等，另有 2 个（均见下方 SKU 表）。",
                 "有库存、近 30 天无销售，属 C 类（销售额最后 5%）且毛利率低于中位数"
                 "（37.6%；统计期内无销售的 SKU 按标价毛利率计）",
             ),
@@ -107,14 +107,15 @@ FINDINGS = {
         "24 A-class SKUs (20.0% of SKUs) make 80% of revenue.",
         "12 slow movers hold stock without a sale in the last 30 days: 2 to clear and 10 to "
         "delist by their margin and class.",
-        "2 selling SKUs will run out within the 7-day lead time: restock them first.",
+        "2 SKUs that sold in the last 30 days are out of stock or will run out within the 7-day "
+        "lead time: restock them first.",
         "Inventory turns 2.50 times in the period (about 36 days of stock).",
     ],
     "zh": [
         "动销率 85.0%：在售 100 个 SKU 中 85 个在本期有销售。",
         "24 个 A 类 SKU（占 SKU 数的 20.0%）贡献 80% 的销售额。",
         "12 个滞销 SKU 有库存但近 30 天无销售：按毛利率与 ABC 分类，2 个清仓，10 个下架。",
-        "2 个在售 SKU 将在 7 天补货周期内断货：应优先补货。",
+        "2 个近 30 天有销售的 SKU 已断货或将在 7 天补货周期内断货：应优先补货。",
         "本期库存周转 2.50 次（约 36 天库存）。",
     ],
 }

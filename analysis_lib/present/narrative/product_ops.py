@@ -18,6 +18,7 @@ from analysis_lib.present.words import t, value
 
 NS = "product_ops"
 SKUS_NAMED = 8  # SKUs named in an action; the rest are in the table below it
+SKUS_LISTED = 25  # SKUs listed per action in the SKU table (all of them in results.json)
 MEASURES = [
     "sell_through_rate",
     "inventory_turnover",
@@ -99,7 +100,7 @@ def cards(s: PO.Summary, have: dict[str, bool], slow_days: int, lead_time_days: 
             "stockout_risk_skus",
             w("card.stockout.label"),
             fmt(s.stockout_risk_skus, "count"),
-            w("card.stockout.note", lead=lead_time_days),
+            w("card.stockout.note", days=slow_days, lead=lead_time_days),
         ),
         card(
             "gross_margin",
@@ -177,11 +178,10 @@ def findings(
                 text += w("sentence_sep") + w("finding.slow_manual", manual=manual)
             out.append(text)
         if s.stockout_risk_skus:
-            out.append(
-                w("finding.risk", risk=fmt(s.stockout_risk_skus, "count"), lead=lead_time_days)
-            )
+            risk = fmt(s.stockout_risk_skus, "count")
+            out.append(w("finding.risk", risk=risk, days=slow_days, lead=lead_time_days))
         else:
-            out.append(w("finding.no_risk", lead=lead_time_days))
+            out.append(w("finding.no_risk", days=slow_days, lead=lead_time_days))
     if "inventory_turnover" not in gone:
         out.append(
             w(
@@ -203,8 +203,9 @@ def findings(
 
 
 def _sku_list(group: PO.ActionGroup) -> str:
-    """The first :data:`SKUS_NAMED` SKUs of an action (restock: with days of supply), and how
-    many more."""
+    """The first :data:`SKUS_NAMED` SKUs of an action (restock: with days of supply), how many
+    more, and where they are: all in the SKU table below, or (more than :data:`SKUS_LISTED`) how
+    many of them it lists, so the count agrees with what the table shows."""
     rows = group.skus.head(SKUS_NAMED)
     if group.action == "restock":
         names = [
@@ -217,7 +218,17 @@ def _sku_list(group: PO.ActionGroup) -> str:
         names = [str(s) for s in rows["sku"]]
     text = w("sku_sep").join(names)
     more = group.count - len(rows)
-    return w("action.more", skus=text, more=fmt(more, "count")) if more > 0 else text
+    if more <= 0:
+        return text
+    if group.count <= SKUS_LISTED:
+        return w("action.more", skus=text, more=fmt(more, "count"))
+    return w(
+        "action.more_capped",
+        skus=text,
+        more=fmt(more, "count"),
+        cap=fmt(SKUS_LISTED, "count"),
+        count=fmt(group.count, "count"),
+    )
 
 
 def actions(

@@ -29,7 +29,7 @@ HEADLINE = [
     "gross_margin",
     "skus_sold",
 ]
-PER_ACTION = 25  # SKUs listed per action in the detail table (all of them in results.json)
+PER_ACTION = N.SKUS_LISTED  # SKUs listed per action in the detail table (all in results.json)
 
 
 def figures(r: PO.ProductOps) -> dict:
