@@ -142,13 +142,12 @@ GOLDEN = {
         "actions": [
             "Lift each of the 4 drivers (UV, Conversion rate, Orders per buyer, AOV) by "
             "+10.7% beyond the baseline forecast: together +50.0%, CN¥400,000 above its "
-            "median. On the driver tree's base, the last twelve months, that is +18.9% "
-            "each (UV 35,676, Conversion rate 11.9%, Orders per buyer 1.19, AOV CN¥238), "
-            "because the forecast itself carries +33.3%.",
+            "median. That puts each driver 18.9% above the last twelve months, the driver "
+            "tree's base (UV 35,676, Conversion rate 11.9%, Orders per buyer 1.19, AOV CN¥238), "
+            "because the baseline forecast itself is 33.3% above them.",
             "Or lift one driver alone (one of UV, Conversion rate, Orders per buyer, AOV) "
-            "by +50.0% beyond the baseline forecast, the others on their path: on the last "
-            'twelve months that is +100.0% for it, the driver tree\'s "needed alone" '
-            "column.",
+            "by +50.0% beyond the baseline forecast, the others on their path: that puts it "
+            '100.0% above the last twelve months, the driver tree\'s "needed alone" column.',
         ],
         "rule": "P(reach target) on the baseline below 50%; gap = target ÷ baseline median − 1 = "
         "+50.0%; the drivers multiply (GMV = UV × conversion rate × orders per buyer × "
@@ -210,10 +209,10 @@ GOLDEN = {
         ],
         "actions": [
             "将 4 个驱动因素（访客数 UV、转化率、人均订单数、客单价）各自在基线预测之上提升 +10.7%：合计 +50.0%，即比基线中位数多 "
-            "¥40.0万。以驱动树的基数（最近十二个月）计，即每个 +18.9%（访客数 UV 35,676、转化率 11.9%、人均订单数 1.19、客单价 "
-            "¥238），因为基线预测自身已带来 +33.3%。",
-            "或仅靠单一驱动因素（访客数 UV、转化率、人均订单数、客单价之一）在基线预测之上提升 +50.0%，其余保持基线走势：以最近十二个月为基数，该因素变化 "
-            "+100.0%，即驱动树中“单独达成目标所需”一列。",
+            "¥40.0万。这样每个驱动因素比最近十二个月（驱动树的基数）高 18.9%（访客数 UV 35,676、转化率 11.9%、人均订单数 1.19、"
+            "客单价 ¥238），因为基线预测本身就比最近十二个月高 33.3%。",
+            "或仅靠单一驱动因素（访客数 UV、转化率、人均订单数、客单价之一）在基线预测之上提升 +50.0%，其余保持基线走势：这样该因素比最近十二个月"
+            "高 100.0%，即驱动树中“单独达成目标所需”一列。",
         ],
         "rule": "按基线达成概率低于 50%；差距 = 目标 ÷ 基线中位数 − 1 = +50.0%；各驱动因素相乘（GMV = 访客数 × 转化率 × 人均订单数 × "
         "客单价），平均分摊即每个在预测之上 (1 + 差距)^(1/4) − 1 = +10.7%，以最近十二个月为基数每个 2.00^(1/4) − 1 = "
@@ -255,7 +254,7 @@ def test_the_action_and_the_driver_tree_are_one_plan():
     tree = p.tree
     with use(lang="en", currency="CNY"):
         text = N.actions(p)[0].text
-        assert N.fmt(tree.shared_on_base(), "signed_pct") in text
+        assert N.fmt(tree.shared_on_base(), "pct") + " above the last twelve months" in text
         for d in tree.drivers:
             assert N.driver_value(d.key, d.base * (1 + tree.shared_on_base())) in text
     assert (1 + tree.baseline_shared()) * (1 + tree.spread()) == pytest.approx(

@@ -307,6 +307,12 @@ def ytd_finding(p: TargetPlan) -> str:
 # --- what to do -------------------------------------------------------------------------------
 
 
+def against(x: float) -> str:
+    """A change against a base in words, the sign as a direction (``23.0% below`` / ``低 23.0%``):
+    a figure after "lift ... by" reads as a rise, so a level below the base must say so."""
+    return w("action.above" if x >= 0 else "action.below", x=fmt(abs(x), "pct"))
+
+
 def actions(p: TargetPlan) -> list[Action]:
     """When the baseline median falls short (P(reach target) below 50%): the gap shared evenly by
     the drivers, then the gap on one driver alone. None otherwise (:func:`no_action_reason`)."""
@@ -316,7 +322,6 @@ def actions(p: TargetPlan) -> list[Action]:
     names = [label(d.key) for d in tree.drivers]
     n = len(tree.drivers)
     gap, each = fmt(tree.gap, "signed_pct"), fmt(tree.spread(), "signed_pct")
-    on_base = fmt(tree.uplift_on_base, "signed_pct")
     each_on_base = fmt(tree.shared_on_base(), "signed_pct")
     levels = listing(
         w("action.level", driver=label(d.key), level=driver_value(d.key, v))
@@ -331,9 +336,9 @@ def actions(p: TargetPlan) -> list[Action]:
                 each=each,
                 gap=gap,
                 money=money(f.gap),
-                each_on_base=each_on_base,
+                each_on_base=against(tree.shared_on_base()),
                 levels=levels,
-                baseline_change=fmt(tree.baseline_change, "signed_pct"),
+                baseline_change=against(tree.baseline_change),
             ),
             w(
                 "action.spread_rule",
@@ -346,7 +351,12 @@ def actions(p: TargetPlan) -> list[Action]:
             ),
         ),
         Action(
-            w("action.alone", gap=gap, drivers=listing(names), on_base=on_base),
+            w(
+                "action.alone",
+                gap=gap,
+                drivers=listing(names),
+                on_base=against(tree.uplift_on_base),
+            ),
             w("action.alone_rule"),
         ),
     ]
