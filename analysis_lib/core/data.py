@@ -813,13 +813,21 @@ def check_tables(
             check_table(source, table, cols)
 
 
-def fingerprint(url) -> str:
+def fingerprint(url, files=(), source: bool = True) -> str:
     """A short fingerprint of the data: for a folder, a hash of each file's name, size and its
     first and last 64 KiB (cheap on 10^8-row files, changes whenever a file does); for a backend
     URL, a hash of the URL without credentials. Given a params file's ``data`` (a
     :class:`~analysis_lib.params.DataSpec`) with a shop profile's mappings, the mappings are
-    hashed in too (the same files mapped otherwise are other figures)."""
+    hashed in too (the same files mapped otherwise are other figures). ``files`` (a series or
+    controls file the params name) are hashed in the same way; ``source=False`` leaves the data
+    source out (a run that reads no table of it). Use :func:`run_fingerprint` for a run."""
     h = hashlib.sha256()
+    for f in files:  # by file name: the same file written relative or absolute is the same data
+        p = Path(str(f).removeprefix("file://"))
+        if p.is_file():
+            _hash_file(h, p, p.name)
+    if not source and files:
+        return "sha256:" + h.hexdigest()[:16]
     if not isinstance(url, str):
         spec, url = url, url.url
         if getattr(spec, "tables", None) or getattr(spec, "sources", None):
@@ -832,14 +840,27 @@ def fingerprint(url) -> str:
     for p in sorted(folder.rglob("*")):
         if not p.is_file() or p.suffix not in (".parquet", ".csv"):
             continue
-        size = p.stat().st_size
-        h.update(f"{p.relative_to(folder)}:{size}".encode())
-        with p.open("rb") as f:
-            h.update(f.read(65536))
-            if size > 65536:
-                f.seek(max(size - 65536, 65536))
-                h.update(f.read(65536))
+        _hash_file(h, p, str(p.relative_to(folder)))
     return "sha256:" + h.hexdigest()[:16]
+
+
+def run_fingerprint(params) -> str:
+    """The fingerprint of what a run reads (its provenance footer and results.json): the files
+    its params name (``input_paths``: a series, a controls file) and the data source when it
+    reads a table of it. A run that reads only its series file (intervention_impact) is the
+    fingerprint of that file, not of the folder ``data.url`` names beside it."""
+    return fingerprint(params.data, files=params.input_paths(), source=bool(params.tables_read()))
+
+
+def _hash_file(h, p: Path, name: str) -> None:
+    """Hash ``name``, the size and the first and last 64 KiB of the file ``p`` into ``h``."""
+    size = p.stat().st_size
+    h.update(f"{name}:{size}".encode())
+    with p.open("rb") as f:
+        h.update(f.read(65536))
+        if size > 65536:
+            f.seek(max(size - 65536, 65536))
+            h.update(f.read(65536))
 
 
 def month_key(values, where: str):

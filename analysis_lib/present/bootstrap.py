@@ -91,7 +91,7 @@ def finish(run: Run, start=None, end=None, extra: list | None = None) -> list:
     and shown with the others. Returns every finding."""
     dq = quality.for_params(run.src, run.P, start, end) + list(extra or [])
     blocks.record_figures({"data_quality": quality.summary(dq)})
-    blocks.show(blocks.data_quality(dq), blocks.provenance(run.raw, data.fingerprint(run.P.data)))
+    blocks.show(blocks.data_quality(dq), blocks.provenance(run.raw, data.run_fingerprint(run.P)))
     _record_queries(run.src)
     return Findings(dq)
 

@@ -668,7 +668,7 @@ def _execute(
         "params_path": str(params_path.resolve()),  # whose report this is (check_owner)
         "data": {
             "url": D.redact_url(params.data.url),
-            "fingerprint": D.fingerprint(params.data),
+            "fingerprint": D.run_fingerprint(params),
         },
         "code_version": code_version(),
         "figures": {},
