@@ -97,12 +97,31 @@ def breakdown_heatmap(bt: pd.DataFrame, by: str, segment_names: dict) -> plt.Fig
     cols["overall"] = t("funnel.charts.heat_overall")
     shown = bt[[*steps, "overall"]].rename(columns=cols)
     shown.index = [segment_names.get(i, str(i)) for i in bt.index]
-    return heatmap(
+    fig = heatmap(
         shown,
         t("funnel.sections.breakdown", by=by),
         "pct",
         groups=[[cols[c] for c in steps], [cols["overall"]]],
     )
+    return _within(fig)
+
+
+def _within(fig: plt.Figure, pad: float = 0.08) -> plt.Figure:
+    """``fig`` widened (and heightened) until everything drawn lies inside it. A heatmap of two
+    or three steps and short segment names is narrow, and its first slanted step label (``page
+    view → product view``) or its title reached past the left edge: the saved image then depends
+    on a tight save to widen the canvas, and a page that shows the figure's own box cuts the label
+    (``rt view → add to cart``). Measured on the drawn figure, in inches."""
+    for _ in range(3):
+        box = fig.get_tightbbox(fig.canvas.get_renderer())
+        w, h = fig.get_size_inches()
+        dx = max(0.0, -box.x0) + max(0.0, box.x1 - w)
+        dy = max(0.0, -box.y0) + max(0.0, box.y1 - h)
+        if dx <= 0 and dy <= 0:
+            break
+        fig.set_size_inches(w + (dx and dx + pad), h + (dy and dy + pad))
+        fig.tight_layout()
+    return fig
 
 
 def trend_chart(
