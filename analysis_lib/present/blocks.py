@@ -74,7 +74,21 @@ def title_block(
         bits.append(t("compared_with", period=compared))
     if last_day is not None:
         bits.append(t("data_through", day=str(last_day)))
-    return HTML(f'<div class="wb-title"><h1>{esc(title)}</h1><p>{esc(" · ".join(bits))}</p></div>')
+    line = nowrap_dates(esc(" · ".join(bits)))
+    return HTML(f'<div class="wb-title"><h1>{esc(title)}</h1><p>{line}</p></div>')
+
+
+# a day or a month, ISO (2025-12-31, 1997-01) or Chinese (2025年12月31日, 2025年12月)
+_DATE = re.compile(
+    r"(?<![0-9A-Za-z-])(\d{4}-\d{2}(?:-\d{2})?|\d{4}年\d{1,2}月(?:\d{1,2}日)?)(?![0-9A-Za-z-])"
+)
+
+
+def nowrap_dates(escaped: str) -> str:
+    """Each date in an escaped line kept on one line (``2025-12-`` / ``31`` broke a header
+    between its hyphens): a ``wb-date`` span that does not wrap, its text unchanged (copy-paste
+    gives the same date); a range still breaks between its two ends."""
+    return _DATE.sub(r'<span class="wb-date" style="white-space:nowrap">\1</span>', escaped)
 
 
 Tone = Literal["good", "bad", "neutral"]
