@@ -72,6 +72,35 @@ def _from_assignments(
     return units
 
 
+def _col(name, table=None):
+    return sg.column(name, table=table, quoted=True)
+
+
+def _alias(e, name):
+    return sge.alias_(e, name, quoted=True, copy=False)
+
+
+def _tab(name, alias):
+    return sge.Table(
+        this=sg.to_identifier(name, quoted=True),
+        alias=sge.TableAlias(this=sg.to_identifier(alias, quoted=True)),
+    )
+
+
+def _orders_of_unit(pre_days: int):
+    """The join of a unit (``u``) to its orders (``o``): its id, from the start of its
+    pre-period (``pre_days`` before its assignment) on."""
+    since = sge.Sub(
+        this=_col("ts", "u"),
+        expression=sge.Interval(this=sge.convert(str(pre_days)), unit=sge.var("DAY")),
+    )
+    return sge.and_(
+        sge.EQ(this=_col("uid", "o"), expression=_col("unit_id", "u")),
+        sge.GTE(this=_col("order_ts", "o"), expression=since),
+        copy=False,
+    )
+
+
 def _units_sql(parts: _Parts, users: ibis.Table | None) -> ibis.Table:
     """The unit table (:func:`from_assignments`) as SQL written for the backend (sqlglot) with
     its schema, an Ibis table built in a millisecond or two where Ibis's own expressions take
@@ -98,91 +127,71 @@ def _units_sql(parts: _Parts, users: ibis.Table | None) -> ibis.Table:
         "day": sa["assigned_ts"],
     }
 
-    def col(name, table=None):
-        return sg.column(name, table=table, quoted=True)
-
-    def alias(e, name):
-        return sge.alias_(e, name, quoted=True, copy=False)
-
     def cast(e, name):
         return sge.Cast(this=e, to=compiler.type_mapper.from_ibis(schema[name]))
 
-    def tab(name, alias):
-        return sge.Table(
-            this=sg.to_identifier(name, quoted=True),
-            alias=sge.TableAlias(this=sg.to_identifier(alias, quoted=True)),
-        )
-
     def total(test, yes):  # over the unit's joined orders (none: 0)
-        when = test(this=col("order_ts", "o"), expression=col("ts", "u"))
-        value = col("gmv", "o") if yes == "gmv" else sge.convert(yes)
+        when = test(this=_col("order_ts", "o"), expression=_col("ts", "u"))
+        value = _col("gmv", "o") if yes == "gmv" else sge.convert(yes)
         case = sge.Case().when(when, value, copy=False).else_(sge.convert(0), copy=False)
         return sge.Coalesce(this=sge.Sum(this=case), expressions=[sge.convert(0)])
 
-    since = sge.Sub(
-        this=col("ts", "u"),
-        expression=sge.Interval(this=sge.convert(str(parts.pre_days)), unit=sge.var("DAY")),
-    )
-    joined = sge.and_(
-        sge.EQ(this=col("uid", "o"), expression=col("unit_id", "u")),
-        sge.GTE(this=col("order_ts", "o"), expression=since),
-        copy=False,
-    )
-    variant = col("variant", "u")
+    joined = _orders_of_unit(parts.pre_days)
+    variant = _col("variant", "u")
     if not sa["variant"].is_string():
         variant = cast(variant, "variant")
     per_unit = [
-        col("unit_id", "u"),
-        alias(variant, "variant"),
-        alias(col("ts", "u"), "assigned_ts"),
-        alias(cast(total(sge.GTE, 1), "orders"), "orders"),
-        alias(cast(total(sge.GTE, "gmv"), "revenue"), "revenue"),
-        alias(cast(total(sge.LT, 1), "pre_orders"), "pre_orders"),
-        alias(cast(total(sge.LT, "gmv"), "pre_revenue"), "pre_revenue"),
-        alias(
+        _col("unit_id", "u"),
+        _alias(variant, "variant"),
+        _alias(_col("ts", "u"), "assigned_ts"),
+        _alias(cast(total(sge.GTE, 1), "orders"), "orders"),
+        _alias(cast(total(sge.GTE, "gmv"), "revenue"), "revenue"),
+        _alias(cast(total(sge.LT, 1), "pre_orders"), "pre_orders"),
+        _alias(cast(total(sge.LT, "gmv"), "pre_revenue"), "pre_revenue"),
+        _alias(
             cast(sge.GT(this=total(sge.GTE, 1), expression=sge.convert(0)), "converted"),
             "converted",
         ),
-        alias(
+        _alias(
             cast(sge.GT(this=total(sge.LT, 1), expression=sge.convert(0)), "pre_converted"),
             "pre_converted",
         ),
-        alias(sge.TimestampTrunc(this=col("ts", "u"), unit=sge.var("DAY")), "day"),
+        _alias(sge.TimestampTrunc(this=_col("ts", "u"), unit=sge.var("DAY")), "day"),
     ]
     lean = (
         sg.select(*per_unit, copy=False)
-        .from_(tab("_ab_u", "u"), copy=False)
+        .from_(_tab("_ab_u", "u"), copy=False)
         .join(
-            sge.Join(this=tab("_ab_o", "o"), on=joined, side="LEFT"),
+            sge.Join(this=_tab("_ab_o", "o"), on=joined, side="LEFT"),
             copy=False,
         )
-        .where(sge.EQ(this=col("variant", "u"), expression=col("v2", "u")), copy=False)
-        .group_by(col("unit_id", "u"), col("variant", "u"), col("ts", "u"), copy=False)
+        .where(sge.EQ(this=_col("variant", "u"), expression=_col("v2", "u")), copy=False)
+        .group_by(_col("unit_id", "u"), _col("variant", "u"), _col("ts", "u"), copy=False)
     )
     ctes = [*_inputs_sql(i, compiler, ("_ab_a", "_ab_o")), ("_ab_u", _per_unit_sql("_ab_a"))]
     statement = lean
     if users is not None:
         su = users.schema()
-        seg = [alias(col("channel", "s"), "channel")] if "channel" in su else []
+        seg = [_alias(_col("channel", "s"), "channel")] if "channel" in su else []
         schema.update({"channel": su["channel"]} if seg else {})
         schema["new_vs_returning"] = dt.string
         lo = ibis.literal(i.lo).op()
         new = sge.GTE(
-            this=col("signup_ts", "s"),
+            this=_col("signup_ts", "s"),
             expression=compiler.visit_Literal(lo, value=lo.value, dtype=lo.dtype),
         )
         nvr = sge.Case().when(new, sge.convert("new"), copy=False)
         nvr = nvr.else_(sge.convert("returning"), copy=False)
         source = compiler.to_sqlglot(users).subquery(sg.to_identifier("s", quoted=True), copy=False)
-        on = sge.EQ(this=col("unit_id", "l"), expression=col("user_id", "s"))
+        on = sge.EQ(this=_col("unit_id", "l"), expression=_col("user_id", "s"))
         statement = (
             sg.select(
-                *(col(c, "l") for c in schema if c not in ("channel", "new_vs_returning")),
+                *(_col(c, "l") for c in schema if c not in ("channel", "new_vs_returning")),
                 *seg,
-                alias(nvr, "new_vs_returning"),
+                _alias(nvr, "new_vs_returning"),
                 copy=False,
             )
-            .from_(tab("_ab_l", "l"), copy=False)
+            .from_(_tab("_ab_l", "l"), copy=False)
             .join(sge.Join(this=source, on=on, side="LEFT"), copy=False)
         )
         ctes.append(("_ab_l", lean))
@@ -429,42 +438,30 @@ def sparse_sql(units: ibis.Table, keys, columns):
     compiler = backend.compiler
     text_variant = parts.a.schema()["variant"].is_string()
 
-    def col(name, table=None):
-        return sg.column(name, table=table, quoted=True)
-
-    def alias(e, name):
-        return sge.alias_(e, name, quoted=True, copy=False)
-
-    def tab(name, alias):
-        return sge.Table(
-            this=sg.to_identifier(name, quoted=True),
-            alias=sge.TableAlias(this=sg.to_identifier(alias, quoted=True)),
-        )
-
     def in_window():  # the order (o) is in the unit's (u) window, else in its pre-period
-        return sge.GTE(this=col("order_ts", "o"), expression=col("ts", "u"))
+        return sge.GTE(this=_col("order_ts", "o"), expression=_col("ts", "u"))
 
     def case(cond, yes, no):
-        yes, no = (col("gmv", "o") if v == "gmv" else sge.convert(v) for v in (yes, no))
+        yes, no = (_col("gmv", "o") if v == "gmv" else sge.convert(v) for v in (yes, no))
         return sge.Case().when(cond, yes, copy=False).else_(no, copy=False)
 
     def key_exprs(table):
         out = []
         for k in keys:
             if k == "variant":
-                e = col("variant", table)
+                e = _col("variant", table)
                 if not text_variant:
                     e = sge.Cast(this=e, to=sge.DataType(this=sge.DataType.Type.TEXT))
             else:
-                e = sge.TimestampTrunc(this=col("ts", table), unit=sge.var("DAY"))
-            out.append(alias(e, k))
+                e = sge.TimestampTrunc(this=_col("ts", table), unit=sge.var("DAY"))
+            out.append(_alias(e, k))
         return out
 
     a, o, u, b = "_ab_a", "_ab_o", "_ab_u", "_ab_b"
     per_unit = _per_unit_sql(a)
     need = {_OF_SUM.get(c, c) for c in columns}
     sums = [
-        alias(
+        _alias(
             sge.Coalesce(
                 this=sge.Sum(this=case(in_window(), *_SUMS[n])), expressions=[sge.convert(0)]
             ),
@@ -473,40 +470,32 @@ def sparse_sql(units: ibis.Table, keys, columns):
         for n in _SUMS
         if n in need
     ]
-    since = sge.Sub(
-        this=col("ts", "u"),
-        expression=sge.Interval(this=sge.convert(str(parts.pre_days)), unit=sge.var("DAY")),
-    )
-    joined = sge.and_(
-        sge.EQ(this=col("uid", "o"), expression=col("unit_id", "u")),
-        sge.GTE(this=col("order_ts", "o"), expression=since),
-        copy=False,
-    )
+    joined = _orders_of_unit(parts.pre_days)
     per_bought = (
-        sg.select(col("variant", "u"), col("ts", "u"), *sums, copy=False)
-        .from_(tab(u, "u"), copy=False)
-        .join(sge.Join(this=tab(o, "o"), on=joined, kind="INNER"), copy=False)
-        .where(sge.EQ(this=col("variant", "u"), expression=col("v2", "u")), copy=False)
-        .group_by(col("unit_id", "u"), col("variant", "u"), col("ts", "u"), copy=False)
+        sg.select(_col("variant", "u"), _col("ts", "u"), *sums, copy=False)
+        .from_(_tab(u, "u"), copy=False)
+        .join(sge.Join(this=_tab(o, "o"), on=joined, kind="INNER"), copy=False)
+        .where(sge.EQ(this=_col("variant", "u"), expression=_col("v2", "u")), copy=False)
+        .group_by(_col("unit_id", "u"), _col("variant", "u"), _col("ts", "u"), copy=False)
     )
 
     def value(c):  # as a double: what a sum of it, or of its products, reads
-        v = col(c, "b")
+        v = _col(c, "b")
         if c in _OF_SUM:
-            v = case(sge.GT(this=col(_OF_SUM[c], "b"), expression=sge.convert(0)), 1, 0)
+            v = case(sge.GT(this=_col(_OF_SUM[c], "b"), expression=sge.convert(0)), 1, 0)
         return sge.Cast(this=v, to=sge.DataType(this=sge.DataType.Type.DOUBLE))
 
     def one(test):
-        return case(test(this=col("variant", "e"), expression=col("v2", "e")), 1, 0)
+        return case(test(this=_col("variant", "e"), expression=_col("v2", "e")), 1, 0)
 
     every = sg.select(
         *key_exprs("e"),
-        alias(one(sge.EQ), "__one"),
-        alias(one(sge.NEQ), "__mixed"),
+        _alias(one(sge.EQ), "__one"),
+        _alias(one(sge.NEQ), "__mixed"),
         copy=False,
-    ).from_(tab(u, "e"), copy=False)
-    bought = sg.select(*key_exprs("b"), *(alias(value(c), c) for c in columns), copy=False).from_(
-        tab(b, "b"), copy=False
+    ).from_(_tab(u, "e"), copy=False)
+    bought = sg.select(*key_exprs("b"), *(_alias(value(c), c) for c in columns), copy=False).from_(
+        _tab(b, "b"), copy=False
     )
     ctes = [
         *_inputs_sql(parts.inputs, compiler, (a, o)),
