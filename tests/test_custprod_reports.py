@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup
 from analysis_lib.analyses import customers as C
 from analysis_lib.present.context import use
 from analysis_lib.present.numbers import fmt
-from tests.test_runner import workbook
+from tests.test_runner import run_examples_in_both_languages, workbook
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,17 +32,7 @@ RUNS = {
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory, sample_dir) -> Path:
     """The two examples in both languages, run once (data from the sample shop)."""
-    tmp = tmp_path_factory.mktemp("custprod")
-    for nb, name in RUNS.items():
-        doc = yaml.safe_load((ROOT / "params" / nb / f"{name}.yaml").read_text())
-        doc["data"]["url"] = str(sample_dir)
-        for lang in ("en", "zh"):
-            p = tmp / "params" / nb / f"{name}_{lang}.yaml"
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(yaml.safe_dump(doc | {"lang": lang}, allow_unicode=True))
-    r = workbook("run-all", "params", "--out", "reports", cwd=tmp)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return tmp / "reports"
+    return run_examples_in_both_languages(tmp_path_factory.mktemp("custprod"), RUNS, sample_dir)
 
 
 class Page:

@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
 from analysis_lib.analyses import product_ops as PO
@@ -24,7 +23,7 @@ from analysis_lib.present.numbers import fmt
 from analysis_lib.present.words import value
 from tests import browser as B
 from tests.conftest import SCREENSHOTS
-from tests.test_runner import ROOT, workbook
+from tests.test_runner import run_examples_in_both_languages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 RUNS = {
@@ -37,17 +36,7 @@ RUNS = {
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory, sample_dir) -> Path:
     """The product ops and market examples in both languages, one run-all."""
-    tmp = tmp_path_factory.mktemp("polish3")
-    for nb, name in RUNS.items():
-        doc = yaml.safe_load((ROOT / "params" / nb / f"{name}.yaml").read_text())
-        doc["data"]["url"] = str(sample_dir)
-        for lang in ("en", "zh"):
-            p = tmp / "params" / nb / f"{name}_{lang}.yaml"
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(yaml.safe_dump(doc | {"lang": lang}, allow_unicode=True))
-    r = workbook("run-all", "params", "--out", "reports", cwd=tmp)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return tmp / "reports"
+    return run_examples_in_both_languages(tmp_path_factory.mktemp("polish3"), RUNS, sample_dir)
 
 
 def _page(reports: Path, nb: str, lang: str) -> tuple[BeautifulSoup, dict]:

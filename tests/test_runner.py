@@ -36,6 +36,23 @@ def workbook(*args, env=None, cwd=ROOT, **kw):
     )
 
 
+def run_examples_in_both_languages(tmp: Path, runs: dict[str, str], data: Path) -> Path:
+    """Run the example params ``params/<notebook>/<name>.yaml`` of ``runs`` on ``data``, each in
+    English and in Chinese, with one run-all under ``tmp``; returns its reports folder."""
+    import yaml
+
+    for nb, name in runs.items():
+        doc = yaml.safe_load((ROOT / "params" / nb / f"{name}.yaml").read_text())
+        doc["data"]["url"] = str(data)
+        for lang in ("en", "zh"):
+            p = tmp / "params" / nb / f"{name}_{lang}.yaml"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(yaml.safe_dump(doc | {"lang": lang}, allow_unicode=True))
+    r = workbook("run-all", "params", "--out", "reports", cwd=tmp)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return tmp / "reports"
+
+
 def staging_leftovers(out: Path) -> list[Path]:
     """Whatever runs left in the hidden staging areas (none once they have ended)."""
     return list(out.glob("*/.staging*/**/*"))
