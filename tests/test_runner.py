@@ -165,7 +165,7 @@ def test_report_css_holds_only_rules_that_can_match(good_run):
 def test_prune_css_keeps_what_can_match_and_drops_the_rest():
     """Rules for classes the page does not have go, and custom properties nothing reads; what can
     apply stays (classes under :not(), rules without a class, properties read through others)."""
-    from analysis_lib.run.runner import prune_css
+    from analysis_lib.run.css import prune_css
 
     css = (
         ":root { --x: var(--y); --y: 1px; --unused: url(data:a;b); }\n"
